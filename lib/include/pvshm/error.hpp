@@ -1,0 +1,16 @@
+// Errors the library reports about what it finds in shared memory.
+#pragma once
+
+#include <stdexcept>
+
+namespace pvshm {
+
+// The object named by an id is not a segment this build can use: truncated, corrupt, foreign,
+// of another layout version, or owned by another user when that was not allowed.
+class SegmentError : public std::runtime_error
+{
+public:
+    using std::runtime_error::runtime_error;
+};
+
+} // namespace pvshm

@@ -1,0 +1,80 @@
+// Reading the frames of a segment, from any number of processes at once, without ever making the
+// writer wait.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+
+#include <pvshm/frame.hpp>
+
+namespace pvshm {
+
+namespace detail {
+class ReaderCore;
+}
+
+// What a segment says about itself, for tools and dashboards.
+struct SegmentStatus
+{
+    std::string id;
+    uint32_t slots = 0;
+    uint64_t slot_size = 0;
+    uint64_t total_size = 0;
+    uint64_t frames_written = 0;
+    uint64_t frames_dropped = 0;
+    uint64_t bytes_written = 0;
+    int32_t writer_pid = 0;
+    bool writer_alive = false;
+    uid_t owner = 0;
+    mode_t mode = 0;
+    // Description of the newest frame, when there is one (payload not read).
+    std::optional<FrameInfo> latest;
+};
+
+inline constexpr std::chrono::nanoseconds kWaitForever = std::chrono::nanoseconds::max();
+
+class Reader
+{
+public:
+    // Never fails for a missing segment: the reader finds it once it appears. Throws
+    // std::invalid_argument for an invalid id.
+    explicit Reader(const std::string& shared_mem_id);
+    ~Reader();
+    Reader(Reader&&) noexcept;
+    Reader& operator=(Reader&&) noexcept;
+
+    // The newest complete frame, in place. nullopt when the id has no segment or no frame yet.
+    // Throws SegmentError when the object is not a usable segment.
+    std::optional<FrameView> view_latest();
+    // The oldest frame newer than the last one this reader returned (every frame in order);
+    // frames overwritten before they could be read are added to frames_skipped().
+    std::optional<FrameView> view_next();
+    // The newest complete frame, copied out.
+    std::optional<Frame> read_latest();
+
+    // Waits until a frame newer than the last one returned is available, without polling.
+    // Returns false on timeout. A segment that appears, is replaced or re-created is followed.
+    bool wait(std::chrono::nanoseconds timeout = kWaitForever);
+
+    // Sequence number of the last frame returned (0 before the first), and how many frames
+    // view_next() found already overwritten.
+    uint64_t last_sequence() const;
+    uint64_t frames_skipped() const;
+
+    bool writer_alive();
+    // nullopt when the id has no segment. Throws SegmentError for an unusable object.
+    std::optional<SegmentStatus> status();
+    const std::string& id() const;
+
+private:
+    std::unique_ptr<detail::ReaderCore> core_;
+};
+
+// Ids of the segments in the shared-memory directory, sorted.
+std::vector<std::string> list_segment_ids();
+
+} // namespace pvshm

@@ -1,0 +1,106 @@
+// The one writer of a segment: stores frames as the newest of its id, either copied in
+// (write) or filled in place (loan, then publish).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+
+#include <pvshm/frame.hpp>
+
+namespace pvshm {
+
+struct WriterOptions
+{
+    uint32_t slots = 4;    // 2..64 frames held at once
+    mode_t mode = 0600;    // permissions of the shared-memory object
+    std::string camera_id; // stored with every frame whose FrameInfo names none
+    // Bytes reserved per slot when the segment is created; frames that do not fit grow it.
+    uint64_t initial_slot_size = 0;
+};
+
+struct WriterStats
+{
+    uint64_t frames_written = 0; // of this id, across every writer it had
+    uint64_t frames_dropped = 0; // frames that found every slot pinned by readers
+    uint64_t bytes_written = 0;
+};
+
+namespace detail {
+class WriterCore;
+}
+
+// A slot lent by the writer, to be filled in place and published. Gives the slot back unpublished
+// when destroyed. Keeps its memory mapped even if the writer is destroyed or grows the segment.
+class SlotLoan
+{
+public:
+    SlotLoan(const SlotLoan&) = delete;
+    SlotLoan& operator=(const SlotLoan&) = delete;
+    SlotLoan(SlotLoan&& other) noexcept;
+    SlotLoan& operator=(SlotLoan&& other) noexcept;
+    ~SlotLoan();
+
+    uint8_t* data() const { return data_; }
+    // Bytes available from data(): at least the size asked for, a multiple of the page size.
+    uint64_t capacity() const { return capacity_; }
+
+private:
+    friend class detail::WriterCore;
+    friend class Writer;
+    SlotLoan(std::shared_ptr<detail::WriterCore> core, std::shared_ptr<void> segment, uint32_t slot,
+             uint8_t* data, uint64_t capacity);
+    void give_back();
+
+    std::shared_ptr<detail::WriterCore> core_;
+    std::shared_ptr<void> segment_;
+    uint32_t slot_ = 0;
+    uint8_t* data_ = nullptr;
+    uint64_t capacity_ = 0;
+};
+
+class Writer
+{
+public:
+    // Takes the id: creates its segment, or adopts the one a dead writer left (keeping its last
+    // frame readable). Throws std::invalid_argument for an invalid id or options,
+    // std::system_error with EBUSY when another writer of the id is alive, SegmentError for an
+    // object of another user, and std::system_error naming the size when memory is short.
+    explicit Writer(const std::string& shared_mem_id, WriterOptions options = {});
+    ~Writer();
+    Writer(Writer&&) noexcept;
+    Writer& operator=(Writer&&) noexcept;
+
+    // Copies one frame in and publishes it. `info` describes `payload` (payload_size bytes);
+    // its sequence is ignored. Returns the frame's sequence number, or nullopt when readers pin
+    // every slot and the frame was dropped (and counted).
+    std::optional<uint64_t> write(const FrameInfo& info, const uint8_t* payload);
+
+    // Lends a slot of at least `size` bytes, growing the segment first if needed (readers notice
+    // and remap). Returns nullopt when readers pin every other slot: the frame is counted as
+    // dropped. Never waits for a reader.
+    std::optional<SlotLoan> loan(uint64_t size);
+
+    // Publishes a filled loan as the newest frame. Returns its sequence number, or nullopt when it
+    // was dropped (the loan predates a growth of the segment and no slot was free to copy it to).
+    // Throws std::invalid_argument when `info` does not fit the loan.
+    std::optional<uint64_t> publish(SlotLoan&& loan, const FrameInfo& info);
+
+    // True while the loan's memory belongs to this writer (used to recognise in-place frames).
+    bool owns(const SlotLoan& loan) const;
+
+    WriterStats stats() const;
+    const std::string& id() const;
+    // False once the segment's name was removed or taken by another object (e.g. `pvshm clear`):
+    // frames written from then on reach no reader.
+    bool still_published() const;
+    // Removes the segment's name now (the "persist=false" behaviour); readers keep what they map.
+    void remove();
+
+private:
+    std::shared_ptr<detail::WriterCore> core_;
+};
+
+} // namespace pvshm

@@ -1,0 +1,183 @@
+// THE segment layout: the only file that knows where anything lies in a pvshm segment.
+//
+// One id names one POSIX shared-memory object, /dev/shm/pvshm.<id> (shm_open's directory; the
+// PVSHM_SHM_DIR environment variable moves it, for tests on a small tmpfs):
+//
+//   offset 0                 kSlotDescOffset                     payload_offset (page aligned)
+//   +------------------------+-----------+-----------+-- ... --+--------------+--------------+--
+//   | SegmentHeader (1 KiB)  | SlotDesc 0| SlotDesc 1|         | slot 0 bytes | slot 1 bytes |
+//   | magic, version, sizes, | seqlock,  |           |         | slot_stride  | slot_stride  |
+//   | latest, wake_word,     | sequence, |           |         | (page        |              |
+//   | writer pid, counters   | geometry, |           |         |  multiple)   |              |
+//   |                        | camera id,|           |         |              |              |
+//   |                        | caps      |           |         |              |              |
+//   +------------------------+-----------+-----------+-- ... --+--------------+--------------+--
+//
+// Every field is fixed width and little-endian (x86-64 and aarch64 alike); reserved bytes are
+// zero. A reader trusts nothing here: see checked_geometry() in segment.cpp.
+//
+// Layout versions:
+//   1  initial layout.
+//
+// Ownership and leases are OFD byte-range locks on the object's file descriptor, not fields: the
+// kernel drops them when a process dies, so no dead process can hold anything forever. The locked
+// byte offsets name locks, not data (locks may lie beyond the end of the object):
+//   byte 0          the writer's lock (F_WRLCK, held for the writer's whole life): "writer alive".
+//   byte 1 + i      slot i. The writer holds F_WRLCK while it fills the slot; each reader holds
+//                   F_RDLCK while it reads the slot or keeps a zero-copy view of it.
+// Both take their lock without waiting (F_OFD_SETLK), so a reader never blocks the writer: when
+// every slot but the newest is pinned the writer drops the frame and counts it.
+//
+// Slot states (seqlock even = stable, odd = being written):
+//   EMPTY   (sequence 0, even)  --writer: W-lock slot, seqlock += 1-->          WRITING (odd)
+//   READY   (sequence n, even)  --writer: W-lock slot (fails while pinned)-->   WRITING (odd)
+//   WRITING --writer: fill descriptor, seqlock += 1 (release), latest = n-->    READY (sequence n)
+//   WRITING --writer: gives the loan back unpublished, sequence = 0-->          EMPTY
+//   WRITING --writer dies: lock dropped, seqlock stays odd-->  readers skip it; the next writer
+//                                                                 resets it to EMPTY
+//   READY   --reader: R-lock slot, seqlock even and unchanged-->  PINNED (READY, writer skips it)
+// The writer never writes the slot `latest` points at, so the newest complete frame stays
+// readable while the next one is written.
+//
+// Segment replacement: when a frame no longer fits slot_stride (or the slot count changes), the
+// writer builds a new object under a temporary name, renames it over pvshm.<id>, then sets
+// kSegmentSuperseded in the old header and wakes its readers, who reopen the name. Mappings of
+// the old object stay valid for views still pinning it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+namespace pvshm::layout {
+
+inline constexpr uint64_t kMagic = 0x31304d4853565050; // "PPVSHM01" read as little-endian bytes
+inline constexpr uint32_t kVersion = 1;
+inline constexpr uint32_t kMinSlots = 1;
+inline constexpr uint32_t kMaxSlots = 64;
+inline constexpr uint64_t kPageSize = 4096;
+inline constexpr size_t kCameraIdBytes = 128;
+inline constexpr size_t kCapsBytes = 1024;
+
+// SegmentHeader::state_flags
+inline constexpr uint32_t kSegmentSuperseded = 1u << 0;
+
+// Lock byte offsets (see above).
+inline constexpr int64_t kWriterLockByte = 0;
+inline constexpr int64_t slot_lock_byte(uint32_t slot)
+{
+    return 1 + int64_t{slot};
+}
+
+struct SegmentHeader
+{
+    uint64_t magic;               // kMagic
+    uint32_t version;             // kVersion
+    uint32_t header_size;         // sizeof(SegmentHeader)
+    uint32_t slot_desc_size;      // sizeof(SlotDesc)
+    uint32_t slot_count;          // kMinSlots..kMaxSlots
+    uint64_t slot_desc_offset;    // kSlotDescOffset
+    uint64_t payload_offset;      // page multiple, after the last SlotDesc
+    uint64_t slot_stride;         // bytes per slot payload, page multiple
+    uint64_t total_size;          // payload_offset + slot_count * slot_stride
+    int32_t writer_pid;           // atomic; pid of the last writer (liveness is the lock)
+    uint32_t state_flags;         // atomic; kSegment* flags
+    uint32_t wake_word;           // atomic; futex word, incremented after each publish
+    uint32_t reserved0;           //
+    uint64_t latest;              // atomic; (sequence << 8) | slot of the newest frame, 0: none
+    uint64_t frames_written;      // atomic counters, kept across writers of the id
+    uint64_t frames_dropped;      //
+    uint64_t bytes_written;       //
+    int64_t created_realtime_ns;  // when this object was created
+    int64_t writer_started_ns;    // atomic; CLOCK_REALTIME when the current writer took over
+    uint8_t reserved[1024 - 120]; // zero
+};
+
+struct SlotDesc
+{
+    uint64_t seqlock;               // atomic; even: stable, odd: being written
+    uint64_t sequence;              // frame sequence number, 0: slot holds no frame
+    uint32_t width;                 //
+    uint32_t height;                //
+    uint32_t format;                // pvshm::PixelFormat
+    uint8_t matrix;                 // pvshm::ColorMatrix
+    uint8_t range;                  // pvshm::ColorRange
+    uint8_t plane_count;            // 0..kMaxPlanes
+    uint8_t reserved0;              //
+    uint32_t strides[4];            // bytes per row of each plane
+    uint64_t plane_offsets[4];      // from the start of the slot's payload
+    uint64_t payload_size;          // bytes used in the slot, <= slot_stride
+    int64_t timestamp_realtime_ns;  // capture time, CLOCK_REALTIME
+    int64_t timestamp_monotonic_ns; // capture time, CLOCK_MONOTONIC
+    int64_t duration_ns;            // -1: unknown
+    uint16_t camera_id_length;      // < kCameraIdBytes
+    uint16_t caps_length;           // < kCapsBytes
+    uint8_t reserved1[12];          //
+    char camera_id[kCameraIdBytes]; // NUL-padded
+    char caps[kCapsBytes];          // GStreamer caps string, NUL-padded
+};
+
+inline constexpr uint64_t kSlotDescOffset = sizeof(SegmentHeader);
+
+static_assert(sizeof(SegmentHeader) == 1024);
+static_assert(sizeof(SlotDesc) == 1280);
+static_assert(offsetof(SegmentHeader, wake_word) == 64);
+static_assert(offsetof(SegmentHeader, latest) == 72);
+static_assert(offsetof(SegmentHeader, writer_started_ns) == 112);
+static_assert(offsetof(SlotDesc, payload_size) == 80);
+static_assert(offsetof(SlotDesc, camera_id) == 128);
+static_assert(offsetof(SlotDesc, caps) == 256);
+static_assert(std::is_standard_layout_v<SegmentHeader> &&
+              std::is_trivially_copyable_v<SegmentHeader>);
+static_assert(std::is_standard_layout_v<SlotDesc> && std::is_trivially_copyable_v<SlotDesc>);
+static_assert(__atomic_always_lock_free(sizeof(uint64_t), nullptr));
+static_assert(__atomic_always_lock_free(sizeof(uint32_t), nullptr));
+
+inline constexpr uint64_t round_up_to_page(uint64_t n)
+{
+    return (n + kPageSize - 1) & ~(kPageSize - 1);
+}
+
+inline constexpr uint64_t payload_offset_for(uint32_t slot_count)
+{
+    return round_up_to_page(kSlotDescOffset + uint64_t{slot_count} * sizeof(SlotDesc));
+}
+
+inline constexpr uint64_t pack_latest(uint64_t sequence, uint32_t slot)
+{
+    return (sequence << 8) | slot;
+}
+inline constexpr uint64_t latest_sequence(uint64_t latest)
+{
+    return latest >> 8;
+}
+inline constexpr uint32_t latest_slot(uint64_t latest)
+{
+    return static_cast<uint32_t>(latest & 0xff);
+}
+
+// Fields marked atomic are shared with other processes and touched only through these. The
+// writer publishes with release (descriptor and payload become visible before `latest` and the
+// seqlock say so); readers load the peer's words with acquire before touching what they guard.
+template <typename T> inline T load_acquire(const T& field)
+{
+    return __atomic_load_n(&field, __ATOMIC_ACQUIRE);
+}
+template <typename T> inline T load_relaxed(const T& field)
+{
+    return __atomic_load_n(&field, __ATOMIC_RELAXED);
+}
+template <typename T> inline void store_release(T& field, T value)
+{
+    __atomic_store_n(&field, value, __ATOMIC_RELEASE);
+}
+template <typename T> inline void store_relaxed(T& field, T value)
+{
+    __atomic_store_n(&field, value, __ATOMIC_RELAXED);
+}
+template <typename T> inline void add_relaxed(T& field, T value)
+{
+    __atomic_fetch_add(&field, value, __ATOMIC_RELAXED);
+}
+
+} // namespace pvshm::layout

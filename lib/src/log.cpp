@@ -1,0 +1,87 @@
+#include "log.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <set>
+
+namespace pvshm {
+namespace {
+
+std::mutex& handler_mutex()
+{
+    static std::mutex mutex;
+    return mutex;
+}
+
+LogHandler& current_handler()
+{
+    static LogHandler handler;
+    return handler;
+}
+
+LogLevel stderr_threshold()
+{
+    static const LogLevel threshold = [] {
+        const char* env = std::getenv("PVSHM_LOG");
+        if (env && std::strcmp(env, "off") == 0)
+            return static_cast<LogLevel>(static_cast<int>(LogLevel::Error) + 1);
+        if (env && std::strcmp(env, "debug") == 0)
+            return LogLevel::Debug;
+        return LogLevel::Warning;
+    }();
+    return threshold;
+}
+
+const char* level_name(LogLevel level)
+{
+    switch (level) {
+    case LogLevel::Debug:
+        return "debug";
+    case LogLevel::Info:
+        return "info";
+    case LogLevel::Warning:
+        return "warning";
+    case LogLevel::Error:
+        return "error";
+    }
+    return "?";
+}
+
+} // namespace
+
+void set_log_handler(LogHandler handler)
+{
+    std::lock_guard lock(handler_mutex());
+    current_handler() = std::move(handler);
+}
+
+namespace log {
+
+void message(LogLevel level, std::string_view text)
+{
+    std::lock_guard lock(handler_mutex());
+    if (current_handler()) {
+        current_handler()(level, text);
+        return;
+    }
+    if (level >= stderr_threshold())
+        std::fprintf(stderr, "pvshm %s: %.*s\n", level_name(level), static_cast<int>(text.size()),
+                     text.data());
+}
+
+void warning_once(const std::string& key, std::string_view text)
+{
+    static std::mutex mutex;
+    static std::set<std::string> seen;
+    bool first;
+    {
+        std::lock_guard lock(mutex);
+        first = seen.insert(key).second;
+    }
+    message(first ? LogLevel::Warning : LogLevel::Debug, text);
+}
+
+} // namespace log
+} // namespace pvshm

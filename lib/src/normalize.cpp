@@ -1,0 +1,393 @@
+#include <pvshm/normalize.hpp>
+
+// Colour matrices come from libyuv, which has them; everything else from OpenCV.
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstring>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <libyuv/convert_argb.h>
+#include <libyuv/planar_functions.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace pvshm {
+namespace {
+
+// GStreamer 1.22's default when caps carry no colorimetry (set_default_colorimetry() in
+// gst-libs/gst/video/video-info.c): BT.601 up to 576 lines, BT.709 above, limited range.
+constexpr uint32_t kLargestSdHeight = 576;
+
+const uint8_t* plane(const FrameInfo& info, const uint8_t* payload, int index)
+{
+    return payload + info.plane_offsets[index];
+}
+
+int stride(const FrameInfo& info, int index)
+{
+    return static_cast<int>(info.strides[index]);
+}
+
+// A read-only Mat header over one plane; OpenCV has no const Mat, nothing writes through it.
+cv::Mat plane_mat(const FrameInfo& info, const uint8_t* payload, int index, int rows, int cols,
+                  int type)
+{
+    return cv::Mat(rows, cols, type, const_cast<uint8_t*>(plane(info, payload, index)),
+                   info.strides[index]);
+}
+
+cv::Mat image_mat(const FrameInfo& info, const uint8_t* payload, int type)
+{
+    return plane_mat(info, payload, 0, static_cast<int>(info.height), static_cast<int>(info.width),
+                     type);
+}
+
+// Per-thread intermediate planes, for the conversions that take two steps.
+uint8_t* scratch(std::vector<uint8_t>& buffer, size_t size)
+{
+    if (buffer.size() < size)
+        buffer.resize(size);
+    return buffer.data();
+}
+
+struct YuvConversion
+{
+    // libyuv's "RGB24" is B,G,R in memory. Passing V where it expects U together with the
+    // mirrored kYvu* constants makes the same converters write R,G,B, as libyuv's own *ToRAW do.
+    const libyuv::YuvConstants* rgb_order_constants;
+    // libyuv keeps its coefficients in 6-bit fixed point and saturates the blue one at 2.0:
+    // studio-swing BT.709 (2.112) and BT.2020 (2.142) come out up to 13 and 16 levels off in
+    // blue. Their full-swing constants are exact, so those frames are stretched to full swing
+    // first. Samples outside the studio range (Y < 16 or > 235) are clipped by the stretch.
+    bool stretch_to_full_swing;
+};
+
+YuvConversion yuv_conversion(const FrameInfo& info)
+{
+    ColorMatrix matrix = info.matrix;
+    if (matrix == ColorMatrix::Unspecified)
+        matrix = info.height <= kLargestSdHeight ? ColorMatrix::BT601 : ColorMatrix::BT709;
+    const bool full = info.range == ColorRange::Full;
+    switch (matrix) {
+    case ColorMatrix::BT709:
+        return {&libyuv::kYvuF709Constants, !full};
+    case ColorMatrix::BT2020:
+        return {&libyuv::kYvuV2020Constants, !full};
+    case ColorMatrix::BT601:
+    case ColorMatrix::Unspecified:
+        break;
+    }
+    return {full ? &libyuv::kYvuJPEGConstants : &libyuv::kYvuI601Constants, false};
+}
+
+// Lookup tables from studio swing (luma 16..235, chroma 16..240 around 128) to full swing.
+const cv::Mat& full_swing_table(bool luma)
+{
+    static const std::array<cv::Mat, 2> tables = [] {
+        cv::Mat identity(1, 256, CV_8UC1);
+        std::iota(identity.begin<uint8_t>(), identity.end<uint8_t>(), uint8_t{0});
+        std::array<cv::Mat, 2> result;
+        identity.convertTo(result[0], CV_8U, 255.0 / 224.0, 128.0 - 128.0 * 255.0 / 224.0);
+        identity.convertTo(result[1], CV_8U, 255.0 / 219.0, -16.0 * 255.0 / 219.0);
+        return result;
+    }();
+    return tables[luma ? 1 : 0];
+}
+
+// The same table per byte of a packed 4:2:2 macropixel, Y0 U Y1 V or U Y0 V Y1.
+const cv::Mat& full_swing_table_422(bool luma_first)
+{
+    static const std::array<cv::Mat, 2> tables = [] {
+        const cv::Mat& luma = full_swing_table(true);
+        const cv::Mat& chroma = full_swing_table(false);
+        std::array<cv::Mat, 2> result;
+        cv::merge(std::vector<cv::Mat>{chroma, luma, chroma, luma}, result[0]);
+        cv::merge(std::vector<cv::Mat>{luma, chroma, luma, chroma}, result[1]);
+        return result;
+    }();
+    return tables[luma_first ? 1 : 0];
+}
+
+struct YuvFrame
+{
+    FrameInfo info;
+    const uint8_t* payload;
+};
+
+// Copies the frame into a tightly packed per-thread buffer with every sample stretched to full
+// swing.
+YuvFrame stretch_to_full_swing(const YuvFrame& frame)
+{
+    const FrameInfo& info = frame.info;
+    FrameInfo stretched = packed_frame_info(info.format, info.width, info.height);
+    stretched.matrix = info.matrix;
+    stretched.range = ColorRange::Full;
+    thread_local std::vector<uint8_t> buffer;
+    uint8_t* copy = scratch(buffer, stretched.payload_size);
+
+    const bool packed_422 = info.format == PixelFormat::YUY2 || info.format == PixelFormat::UYVY;
+    const int type = packed_422 ? CV_8UC4 : CV_8UC1;
+    for (uint32_t i = 0; i < stretched.plane_count; ++i) {
+        const uint64_t offset = stretched.plane_offsets[i];
+        const uint64_t end =
+            i + 1 < stretched.plane_count ? stretched.plane_offsets[i + 1] : stretched.payload_size;
+        const int rows = static_cast<int>((end - offset) / stretched.strides[i]);
+        const int cols = static_cast<int>(stretched.strides[i]) / CV_MAT_CN(type);
+        const cv::Mat& table = packed_422 ? full_swing_table_422(info.format == PixelFormat::YUY2)
+                                          : full_swing_table(i == 0);
+        cv::Mat destination(rows, cols, type, copy + offset);
+        cv::LUT(plane_mat(info, frame.payload, static_cast<int>(i), rows, cols, type), table,
+                destination);
+    }
+    return {stretched, copy};
+}
+
+void convert_nv12(const YuvFrame& frame, const libyuv::YuvConstants* constants, cv::Mat& out)
+{
+    const FrameInfo& info = frame.info;
+    // NV21 with the mirrored constants reads NV12 and writes R,G,B: libyuv's NV12ToRAWMatrix.
+    libyuv::NV21ToRGB24Matrix(plane(info, frame.payload, 0), stride(info, 0),
+                              plane(info, frame.payload, 1), stride(info, 1), out.data,
+                              static_cast<int>(out.step), constants, out.cols, out.rows);
+}
+
+void convert_i420(const YuvFrame& frame, const libyuv::YuvConstants* constants, cv::Mat& out)
+{
+    const FrameInfo& info = frame.info;
+    libyuv::I420ToRGB24Matrix(plane(info, frame.payload, 0), stride(info, 0),
+                              plane(info, frame.payload, 2), stride(info, 2),
+                              plane(info, frame.payload, 1), stride(info, 1), out.data,
+                              static_cast<int>(out.step), constants, out.cols, out.rows);
+}
+
+// libyuv has no packed 4:2:2 to RGB converter taking a matrix: unpack to I422 first.
+void convert_packed_422(const YuvFrame& frame, const libyuv::YuvConstants* constants, cv::Mat& out)
+{
+    const int width = out.cols;
+    const int height = out.rows;
+    const int chroma_width = (width + 1) / 2;
+    const size_t luma_size = static_cast<size_t>(width) * height;
+    const size_t chroma_size = static_cast<size_t>(chroma_width) * height;
+    thread_local std::vector<uint8_t> buffer;
+    uint8_t* y = scratch(buffer, luma_size + 2 * chroma_size);
+    uint8_t* u = y + luma_size;
+    uint8_t* v = u + chroma_size;
+
+    const auto unpack =
+        frame.info.format == PixelFormat::YUY2 ? libyuv::YUY2ToI422 : libyuv::UYVYToI422;
+    unpack(plane(frame.info, frame.payload, 0), stride(frame.info, 0), y, width, u, chroma_width, v,
+           chroma_width, width, height);
+    libyuv::I422ToRGB24Matrix(y, width, v, chroma_width, u, chroma_width, out.data,
+                              static_cast<int>(out.step), constants, width, height);
+}
+
+void convert_yuv(const FrameInfo& info, const uint8_t* payload, cv::Mat& out)
+{
+    const YuvConversion conversion = yuv_conversion(info);
+    YuvFrame frame{info, payload};
+    if (conversion.stretch_to_full_swing)
+        frame = stretch_to_full_swing(frame);
+
+    if (info.format == PixelFormat::NV12)
+        convert_nv12(frame, conversion.rgb_order_constants, out);
+    else if (info.format == PixelFormat::I420)
+        convert_i420(frame, conversion.rgb_order_constants, out);
+    else
+        convert_packed_422(frame, conversion.rgb_order_constants, out);
+}
+
+void convert_gray16(const FrameInfo& info, const uint8_t* payload, cv::Mat& out)
+{
+    const int width = out.cols;
+    const int height = out.rows;
+    thread_local std::vector<uint8_t> buffer;
+    uint8_t* gray = scratch(buffer, static_cast<size_t>(width) * height);
+    // Scale 256 computes (sample * 256) >> 16, an exact >> 8. The source stride is in samples.
+    constexpr int kShiftBy8 = 256;
+    libyuv::Convert16To8Plane(reinterpret_cast<const uint16_t*>(plane(info, payload, 0)),
+                              stride(info, 0) / 2, gray, width, kShiftBy8, width, height);
+    cv::cvtColor(cv::Mat(height, width, CV_8UC1, gray), out, cv::COLOR_GRAY2RGB);
+}
+
+// OpenCV names a Bayer pattern after the second row's second and third pixels, GStreamer after
+// the first row's first two: for an RGGB sensor OpenCV's code is BayerBG.
+int bayer_code(PixelFormat format)
+{
+    switch (format) {
+    case PixelFormat::BayerRGGB:
+        return cv::COLOR_BayerBG2RGB;
+    case PixelFormat::BayerBGGR:
+        return cv::COLOR_BayerRG2RGB;
+    case PixelFormat::BayerGRBG:
+        return cv::COLOR_BayerGB2RGB;
+    case PixelFormat::BayerGBRG:
+    default:
+        return cv::COLOR_BayerGR2RGB;
+    }
+}
+
+uint32_t read_be32(const uint8_t* bytes)
+{
+    return uint32_t{bytes[0]} << 24 | uint32_t{bytes[1]} << 16 | uint32_t{bytes[2]} << 8 |
+           uint32_t{bytes[3]};
+}
+
+uint32_t read_be16(const uint8_t* bytes)
+{
+    return uint32_t{bytes[0]} << 8 | uint32_t{bytes[1]};
+}
+
+struct DeclaredSize
+{
+    uint32_t width = 0;
+    uint32_t height = 0;
+};
+
+// The dimensions a PNG's IHDR or a JPEG's SOF marker declares, read before anything is allocated.
+// Returns nothing for other containers or when the header cannot be found.
+std::optional<DeclaredSize> declared_size(const uint8_t* bytes, size_t size)
+{
+    static constexpr uint8_t kPngSignature[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (size >= 24 && std::memcmp(bytes, kPngSignature, sizeof kPngSignature) == 0 &&
+        std::memcmp(bytes + 12, "IHDR", 4) == 0)
+        return DeclaredSize{read_be32(bytes + 16), read_be32(bytes + 20)};
+
+    if (size < 4 || bytes[0] != 0xff || bytes[1] != 0xd8)
+        return std::nullopt;
+    size_t pos = 2;
+    while (pos + 4 <= size) {
+        if (bytes[pos] != 0xff)
+            return std::nullopt;
+        const uint8_t marker = bytes[pos + 1];
+        if (marker == 0xff) {
+            ++pos; // fill byte
+            continue;
+        }
+        // Markers without a length: TEM, RSTn; SOS starts entropy-coded data before any SOF.
+        if (marker == 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+            pos += 2;
+            continue;
+        }
+        if (marker == 0xda || marker == 0xd9)
+            return std::nullopt;
+        const size_t length = read_be16(bytes + pos + 2);
+        // SOF0..SOF15, except DHT (C4), JPG (C8) and DAC (CC): P(1) Y(2) X(2) follow the length.
+        const bool is_sof =
+            marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc;
+        if (is_sof) {
+            if (pos + 9 > size)
+                return std::nullopt;
+            return DeclaredSize{read_be16(bytes + pos + 7), read_be16(bytes + pos + 5)};
+        }
+        pos += 2 + length;
+    }
+    return std::nullopt;
+}
+
+void decode_image(const FrameInfo& info, const uint8_t* payload, cv::Mat& out)
+{
+    const size_t size = static_cast<size_t>(info.payload_size);
+    if (const auto declared = declared_size(payload, size)) {
+        const uint64_t decoded_bytes = uint64_t{declared->width} * declared->height * 3;
+        if (declared->width > kMaxDimension || declared->height > kMaxDimension ||
+            decoded_bytes > kMaxPayloadSize)
+            throw DecodeError("refusing to decode a " + std::to_string(declared->width) + "x" +
+                              std::to_string(declared->height) + " image from " +
+                              std::to_string(size) + " bytes (larger than a frame may be)");
+    }
+
+    cv::Mat bgr;
+    std::string reason = "not an image format OpenCV reads";
+    try {
+        bgr = cv::imdecode(cv::_InputArray(payload, static_cast<int>(size)), cv::IMREAD_COLOR);
+    } catch (const cv::Exception& error) {
+        reason = error.what();
+    }
+    if (bgr.empty())
+        throw DecodeError("cannot decode " + std::to_string(size) + " bytes as an image (" +
+                          reason + ")");
+    cv::cvtColor(bgr, out, cv::COLOR_BGR2RGB);
+}
+
+} // namespace
+
+ColorOrder color_order_from_name(const std::string& name)
+{
+    std::string upper = name;
+    std::transform(upper.begin(), upper.end(), upper.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    if (upper == "RGB")
+        return ColorOrder::RGB;
+    if (upper == "BGR")
+        return ColorOrder::BGR;
+    throw std::invalid_argument("color order must be \"RGB\" or \"BGR\", not \"" + name + "\"");
+}
+
+void normalize_to_rgb(const FrameInfo& info, const uint8_t* payload, cv::Mat& out,
+                      ColorOrder unordered_order)
+{
+    if (const std::string problem = check_frame_geometry(info); !problem.empty())
+        throw std::invalid_argument("normalize_to_rgb: " + problem);
+    if (payload == nullptr)
+        throw std::invalid_argument("normalize_to_rgb: no payload");
+
+    if (is_encoded(info.format)) {
+        decode_image(info, payload, out);
+        return;
+    }
+
+    out.create(static_cast<int>(info.height), static_cast<int>(info.width), CV_8UC3);
+    switch (info.format) {
+    case PixelFormat::Rgb3Unordered:
+        if (unordered_order == ColorOrder::BGR)
+            cv::cvtColor(image_mat(info, payload, CV_8UC3), out, cv::COLOR_BGR2RGB);
+        else
+            image_mat(info, payload, CV_8UC3).copyTo(out);
+        return;
+    case PixelFormat::RGB:
+        image_mat(info, payload, CV_8UC3).copyTo(out);
+        return;
+    case PixelFormat::BGR:
+        cv::cvtColor(image_mat(info, payload, CV_8UC3), out, cv::COLOR_BGR2RGB);
+        return;
+    case PixelFormat::RGBA:
+    case PixelFormat::RGBx:
+        cv::cvtColor(image_mat(info, payload, CV_8UC4), out, cv::COLOR_RGBA2RGB);
+        return;
+    case PixelFormat::BGRA:
+    case PixelFormat::BGRx:
+        cv::cvtColor(image_mat(info, payload, CV_8UC4), out, cv::COLOR_BGRA2RGB);
+        return;
+    case PixelFormat::GRAY8:
+        cv::cvtColor(image_mat(info, payload, CV_8UC1), out, cv::COLOR_GRAY2RGB);
+        return;
+    case PixelFormat::GRAY16_LE:
+        convert_gray16(info, payload, out);
+        return;
+    case PixelFormat::BayerRGGB:
+    case PixelFormat::BayerBGGR:
+    case PixelFormat::BayerGRBG:
+    case PixelFormat::BayerGBRG:
+        cv::cvtColor(image_mat(info, payload, CV_8UC1), out, bayer_code(info.format));
+        return;
+    case PixelFormat::NV12:
+    case PixelFormat::I420:
+    case PixelFormat::YUY2:
+    case PixelFormat::UYVY:
+        convert_yuv(info, payload, out);
+        return;
+    case PixelFormat::Unknown:
+    case PixelFormat::Jpeg:
+    case PixelFormat::Png:
+    case PixelFormat::Encoded:
+        break;
+    }
+    // check_frame_geometry() rejected every other format.
+    throw std::invalid_argument("normalize_to_rgb: unsupported format");
+}
+
+} // namespace pvshm

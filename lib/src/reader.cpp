@@ -1,0 +1,350 @@
+#include <algorithm>
+#include <cstring>
+#include <dirent.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <pvshm/error.hpp>
+#include <pvshm/reader.hpp>
+
+#include "id.hpp"
+#include "layout.hpp"
+#include "slot_pin.hpp"
+
+namespace pvshm {
+namespace detail {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How often a waiting reader looks for a replacement its writer could not announce (it died
+// between renaming the new object in and flagging the old one).
+constexpr auto kReplacementCheck = std::chrono::milliseconds(200);
+
+Clock::time_point deadline_after(std::chrono::nanoseconds timeout)
+{
+    const auto now = Clock::now();
+    if (timeout >= Clock::time_point::max() - now)
+        return Clock::time_point::max();
+    return now + std::chrono::duration_cast<Clock::duration>(timeout);
+}
+
+// Blocks until the object at `path` may have appeared in shm_dir(), or `timeout` passes.
+void wait_for_name(const std::string& path, std::chrono::nanoseconds timeout)
+{
+    const int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (fd < 0)
+        return;
+    if (inotify_add_watch(fd, shm_dir().c_str(), IN_CREATE | IN_MOVED_TO) >= 0 &&
+        access(path.c_str(), F_OK) != 0) {
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
+        pollfd watched{fd, POLLIN, 0};
+        // One event or the timeout: the caller looks at the name again either way.
+        poll(&watched, 1, static_cast<int>(std::clamp<int64_t>(ms, 1, 1000)));
+        alignas(inotify_event) char events[4096];
+        while (read(fd, events, sizeof events) > 0) {
+        }
+    }
+    close(fd);
+}
+
+FrameInfo frame_info_from(const layout::SlotDesc& d, uint64_t slot_stride, const std::string& where)
+{
+    if (d.format > static_cast<uint32_t>(PixelFormat::Encoded) ||
+        d.matrix > static_cast<uint8_t>(ColorMatrix::BT2020) ||
+        d.range > static_cast<uint8_t>(ColorRange::Full) || d.plane_count > kMaxPlanes ||
+        d.camera_id_length >= layout::kCameraIdBytes || d.caps_length >= layout::kCapsBytes ||
+        d.payload_size > slot_stride)
+        throw SegmentError(where + " holds a corrupt frame descriptor");
+    FrameInfo info;
+    info.width = d.width;
+    info.height = d.height;
+    info.format = static_cast<PixelFormat>(d.format);
+    info.matrix = static_cast<ColorMatrix>(d.matrix);
+    info.range = static_cast<ColorRange>(d.range);
+    info.plane_count = d.plane_count;
+    for (int i = 0; i < kMaxPlanes; ++i) {
+        info.strides[i] = d.strides[i];
+        info.plane_offsets[i] = d.plane_offsets[i];
+    }
+    info.payload_size = d.payload_size;
+    info.sequence = d.sequence;
+    info.timestamp_realtime_ns = d.timestamp_realtime_ns;
+    info.timestamp_monotonic_ns = d.timestamp_monotonic_ns;
+    info.duration_ns = d.duration_ns;
+    info.camera_id.assign(d.camera_id, d.camera_id_length);
+    info.caps.assign(d.caps, d.caps_length);
+    if (auto error = check_frame_geometry(info); !error.empty())
+        throw SegmentError(where + " holds an invalid frame: " + error);
+    return info;
+}
+
+} // namespace
+
+class ReaderCore
+{
+public:
+    explicit ReaderCore(std::string id) : id_(std::move(id)), path_(segment_path(id_)) {}
+
+    std::optional<FrameView> view_latest()
+    {
+        if (!refresh())
+            return std::nullopt;
+        const auto& header = segment_->header();
+        for (int attempt = 0; attempt < 16; ++attempt) {
+            const uint64_t latest = layout::load_acquire(header.latest);
+            if (latest == 0)
+                return std::nullopt;
+            const uint32_t slot = layout::latest_slot(latest);
+            if (slot >= segment_->slot_count())
+                throw SegmentError(path_ + ": corrupt header (newest slot " + std::to_string(slot) +
+                                   ")");
+            auto pin = pin_frame(slot);
+            // The writer may have moved on between our look at `latest` and the pin: look again.
+            if (pin && pin->info().sequence == layout::latest_sequence(latest))
+                return accept(std::move(pin));
+        }
+        return std::nullopt;
+    }
+
+    std::optional<FrameView> view_next()
+    {
+        if (last_sequence_ == 0)
+            return view_latest();
+        if (!refresh())
+            return std::nullopt;
+        for (int attempt = 0; attempt < 16; ++attempt) {
+            // Sequence numbers are read as hints here and confirmed under the pin.
+            uint32_t best_slot = layout::kMaxSlots;
+            uint64_t best = UINT64_MAX;
+            for (uint32_t slot = 0; slot < segment_->slot_count(); ++slot) {
+                const auto& desc = segment_->desc(slot);
+                if (layout::load_acquire(desc.seqlock) & 1)
+                    continue;
+                const uint64_t sequence = layout::load_relaxed(desc.sequence);
+                if (sequence > last_sequence_ && sequence < best) {
+                    best = sequence;
+                    best_slot = slot;
+                }
+            }
+            if (best_slot == layout::kMaxSlots)
+                return std::nullopt;
+            auto pin = pin_frame(best_slot);
+            if (!pin || pin->info().sequence != best)
+                continue;
+            if (best > last_sequence_ + 1)
+                skipped_ += best - last_sequence_ - 1;
+            return accept(std::move(pin));
+        }
+        return std::nullopt;
+    }
+
+    bool wait(std::chrono::nanoseconds timeout)
+    {
+        const auto deadline = deadline_after(timeout);
+        for (;;) {
+            const auto now = Clock::now();
+            const auto remaining = deadline - now;
+            if (!refresh()) {
+                if (remaining <= Clock::duration::zero())
+                    return false;
+                wait_for_name(path_, std::min<Clock::duration>(remaining, kReplacementCheck));
+                continue;
+            }
+            const auto& header = segment_->header();
+            const uint32_t seen = layout::load_acquire(header.wake_word);
+            const uint64_t latest = layout::latest_sequence(layout::load_acquire(header.latest));
+            if (latest != 0 && latest != last_sequence_)
+                return true;
+            if (remaining <= Clock::duration::zero())
+                return false;
+            const auto slice = std::min<Clock::duration>(remaining, kReplacementCheck);
+            segment_->wait_for_wake(
+                seen, std::chrono::duration_cast<std::chrono::nanoseconds>(slice).count());
+        }
+    }
+
+    bool writer_alive()
+    {
+        return refresh() && segment_->write_locked_elsewhere(layout::kWriterLockByte);
+    }
+
+    std::optional<SegmentStatus> status()
+    {
+        if (!refresh())
+            return std::nullopt;
+        const auto& header = segment_->header();
+        SegmentStatus status;
+        status.id = id_;
+        status.slots = segment_->slot_count();
+        status.slot_size = segment_->slot_stride();
+        status.total_size = segment_->size();
+        status.frames_written = layout::load_relaxed(header.frames_written);
+        status.frames_dropped = layout::load_relaxed(header.frames_dropped);
+        status.bytes_written = layout::load_relaxed(header.bytes_written);
+        status.writer_pid = layout::load_relaxed(header.writer_pid);
+        status.writer_alive = segment_->write_locked_elsewhere(layout::kWriterLockByte);
+        status.owner = segment_->owner();
+        struct stat st
+        {
+        };
+        if (fstat(segment_->fd(), &st) == 0)
+            status.mode = st.st_mode & 07777;
+        const uint64_t saved_sequence = last_sequence_;
+        if (auto view = view_latest())
+            status.latest = view->info();
+        last_sequence_ = saved_sequence;
+        return status;
+    }
+
+    const std::string& id() const { return id_; }
+    uint64_t last_sequence() const { return last_sequence_; }
+    uint64_t frames_skipped() const { return skipped_; }
+
+private:
+    // Makes segment_ the object now named by the id, if any. Returns whether one is open.
+    bool refresh()
+    {
+        if (segment_) {
+            const bool superseded =
+                layout::load_acquire(segment_->header().state_flags) & layout::kSegmentSuperseded;
+            if (!superseded && segment_->still_named())
+                return true;
+            segment_.reset();
+        }
+        auto opened = Segment::open(path_, Segment::Access::ReadOnly);
+        if (!opened)
+            return false;
+        segment_ = std::shared_ptr<Segment>(std::move(opened));
+        // A re-created segment may count from 1 again: whatever it holds is new to us.
+        const uint64_t latest =
+            layout::latest_sequence(layout::load_acquire(segment_->header().latest));
+        if (latest < last_sequence_)
+            last_sequence_ = 0;
+        return true;
+    }
+
+    std::shared_ptr<const SlotPin> pin_frame(uint32_t slot)
+    {
+        if (!segment_->pin(slot))
+            return nullptr; // the writer is filling it
+        const auto& shared = segment_->desc(slot);
+        const uint64_t before = layout::load_acquire(shared.seqlock);
+        layout::SlotDesc copy;
+        std::memcpy(&copy, &shared, sizeof copy);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        const uint64_t after = layout::load_relaxed(shared.seqlock);
+        if ((before & 1) || before != after || copy.sequence == 0) {
+            segment_->unpin(slot);
+            return nullptr;
+        }
+        try {
+            auto info = frame_info_from(copy, segment_->slot_stride(),
+                                        path_ + " slot " + std::to_string(slot));
+            return std::make_shared<const SlotPin>(segment_, slot, std::move(info));
+        } catch (...) {
+            segment_->unpin(slot);
+            throw;
+        }
+    }
+
+    FrameView accept(std::shared_ptr<const SlotPin> pin)
+    {
+        last_sequence_ = pin->info().sequence;
+        return FrameView(std::move(pin));
+    }
+
+    const std::string id_;
+    const std::string path_;
+    std::shared_ptr<Segment> segment_;
+    uint64_t last_sequence_ = 0;
+    uint64_t skipped_ = 0;
+};
+
+} // namespace detail
+
+Reader::Reader(const std::string& shared_mem_id)
+{
+    validate_id(shared_mem_id);
+    core_ = std::make_unique<detail::ReaderCore>(shared_mem_id);
+}
+
+Reader::~Reader() = default;
+Reader::Reader(Reader&&) noexcept = default;
+Reader& Reader::operator=(Reader&&) noexcept = default;
+
+std::optional<FrameView> Reader::view_latest()
+{
+    return core_->view_latest();
+}
+
+std::optional<FrameView> Reader::view_next()
+{
+    return core_->view_next();
+}
+
+std::optional<Frame> Reader::read_latest()
+{
+    auto view = core_->view_latest();
+    if (!view)
+        return std::nullopt;
+    Frame frame{view->info(), std::vector<uint8_t>(view->data(), view->data() + view->size())};
+    return frame;
+}
+
+bool Reader::wait(std::chrono::nanoseconds timeout)
+{
+    return core_->wait(timeout);
+}
+
+uint64_t Reader::last_sequence() const
+{
+    return core_->last_sequence();
+}
+
+uint64_t Reader::frames_skipped() const
+{
+    return core_->frames_skipped();
+}
+
+bool Reader::writer_alive()
+{
+    return core_->writer_alive();
+}
+
+std::optional<SegmentStatus> Reader::status()
+{
+    return core_->status();
+}
+
+const std::string& Reader::id() const
+{
+    return core_->id();
+}
+
+std::vector<std::string> list_segment_ids()
+{
+    std::vector<std::string> ids;
+    DIR* dir = opendir(shm_dir().c_str());
+    if (!dir)
+        return ids;
+    const size_t prefix_length = std::strlen(kSegmentPrefix);
+    while (const dirent* entry = readdir(dir)) {
+        if (std::strncmp(entry->d_name, kSegmentPrefix, prefix_length) != 0)
+            continue;
+        std::string id = entry->d_name + prefix_length;
+        try {
+            validate_id(id);
+            ids.push_back(std::move(id));
+        } catch (const std::invalid_argument&) {
+            // Not a name pvshm would create.
+        }
+    }
+    closedir(dir);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
+} // namespace pvshm

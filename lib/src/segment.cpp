@@ -1,0 +1,323 @@
+#include "segment.hpp"
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <system_error>
+#include <unistd.h>
+#include <utility>
+
+#include <pvshm/error.hpp>
+
+namespace pvshm {
+namespace {
+
+std::system_error system_failure(const std::string& what)
+{
+    return std::system_error(errno, std::generic_category(), what);
+}
+
+int64_t realtime_ns()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+struct flock lock_request(short type, int64_t byte)
+{
+    struct flock request
+    {
+    };
+    request.l_type = type;
+    request.l_whence = SEEK_SET;
+    request.l_start = byte;
+    request.l_len = 1;
+    return request;
+}
+
+long futex(const uint32_t* word, int op, uint32_t value, const timespec* timeout)
+{
+    return syscall(SYS_futex, word, op, value, timeout, nullptr, 0);
+}
+
+std::string mib(uint64_t bytes)
+{
+    return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB";
+}
+
+// Why `h` does not describe a usable segment of `object_size` bytes, or "".
+std::string check_header(const layout::SegmentHeader& h, uint64_t object_size)
+{
+    using namespace layout;
+    if (object_size < sizeof(SegmentHeader))
+        return "truncated: " + std::to_string(object_size) +
+               " bytes, smaller than a segment header";
+    if (h.magic != kMagic)
+        return "not a pvshm segment (bad magic)";
+    if (h.version != kVersion)
+        return "segment layout version " + std::to_string(h.version) + ", this build reads " +
+               std::to_string(kVersion);
+    if (h.header_size != sizeof(SegmentHeader) || h.slot_desc_size != sizeof(SlotDesc) ||
+        h.slot_desc_offset != kSlotDescOffset)
+        return "corrupt header (record sizes do not match layout version " +
+               std::to_string(kVersion) + ")";
+    if (h.slot_count < kMinSlots || h.slot_count > kMaxSlots)
+        return "corrupt header (slot count " + std::to_string(h.slot_count) + ")";
+    if (h.payload_offset != payload_offset_for(h.slot_count))
+        return "corrupt header (payload offset)";
+    if (h.slot_stride == 0 || h.slot_stride % kPageSize != 0 ||
+        h.slot_stride > round_up_to_page(kMaxPayloadSize))
+        return "corrupt header (slot size " + std::to_string(h.slot_stride) + ")";
+    // Bounded above, so this cannot overflow: 64 slots of at most 1 GiB.
+    const uint64_t total = h.payload_offset + uint64_t{h.slot_count} * h.slot_stride;
+    if (h.total_size != total)
+        return "corrupt header (total size)";
+    if (total > object_size)
+        return "truncated: header describes " + std::to_string(total) + " bytes, object has " +
+               std::to_string(object_size);
+    return {};
+}
+
+} // namespace
+
+Segment::Segment(std::string path, int fd, Access access)
+    : path_(std::move(path)), fd_(fd), access_(access)
+{
+    struct stat st
+    {
+    };
+    if (fstat(fd_, &st) != 0) {
+        auto error = system_failure("fstat " + path_);
+        close(fd_);
+        throw error;
+    }
+    inode_ = st.st_ino;
+    owner_ = st.st_uid;
+    size_ = static_cast<uint64_t>(st.st_size);
+}
+
+Segment::~Segment()
+{
+    if (map_)
+        munmap(map_, map_length_);
+    if (fd_ >= 0)
+        close(fd_); // drops every OFD lock this object holds
+}
+
+std::unique_ptr<Segment> Segment::open(const std::string& path, Access access)
+{
+    const int flags = (access == Access::ReadOnly ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC;
+    const int fd = ::open(path.c_str(), flags);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return nullptr;
+        if (errno == ELOOP)
+            throw SegmentError(path + " is a symbolic link; pvshm never follows one");
+        throw system_failure("open " + path);
+    }
+    std::unique_ptr<Segment> segment(new Segment(path, fd, access));
+    segment->map_validated();
+    return segment;
+}
+
+std::unique_ptr<Segment> Segment::open_unvalidated(const std::string& path)
+{
+    const int fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return nullptr;
+        if (errno == ELOOP)
+            throw SegmentError(path + " is a symbolic link; pvshm never follows one");
+        throw system_failure("open " + path + " for writing");
+    }
+    return std::unique_ptr<Segment>(new Segment(path, fd, Access::ReadWrite));
+}
+
+std::unique_ptr<Segment> Segment::create(const std::string& path, mode_t mode, uint32_t slot_count,
+                                         uint64_t slot_stride)
+{
+    const uint64_t payload_offset = layout::payload_offset_for(slot_count);
+    const uint64_t total = payload_offset + uint64_t{slot_count} * slot_stride;
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0)
+        throw system_failure("create " + path);
+    std::unique_ptr<Segment> segment;
+    try {
+        segment.reset(new Segment(path, fd, Access::ReadWrite));
+    } catch (...) {
+        unlink(path.c_str());
+        throw;
+    }
+    // The umask may have cleared bits of `mode`; the caller's mode is the one that counts.
+    if (fchmod(fd, mode) != 0 || ftruncate(fd, static_cast<off_t>(total)) != 0) {
+        auto error = system_failure("size " + path + " to " + std::to_string(total) + " bytes");
+        unlink(path.c_str());
+        throw error;
+    }
+    // Reserve every page now, so that a full /dev/shm fails here with a clear message and not
+    // with SIGBUS at the first write into the mapping.
+    if (const int rc = posix_fallocate(fd, 0, static_cast<off_t>(total)); rc != 0) {
+        unlink(path.c_str());
+        throw std::system_error(rc, std::generic_category(),
+                                "reserve " + mib(total) + " (" + std::to_string(total) +
+                                    " bytes) for " + path + ": " + std::to_string(slot_count) +
+                                    " slots of " + std::to_string(slot_stride) +
+                                    " bytes; free space in its directory or use fewer slots");
+    }
+    segment->size_ = total;
+    segment->map(total);
+    segment->slot_count_ = slot_count;
+    segment->slot_stride_ = slot_stride;
+    segment->payload_offset_ = payload_offset;
+    auto& h = segment->header();
+    h.version = layout::kVersion;
+    h.header_size = sizeof(layout::SegmentHeader);
+    h.slot_desc_size = sizeof(layout::SlotDesc);
+    h.slot_count = slot_count;
+    h.slot_desc_offset = layout::kSlotDescOffset;
+    h.payload_offset = payload_offset;
+    h.slot_stride = slot_stride;
+    h.total_size = total;
+    h.created_realtime_ns = realtime_ns();
+    for (uint32_t i = 0; i < slot_count; ++i)
+        segment->desc(i).duration_ns = -1;
+    // The magic goes last: a reader that sees it sees an initialized header.
+    layout::store_release(h.magic, layout::kMagic);
+    return segment;
+}
+
+void Segment::map(uint64_t length)
+{
+    const int prot = access_ == Access::ReadOnly ? PROT_READ : PROT_READ | PROT_WRITE;
+    void* address = mmap(nullptr, length, prot, MAP_SHARED | MAP_POPULATE, fd_, 0);
+    if (address == MAP_FAILED)
+        throw system_failure("mmap " + std::to_string(length) + " bytes of " + path_);
+    map_ = address;
+    map_length_ = length;
+    header_ = static_cast<layout::SegmentHeader*>(address);
+}
+
+std::string Segment::validation_error() const
+{
+    if (size_ < sizeof(layout::SegmentHeader))
+        return check_header(layout::SegmentHeader{}, size_);
+    layout::SegmentHeader copy;
+    std::memcpy(&copy, header_, sizeof copy);
+    return check_header(copy, size_);
+}
+
+void Segment::map_validated()
+{
+    if (size_ < sizeof(layout::SegmentHeader))
+        throw SegmentError(path_ + ": " + validation_error());
+    if (!map_)
+        map(sizeof(layout::SegmentHeader));
+    // Only a private copy of the header is judged and used: the shared one may change under us.
+    layout::SegmentHeader copy;
+    std::memcpy(&copy, header_, sizeof copy);
+    if (const auto error = check_header(copy, size_); !error.empty())
+        throw SegmentError(path_ + ": " + error);
+    if (copy.total_size != map_length_) {
+        munmap(map_, map_length_);
+        map_ = nullptr;
+        header_ = nullptr;
+        map(copy.total_size);
+    }
+    slot_count_ = copy.slot_count;
+    slot_stride_ = copy.slot_stride;
+    payload_offset_ = copy.payload_offset;
+}
+
+const layout::SlotDesc& Segment::desc(uint32_t slot) const
+{
+    auto* base = reinterpret_cast<const uint8_t*>(header_) + layout::kSlotDescOffset;
+    return reinterpret_cast<const layout::SlotDesc*>(base)[slot];
+}
+
+layout::SlotDesc& Segment::desc(uint32_t slot)
+{
+    return const_cast<layout::SlotDesc&>(std::as_const(*this).desc(slot));
+}
+
+const uint8_t* Segment::payload(uint32_t slot) const
+{
+    return reinterpret_cast<const uint8_t*>(header_) + payload_offset_ +
+           uint64_t{slot} * slot_stride_;
+}
+
+uint8_t* Segment::payload(uint32_t slot)
+{
+    return const_cast<uint8_t*>(std::as_const(*this).payload(slot));
+}
+
+bool Segment::still_named() const
+{
+    struct stat st
+    {
+    };
+    return lstat(path_.c_str(), &st) == 0 && st.st_ino == inode_;
+}
+
+bool Segment::try_lock(int64_t byte, bool exclusive)
+{
+    auto request = lock_request(exclusive ? F_WRLCK : F_RDLCK, byte);
+    if (fcntl(fd_, F_OFD_SETLK, &request) == 0)
+        return true;
+    if (errno == EAGAIN || errno == EACCES)
+        return false;
+    throw system_failure("lock byte " + std::to_string(byte) + " of " + path_);
+}
+
+void Segment::unlock(int64_t byte)
+{
+    auto request = lock_request(F_UNLCK, byte);
+    fcntl(fd_, F_OFD_SETLK, &request);
+}
+
+bool Segment::write_locked_elsewhere(int64_t byte) const
+{
+    auto request = lock_request(F_WRLCK, byte);
+    if (fcntl(fd_, F_OFD_GETLK, &request) != 0)
+        throw system_failure("query lock byte " + std::to_string(byte) + " of " + path_);
+    return request.l_type == F_WRLCK;
+}
+
+bool Segment::pin(uint32_t slot)
+{
+    std::lock_guard lock(pins_mutex_);
+    if (pins_[slot] == 0 && !try_lock(layout::slot_lock_byte(slot), false))
+        return false;
+    ++pins_[slot];
+    return true;
+}
+
+void Segment::unpin(uint32_t slot)
+{
+    std::lock_guard lock(pins_mutex_);
+    if (--pins_[slot] == 0)
+        unlock(layout::slot_lock_byte(slot));
+}
+
+void Segment::wake_readers()
+{
+    layout::add_relaxed(header_->wake_word, 1u);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    futex(&header_->wake_word, FUTEX_WAKE, INT_MAX, nullptr);
+}
+
+void Segment::wait_for_wake(uint32_t seen, int64_t timeout_ns) const
+{
+    timespec timeout{static_cast<time_t>(timeout_ns / 1000000000),
+                     static_cast<long>(timeout_ns % 1000000000)};
+    // EAGAIN (the word already moved), EINTR and ETIMEDOUT all mean: look again.
+    futex(&header_->wake_word, FUTEX_WAIT, seen, &timeout);
+}
+
+} // namespace pvshm

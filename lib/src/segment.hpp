@@ -1,0 +1,108 @@
+// One open shared-memory object and its mapping: the only place that calls open, mmap and the
+// OFD lock operations. The writer maps it read-write, readers read-only.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <sys/types.h>
+
+#include <pvshm/frame.hpp>
+
+#include "layout.hpp"
+
+namespace pvshm {
+
+class Segment
+{
+public:
+    enum class Access
+    {
+        ReadOnly,
+        ReadWrite,
+    };
+
+    ~Segment();
+    Segment(const Segment&) = delete;
+    Segment& operator=(const Segment&) = delete;
+
+    // Opens and validates the object at `path`. Returns nullptr when it does not exist; throws
+    // SegmentError when it is not a segment this build understands (truncated, foreign, other
+    // version) and std::system_error when it cannot be opened or mapped.
+    static std::unique_ptr<Segment> open(const std::string& path, Access access);
+
+    // Opens `path` for writing without validating it (the writer decides what to do with a
+    // foreign object once it holds the writer lock). Returns nullptr when it does not exist.
+    static std::unique_ptr<Segment> open_unvalidated(const std::string& path);
+
+    // Creates a new, zero-filled, initialized object at `path` (O_EXCL), all its pages reserved,
+    // with `slot_count` slots of `slot_stride` bytes. Throws std::system_error naming the size
+    // needed when the pages cannot be reserved.
+    static std::unique_ptr<Segment> create(const std::string& path, mode_t mode,
+                                           uint32_t slot_count, uint64_t slot_stride);
+
+    // Checks the mapped header against the object's real size; returns why it is unusable, or "".
+    std::string validation_error() const;
+    // Validates and maps the whole object (after open_unvalidated). Throws SegmentError.
+    void map_validated();
+
+    const layout::SegmentHeader& header() const { return *header_; }
+    layout::SegmentHeader& header() { return *header_; }
+    const layout::SlotDesc& desc(uint32_t slot) const;
+    layout::SlotDesc& desc(uint32_t slot);
+    const uint8_t* payload(uint32_t slot) const;
+    uint8_t* payload(uint32_t slot);
+    // The geometry as validated when the object was opened; never re-read from shared memory,
+    // where another process could change it.
+    uint32_t slot_count() const { return slot_count_; }
+    uint64_t slot_stride() const { return slot_stride_; }
+
+    int fd() const { return fd_; }
+    ino_t inode() const { return inode_; }
+    uid_t owner() const { return owner_; }
+    uint64_t size() const { return size_; }
+    const std::string& path() const { return path_; }
+    // True while the object still is the one named by its path.
+    bool still_named() const;
+    // Records that the object is now named `path` (after link or rename).
+    void now_named(std::string path) { path_ = std::move(path); }
+
+    // Non-blocking OFD locks on a lock byte (layout.hpp): false when another process holds a
+    // conflicting lock.
+    bool try_lock(int64_t byte, bool exclusive);
+    void unlock(int64_t byte);
+    // True when a process other than this open file holds a write lock on `byte`.
+    bool write_locked_elsewhere(int64_t byte) const;
+
+    // Reader leases: counted per slot in this process, one F_RDLCK per slot on this file.
+    bool pin(uint32_t slot);
+    void unpin(uint32_t slot);
+
+    // Wakes every reader waiting on the header's wake word.
+    void wake_readers();
+    // Waits until the wake word differs from `seen` or `timeout_ns` passes.
+    void wait_for_wake(uint32_t seen, int64_t timeout_ns) const;
+
+private:
+    Segment(std::string path, int fd, Access access);
+    void map(uint64_t length);
+
+    std::string path_;
+    int fd_ = -1;
+    Access access_;
+    ino_t inode_ = 0;
+    uid_t owner_ = 0;
+    uint64_t size_ = 0; // the object's size when opened
+    void* map_ = nullptr;
+    uint64_t map_length_ = 0;
+    layout::SegmentHeader* header_ = nullptr;
+    uint32_t slot_count_ = 0;
+    uint64_t slot_stride_ = 0;
+    uint64_t payload_offset_ = 0;
+    std::mutex pins_mutex_;
+    std::array<uint32_t, layout::kMaxSlots> pins_{};
+};
+
+} // namespace pvshm

@@ -1,0 +1,482 @@
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <dirent.h>
+#include <mutex>
+#include <stdexcept>
+#include <sys/stat.h>
+#include <system_error>
+#include <unistd.h>
+
+#include <pvshm/error.hpp>
+#include <pvshm/writer.hpp>
+
+#include "id.hpp"
+#include "layout.hpp"
+#include "log.hpp"
+#include "segment.hpp"
+
+namespace pvshm {
+namespace detail {
+namespace {
+
+int64_t clock_ns(clockid_t clock)
+{
+    timespec ts{};
+    clock_gettime(clock, &ts);
+    return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+std::string temporary_path()
+{
+    static std::atomic<uint32_t> counter{0};
+    return shm_dir() + "/" + kTemporaryPrefix + std::to_string(getpid()) + "~" +
+           std::to_string(counter++);
+}
+
+// Half-built replacements whose writer died (nobody holds their writer lock) are removed.
+void remove_abandoned_temporaries()
+{
+    DIR* dir = opendir(shm_dir().c_str());
+    if (!dir)
+        return;
+    const size_t prefix_length = std::strlen(kTemporaryPrefix);
+    while (const dirent* entry = readdir(dir)) {
+        if (std::strncmp(entry->d_name, kTemporaryPrefix, prefix_length) != 0)
+            continue;
+        const std::string path = shm_dir() + "/" + entry->d_name;
+        try {
+            auto segment = Segment::open_unvalidated(path);
+            if (segment && segment->owner() == geteuid() &&
+                segment->try_lock(layout::kWriterLockByte, true))
+                unlink(path.c_str());
+        } catch (const std::exception&) {
+            // Not ours to judge: leave it.
+        }
+    }
+    closedir(dir);
+}
+
+std::shared_ptr<Segment> share(std::unique_ptr<Segment> segment)
+{
+    return std::shared_ptr<Segment>(std::move(segment));
+}
+
+} // namespace
+
+class WriterCore : public std::enable_shared_from_this<WriterCore>
+{
+public:
+    WriterCore(std::string id, WriterOptions options)
+        : id_(std::move(id)), path_(segment_path(id_)), options_(std::move(options))
+    {
+    }
+
+    void take_id()
+    {
+        remove_abandoned_temporaries();
+        for (int attempt = 0; attempt < 100; ++attempt) {
+            auto existing = Segment::open_unvalidated(path_);
+            if (!existing) {
+                if (create_and_link())
+                    return;
+                continue; // another writer linked first: judge its segment
+            }
+            if (!existing->try_lock(layout::kWriterLockByte, true))
+                throw std::system_error(EBUSY, std::generic_category(),
+                                        "shared_mem_id '" + id_ +
+                                            "' already has a live writer (pid " +
+                                            std::to_string(live_writer_pid(*existing)) + ")");
+            if (!existing->still_named())
+                continue; // replaced between our open and our lock
+            if (existing->owner() != geteuid())
+                throw SegmentError(path_ + " belongs to uid " + std::to_string(existing->owner()) +
+                                   "; refusing to write into another user's segment");
+            adopt_or_replace(std::move(existing));
+            return;
+        }
+        throw std::system_error(EAGAIN, std::generic_category(),
+                                "shared_mem_id '" + id_ + "' keeps changing owner");
+    }
+
+    std::optional<SlotLoan> loan(uint64_t size)
+    {
+        if (size > kMaxPayloadSize)
+            throw std::invalid_argument("frame of " + std::to_string(size) +
+                                        " bytes is larger than the maximum of " +
+                                        std::to_string(kMaxPayloadSize));
+        std::lock_guard lock(mutex_);
+        if (size > segment_->slot_stride() || options_.slots != segment_->slot_count())
+            replace_segment(size);
+        const uint32_t count = segment_->slot_count();
+        const uint32_t newest = newest_slot();
+        for (uint32_t step = 1; step <= count; ++step) {
+            const uint32_t slot = (next_slot_ + step) % count;
+            if (slot == newest || (loaned_ >> slot & 1) ||
+                !segment_->try_lock(layout::slot_lock_byte(slot), true))
+                continue;
+            auto& desc = segment_->desc(slot);
+            layout::store_release(desc.seqlock, layout::load_relaxed(desc.seqlock) | 1);
+            loaned_ |= uint64_t{1} << slot;
+            next_slot_ = slot;
+            return SlotLoan(shared_from_this(), segment_, slot, segment_->payload(slot),
+                            segment_->slot_stride());
+        }
+        layout::add_relaxed(segment_->header().frames_dropped, uint64_t{1});
+        log::debug("'" + id_ + "': every slot is pinned by readers, frame dropped");
+        return std::nullopt;
+    }
+
+    std::optional<uint64_t> publish(SlotLoan& loan, const FrameInfo& info)
+    {
+        check_publishable(info, loan.capacity());
+        std::unique_lock lock(mutex_);
+        if (loan.segment_ != segment_) {
+            // The segment grew while this loan was out: copy the frame into the new one.
+            lock.unlock();
+            auto fresh = this->loan(info.payload_size);
+            if (!fresh)
+                return std::nullopt;
+            std::memcpy(fresh->data(), loan.data(), info.payload_size);
+            loan.give_back();
+            return publish(*fresh, info);
+        }
+        const uint32_t slot = loan.slot_;
+        auto& desc = segment_->desc(slot);
+        const uint64_t sequence = ++sequence_;
+        fill_descriptor(desc, info, sequence);
+        // Publication: the descriptor and payload become visible before the seqlock and
+        // `latest` say so (release), which is what readers' acquire loads pair with.
+        layout::store_release(desc.seqlock, layout::load_relaxed(desc.seqlock) + 1);
+        auto& header = segment_->header();
+        layout::store_release(header.latest, layout::pack_latest(sequence, slot));
+        layout::add_relaxed(header.frames_written, uint64_t{1});
+        layout::add_relaxed(header.bytes_written, info.payload_size);
+        segment_->unlock(layout::slot_lock_byte(slot));
+        loaned_ &= ~(uint64_t{1} << slot);
+        loan.core_.reset();
+        loan.segment_.reset();
+        segment_->wake_readers();
+        return sequence;
+    }
+
+    void give_back(const std::shared_ptr<void>& segment, uint32_t slot)
+    {
+        std::lock_guard lock(mutex_);
+        auto* owner = static_cast<Segment*>(segment.get());
+        auto& desc = owner->desc(slot);
+        // Part of the old frame may be overwritten: the slot holds no frame any more.
+        desc.sequence = 0;
+        layout::store_release(desc.seqlock, layout::load_relaxed(desc.seqlock) + 1);
+        owner->unlock(layout::slot_lock_byte(slot));
+        if (owner == segment_.get())
+            loaned_ &= ~(uint64_t{1} << slot);
+    }
+
+    bool owns(const SlotLoan& loan) const
+    {
+        std::lock_guard lock(mutex_);
+        return loan.core_.get() == this && loan.segment_ == segment_;
+    }
+
+    WriterStats stats() const
+    {
+        std::lock_guard lock(mutex_);
+        const auto& header = segment_->header();
+        return {layout::load_relaxed(header.frames_written),
+                layout::load_relaxed(header.frames_dropped),
+                layout::load_relaxed(header.bytes_written)};
+    }
+
+    bool still_published() const
+    {
+        std::lock_guard lock(mutex_);
+        return segment_->still_named();
+    }
+
+    void remove()
+    {
+        std::lock_guard lock(mutex_);
+        if (segment_->still_named())
+            unlink(path_.c_str());
+    }
+
+    const std::string& id() const { return id_; }
+
+private:
+    static int32_t live_writer_pid(const Segment& segment)
+    {
+        if (segment.size() < sizeof(layout::SegmentHeader))
+            return -1;
+        try {
+            auto readable = Segment::open(segment.path(), Segment::Access::ReadOnly);
+            return readable ? layout::load_relaxed(readable->header().writer_pid) : -1;
+        } catch (const std::exception&) {
+            return -1;
+        }
+    }
+
+    uint32_t newest_slot() const
+    {
+        const uint64_t latest = layout::load_relaxed(segment_->header().latest);
+        return latest == 0 ? layout::kMaxSlots : layout::latest_slot(latest);
+    }
+
+    std::unique_ptr<Segment> create_temporary(uint64_t slot_stride)
+    {
+        auto segment =
+            Segment::create(temporary_path(), options_.mode, options_.slots, slot_stride);
+        segment->try_lock(layout::kWriterLockByte, true);
+        auto& header = segment->header();
+        layout::store_relaxed(header.writer_pid, static_cast<int32_t>(getpid()));
+        layout::store_relaxed(header.writer_started_ns, clock_ns(CLOCK_REALTIME));
+        return segment;
+    }
+
+    bool create_and_link()
+    {
+        auto fresh = create_temporary(initial_stride());
+        const bool linked = link(fresh->path().c_str(), path_.c_str()) == 0;
+        const int link_errno = errno;
+        unlink(fresh->path().c_str());
+        if (!linked) {
+            if (link_errno == EEXIST)
+                return false;
+            throw std::system_error(link_errno, std::generic_category(),
+                                    "publish segment " + path_);
+        }
+        fresh->now_named(path_);
+        segment_ = share(std::move(fresh));
+        log::debug("'" + id_ + "': created segment " + path_);
+        return true;
+    }
+
+    void adopt_or_replace(std::unique_ptr<Segment> existing)
+    {
+        try {
+            existing->map_validated();
+        } catch (const SegmentError& error) {
+            log::warning(std::string("replacing unusable segment: ") + error.what());
+            segment_ = share(std::move(existing));
+            replace_segment(0, false);
+            return;
+        }
+        segment_ = share(std::move(existing));
+        auto& header = segment_->header();
+        // Slots a dead writer left half-written hold no frame.
+        for (uint32_t slot = 0; slot < segment_->slot_count(); ++slot) {
+            auto& desc = segment_->desc(slot);
+            if (layout::load_relaxed(desc.seqlock) & 1) {
+                desc.sequence = 0;
+                layout::store_release(desc.seqlock, layout::load_relaxed(desc.seqlock) + 1);
+            }
+        }
+        sequence_ = layout::latest_sequence(layout::load_relaxed(header.latest));
+        layout::store_relaxed(header.writer_pid, static_cast<int32_t>(getpid()));
+        layout::store_relaxed(header.writer_started_ns, clock_ns(CLOCK_REALTIME));
+        log::debug("'" + id_ + "': took over the segment of a writer that is gone");
+    }
+
+    // Builds a new object able to hold `size` bytes per slot and renames it over the id. The
+    // old object is marked superseded so that its readers reopen the name.
+    void replace_segment(uint64_t size, bool old_is_valid = true)
+    {
+        const uint64_t stride =
+            layout::round_up_to_page(std::max({size, initial_stride(), uint64_t{1}}));
+        auto fresh = create_temporary(stride);
+        auto& header = fresh->header();
+        if (old_is_valid) {
+            const auto& old = segment_->header();
+            header.frames_written = layout::load_relaxed(old.frames_written);
+            header.frames_dropped = layout::load_relaxed(old.frames_dropped);
+            header.bytes_written = layout::load_relaxed(old.bytes_written);
+        }
+        if (rename(fresh->path().c_str(), path_.c_str()) != 0) {
+            const int error = errno;
+            unlink(fresh->path().c_str());
+            throw std::system_error(error, std::generic_category(), "replace segment " + path_);
+        }
+        fresh->now_named(path_);
+        auto old = std::move(segment_);
+        segment_ = share(std::move(fresh));
+        loaned_ = 0;
+        next_slot_ = 0;
+        if (old_is_valid) {
+            auto& old_header = old->header();
+            __atomic_fetch_or(&old_header.state_flags, layout::kSegmentSuperseded,
+                              __ATOMIC_RELEASE);
+            old->wake_readers();
+        }
+        log::debug("'" + id_ + "': segment replaced, " + std::to_string(segment_->slot_count()) +
+                   " slots of " + std::to_string(stride) + " bytes");
+    }
+
+    uint64_t initial_stride() const
+    {
+        return layout::round_up_to_page(std::max<uint64_t>(options_.initial_slot_size, 1));
+    }
+
+    void check_publishable(const FrameInfo& info, uint64_t capacity) const
+    {
+        if (auto error = check_frame_geometry(info); !error.empty())
+            throw std::invalid_argument("cannot publish frame: " + error);
+        if (info.payload_size > capacity)
+            throw std::invalid_argument("frame of " + std::to_string(info.payload_size) +
+                                        " bytes does not fit its loan of " +
+                                        std::to_string(capacity));
+        if (info.camera_id.size() > kMaxCameraIdLength)
+            throw std::invalid_argument("camera_id is longer than " +
+                                        std::to_string(kMaxCameraIdLength) + " characters");
+        if (info.caps.size() > kMaxCapsLength)
+            throw std::invalid_argument("caps string is longer than " +
+                                        std::to_string(kMaxCapsLength) + " characters");
+    }
+
+    void fill_descriptor(layout::SlotDesc& desc, const FrameInfo& info, uint64_t sequence) const
+    {
+        const std::string& camera_id = info.camera_id.empty() ? options_.camera_id : info.camera_id;
+        desc.sequence = sequence;
+        desc.width = info.width;
+        desc.height = info.height;
+        desc.format = static_cast<uint32_t>(info.format);
+        desc.matrix = static_cast<uint8_t>(info.matrix);
+        desc.range = static_cast<uint8_t>(info.range);
+        desc.plane_count = static_cast<uint8_t>(info.plane_count);
+        for (int i = 0; i < kMaxPlanes; ++i) {
+            desc.strides[i] = info.strides[i];
+            desc.plane_offsets[i] = info.plane_offsets[i];
+        }
+        desc.payload_size = info.payload_size;
+        desc.timestamp_realtime_ns =
+            info.timestamp_realtime_ns ? info.timestamp_realtime_ns : clock_ns(CLOCK_REALTIME);
+        desc.timestamp_monotonic_ns =
+            info.timestamp_monotonic_ns ? info.timestamp_monotonic_ns : clock_ns(CLOCK_MONOTONIC);
+        desc.duration_ns = info.duration_ns;
+        desc.camera_id_length = static_cast<uint16_t>(camera_id.size());
+        std::memset(desc.camera_id, 0, sizeof desc.camera_id);
+        std::memcpy(desc.camera_id, camera_id.data(), camera_id.size());
+        desc.caps_length = static_cast<uint16_t>(info.caps.size());
+        std::memset(desc.caps, 0, sizeof desc.caps);
+        std::memcpy(desc.caps, info.caps.data(), info.caps.size());
+    }
+
+    const std::string id_;
+    const std::string path_;
+    const WriterOptions options_;
+    mutable std::mutex mutex_;
+    std::shared_ptr<Segment> segment_;
+    uint64_t sequence_ = 0;
+    uint64_t loaned_ = 0; // slots of segment_ lent out, one bit each
+    uint32_t next_slot_ = 0;
+};
+
+} // namespace detail
+
+SlotLoan::SlotLoan(std::shared_ptr<detail::WriterCore> core, std::shared_ptr<void> segment,
+                   uint32_t slot, uint8_t* data, uint64_t capacity)
+    : core_(std::move(core)), segment_(std::move(segment)), slot_(slot), data_(data),
+      capacity_(capacity)
+{
+}
+
+SlotLoan::SlotLoan(SlotLoan&& other) noexcept
+    : core_(std::move(other.core_)), segment_(std::move(other.segment_)), slot_(other.slot_),
+      data_(other.data_), capacity_(other.capacity_)
+{
+}
+
+SlotLoan& SlotLoan::operator=(SlotLoan&& other) noexcept
+{
+    if (this != &other) {
+        give_back();
+        core_ = std::move(other.core_);
+        segment_ = std::move(other.segment_);
+        slot_ = other.slot_;
+        data_ = other.data_;
+        capacity_ = other.capacity_;
+    }
+    return *this;
+}
+
+SlotLoan::~SlotLoan()
+{
+    give_back();
+}
+
+void SlotLoan::give_back()
+{
+    if (core_ && segment_)
+        core_->give_back(segment_, slot_);
+    core_.reset();
+    segment_.reset();
+}
+
+Writer::Writer(const std::string& shared_mem_id, WriterOptions options)
+{
+    validate_id(shared_mem_id);
+    if (options.slots < 2 || options.slots > layout::kMaxSlots)
+        throw std::invalid_argument("slots must be 2 to 64, not " + std::to_string(options.slots));
+    if (options.mode & ~mode_t{0777})
+        throw std::invalid_argument("mode must be permission bits (0 to 0777)");
+    if (options.camera_id.size() > kMaxCameraIdLength)
+        throw std::invalid_argument("camera_id is longer than " +
+                                    std::to_string(kMaxCameraIdLength) + " characters");
+    if (options.initial_slot_size > kMaxPayloadSize)
+        throw std::invalid_argument("initial_slot_size is larger than the maximum frame size");
+    core_ = std::make_shared<detail::WriterCore>(shared_mem_id, std::move(options));
+    core_->take_id();
+}
+
+Writer::~Writer() = default;
+Writer::Writer(Writer&&) noexcept = default;
+Writer& Writer::operator=(Writer&&) noexcept = default;
+
+std::optional<uint64_t> Writer::write(const FrameInfo& info, const uint8_t* payload)
+{
+    auto slot = core_->loan(info.payload_size);
+    if (!slot)
+        return std::nullopt;
+    std::memcpy(slot->data(), payload, info.payload_size);
+    return publish(std::move(*slot), info);
+}
+
+std::optional<SlotLoan> Writer::loan(uint64_t size)
+{
+    return core_->loan(size);
+}
+
+std::optional<uint64_t> Writer::publish(SlotLoan&& loan, const FrameInfo& info)
+{
+    if (loan.core_ != core_)
+        throw std::invalid_argument("publish: the loan does not come from this writer");
+    SlotLoan owned = std::move(loan);
+    return core_->publish(owned, info);
+}
+
+bool Writer::owns(const SlotLoan& loan) const
+{
+    return core_->owns(loan);
+}
+
+WriterStats Writer::stats() const
+{
+    return core_->stats();
+}
+
+const std::string& Writer::id() const
+{
+    return core_->id();
+}
+
+bool Writer::still_published() const
+{
+    return core_->still_published();
+}
+
+void Writer::remove()
+{
+    core_->remove();
+}
+
+} // namespace pvshm

@@ -1,0 +1,77 @@
+// Second-process writer for the cross-process tests: writes stamped GRAY8 frames to an id.
+//
+//   pvshm-test-writer ID WIDTH HEIGHT COUNT [--slots N] [--stamp-base B] [--hold] [--die-mid-frame]
+//
+// COUNT 0 writes until killed. Prints "ready <pid>" once it owns the id, "done <last sequence>"
+// after COUNT frames; --hold then keeps the id until stdin closes; --die-mid-frame then fills half
+// of one more frame and kills itself with SIGKILL. Errors print "error <message>" and exit 3.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <signal.h>
+#include <string>
+#include <unistd.h>
+
+#include <pvshm/writer.hpp>
+
+#include "stamp.hpp"
+
+int main(int argc, char** argv)
+{
+    if (argc < 5) {
+        std::fprintf(stderr, "usage: %s ID WIDTH HEIGHT COUNT [options]\n", argv[0]);
+        return 2;
+    }
+    setvbuf(stdout, nullptr, _IOLBF, 0);
+    const std::string id = argv[1];
+    const auto width = static_cast<uint32_t>(std::strtoul(argv[2], nullptr, 10));
+    const auto height = static_cast<uint32_t>(std::strtoul(argv[3], nullptr, 10));
+    const uint64_t count = std::strtoull(argv[4], nullptr, 10);
+    pvshm::WriterOptions options;
+    uint64_t stamp = 1;
+    bool hold = false;
+    bool die_mid_frame = false;
+    for (int i = 5; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--slots" && i + 1 < argc)
+            options.slots = static_cast<uint32_t>(std::strtoul(argv[++i], nullptr, 10));
+        else if (arg == "--stamp-base" && i + 1 < argc)
+            stamp = std::strtoull(argv[++i], nullptr, 10);
+        else if (arg == "--hold")
+            hold = true;
+        else if (arg == "--die-mid-frame")
+            die_mid_frame = true;
+    }
+    try {
+        pvshm::Writer writer(id, options);
+        std::printf("ready %d\n", static_cast<int>(getpid()));
+        const auto info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, width, height);
+        uint64_t last = 0;
+        for (uint64_t n = 0; count == 0 || n < count; ++n, ++stamp) {
+            auto slot = writer.loan(info.payload_size);
+            if (!slot)
+                continue; // every slot pinned: dropped and counted by the writer
+            pvshm::test::fill_stamped(slot->data(), info.payload_size, stamp);
+            last = writer.publish(std::move(*slot), info).value_or(last);
+        }
+        std::printf("done %llu\n", static_cast<unsigned long long>(last));
+        if (die_mid_frame) {
+            auto slot = writer.loan(info.payload_size);
+            if (slot) {
+                pvshm::test::fill_stamped(slot->data(), info.payload_size / 2, stamp);
+                std::printf("mid-frame\n");
+            }
+            raise(SIGKILL);
+        }
+        if (hold) {
+            char buffer[64];
+            while (read(STDIN_FILENO, buffer, sizeof buffer) > 0) {
+            }
+        }
+    } catch (const std::exception& error) {
+        std::printf("error %s\n", error.what());
+        return 3;
+    }
+    return 0;
+}

@@ -1,0 +1,247 @@
+// The writer and reader classes in one process: publication, leases, drops, growth, waiting.
+#include <cerrno>
+#include <gtest/gtest.h>
+#include <system_error>
+#include <thread>
+
+#include <pvshm/pvshm.hpp>
+
+#include "child_process.hpp"
+#include "stamp.hpp"
+
+using namespace std::chrono_literals;
+using pvshm::test::fill_stamped;
+using pvshm::test::read_stamp;
+
+namespace {
+
+pvshm::WriterOptions slots(uint32_t count)
+{
+    pvshm::WriterOptions options;
+    options.slots = count;
+    return options;
+}
+
+class WriterReader : public ::testing::Test
+{
+protected:
+    void TearDown() override
+    {
+        pvshm::dev_clear_shared_memory(id);
+        EXPECT_TRUE(pvshm::test::segment_absent(id));
+    }
+
+    std::optional<uint64_t> write_stamped(pvshm::Writer& writer, uint32_t w, uint32_t h,
+                                          uint64_t stamp)
+    {
+        auto info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, w, h);
+        std::vector<uint8_t> bytes(info.payload_size);
+        fill_stamped(bytes.data(), bytes.size(), stamp);
+        return writer.write(info, bytes.data());
+    }
+
+    const std::string id = pvshm::test::unique_id();
+};
+
+} // namespace
+
+TEST_F(WriterReader, FrameDescriptionRoundTrips)
+{
+    pvshm::WriterOptions options;
+    options.slots = 3;
+    options.camera_id = "cam-left";
+    pvshm::Writer writer(id, options);
+    auto info = pvshm::packed_frame_info(pvshm::PixelFormat::NV12, 6, 4);
+    info.matrix = pvshm::ColorMatrix::BT709;
+    info.range = pvshm::ColorRange::Full;
+    info.caps = "video/x-raw, format=(string)NV12, width=(int)6, height=(int)4";
+    info.timestamp_monotonic_ns = 42;
+    std::vector<uint8_t> bytes(info.payload_size, 9);
+    ASSERT_EQ(writer.write(info, bytes.data()), 1u);
+    ASSERT_EQ(writer.write(info, bytes.data()), 2u);
+
+    pvshm::Reader reader(id);
+    auto view = reader.view_latest();
+    ASSERT_TRUE(view);
+    const auto& got = view->info();
+    EXPECT_EQ(got.sequence, 2u);
+    EXPECT_EQ(got.format, pvshm::PixelFormat::NV12);
+    EXPECT_EQ(got.width, 6u);
+    EXPECT_EQ(got.height, 4u);
+    EXPECT_EQ(got.plane_count, 2u);
+    EXPECT_EQ(got.strides, info.strides);
+    EXPECT_EQ(got.plane_offsets, info.plane_offsets);
+    EXPECT_EQ(got.matrix, pvshm::ColorMatrix::BT709);
+    EXPECT_EQ(got.range, pvshm::ColorRange::Full);
+    EXPECT_EQ(got.camera_id, "cam-left");
+    EXPECT_EQ(got.caps, info.caps);
+    EXPECT_EQ(got.timestamp_monotonic_ns, 42);
+    EXPECT_GT(got.timestamp_realtime_ns, 1'600'000'000'000'000'000);
+    EXPECT_EQ(std::vector<uint8_t>(view->data(), view->data() + view->size()), bytes);
+    EXPECT_EQ(view->plane(1), view->data() + info.plane_offsets[1]);
+}
+
+TEST_F(WriterReader, PinnedSlotIsNeverOverwrittenAndFullRingDropsInsteadOfWaiting)
+{
+    pvshm::Writer writer(id, slots(2));
+    ASSERT_TRUE(write_stamped(writer, 64, 64, 100));
+    pvshm::Reader reader(id);
+    auto pinned = reader.view_latest();
+    ASSERT_TRUE(pinned);
+    ASSERT_TRUE(write_stamped(writer, 64, 64, 101)); // the other slot
+    // One slot is pinned, the other holds the newest frame: the writer drops, it does not wait.
+    EXPECT_FALSE(write_stamped(writer, 64, 64, 102));
+    EXPECT_EQ(writer.stats().frames_dropped, 1u);
+    EXPECT_EQ(read_stamp(pinned->data(), pinned->size()), 100u);
+
+    pinned.reset();
+    EXPECT_TRUE(write_stamped(writer, 64, 64, 103));
+    auto newest = reader.view_latest();
+    ASSERT_TRUE(newest);
+    EXPECT_EQ(read_stamp(newest->data(), newest->size()), 103u);
+}
+
+TEST_F(WriterReader, UnpublishedLoanLeavesTheNewestFrameReadable)
+{
+    pvshm::Writer writer(id);
+    ASSERT_TRUE(write_stamped(writer, 16, 16, 7));
+    {
+        auto loan = writer.loan(256);
+        ASSERT_TRUE(loan);
+        fill_stamped(loan->data(), 256, 8); // abandoned
+    }
+    pvshm::Reader reader(id);
+    auto view = reader.view_latest();
+    ASSERT_TRUE(view);
+    EXPECT_EQ(read_stamp(view->data(), view->size()), 7u);
+}
+
+TEST_F(WriterReader, SecondWriterOfALiveIdIsRefused)
+{
+    pvshm::Writer first(id);
+    try {
+        pvshm::Writer second(id);
+        FAIL() << "second writer accepted";
+    } catch (const std::system_error& error) {
+        EXPECT_EQ(error.code().value(), EBUSY);
+        EXPECT_NE(std::string(error.what()).find(id), std::string::npos);
+    }
+}
+
+TEST_F(WriterReader, GrowingFramesReplaceTheSegmentAndOldViewsStayValid)
+{
+    pvshm::Writer writer(id);
+    ASSERT_TRUE(write_stamped(writer, 8, 8, 1));
+    pvshm::Reader reader(id);
+    auto small = reader.view_latest();
+    ASSERT_TRUE(small);
+    ASSERT_TRUE(write_stamped(writer, 1920, 1080, 2));
+    auto big = reader.view_latest();
+    ASSERT_TRUE(big);
+    EXPECT_EQ(big->info().width, 1920u);
+    EXPECT_EQ(read_stamp(big->data(), big->size()), 2u);
+    EXPECT_EQ(read_stamp(small->data(), small->size()), 1u);
+}
+
+TEST_F(WriterReader, WaitTimesOutWithoutANewFrame)
+{
+    pvshm::Writer writer(id);
+    ASSERT_TRUE(write_stamped(writer, 8, 8, 1));
+    pvshm::Reader reader(id);
+    ASSERT_TRUE(reader.view_latest());
+    EXPECT_FALSE(reader.wait(30ms));
+}
+
+TEST_F(WriterReader, WaitWakesWhenAFrameIsPublished)
+{
+    pvshm::Reader reader(id);
+    std::thread producer([&] {
+        pvshm::Writer writer(id);
+        write_stamped(writer, 8, 8, 5);
+    });
+    EXPECT_TRUE(reader.wait(10s));
+    producer.join();
+    auto view = reader.view_latest();
+    ASSERT_TRUE(view);
+    EXPECT_EQ(read_stamp(view->data(), view->size()), 5u);
+}
+
+TEST_F(WriterReader, ViewNextReturnsFramesInOrderAndCountsOverwrittenOnes)
+{
+    pvshm::Writer writer(id, slots(4));
+    pvshm::Reader reader(id);
+    ASSERT_TRUE(write_stamped(writer, 8, 8, 1));
+    auto first = reader.view_next();
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->info().sequence, 1u);
+    first.reset();
+    for (uint64_t stamp = 2; stamp <= 3; ++stamp)
+        ASSERT_TRUE(write_stamped(writer, 8, 8, stamp));
+    EXPECT_EQ(reader.view_next()->info().sequence, 2u);
+    EXPECT_EQ(reader.view_next()->info().sequence, 3u);
+    EXPECT_FALSE(reader.view_next());
+    for (uint64_t stamp = 4; stamp <= 13; ++stamp)
+        ASSERT_TRUE(write_stamped(writer, 8, 8, stamp));
+    auto next = reader.view_next();
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->info().sequence, 10u); // 4 slots: 10..13 remain
+    EXPECT_EQ(reader.frames_skipped(), 6u);
+}
+
+TEST_F(WriterReader, SegmentOutlivesItsWriterAndSaysTheWriterIsGone)
+{
+    {
+        pvshm::Writer writer(id);
+        ASSERT_TRUE(write_stamped(writer, 8, 8, 9));
+        pvshm::Reader reader(id);
+        EXPECT_TRUE(reader.writer_alive());
+    }
+    pvshm::Reader reader(id);
+    EXPECT_FALSE(reader.writer_alive());
+    auto view = reader.view_latest();
+    ASSERT_TRUE(view);
+    EXPECT_EQ(read_stamp(view->data(), view->size()), 9u);
+}
+
+TEST_F(WriterReader, RemoveDeletesTheNameButNotWhatReadersHold)
+{
+    pvshm::Writer writer(id);
+    ASSERT_TRUE(write_stamped(writer, 8, 8, 3));
+    pvshm::Reader reader(id);
+    auto view = reader.view_latest();
+    writer.remove();
+    EXPECT_TRUE(pvshm::test::segment_absent(id));
+    EXPECT_FALSE(writer.still_published());
+    EXPECT_EQ(read_stamp(view->data(), view->size()), 3u);
+    EXPECT_FALSE(reader.view_latest());
+}
+
+TEST_F(WriterReader, ReaderFollowsASegmentCreatedAgainUnderTheSameId)
+{
+    pvshm::Reader reader(id);
+    {
+        pvshm::Writer writer(id);
+        for (uint64_t stamp = 1; stamp <= 5; ++stamp)
+            ASSERT_TRUE(write_stamped(writer, 8, 8, stamp));
+    }
+    ASSERT_EQ(reader.view_latest()->info().sequence, 5u);
+    pvshm::dev_clear_shared_memory(id);
+    pvshm::Writer writer(id);
+    ASSERT_TRUE(write_stamped(writer, 8, 8, 77));
+    EXPECT_TRUE(reader.wait(5s));
+    auto view = reader.view_latest();
+    ASSERT_TRUE(view);
+    EXPECT_EQ(read_stamp(view->data(), view->size()), 77u);
+}
+
+TEST_F(WriterReader, SegmentIsCreatedWithMode0600ByDefault)
+{
+    pvshm::Writer writer(id);
+    ASSERT_TRUE(write_stamped(writer, 8, 8, 1));
+    pvshm::Reader reader(id);
+    auto status = reader.status();
+    ASSERT_TRUE(status);
+    EXPECT_EQ(status->mode, 0600u);
+    EXPECT_EQ(status->frames_written, 1u);
+    EXPECT_TRUE(status->writer_alive);
+}
