@@ -1,7 +1,8 @@
+#include <pvshm/format.hpp>
+
+// One table describes every format; the functions below only look it up.
 #include <array>
 #include <cstddef>
-
-#include <pvshm/format.hpp>
 
 namespace pvshm {
 namespace {

@@ -1,8 +1,8 @@
-// packed_frame_info() and check_frame_geometry(); FrameView lives with the reader.
+#include <pvshm/frame.hpp>
+
+// packed_frame_info() and check_frame_geometry(); FrameView lives in frame_view.cpp.
 #include <stdexcept>
 #include <string>
-
-#include <pvshm/frame.hpp>
 
 namespace pvshm {
 namespace {
@@ -24,8 +24,8 @@ struct FormatLayout
     uint32_t sample_bytes = 1;
 };
 
-// The one place that knows what each format's planes look like. Dimensions are at most
-// kMaxDimension, so none of these products can overflow 64 bits.
+// The one place that knows what each format's planes look like. Dimensions are 32-bit, so none
+// of these 64-bit products can overflow, even before the dimensions are checked.
 FormatLayout format_layout(PixelFormat format, uint64_t width, uint64_t height)
 {
     const uint64_t half_width = (width + 1) / 2;

@@ -1,6 +1,6 @@
 #include <pvshm/normalize.hpp>
 
-// Colour matrices come from libyuv, which has them; everything else from OpenCV.
+// YUV goes through libyuv, which takes a colour matrix; everything else through OpenCV.
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -59,10 +59,11 @@ struct YuvConversion
     // libyuv's "RGB24" is B,G,R in memory. Passing V where it expects U together with the
     // mirrored kYvu* constants makes the same converters write R,G,B, as libyuv's own *ToRAW do.
     const libyuv::YuvConstants* rgb_order_constants;
-    // libyuv keeps its coefficients in 6-bit fixed point and saturates the blue one at 2.0:
+    // libyuv keeps its coefficients in 6-bit fixed point and saturates the U-to-blue one at 2.0:
     // studio-swing BT.709 (2.112) and BT.2020 (2.142) come out up to 13 and 16 levels off in
-    // blue. Their full-swing constants are exact, so those frames are stretched to full swing
-    // first. Samples outside the studio range (Y < 16 or > 235) are clipped by the stretch.
+    // blue (measured against the equations). Their full-swing constants are within 2 levels, so
+    // those frames are stretched to full swing first. The stretch clips samples outside the
+    // studio range (Y below 16 or above 235, chroma beyond 16..240), which videoconvert keeps.
     bool stretch_to_full_swing;
 };
 

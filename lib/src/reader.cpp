@@ -93,7 +93,7 @@ public:
         if (!refresh())
             return std::nullopt;
         const auto& header = segment_->header();
-        for (int attempt = 0; attempt < 16; ++attempt) {
+        for (int attempt = 0; attempt < 8; ++attempt) {
             const uint64_t latest = layout::load_acquire(header.latest);
             if (latest == 0)
                 return std::nullopt;
@@ -101,12 +101,15 @@ public:
             if (slot >= segment_->slot_count())
                 throw SegmentError(path_ + ": corrupt header (newest slot " + std::to_string(slot) +
                                    ")");
+            // The writer may have reused the slot between our look at `latest` and the pin; a
+            // frame at least as new as the one we looked for is as good.
             auto pin = pin_frame(slot);
-            // The writer may have moved on between our look at `latest` and the pin: look again.
-            if (pin && pin->info().sequence == layout::latest_sequence(latest))
+            if (pin && pin->info().sequence >= layout::latest_sequence(latest))
                 return accept(std::move(pin));
         }
-        return std::nullopt;
+        // A writer lapping us again and again (we were descheduled): take the newest frame that
+        // can be pinned.
+        return pin_newest();
     }
 
     std::optional<FrameView> view_next()
@@ -116,26 +119,14 @@ public:
         if (!refresh())
             return std::nullopt;
         for (int attempt = 0; attempt < 16; ++attempt) {
-            // Sequence numbers are read as hints here and confirmed under the pin.
-            uint32_t best_slot = layout::kMaxSlots;
-            uint64_t best = UINT64_MAX;
-            for (uint32_t slot = 0; slot < segment_->slot_count(); ++slot) {
-                const auto& desc = segment_->desc(slot);
-                if (layout::load_acquire(desc.seqlock) & 1)
-                    continue;
-                const uint64_t sequence = layout::load_relaxed(desc.sequence);
-                if (sequence > last_sequence_ && sequence < best) {
-                    best = sequence;
-                    best_slot = slot;
-                }
-            }
-            if (best_slot == layout::kMaxSlots)
+            const auto [slot, sequence] = find_slot(last_sequence_, Pick::Oldest);
+            if (slot == layout::kMaxSlots)
                 return std::nullopt;
-            auto pin = pin_frame(best_slot);
-            if (!pin || pin->info().sequence != best)
+            auto pin = pin_frame(slot);
+            if (!pin || pin->info().sequence != sequence)
                 continue;
-            if (best > last_sequence_ + 1)
-                skipped_ += best - last_sequence_ - 1;
+            if (sequence > last_sequence_ + 1)
+                skipped_ += sequence - last_sequence_ - 1;
             return accept(std::move(pin));
         }
         return std::nullopt;
@@ -224,6 +215,46 @@ private:
         if (latest < last_sequence_)
             last_sequence_ = 0;
         return true;
+    }
+
+    enum class Pick
+    {
+        Oldest,
+        Newest,
+    };
+
+    // The slot holding the oldest or newest complete frame newer than `after`, with its sequence
+    // number; kMaxSlots when there is none. Sequence numbers are only hints until pinned.
+    std::pair<uint32_t, uint64_t> find_slot(uint64_t after, Pick pick) const
+    {
+        uint32_t found = layout::kMaxSlots;
+        uint64_t found_sequence = 0;
+        for (uint32_t slot = 0; slot < segment_->slot_count(); ++slot) {
+            const auto& desc = segment_->desc(slot);
+            if (layout::load_acquire(desc.seqlock) & 1)
+                continue;
+            const uint64_t sequence = layout::load_relaxed(desc.sequence);
+            const bool better =
+                found == layout::kMaxSlots ||
+                (pick == Pick::Oldest ? sequence < found_sequence : sequence > found_sequence);
+            if (sequence > after && better) {
+                found = slot;
+                found_sequence = sequence;
+            }
+        }
+        return {found, found_sequence};
+    }
+
+    std::optional<FrameView> pin_newest()
+    {
+        for (int attempt = 0; attempt < 16; ++attempt) {
+            const auto [slot, sequence] = find_slot(0, Pick::Newest);
+            if (slot == layout::kMaxSlots)
+                return std::nullopt;
+            if (auto pin = pin_frame(slot); pin && pin->info().sequence >= sequence)
+                return accept(std::move(pin));
+        }
+        return std::nullopt;
     }
 
     std::shared_ptr<const SlotPin> pin_frame(uint32_t slot)

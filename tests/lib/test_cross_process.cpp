@@ -1,0 +1,188 @@
+// Writers and readers in different processes, including ones that crash at the worst moment.
+#include <gtest/gtest.h>
+#include <random>
+#include <signal.h>
+#include <thread>
+
+#include <pvshm/pvshm.hpp>
+
+#include "child_process.hpp"
+#include "stamp.hpp"
+
+using namespace std::chrono_literals;
+using pvshm::test::ChildProcess;
+using pvshm::test::read_stamp;
+
+namespace {
+
+class CrossProcess : public ::testing::Test
+{
+protected:
+    void TearDown() override
+    {
+        pvshm::dev_clear_shared_memory(id);
+        EXPECT_TRUE(pvshm::test::segment_absent(id));
+    }
+
+    // Reads the newest frame and checks it is intact; returns its stamp.
+    uint64_t read_intact(pvshm::Reader& reader)
+    {
+        auto view = reader.view_latest();
+        EXPECT_TRUE(view);
+        if (!view)
+            return 0;
+        auto stamp = read_stamp(view->data(), view->size());
+        EXPECT_TRUE(stamp) << "torn frame, sequence " << view->info().sequence;
+        return stamp.value_or(0);
+    }
+
+    const std::string id = pvshm::test::unique_id();
+};
+
+} // namespace
+
+TEST_F(CrossProcess, ReaderSeesFramesOfAWriterProcess)
+{
+    ChildProcess writer("pvshm-test-writer", {id, "640", "480", "10", "--hold"});
+    ASSERT_TRUE(writer.wait_for_line("done", 10s));
+    pvshm::Reader reader(id);
+    EXPECT_EQ(read_intact(reader), 10u);
+    EXPECT_TRUE(reader.writer_alive());
+    writer.close_stdin();
+    EXPECT_EQ(writer.wait_exit(10s), 0);
+    EXPECT_FALSE(reader.writer_alive());
+    EXPECT_EQ(read_intact(reader), 10u); // the last frame outlives its writer
+}
+
+TEST_F(CrossProcess, ReaderStartedBeforeTheWriterGetsItsFirstFrame)
+{
+    pvshm::Reader reader(id);
+    EXPECT_FALSE(reader.view_latest());
+    ChildProcess writer("pvshm-test-writer", {id, "32", "32", "1", "--hold"});
+    ASSERT_TRUE(reader.wait(10s));
+    EXPECT_EQ(read_intact(reader), 1u);
+}
+
+TEST_F(CrossProcess, ManyReaderProcessesReadAStreamWithoutTornFrames)
+{
+    std::vector<std::unique_ptr<ChildProcess>> readers;
+    for (int i = 0; i < 3; ++i) {
+        readers.push_back(std::make_unique<ChildProcess>(
+            "pvshm-test-reader", std::vector<std::string>{id, "read", "50"}));
+        ASSERT_TRUE(readers.back()->wait_for_line("ready", 10s));
+    }
+    ChildProcess writer("pvshm-test-writer", {id, "1280", "720", "0"});
+    for (auto& reader : readers) {
+        auto line = reader->wait_for_line("read", 60s);
+        ASSERT_TRUE(line);
+        EXPECT_NE(line->find("read 50 torn 0"), std::string::npos) << *line;
+        EXPECT_EQ(reader->wait_exit(10s), 0);
+    }
+}
+
+TEST_F(CrossProcess, WriterKilledMidFrameLeavesTheLastCompleteFrame)
+{
+    ChildProcess writer("pvshm-test-writer", {id, "256", "256", "5", "--die-mid-frame"});
+    ASSERT_TRUE(writer.wait_for_line("mid-frame", 10s));
+    EXPECT_EQ(writer.wait_exit(10s), 128 + SIGKILL);
+    pvshm::Reader reader(id);
+    EXPECT_FALSE(reader.writer_alive());
+    EXPECT_EQ(read_intact(reader), 5u);
+    // A new writer takes the id over and continues the sequence.
+    pvshm::Writer next(id);
+    auto info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, 256, 256);
+    std::vector<uint8_t> bytes(info.payload_size);
+    pvshm::test::fill_stamped(bytes.data(), bytes.size(), 6);
+    EXPECT_EQ(next.write(info, bytes.data()), 6u);
+    EXPECT_EQ(read_intact(reader), 6u);
+}
+
+TEST_F(CrossProcess, WriterKilledAtRandomMomentsNeverYieldsATornFrame)
+{
+    std::mt19937 random(1234);
+    pvshm::Reader reader(id);
+    for (int round = 0; round < 20; ++round) {
+        ChildProcess writer("pvshm-test-writer", {id, "640", "480", "0", "--stamp-base",
+                                                  std::to_string(round * 1000000 + 1)});
+        ASSERT_TRUE(writer.wait_for_line("ready", 10s));
+        // Let it write a random number of frames, reading concurrently, then kill it.
+        const int frames = 1 + static_cast<int>(random() % 20);
+        for (int n = 0; n < frames; ++n) {
+            ASSERT_TRUE(reader.wait(10s));
+            read_intact(reader);
+        }
+        writer.kill(SIGKILL);
+        EXPECT_EQ(writer.wait_exit(10s), 128 + SIGKILL);
+        EXPECT_GT(read_intact(reader), uint64_t(round) * 1000000);
+    }
+}
+
+TEST_F(CrossProcess, SecondWriterProcessIsRefusedWhileTheFirstLives)
+{
+    ChildProcess first("pvshm-test-writer", {id, "16", "16", "1", "--hold"});
+    ASSERT_TRUE(first.wait_for_line("done", 10s));
+    ChildProcess second("pvshm-test-writer", {id, "16", "16", "1"});
+    auto line = second.wait_for_line("error", 10s);
+    ASSERT_TRUE(line);
+    EXPECT_NE(line->find("live writer"), std::string::npos) << *line;
+    EXPECT_EQ(second.wait_exit(10s), 3);
+    EXPECT_THROW(pvshm::Writer{id}, std::system_error);
+    first.kill(SIGKILL);
+    first.wait_exit(10s);
+    EXPECT_NO_THROW(pvshm::Writer{id}); // the id is free again once its writer is dead
+}
+
+TEST_F(CrossProcess, ReaderKilledWhileHoldingAViewDoesNotStopTheWriter)
+{
+    pvshm::WriterOptions options;
+    options.slots = 2;
+    pvshm::Writer writer(id, options);
+    auto info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, 64, 64);
+    std::vector<uint8_t> bytes(info.payload_size);
+    pvshm::test::fill_stamped(bytes.data(), bytes.size(), 1);
+    ASSERT_TRUE(writer.write(info, bytes.data()));
+    ChildProcess reader("pvshm-test-reader", {id, "hold-view"});
+    ASSERT_TRUE(reader.wait_for_line("pinned 1", 10s));
+    // With one slot pinned and the other holding the newest frame, frames are dropped...
+    ASSERT_TRUE(writer.write(info, bytes.data()));
+    EXPECT_FALSE(writer.write(info, bytes.data()));
+    // ...until the kernel drops the dead reader's lease.
+    reader.kill(SIGKILL);
+    EXPECT_EQ(reader.wait_exit(10s), 128 + SIGKILL);
+    for (int i = 0; i < 10; ++i)
+        EXPECT_TRUE(writer.write(info, bytes.data()));
+}
+
+TEST_F(CrossProcess, SizeChangeBetweenFramesIsFollowedAcrossProcesses)
+{
+    pvshm::Reader reader(id);
+    {
+        ChildProcess writer("pvshm-test-writer", {id, "64", "48", "3"});
+        EXPECT_EQ(writer.wait_exit(10s), 0);
+    }
+    auto small = reader.view_latest();
+    ASSERT_TRUE(small);
+    EXPECT_EQ(small->info().width, 64u);
+    ChildProcess writer("pvshm-test-writer", {id, "1920", "1080", "2", "--stamp-base", "100"});
+    EXPECT_EQ(writer.wait_exit(10s), 0);
+    ASSERT_TRUE(reader.wait(10s));
+    auto big = reader.view_latest();
+    ASSERT_TRUE(big);
+    EXPECT_EQ(big->info().width, 1920u);
+    EXPECT_EQ(read_stamp(big->data(), big->size()), 101u);
+    EXPECT_EQ(read_stamp(small->data(), small->size()), 3u);
+}
+
+TEST_F(CrossProcess, SeedReadSeesAFrameWrittenByAnotherProcess)
+{
+    ChildProcess writer("pvshm-test-writer", {id, "40", "30", "1"});
+    EXPECT_EQ(writer.wait_exit(10s), 0);
+    pvshm::ImageMeta meta;
+    meta.width = 40;
+    meta.height = 30;
+    const cv::Mat image = pvshm::read_image_from_shared_memory(id, meta);
+    ASSERT_EQ(image.type(), CV_8UC3);
+    ASSERT_EQ(image.size(), cv::Size(40, 30));
+    const uint8_t expected = pvshm::test::stamp_byte(1);
+    EXPECT_EQ(image.at<cv::Vec3b>(29, 39), cv::Vec3b(expected, expected, expected));
+}

@@ -1,0 +1,188 @@
+// Objects under a segment's name that are truncated, corrupt, foreign or hostile: a clear error
+// (or the seed API's zeros), never a crash.
+#include <cstring>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <pvshm/pvshm.hpp>
+
+#include "child_process.hpp"
+#include "layout.hpp"
+
+using namespace pvshm::layout;
+
+namespace {
+
+class HostileSegment : public ::testing::Test
+{
+protected:
+    void TearDown() override
+    {
+        pvshm::dev_clear_shared_memory(id);
+        unlink(("/dev/shm/pvshm." + id + "-target").c_str());
+    }
+
+    std::string path() const { return "/dev/shm/pvshm." + id; }
+
+    void plant(const void* bytes, size_t size, size_t file_size = 0)
+    {
+        const int fd = open(path().c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+        ASSERT_GE(fd, 0);
+        ASSERT_EQ(ftruncate(fd, static_cast<off_t>(std::max(size, file_size))), 0);
+        ASSERT_EQ(pwrite(fd, bytes, size, 0), static_cast<ssize_t>(size));
+        close(fd);
+    }
+
+    // A valid segment with one frame, for corrupting afterwards.
+    void write_valid_frame()
+    {
+        pvshm::Writer writer(id);
+        auto info = pvshm::packed_frame_info(pvshm::PixelFormat::RGB, 4, 4);
+        std::vector<uint8_t> bytes(info.payload_size, 50);
+        ASSERT_TRUE(writer.write(info, bytes.data()));
+    }
+
+    template <typename F> void corrupt(F&& change)
+    {
+        const int fd = open(path().c_str(), O_RDWR);
+        ASSERT_GE(fd, 0);
+        struct stat st
+        {
+        };
+        fstat(fd, &st);
+        void* map = mmap(nullptr, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        ASSERT_NE(map, MAP_FAILED);
+        auto* header = static_cast<SegmentHeader*>(map);
+        auto* desc = reinterpret_cast<SlotDesc*>(static_cast<uint8_t*>(map) + kSlotDescOffset);
+        change(*header, desc[latest_slot(header->latest)]);
+        munmap(map, st.st_size);
+        close(fd);
+    }
+
+    void expect_segment_error(const std::string& fragment)
+    {
+        pvshm::Reader reader(id);
+        try {
+            reader.view_latest();
+            FAIL() << "no error for a bad segment";
+        } catch (const pvshm::SegmentError& error) {
+            EXPECT_NE(std::string(error.what()).find(fragment), std::string::npos) << error.what();
+        }
+        pvshm::ImageMeta meta;
+        meta.width = 5;
+        meta.height = 3;
+        const cv::Mat image = pvshm::read_image_from_shared_memory(id, meta);
+        EXPECT_EQ(image.size(), cv::Size(5, 3));
+        EXPECT_EQ(cv::countNonZero(image.reshape(1)), 0);
+    }
+
+    const std::string id = pvshm::test::unique_id();
+};
+
+} // namespace
+
+TEST_F(HostileSegment, EmptyObjectIsTruncated)
+{
+    plant("", 0);
+    expect_segment_error("truncated");
+}
+
+TEST_F(HostileSegment, GarbageHeaderIsNotASegment)
+{
+    std::vector<uint8_t> garbage(8192);
+    for (size_t i = 0; i < garbage.size(); ++i)
+        garbage[i] = static_cast<uint8_t>(i * 131 + 17);
+    plant(garbage.data(), garbage.size());
+    expect_segment_error("not a pvshm segment");
+}
+
+TEST_F(HostileSegment, OtherLayoutVersionIsNamed)
+{
+    write_valid_frame();
+    corrupt([](SegmentHeader& header, SlotDesc&) { header.version = 99; });
+    expect_segment_error("version 99");
+}
+
+TEST_F(HostileSegment, HeaderClaimingMoreThanTheObjectHoldsIsTruncated)
+{
+    write_valid_frame();
+    const int fd = open(path().c_str(), O_RDWR);
+    ASSERT_EQ(ftruncate(fd, 8192), 0);
+    close(fd);
+    expect_segment_error("truncated");
+}
+
+TEST_F(HostileSegment, HugeSlotSizeIsRejectedWithoutOverflow)
+{
+    write_valid_frame();
+    corrupt([](SegmentHeader& header, SlotDesc&) {
+        header.slot_stride = UINT64_MAX - 4095;
+        header.total_size = header.payload_offset + header.slot_count * header.slot_stride;
+    });
+    expect_segment_error("slot size");
+}
+
+TEST_F(HostileSegment, HugeWidthAndHeightInAFrameAreRejected)
+{
+    write_valid_frame();
+    corrupt([](SegmentHeader&, SlotDesc& desc) {
+        desc.width = 0xffffffff;
+        desc.height = 0xffffffff;
+        desc.strides[0] = 0xffffffff;
+    });
+    expect_segment_error("invalid frame");
+}
+
+TEST_F(HostileSegment, PlaneBeyondTheSlotIsRejected)
+{
+    write_valid_frame();
+    corrupt([](SegmentHeader&, SlotDesc& desc) { desc.plane_offsets[0] = uint64_t{1} << 62; });
+    expect_segment_error("invalid frame");
+}
+
+TEST_F(HostileSegment, PayloadLargerThanTheSlotIsRejected)
+{
+    write_valid_frame();
+    corrupt(
+        [](SegmentHeader& header, SlotDesc& desc) { desc.payload_size = header.slot_stride + 1; });
+    expect_segment_error("corrupt frame descriptor");
+}
+
+TEST_F(HostileSegment, NewestSlotOutOfRangeIsRejected)
+{
+    write_valid_frame();
+    corrupt([](SegmentHeader& header, SlotDesc&) { header.latest = pack_latest(1, 200); });
+    expect_segment_error("newest slot");
+}
+
+TEST_F(HostileSegment, SymlinkUnderTheNameIsNeverFollowed)
+{
+    const std::string target = "/dev/shm/pvshm." + id + "-target";
+    const int fd = open(target.c_str(), O_RDWR | O_CREAT, 0600);
+    ASSERT_GE(fd, 0);
+    close(fd);
+    ASSERT_EQ(symlink(target.c_str(), path().c_str()), 0);
+    expect_segment_error("symbolic link");
+    EXPECT_THROW(pvshm::Writer{id}, pvshm::SegmentError);
+    struct stat st
+    {
+    };
+    ASSERT_EQ(stat(target.c_str(), &st), 0);
+    EXPECT_EQ(st.st_size, 0); // untouched
+}
+
+TEST_F(HostileSegment, WriterReplacesAnUnusableObjectOfItsOwnUser)
+{
+    plant("garbage", 7);
+    pvshm::Writer writer(id);
+    auto info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, 2, 2);
+    const uint8_t bytes[4] = {1, 2, 3, 4};
+    ASSERT_TRUE(writer.write(info, bytes));
+    pvshm::Reader reader(id);
+    auto view = reader.view_latest();
+    ASSERT_TRUE(view);
+    EXPECT_EQ(view->data()[3], 4);
+}
