@@ -1,6 +1,7 @@
-#include <stdexcept>
-
 #include <pvshm/frame.hpp>
+
+// FrameView: the public face of a SlotPin.
+#include <stdexcept>
 
 #include "slot_pin.hpp"
 

@@ -1,3 +1,6 @@
+#include <pvshm/reader.hpp>
+
+// The reading side of the protocol in layout.hpp: leases, waiting, following replacements.
 #include <algorithm>
 #include <cstring>
 #include <dirent.h>
@@ -7,7 +10,6 @@
 #include <unistd.h>
 
 #include <pvshm/error.hpp>
-#include <pvshm/reader.hpp>
 
 #include "id.hpp"
 #include "layout.hpp"

@@ -1,3 +1,6 @@
+#include <pvshm/pvshm.hpp>
+
+// The seed API over per-process cached readers and writers.
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -5,8 +8,6 @@
 #include <mutex>
 #include <system_error>
 #include <unistd.h>
-
-#include <pvshm/pvshm.hpp>
 
 #include "id.hpp"
 #include "log.hpp"

@@ -1,3 +1,6 @@
+#include <pvshm/writer.hpp>
+
+// The writing side of the protocol in layout.hpp: taking the id, lending and publishing slots.
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -10,7 +13,6 @@
 #include <unistd.h>
 
 #include <pvshm/error.hpp>
-#include <pvshm/writer.hpp>
 
 #include "id.hpp"
 #include "layout.hpp"

@@ -1,0 +1,37 @@
+# Sourced by the scripts: installs the Debian 12 packages pvshm needs, when any is missing.
+# shellcheck shell=bash
+
+PVSHM_PACKAGES=(
+    meson ninja-build pkg-config g++ git clang-format
+    libopencv-dev libyuv-dev libcli11-dev
+    libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+    gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+    libgtest-dev libbenchmark-dev
+    python3 python3-dev python3-numpy python3-pytest pybind11-dev
+)
+
+pvshm_install_dependencies() {
+    local missing=()
+    local package
+    for package in "${PVSHM_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" ||
+            missing+=("$package")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "Installing missing packages: ${missing[*]}"
+    local sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}"
+}
+
+# Configures build/ (or reconfigures it when it exists) and builds everything.
+pvshm_build() {
+    if [ -f build/build.ninja ]; then
+        meson setup --reconfigure build >/dev/null
+    else
+        meson setup build
+    fi
+    ninja -C build
+}
