@@ -227,8 +227,18 @@ private:
 
     std::unique_ptr<Segment> create_temporary(uint64_t slot_stride)
     {
-        auto segment =
-            Segment::create(temporary_path(), options_.mode, options_.slots, slot_stride);
+        std::unique_ptr<Segment> segment;
+        try {
+            segment = Segment::create(temporary_path(), options_.mode, options_.slots, slot_stride);
+        } catch (const std::system_error& error) {
+            // Name the id rather than the temporary path; system_error appends the errno text.
+            std::string what = error.what();
+            const std::string errno_text = ": " + error.code().message();
+            if (what.size() >= errno_text.size() &&
+                what.compare(what.size() - errno_text.size(), errno_text.size(), errno_text) == 0)
+                what.resize(what.size() - errno_text.size());
+            throw std::system_error(error.code(), "shared_mem_id '" + id_ + "': " + what);
+        }
         segment->try_lock(layout::kWriterLockByte, true);
         auto& header = segment->header();
         layout::store_relaxed(header.writer_pid, static_cast<int32_t>(getpid()));

@@ -13,7 +13,8 @@ namespace pvshm::test {
 class ChildProcess
 {
 public:
-    // Starts the helper program `name` (from $PVSHM_TEST_HELPERS) with `args`; `env` entries
+    // Starts the helper program `name` (from $PVSHM_TEST_HELPERS, or an absolute path) with
+    // `args`; `env` entries
     // ("NAME=value") are added to the environment.
     ChildProcess(const std::string& name, const std::vector<std::string>& args,
                  const std::vector<std::string>& env = {});

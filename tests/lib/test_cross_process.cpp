@@ -186,3 +186,20 @@ TEST_F(CrossProcess, SeedReadSeesAFrameWrittenByAnotherProcess)
     const uint8_t expected = pvshm::test::stamp_byte(1);
     EXPECT_EQ(image.at<cv::Vec3b>(29, 39), cv::Vec3b(expected, expected, expected));
 }
+
+TEST_F(CrossProcess, FullSharedMemoryFailsAtCreationNamingTheSizeNeeded)
+{
+    // A private 1 MiB tmpfs stands for a full /dev/shm (Docker's is 64 MiB).
+    const std::string script =
+        "dir=$(mktemp -d) && mount -t tmpfs -o size=1m pvshm-test \"$dir\" || exit 77; "
+        "PVSHM_SHM_DIR=\"$dir\" \"$PVSHM_TEST_HELPERS/pvshm-test-writer\" full 1920 1080 1";
+    ChildProcess writer("/usr/bin/unshare", {"--mount", "/bin/sh", "-c", script});
+    auto line = writer.wait_for_line("error", 20s);
+    const auto status = writer.wait_exit(20s);
+    if (status == 77 || (status == 1 && !line))
+        GTEST_SKIP() << "cannot mount a private tmpfs here";
+    ASSERT_TRUE(line);
+    EXPECT_NE(line->find("reserve"), std::string::npos) << *line;
+    EXPECT_NE(line->find("MiB"), std::string::npos) << *line;
+    EXPECT_EQ(status, 3);
+}
