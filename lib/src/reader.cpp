@@ -206,16 +206,15 @@ private:
             if (!superseded && segment_->still_named())
                 return true;
             segment_.reset();
+            // A writer that grew its segment continues its sequence in the new one; any other
+            // object under the name (cleared and created again) counts from 1.
+            if (!superseded)
+                last_sequence_ = 0;
         }
         auto opened = Segment::open(path_, Segment::Access::ReadOnly);
         if (!opened)
             return false;
         segment_ = std::shared_ptr<Segment>(std::move(opened));
-        // A re-created segment may count from 1 again: whatever it holds is new to us.
-        const uint64_t latest =
-            layout::latest_sequence(layout::load_acquire(segment_->header().latest));
-        if (latest < last_sequence_)
-            last_sequence_ = 0;
         return true;
     }
 

@@ -1,0 +1,173 @@
+// pvshm._pvshm: the seed API on numpy arrays, and the streaming Reader. The pure-Python package
+// pvshm re-exports everything here.
+#include <cstdint>
+#include <string>
+#include <system_error>
+#include <type_traits>
+#include <vector>
+
+#include <pybind11/pybind11.h>
+
+#include <pvshm/error.hpp>
+#include <pvshm/frame.hpp>
+#include <pvshm/normalize.hpp>
+#include <pvshm/pvshm.hpp>
+
+#include "arrays.hpp"
+#include "reader_binding.hpp"
+
+namespace py = pybind11;
+
+namespace pvshm::python {
+namespace {
+
+// image_meta["width"] / ["height"]: missing, non-integer (bool included) or non-positive values
+// all mean "no image" (0), as in the seed.
+int dimension(const py::dict& image_meta, const char* key)
+{
+    if (!image_meta.contains(key))
+        return 0;
+    const py::object value = image_meta[key];
+    if (py::isinstance<py::bool_>(value) || !PyIndex_Check(value.ptr()))
+        return 0;
+    const auto number = py::reinterpret_steal<py::int_>(PyNumber_Index(value.ptr()));
+    if (!number)
+        throw py::error_already_set();
+    const long long size = PyLong_AsLongLong(number.ptr());
+    if (size == -1 && PyErr_Occurred()) {
+        PyErr_Clear(); // beyond long long: surely beyond the limit below
+        throw py::value_error(std::string("image_meta['") + key + "'] is too large");
+    }
+    if (size <= 0)
+        return 0;
+    if (size > kMaxDimension)
+        throw py::value_error(std::string("image_meta['") + key + "'] = " + std::to_string(size) +
+                              " exceeds " + std::to_string(kMaxDimension));
+    return static_cast<int>(size);
+}
+
+template <typename T> T optional_field(const py::dict& image_meta, const char* key, T fallback)
+{
+    if (!image_meta.contains(key))
+        return fallback;
+    try {
+        return image_meta[key].cast<T>();
+    } catch (const py::cast_error&) {
+        throw py::type_error(std::string("image_meta['") + key + "'] must be " +
+                             (std::is_same_v<T, std::string> ? "a str" : "an int") + ", got " +
+                             std::string(py::str(image_meta[key].get_type().attr("__name__"))));
+    }
+}
+
+py::object read_image(const std::string& shared_mem_id, const py::dict& image_meta)
+{
+    ImageMeta meta;
+    meta.width = dimension(image_meta, "width");
+    meta.height = dimension(image_meta, "height");
+    meta.color_space = optional_field<std::string>(image_meta, "color_space", meta.color_space);
+    meta.timestamp_ms = optional_field<int64_t>(image_meta, "timestamp_ms", meta.timestamp_ms);
+    meta.camera_id = optional_field<std::string>(image_meta, "camera_id", meta.camera_id);
+    cv::Mat image;
+    {
+        py::gil_scoped_release release;
+        image = read_image_from_shared_memory(shared_mem_id, meta);
+    }
+    if (image.empty())
+        return py::none();
+    return array_from_image(std::move(image));
+}
+
+void write_image_array(const std::string& shared_mem_id, py::handle image_array)
+{
+    const BorrowedImage borrowed = borrow_image(image_array, "write_image_array_to_shared_memory");
+    py::gil_scoped_release release;
+    write_image_array_to_shared_memory(shared_mem_id, borrowed.image);
+}
+
+void dev_write_image(const std::string& shared_mem_id, py::handle image_bytes)
+{
+    // Any bytes-like object (bytes, bytearray, memoryview, numpy): str and ints are TypeErrors.
+    Py_buffer buffer;
+    if (PyObject_GetBuffer(image_bytes.ptr(), &buffer, PyBUF_C_CONTIGUOUS) != 0)
+        throw py::error_already_set();
+    struct Release
+    {
+        Py_buffer* buffer;
+        ~Release() { PyBuffer_Release(buffer); }
+    } release_buffer{&buffer};
+    py::gil_scoped_release release;
+    const auto* bytes = static_cast<const uint8_t*>(buffer.buf);
+    dev_write_image_to_shared_memory(shared_mem_id,
+                                     std::vector<uint8_t>(bytes, bytes + buffer.len));
+}
+
+void dev_clear(const std::string& shared_mem_id)
+{
+    py::gil_scoped_release release;
+    dev_clear_shared_memory(shared_mem_id);
+}
+
+} // namespace
+} // namespace pvshm::python
+
+PYBIND11_MODULE(_pvshm, module)
+{
+    using namespace pvshm::python;
+    module.doc() = "Camera frames between processes through shared memory (see the pvshm package).";
+    module.attr("__version__") = PVSHM_VERSION;
+
+    // std::invalid_argument already becomes ValueError (pybind11's default); the library's own
+    // errors get Python classes so that callers can tell them from their own mistakes.
+    py::register_exception<pvshm::SegmentError>(module, "SegmentError", PyExc_RuntimeError).doc() =
+        "The id names an object that is not a usable pvshm segment (truncated, corrupt, "
+        "of another layout version or another user).";
+    py::register_exception<pvshm::DecodeError>(module, "DecodeError", PyExc_RuntimeError).doc() =
+        "A frame's bytes could not be decoded into an image.";
+    py::register_exception_translator([](std::exception_ptr error) {
+        try {
+            if (error)
+                std::rethrow_exception(error);
+        } catch (const std::system_error& system_error) {
+            // OSError(errno, text) picks the matching subclass (PermissionError, ...).
+            PyErr_SetObject(PyExc_OSError,
+                            py::make_tuple(system_error.code().value(), system_error.what()).ptr());
+        }
+    });
+
+    module.def("read_image_from_shared_memory", &read_image, py::arg("shared_mem_id"),
+               py::arg("image_meta"),
+               R"doc(The newest frame of the segment as a (H,W,3) uint8 RGB array, or None.
+
+image_meta is a dict: width and height (ints; missing, non-integer or <= 0 give None),
+color_space ("RGB" default or "BGR": the channel order of raw 3-channel arrays), timestamp_ms and
+camera_id (accepted, informational). The frame's own size wins over image_meta's. Every format is
+normalized: gray expanded, BGR reversed, alpha dropped, 16-bit gray shifted, YUV converted, Bayer
+demosaiced, JPEG/PNG decoded. Zeros of (height, width, 3) when the id has no segment or frame, or
+the frame cannot be decoded (the reason is logged once). Raises ValueError for an invalid id.
+)doc");
+    module.def(
+        "write_image_array_to_shared_memory", &write_image_array, py::arg("shared_mem_id"),
+        py::arg("image_array"),
+        R"doc(Stores a uint8 array of shape (H,W,3), (H,W) or (H,W,1), contiguous or not, as the newest frame.
+
+The segment is created or grown as needed and this process stays the id's writer until it exits
+or clears the id. A 3-channel array carries no channel order: readers say it with color_space.
+Raises TypeError for a non-array or another dtype, ValueError for another shape or an invalid
+id, OSError (EBUSY) when another live process writes the id.
+)doc");
+    module.def(
+        "dev_write_image_to_shared_memory", &dev_write_image, py::arg("shared_mem_id"),
+        py::arg("image_bytes"),
+        R"doc(Stores encoded image bytes (JPEG, PNG, anything OpenCV decodes) as the newest frame.
+
+image_bytes is any bytes-like object. Bytes that are not an image are stored anyway; readers then
+get zeros. Raises ValueError for an invalid id or empty bytes.
+)doc");
+    module.def(
+        "dev_clear_shared_memory", &dev_clear, py::arg("shared_mem_id"),
+        R"doc(Removes the segment of the id; no error when there is none. Raises ValueError for an invalid id.
+Processes that still read it keep what they have mapped.
+)doc");
+
+    bind_reader(module);
+}

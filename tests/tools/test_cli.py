@@ -1,0 +1,203 @@
+"""The pvshm command-line tool, run as a program, against segments other processes wrote."""
+
+import json
+import signal
+import subprocess
+
+import pytest
+
+import pngfile
+from conftest import TIMEOUT, segment_path
+
+REQUIRED_KEYS = {
+    "id",
+    "format",
+    "width",
+    "height",
+    "slots",
+    "frames_written",
+    "writer_pid",
+    "writer_alive",
+    "last_frame_age_ms",
+}
+
+
+def stamped_gray(width, height, stamp):
+    """A pvshm-test-writer frame (tests/helpers/stamp.hpp): the stamp, then stamp_byte."""
+    data = bytearray([(stamp * 31 + 7) & 0xFF]) * (width * height)
+    data[:8] = stamp.to_bytes(8, "little")
+    return [list(data[y * width : (y + 1) * width]) for y in range(height)]
+
+
+def gradient(width, height):
+    return [
+        [(x * 7 % 256, y * 11 % 256, (x + y) * 3 % 256) for x in range(width)]
+        for y in range(height)
+    ]
+
+
+@pytest.fixture
+def held_writer(helper, shm_id):
+    """A second process that wrote 3 stamped 32x16 GRAY8 frames and still owns the id."""
+    writer = helper("pvshm-test-writer", shm_id, 32, 16, 3, "--hold")
+    pid = int(writer.expect("ready").split()[1])
+    writer.expect("done")
+    writer.pid = pid
+    return writer
+
+
+def test_help_names_every_command(pvshm):
+    result = pvshm("--help")
+    assert result.returncode == 0
+    for command in ("list", "info", "snapshot", "write", "clear", "watch"):
+        assert command in result.stdout
+
+
+def test_list_shows_a_segment_another_process_writes(pvshm, shm_id, held_writer):
+    table = pvshm("list")
+    assert table.returncode == 0, table.stderr
+    row = next(line for line in table.stdout.splitlines() if line.startswith(shm_id + " "))
+    assert "GRAY8" in row and "32x16" in row and f"{held_writer.pid} alive" in row
+
+    entries = json.loads(pvshm("list", "--json").stdout)
+    entry = next(e for e in entries if e["id"] == shm_id)
+    assert REQUIRED_KEYS <= entry.keys()
+    assert (entry["format"], entry["width"], entry["height"]) == ("GRAY8", 32, 16)
+    assert (entry["slots"], entry["frames_written"]) == (4, 3)
+    assert (entry["writer_pid"], entry["writer_alive"]) == (held_writer.pid, True)
+    assert 0 <= entry["last_frame_age_ms"] < 60_000
+
+    assert held_writer.finish() == 0
+    entries = json.loads(pvshm("list", "--json").stdout)
+    assert next(e for e in entries if e["id"] == shm_id)["writer_alive"] is False
+
+
+def test_info_json_has_the_contract_keys(pvshm, shm_id, held_writer):
+    result = pvshm("info", "--json", shm_id)
+    assert result.returncode == 0, result.stderr
+    info = json.loads(result.stdout)
+    assert REQUIRED_KEYS <= info.keys()
+    assert info["id"] == shm_id and info["sequence"] == 3
+    assert isinstance(info["writer_alive"], bool) and isinstance(info["last_frame_age_ms"], float)
+
+    text = pvshm("info", shm_id)
+    assert text.returncode == 0 and shm_id in text.stdout and "GRAY8" in text.stdout
+
+
+def test_info_of_a_segment_without_frame_keys(pvshm, shm_id, tmp_path):
+    image = tmp_path / "one.png"
+    image.write_bytes(pngfile.encode(1, 1, [[(1, 2, 3)]]))
+    assert pvshm("write", shm_id, image).returncode == 0
+    info = json.loads(pvshm("info", "--json", shm_id).stdout)
+    assert info["format"] == "png" and info["writer_alive"] is False
+
+
+def test_snapshot_writes_the_frame_as_png(pvshm, shm_id, held_writer, tmp_path):
+    target = tmp_path / "snapshot.png"
+    result = pvshm("snapshot", shm_id, target)
+    assert result.returncode == 0, result.stderr
+    width, height, rows = pngfile.decode(target.read_bytes())
+    assert (width, height) == (32, 16)
+    expected = stamped_gray(32, 16, 3)
+    assert rows == [[(v, v, v) for v in row] for row in expected]
+
+
+def test_write_then_snapshot_round_trips_a_png(pvshm, shm_id, tmp_path):
+    source = tmp_path / "source.png"
+    source.write_bytes(pngfile.encode(20, 10, gradient(20, 10)))
+    written = pvshm("write", shm_id, source)
+    assert written.returncode == 0, written.stderr
+    target = tmp_path / "back.png"
+    assert pvshm("snapshot", shm_id, target).returncode == 0
+    assert pngfile.decode(target.read_bytes()) == (20, 10, gradient(20, 10))
+
+
+def test_clear_removes_the_segment(pvshm, shm_id, tmp_path):
+    image = tmp_path / "one.png"
+    image.write_bytes(pngfile.encode(2, 2, [[(0, 0, 0)] * 2] * 2))
+    assert pvshm("write", shm_id, image).returncode == 0
+    assert segment_path(shm_id).exists()
+    result = pvshm("clear", shm_id)
+    assert result.returncode == 0, result.stderr
+    assert not segment_path(shm_id).exists()
+    assert shm_id not in [e["id"] for e in json.loads(pvshm("list", "--json").stdout)]
+    assert pvshm("info", shm_id).returncode == 1
+
+
+def test_clear_of_a_missing_segment_fails_unless_forced(pvshm, shm_id):
+    result = pvshm("clear", shm_id)
+    assert result.returncode == 1 and shm_id in result.stderr
+    assert pvshm("clear", "--force", shm_id).returncode == 0
+
+
+@pytest.mark.parametrize("bad_id", ["", ".hidden", "a/b", "../etc", "x" * 201, "sp ace"])
+@pytest.mark.parametrize(
+    "command",
+    [["info"], ["snapshot", "{id}", "out.png"], ["write", "{id}", "in.png"], ["clear"], ["watch"]],
+    ids=lambda command: command[0],
+)
+def test_an_invalid_id_exits_1_naming_the_id(pvshm, tmp_path, bad_id, command):
+    (tmp_path / "in.png").write_bytes(pngfile.encode(1, 1, [[(1, 2, 3)]]))
+    args = [str(tmp_path / a) if a.endswith(".png") else a for a in command]
+    args = [bad_id if a == "{id}" else a for a in args] if "{id}" in args else args + [bad_id]
+    result = pvshm(*args)
+    assert result.returncode == 1
+    assert "shared_mem_id" in result.stderr and "[A-Za-z0-9._-]" in result.stderr
+    assert not (tmp_path / "out.png").exists()
+
+
+@pytest.mark.parametrize(
+    "command", [["info"], ["snapshot", "{id}", "out.png"], ["watch"]], ids=lambda c: c[0]
+)
+def test_a_missing_segment_exits_1_with_a_message(pvshm, shm_id, tmp_path, command):
+    args = [str(tmp_path / a) if a.endswith(".png") else a for a in command]
+    args = [shm_id if a == "{id}" else a for a in args] if "{id}" in args else args + [shm_id]
+    result = pvshm(*args)
+    assert result.returncode == 1
+    assert f"no segment with id '{shm_id}'" in result.stderr
+
+
+def test_an_unreadable_file_exits_1(pvshm, shm_id, tmp_path):
+    result = pvshm("write", shm_id, tmp_path / "absent.png")
+    assert result.returncode == 1 and "cannot read" in result.stderr
+    not_an_image = tmp_path / "notes.txt"
+    not_an_image.write_text("hello")
+    result = pvshm("write", shm_id, not_an_image)
+    assert result.returncode == 1 and "not an image" in result.stderr
+    assert not segment_path(shm_id).exists()
+
+
+def test_a_snapshot_to_an_unknown_format_exits_1(pvshm, shm_id, held_writer, tmp_path):
+    result = pvshm("snapshot", shm_id, tmp_path / "frame.unknown")
+    assert result.returncode == 1 and "cannot write" in result.stderr
+
+
+def test_watch_counts_frames_of_a_live_writer(pvshm, shm_id, helper):
+    writer = helper("pvshm-test-writer", shm_id, 64, 48, 0)
+    writer.expect("ready")
+    result = pvshm("watch", shm_id, "--count", 20)
+    assert result.returncode == 0, result.stderr
+    line = result.stdout.splitlines()[-1]
+    assert "fps" in line and "latency" in line and "writer alive" in line
+
+
+def test_watch_for_a_duration_without_new_frames(pvshm, shm_id, held_writer):
+    result = pvshm("watch", shm_id, "--duration", 0.3, "--interval", 0.1)
+    assert result.returncode == 0, result.stderr
+    assert "fps" in result.stdout.splitlines()[-1]
+
+
+def test_watch_stops_on_sigint(cli_path, shm_id, held_writer):
+    watch = subprocess.Popen(
+        [cli_path, "watch", shm_id, "--interval", "0.05"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert shm_id in watch.stdout.readline()  # running: it printed its first refresh
+        watch.send_signal(signal.SIGINT)
+        assert watch.wait(TIMEOUT) == 0
+    finally:
+        watch.kill()
+        watch.wait()
+        watch.stdout.close()

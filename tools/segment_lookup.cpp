@@ -1,0 +1,57 @@
+#include "segment_lookup.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <stdexcept>
+
+namespace pvshm::cli {
+
+SegmentStatus require_segment(Reader& reader)
+{
+    auto status = reader.status();
+    if (!status)
+        throw std::runtime_error("no segment with id '" + reader.id() + "' (see `pvshm list`)");
+    return *status;
+}
+
+double frame_age_ms(const FrameInfo& info)
+{
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    const int64_t now_ns = int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
+    return static_cast<double>(now_ns - info.timestamp_realtime_ns) / 1e6;
+}
+
+std::string frame_size_text(const FrameInfo& info)
+{
+    if (info.width == 0 || info.height == 0)
+        return "-";
+    return std::to_string(info.width) + "x" + std::to_string(info.height);
+}
+
+std::string duration_text(double milliseconds)
+{
+    char text[32];
+    const double magnitude = std::fabs(milliseconds);
+    if (magnitude < 1000)
+        std::snprintf(text, sizeof text, "%.0f ms", milliseconds);
+    else if (magnitude < 60e3)
+        std::snprintf(text, sizeof text, "%.1f s", milliseconds / 1e3);
+    else if (magnitude < 3600e3)
+        std::snprintf(text, sizeof text, "%.0f min", milliseconds / 60e3);
+    else
+        std::snprintf(text, sizeof text, "%.0f h", milliseconds / 3600e3);
+    return text;
+}
+
+std::string printable(const std::string& text)
+{
+    std::string out = text;
+    for (char& c : out)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+            c = '?';
+    return out;
+}
+
+} // namespace pvshm::cli
