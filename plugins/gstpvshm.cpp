@@ -1,0 +1,18 @@
+// The pvshm plugin: pvshmsink and pvshmsrc.
+#include <gst/gst.h>
+
+#include "gstpvshmlog.h"
+#include "gstpvshmsink.h"
+#include "gstpvshmsrc.h"
+
+static gboolean plugin_init(GstPlugin* plugin)
+{
+    gst_pv_shm_log_init();
+    gboolean ok = GST_ELEMENT_REGISTER(pvshmsink, plugin);
+    ok |= GST_ELEMENT_REGISTER(pvshmsrc, plugin);
+    return ok;
+}
+
+GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, pvshm,
+                  "Camera frames between processes through shared memory", plugin_init, VERSION,
+                  GST_LICENSE, GST_PACKAGE_NAME, GST_PACKAGE_ORIGIN)

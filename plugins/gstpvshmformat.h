@@ -1,0 +1,29 @@
+// The one table between GStreamer caps and pvshm frames, used by pvshmsink and pvshmsrc alike.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <gst/gst.h>
+#include <gst/video/video.h>
+
+#include <pvshm/frame.hpp>
+
+// Every caps pvshmsink accepts (and pvshmsrc may output), built from the table.
+GstCaps* gst_pv_shm_format_all_caps();
+
+// Fills `video` for video/x-raw caps in one of the table's formats; false for anything else
+// (gst_video_info_from_caps alone also accepts Bayer and encoded images, as format ENCODED).
+bool gst_pv_shm_format_raw_video_info(const GstCaps* caps, GstVideoInfo* video);
+
+// The description shared by every frame of `caps` (fixed caps): format, size, and for video/x-raw
+// and video/x-bayer the plane layout GStreamer uses without a GstVideoMeta. For encoded images
+// payload_size is left 0 (it is each buffer's size). nullopt, with `error` set, for caps outside
+// the table.
+std::optional<pvshm::FrameInfo> gst_pv_shm_format_frame_info(const GstCaps* caps,
+                                                             std::string& error);
+
+// Caps describing a frame read from a segment: the caps pvshmsink stored with it when they
+// agree with the frame, otherwise caps derived from its format (encoded bytes are sniffed).
+// nullptr when the format has no caps.
+GstCaps* gst_pv_shm_format_caps_for_frame(const pvshm::FrameInfo& info, const uint8_t* payload);

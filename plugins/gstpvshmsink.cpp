@@ -1,0 +1,542 @@
+/**
+ * SECTION:element-pvshmsink
+ * @title: pvshmsink
+ *
+ * Writes each buffer as the newest frame of a pvshm shared-memory segment, where any number of
+ * processes read it (pvshmsrc, or the pvshm library). Upstream elements that use the proposed
+ * buffer pool draw their frames straight into shared memory; other buffers are copied once. The
+ * sink never waits for a reader: a frame that finds every slot pinned is dropped and counted.
+ *
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 videotestsrc ! video/x-raw,format=BGR,width=640,height=480 ! pvshmsink
+ * shared-mem-id=cam0 gst-launch-1.0 v4l2src ! image/jpeg ! pvshmsink shared-mem-id=cam0
+ * camera-id=front persist=false
+ * ]|
+ */
+#include "gstpvshmsink.h"
+
+#include <atomic>
+#include <cstring>
+#include <ctime>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <system_error>
+
+#include <gst/video/video.h>
+
+#include <pvshm/format.hpp>
+#include <pvshm/writer.hpp>
+
+#include "gstpvshmformat.h"
+#include "gstpvshmlog.h"
+#include "gstpvshmpool.h"
+
+enum
+{
+    PROP_0,
+    PROP_SHARED_MEM_ID,
+    PROP_SLOTS,
+    PROP_CAMERA_ID,
+    PROP_PERMS,
+    PROP_PERSIST,
+    PROP_STATS,
+};
+
+constexpr guint kDefaultSlots = 4;
+constexpr guint kMinSlots = 2;
+constexpr guint kMaxSlots = 64;
+constexpr guint kDefaultPerms = 0600;
+constexpr gboolean kDefaultPersist = TRUE;
+
+GST_DEBUG_CATEGORY_STATIC(gst_pv_shm_sink_debug);
+#define GST_CAT_DEFAULT gst_pv_shm_sink_debug
+
+struct PvShmSinkState
+{
+    // Guards the settings and `writer` against property calls from application threads.
+    std::mutex lock;
+    std::string shared_mem_id;
+    guint slots = kDefaultSlots;
+    std::string camera_id;
+    guint perms = kDefaultPerms;
+    bool persist = kDefaultPersist;
+    // Shared with the pools handed upstream, which hold it weakly.
+    std::shared_ptr<pvshm::Writer> writer;
+
+    // Streaming thread only: what the current caps say every frame looks like.
+    std::optional<pvshm::FrameInfo> frame;
+    GstVideoInfo video_info{};
+    bool raw_video = false;
+
+    std::atomic<uint64_t> frames_written{0};
+    std::atomic<uint64_t> bytes_written{0};
+    std::atomic<uint64_t> zero_copy_frames{0};
+    std::atomic<uint64_t> frames_dropped{0};
+};
+
+struct _GstPvShmSink
+{
+    GstBaseSink parent;
+    PvShmSinkState* state;
+};
+
+G_DEFINE_TYPE_WITH_CODE(GstPvShmSink, gst_pv_shm_sink, GST_TYPE_BASE_SINK,
+                        GST_DEBUG_CATEGORY_INIT(gst_pv_shm_sink_debug, "pvshmsink", 0,
+                                                "pvshm shared-memory sink"));
+GST_ELEMENT_REGISTER_DEFINE(pvshmsink, "pvshmsink", GST_RANK_NONE, GST_TYPE_PV_SHM_SINK);
+
+static void gst_pv_shm_sink_finalize(GObject* object);
+static void gst_pv_shm_sink_set_property(GObject* object, guint prop_id, const GValue* value,
+                                         GParamSpec* pspec);
+static void gst_pv_shm_sink_get_property(GObject* object, guint prop_id, GValue* value,
+                                         GParamSpec* pspec);
+static gboolean gst_pv_shm_sink_start(GstBaseSink* sink);
+static gboolean gst_pv_shm_sink_set_caps(GstBaseSink* sink, GstCaps* caps);
+static gboolean gst_pv_shm_sink_propose_allocation(GstBaseSink* sink, GstQuery* query);
+static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer);
+static gboolean gst_pv_shm_sink_stop(GstBaseSink* sink);
+
+static void gst_pv_shm_sink_class_init(GstPvShmSinkClass* klass)
+{
+    GObjectClass* gobject_class = G_OBJECT_CLASS(klass);
+    GstElementClass* element_class = GST_ELEMENT_CLASS(klass);
+    GstBaseSinkClass* basesink_class = GST_BASE_SINK_CLASS(klass);
+
+    gobject_class->finalize = gst_pv_shm_sink_finalize;
+    gobject_class->set_property = gst_pv_shm_sink_set_property;
+    gobject_class->get_property = gst_pv_shm_sink_get_property;
+
+    const auto settings =
+        GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+    g_object_class_install_property(
+        gobject_class, PROP_SHARED_MEM_ID,
+        g_param_spec_string("shared-mem-id", "Shared memory id",
+                            "Id of the segment to write (required): 1 to 200 characters of "
+                            "[A-Za-z0-9._-], not starting with '.'",
+                            nullptr, settings));
+    g_object_class_install_property(
+        gobject_class, PROP_SLOTS,
+        g_param_spec_uint("slots", "Slots",
+                          "Frames the segment holds at once (readers pin them while they read)",
+                          kMinSlots, kMaxSlots, kDefaultSlots, settings));
+    g_object_class_install_property(gobject_class, PROP_CAMERA_ID,
+                                    g_param_spec_string("camera-id", "Camera id",
+                                                        "Camera id stored with every frame",
+                                                        nullptr, settings));
+    g_object_class_install_property(
+        gobject_class, PROP_PERMS,
+        g_param_spec_uint("perms", "Permissions",
+                          "Permission bits of the shared-memory object (e.g. 0600, 0640)", 0, 0777,
+                          kDefaultPerms, settings));
+    g_object_class_install_property(
+        gobject_class, PROP_PERSIST,
+        g_param_spec_boolean("persist", "Persist",
+                             "Keep the segment and its last frame after the element stops "
+                             "(false: remove it on stop)",
+                             kDefaultPersist, settings));
+    // Replaces GstBaseSink's own "stats", which knows nothing of shared memory.
+    g_object_class_install_property(
+        gobject_class, PROP_STATS,
+        g_param_spec_boxed("stats", "Statistics",
+                           "Frames and bytes written, frames written in place (zero-copy-frames) "
+                           "and frames dropped because readers pinned every slot",
+                           GST_TYPE_STRUCTURE,
+                           GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+    GstCaps* caps = gst_pv_shm_format_all_caps();
+    gst_element_class_add_pad_template(
+        element_class, gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, caps));
+    gst_caps_unref(caps);
+    gst_element_class_set_static_metadata(
+        element_class, "pvshm sink", "Sink/Video",
+        "Writes video frames into a pvshm shared-memory segment for other processes",
+        "pvshm developers");
+
+    basesink_class->start = GST_DEBUG_FUNCPTR(gst_pv_shm_sink_start);
+    basesink_class->set_caps = GST_DEBUG_FUNCPTR(gst_pv_shm_sink_set_caps);
+    basesink_class->propose_allocation = GST_DEBUG_FUNCPTR(gst_pv_shm_sink_propose_allocation);
+    basesink_class->render = GST_DEBUG_FUNCPTR(gst_pv_shm_sink_render);
+    basesink_class->stop = GST_DEBUG_FUNCPTR(gst_pv_shm_sink_stop);
+}
+
+static void gst_pv_shm_sink_init(GstPvShmSink* self)
+{
+    self->state = new PvShmSinkState;
+    // A kept sample could point into a slot the writer has since reused for a newer frame.
+    gst_base_sink_set_last_sample_enabled(GST_BASE_SINK(self), FALSE);
+}
+
+static void gst_pv_shm_sink_finalize(GObject* object)
+{
+    delete GST_PV_SHM_SINK(object)->state;
+    G_OBJECT_CLASS(gst_pv_shm_sink_parent_class)->finalize(object);
+}
+
+static void gst_pv_shm_sink_set_property(GObject* object, guint prop_id, const GValue* value,
+                                         GParamSpec* pspec)
+{
+    PvShmSinkState* state = GST_PV_SHM_SINK(object)->state;
+    std::lock_guard lock(state->lock);
+    switch (prop_id) {
+    case PROP_SHARED_MEM_ID: {
+        const gchar* id = g_value_get_string(value);
+        state->shared_mem_id = id ? id : "";
+        break;
+    }
+    case PROP_SLOTS:
+        state->slots = g_value_get_uint(value);
+        break;
+    case PROP_CAMERA_ID: {
+        const gchar* camera_id = g_value_get_string(value);
+        state->camera_id = camera_id ? camera_id : "";
+        break;
+    }
+    case PROP_PERMS:
+        state->perms = g_value_get_uint(value);
+        break;
+    case PROP_PERSIST:
+        state->persist = g_value_get_boolean(value);
+        break;
+    default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+        break;
+    }
+}
+
+static void gst_pv_shm_sink_get_property(GObject* object, guint prop_id, GValue* value,
+                                         GParamSpec* pspec)
+{
+    PvShmSinkState* state = GST_PV_SHM_SINK(object)->state;
+    std::lock_guard lock(state->lock);
+    switch (prop_id) {
+    case PROP_SHARED_MEM_ID:
+        g_value_set_string(value,
+                           state->shared_mem_id.empty() ? nullptr : state->shared_mem_id.c_str());
+        break;
+    case PROP_SLOTS:
+        g_value_set_uint(value, state->slots);
+        break;
+    case PROP_CAMERA_ID:
+        g_value_set_string(value, state->camera_id.empty() ? nullptr : state->camera_id.c_str());
+        break;
+    case PROP_PERMS:
+        g_value_set_uint(value, state->perms);
+        break;
+    case PROP_PERSIST:
+        g_value_set_boolean(value, state->persist);
+        break;
+    case PROP_STATS:
+        g_value_take_boxed(
+            value, gst_structure_new("GstPvShmSinkStats", "frames-written", G_TYPE_UINT64,
+                                     state->frames_written.load(), "bytes-written", G_TYPE_UINT64,
+                                     state->bytes_written.load(), "zero-copy-frames", G_TYPE_UINT64,
+                                     state->zero_copy_frames.load(), "frames-dropped",
+                                     G_TYPE_UINT64, state->frames_dropped.load(), nullptr));
+        break;
+    default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+        break;
+    }
+}
+
+// Called from a catch block: posts the exception being handled as an element error, `what` for
+// the user and the library's explanation for both.
+static void gst_pv_shm_sink_post_error(GstPvShmSink* self, const std::string& what)
+{
+    try {
+        throw;
+    } catch (const std::invalid_argument& error) {
+        GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s: %s", what.c_str(), error.what()),
+                          ("%s", error.what()));
+    } catch (const std::system_error& error) {
+        GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("%s: %s", what.c_str(), error.what()),
+                          ("%s (errno %d)", error.what(), error.code().value()));
+    } catch (const std::exception& error) {
+        GST_ELEMENT_ERROR(self, RESOURCE, WRITE, ("%s: %s", what.c_str(), error.what()),
+                          ("%s", error.what()));
+    } catch (...) {
+        GST_ELEMENT_ERROR(self, RESOURCE, FAILED, ("%s", what.c_str()), ("unknown exception"));
+    }
+}
+
+static std::shared_ptr<pvshm::Writer> gst_pv_shm_sink_writer(GstPvShmSink* self)
+{
+    std::lock_guard lock(self->state->lock);
+    return self->state->writer;
+}
+
+static gboolean gst_pv_shm_sink_start(GstBaseSink* sink)
+{
+    GstPvShmSink* self = GST_PV_SHM_SINK(sink);
+    PvShmSinkState* state = self->state;
+    std::string id;
+    pvshm::WriterOptions options;
+    {
+        std::lock_guard lock(state->lock);
+        id = state->shared_mem_id;
+        options.slots = state->slots;
+        options.mode = state->perms;
+        options.camera_id = state->camera_id;
+    }
+    if (id.empty()) {
+        GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No shared-mem-id given"),
+                          ("the shared-mem-id property is required"));
+        return FALSE;
+    }
+    std::shared_ptr<pvshm::Writer> writer;
+    try {
+        GstPvShmLogScope scope(GST_CAT_DEFAULT, self);
+        writer =
+            gst_pv_shm_retry_vanished([&] { return std::make_shared<pvshm::Writer>(id, options); });
+    } catch (...) {
+        gst_pv_shm_sink_post_error(self, "Could not open shared memory '" + id + "' for writing");
+        return FALSE;
+    }
+    GST_INFO_OBJECT(self, "writing '%s' with %u slots", id.c_str(), options.slots);
+    state->frames_written = 0;
+    state->bytes_written = 0;
+    state->zero_copy_frames = 0;
+    state->frames_dropped = 0;
+    std::lock_guard lock(state->lock);
+    state->writer = std::move(writer);
+    return TRUE;
+}
+
+static gboolean gst_pv_shm_sink_set_caps(GstBaseSink* sink, GstCaps* caps)
+{
+    GstPvShmSink* self = GST_PV_SHM_SINK(sink);
+    PvShmSinkState* state = self->state;
+    std::string error;
+    auto frame = gst_pv_shm_format_frame_info(caps, error);
+    if (!frame) {
+        GST_ERROR_OBJECT(self, "cannot write %" GST_PTR_FORMAT ": %s", caps, error.c_str());
+        return FALSE;
+    }
+    gchar* text = gst_caps_to_string(caps);
+    if (strlen(text) <= pvshm::kMaxCapsLength)
+        frame->caps = text;
+    else
+        GST_WARNING_OBJECT(self, "caps too long to store, readers derive them from the format");
+    g_free(text);
+    state->raw_video = gst_pv_shm_format_raw_video_info(caps, &state->video_info);
+    state->frame = std::move(frame);
+    GST_DEBUG_OBJECT(self, "frames are %" GST_PTR_FORMAT, caps);
+    return TRUE;
+}
+
+static gboolean gst_pv_shm_sink_propose_allocation(GstBaseSink* sink, GstQuery* query)
+{
+    GstPvShmSink* self = GST_PV_SHM_SINK(sink);
+    GstCaps* caps = nullptr;
+    gboolean need_pool = FALSE;
+    gst_query_parse_allocation(query, &caps, &need_pool);
+    gst_query_add_allocation_meta(query, GST_VIDEO_META_API_TYPE, nullptr);
+
+    std::string error;
+    const auto frame = caps ? gst_pv_shm_format_frame_info(caps, error) : std::nullopt;
+    // Encoded images differ in size from buffer to buffer: no slot size to offer.
+    if (!frame || pvshm::is_encoded(frame->format))
+        return TRUE;
+    const auto size = guint(frame->payload_size);
+    auto writer = gst_pv_shm_sink_writer(self);
+    if (!need_pool || !writer) {
+        gst_query_add_allocation_pool(query, nullptr, size, 0, 0);
+        return TRUE;
+    }
+    GstBufferPool* pool = gst_pv_shm_pool_new(writer, GST_CAT_DEFAULT);
+    GstStructure* config = gst_buffer_pool_get_config(pool);
+    gst_buffer_pool_config_set_params(config, caps, size, 0, 0);
+    if (gst_structure_has_name(gst_caps_get_structure(caps, 0), "video/x-raw"))
+        gst_buffer_pool_config_add_option(config, GST_BUFFER_POOL_OPTION_VIDEO_META);
+    if (!gst_buffer_pool_set_config(pool, config)) {
+        GST_WARNING_OBJECT(self, "the slot pool refused its configuration");
+        gst_object_unref(pool);
+        return TRUE;
+    }
+    gst_query_add_allocation_pool(query, pool, size, 0, 0);
+    gst_object_unref(pool);
+    return TRUE;
+}
+
+static int64_t clock_ns(clockid_t clock)
+{
+    timespec ts{};
+    clock_gettime(clock, &ts);
+    return int64_t{ts.tv_sec} * GST_SECOND + ts.tv_nsec;
+}
+
+static bool is_monotonic_system_clock(GstClock* clock)
+{
+    if (!GST_IS_SYSTEM_CLOCK(clock))
+        return false;
+    GstClockType type = GST_CLOCK_TYPE_REALTIME;
+    g_object_get(clock, "clock-type", &type, nullptr);
+    return type == GST_CLOCK_TYPE_MONOTONIC;
+}
+
+// Readers in other processes share CLOCK_MONOTONIC, not our pipeline clock: the capture time is
+// the buffer's clock time when that clock is CLOCK_MONOTONIC, else the time it reached us.
+static void gst_pv_shm_sink_stamp(GstPvShmSink* self, GstBuffer* buffer, pvshm::FrameInfo& frame)
+{
+    const int64_t now_monotonic = clock_ns(CLOCK_MONOTONIC);
+    const int64_t now_realtime = clock_ns(CLOCK_REALTIME);
+    int64_t monotonic = now_monotonic;
+    if (GstClock* clock = gst_element_get_clock(GST_ELEMENT(self))) {
+        const GstClockTime running = gst_segment_to_running_time(
+            &GST_BASE_SINK(self)->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buffer));
+        if (GST_CLOCK_TIME_IS_VALID(running) && is_monotonic_system_clock(clock))
+            monotonic = int64_t(gst_element_get_base_time(GST_ELEMENT(self)) + running);
+        gst_object_unref(clock);
+    }
+    frame.timestamp_monotonic_ns = monotonic;
+    frame.timestamp_realtime_ns = now_realtime - (now_monotonic - monotonic);
+    if (GST_BUFFER_DURATION_IS_VALID(buffer))
+        frame.duration_ns = int64_t(GST_BUFFER_DURATION(buffer));
+}
+
+// The layout of a buffer filled in place: its GstVideoMeta when upstream set one.
+static void gst_pv_shm_sink_describe_in_place(GstBuffer* buffer, pvshm::FrameInfo& frame)
+{
+    if (const GstVideoMeta* meta = gst_buffer_get_video_meta(buffer)) {
+        for (guint i = 0; i < meta->n_planes && i < pvshm::kMaxPlanes; ++i) {
+            frame.strides[i] = meta->stride[i];
+            frame.plane_offsets[i] = meta->offset[i];
+        }
+    }
+    frame.payload_size = gst_buffer_get_size(buffer);
+}
+
+// True when the buffer's planes lie where its caps say, so that one copy moves the whole frame.
+static bool gst_pv_shm_sink_has_caps_layout(GstBuffer* buffer, const GstVideoInfo& video)
+{
+    const GstVideoMeta* meta = gst_buffer_get_video_meta(buffer);
+    if (!meta)
+        return true;
+    for (guint i = 0; i < GST_VIDEO_INFO_N_PLANES(&video); ++i)
+        if (meta->offset[i] != GST_VIDEO_INFO_PLANE_OFFSET(&video, i) ||
+            meta->stride[i] != GST_VIDEO_INFO_PLANE_STRIDE(&video, i))
+            return false;
+    return true;
+}
+
+// Copies `buffer` into `slot` in the layout of the caps. Returns the bytes used, or 0 (with an
+// element error posted) when the buffer is smaller than its caps say.
+static uint64_t gst_pv_shm_sink_copy(GstPvShmSink* self, GstBuffer* buffer,
+                                     const pvshm::SlotLoan& slot, uint64_t size)
+{
+    PvShmSinkState* state = self->state;
+    if (!state->raw_video || gst_pv_shm_sink_has_caps_layout(buffer, state->video_info)) {
+        if (gst_buffer_extract(buffer, 0, slot.data(), size) == size)
+            return size;
+        GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("Buffer smaller than its caps say"),
+                          ("%" G_GSIZE_FORMAT " bytes, %" G_GUINT64_FORMAT " expected",
+                           gst_buffer_get_size(buffer), size));
+        return 0;
+    }
+    GstVideoFrame in;
+    if (!gst_video_frame_map(&in, &state->video_info, buffer, GST_MAP_READ)) {
+        GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("Buffer does not match its caps"),
+                          ("%" G_GSIZE_FORMAT " bytes", gst_buffer_get_size(buffer)));
+        return 0;
+    }
+    GstBuffer* target = gst_buffer_new_wrapped_full(GstMemoryFlags(0), slot.data(), slot.capacity(),
+                                                    0, size, nullptr, nullptr);
+    GstVideoFrame out;
+    gst_video_frame_map(&out, &state->video_info, target, GST_MAP_WRITE);
+    gst_video_frame_copy(&out, &in);
+    gst_video_frame_unmap(&out);
+    gst_video_frame_unmap(&in);
+    gst_buffer_unref(target);
+    return size;
+}
+
+static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer)
+{
+    GstPvShmSink* self = GST_PV_SHM_SINK(sink);
+    PvShmSinkState* state = self->state;
+    auto writer = gst_pv_shm_sink_writer(self);
+    if (!writer || !state->frame) {
+        GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Buffer before caps"), (nullptr));
+        return GST_FLOW_NOT_NEGOTIATED;
+    }
+    pvshm::FrameInfo frame = *state->frame;
+    gst_pv_shm_sink_stamp(self, buffer, frame);
+    GstPvShmLogScope scope(GST_CAT_DEFAULT, self);
+    try {
+        std::optional<uint64_t> sequence;
+        bool in_place = false;
+        // Kept until the end: a slot that turns out unusable stays lent while it is copied from.
+        auto lent = gst_pv_shm_pool_take_loan(buffer, *writer);
+        if (lent) {
+            pvshm::FrameInfo placed = frame;
+            gst_pv_shm_sink_describe_in_place(buffer, placed);
+            if (pvshm::check_frame_geometry(placed).empty() &&
+                placed.payload_size <= lent->capacity()) {
+                frame = std::move(placed);
+                sequence = writer->publish(std::move(*lent), frame);
+                in_place = true;
+            }
+        }
+        if (!in_place) {
+            if (pvshm::is_encoded(frame.format)) {
+                frame.payload_size = gst_buffer_get_size(buffer);
+                if (frame.payload_size == 0) {
+                    GST_WARNING_OBJECT(self, "empty image buffer skipped");
+                    return GST_FLOW_OK;
+                }
+            }
+            auto slot = gst_pv_shm_retry_vanished([&] { return writer->loan(frame.payload_size); });
+            if (!slot) {
+                state->frames_dropped++;
+                GST_DEBUG_OBJECT(self, "readers pin every slot, frame dropped");
+                return GST_FLOW_OK;
+            }
+            if (gst_pv_shm_sink_copy(self, buffer, *slot, frame.payload_size) == 0)
+                return GST_FLOW_ERROR;
+            sequence = writer->publish(std::move(*slot), frame);
+        }
+        if (!sequence) {
+            state->frames_dropped++;
+            return GST_FLOW_OK;
+        }
+        state->frames_written++;
+        state->bytes_written += frame.payload_size;
+        if (in_place)
+            state->zero_copy_frames++;
+        GST_LOG_OBJECT(self, "frame %" G_GUINT64_FORMAT " written%s", *sequence,
+                       in_place ? " in place" : "");
+    } catch (...) {
+        gst_pv_shm_sink_post_error(self, "Could not write a frame");
+        return GST_FLOW_ERROR;
+    }
+    return GST_FLOW_OK;
+}
+
+static gboolean gst_pv_shm_sink_stop(GstBaseSink* sink)
+{
+    GstPvShmSink* self = GST_PV_SHM_SINK(sink);
+    PvShmSinkState* state = self->state;
+    std::shared_ptr<pvshm::Writer> writer;
+    bool persist = true;
+    {
+        std::lock_guard lock(state->lock);
+        writer = std::move(state->writer);
+        persist = state->persist;
+    }
+    state->frame.reset();
+    if (writer && !persist) {
+        GstPvShmLogScope scope(GST_CAT_DEFAULT, self);
+        try {
+            writer->remove();
+            GST_INFO_OBJECT(self, "removed segment '%s'", writer->id().c_str());
+        } catch (...) {
+            gst_pv_shm_sink_post_error(self, "Could not remove shared memory");
+            return FALSE;
+        }
+    }
+    return TRUE;
+}

@@ -1,0 +1,655 @@
+/**
+ * SECTION:element-pvshmsrc
+ * @title: pvshmsrc
+ *
+ * Reads the frames of a pvshm shared-memory segment into a pipeline, with the caps the writer
+ * stored (no capsfilter needed) or normalized to RGB. Buffers wrap the shared memory without a
+ * copy and keep their slot from being overwritten while they live. They are timestamped from
+ * the frame's CLOCK_MONOTONIC capture time, so the latency since capture is preserved. A writer
+ * that restarts, even with new caps, is followed without restarting the reader.
+ *
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 pvshmsrc shared-mem-id=cam0 ! videoconvert ! autovideosink
+ * gst-launch-1.0 pvshmsrc shared-mem-id=cam0 normalize=true mode=all timeout=5000000000 ! pngenc !
+ * multifilesink
+ * ]|
+ */
+#include "gstpvshmsrc.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <system_error>
+
+#include <gst/video/video.h>
+
+#include <opencv2/core.hpp>
+
+#include <pvshm/normalize.hpp>
+#include <pvshm/reader.hpp>
+
+#include "gstpvshmformat.h"
+#include "gstpvshmlog.h"
+
+enum
+{
+    PROP_0,
+    PROP_SHARED_MEM_ID,
+    PROP_NORMALIZE,
+    PROP_MODE,
+    PROP_TIMEOUT,
+    PROP_IS_LIVE,
+    PROP_STATS,
+};
+
+enum GstPvShmSrcMode
+{
+    GST_PV_SHM_SRC_MODE_LATEST,
+    GST_PV_SHM_SRC_MODE_ALL,
+};
+
+constexpr gboolean kDefaultNormalize = FALSE;
+constexpr GstPvShmSrcMode kDefaultMode = GST_PV_SHM_SRC_MODE_LATEST;
+constexpr guint64 kDefaultTimeout = 0;
+constexpr gboolean kDefaultIsLive = TRUE;
+// How long a wait for a frame goes without looking whether the element is being flushed.
+constexpr std::chrono::milliseconds kWaitSlice{50};
+
+GST_DEBUG_CATEGORY_STATIC(gst_pv_shm_src_debug);
+#define GST_CAT_DEFAULT gst_pv_shm_src_debug
+
+#define GST_TYPE_PV_SHM_SRC_MODE (gst_pv_shm_src_mode_get_type())
+static GType gst_pv_shm_src_mode_get_type()
+{
+    static gsize type = 0;
+    static const GEnumValue values[] = {
+        {GST_PV_SHM_SRC_MODE_LATEST, "Always the newest frame, skipping older ones", "latest"},
+        {GST_PV_SHM_SRC_MODE_ALL, "Every frame in order, overwritten ones counted as dropped",
+         "all"},
+        {0, nullptr, nullptr},
+    };
+    if (g_once_init_enter(&type))
+        g_once_init_leave(&type, g_enum_register_static("GstPvShmSrcMode", values));
+    return type;
+}
+
+struct PvShmSrcState
+{
+    // Guards the settings against property calls from application threads.
+    std::mutex lock;
+    std::string shared_mem_id;
+    bool normalize = kDefaultNormalize;
+    GstPvShmSrcMode mode = kDefaultMode;
+    guint64 timeout = kDefaultTimeout;
+    bool is_live = kDefaultIsLive;
+
+    // Set by unlock() so that a waiting create() returns promptly.
+    std::atomic<bool> flushing{false};
+    std::atomic<uint64_t> frames_read{0};
+    std::atomic<uint64_t> frames_dropped{0};
+
+    // Streaming thread (and start/stop) only.
+    std::unique_ptr<pvshm::Reader> reader;
+    GstVideoInfo video_info{};
+    bool raw_video = false;
+    bool downstream_video_meta = false;
+
+    // Under the object lock: answers caps queries between frames.
+    GstCaps* caps = nullptr;
+};
+
+struct _GstPvShmSrc
+{
+    GstPushSrc parent;
+    PvShmSrcState* state;
+};
+
+G_DEFINE_TYPE_WITH_CODE(GstPvShmSrc, gst_pv_shm_src, GST_TYPE_PUSH_SRC,
+                        GST_DEBUG_CATEGORY_INIT(gst_pv_shm_src_debug, "pvshmsrc", 0,
+                                                "pvshm shared-memory source"));
+GST_ELEMENT_REGISTER_DEFINE(pvshmsrc, "pvshmsrc", GST_RANK_NONE, GST_TYPE_PV_SHM_SRC);
+
+static void gst_pv_shm_src_finalize(GObject* object);
+static void gst_pv_shm_src_set_property(GObject* object, guint prop_id, const GValue* value,
+                                        GParamSpec* pspec);
+static void gst_pv_shm_src_get_property(GObject* object, guint prop_id, GValue* value,
+                                        GParamSpec* pspec);
+static gboolean gst_pv_shm_src_start(GstBaseSrc* src);
+static GstCaps* gst_pv_shm_src_get_caps(GstBaseSrc* src, GstCaps* filter);
+static gboolean gst_pv_shm_src_negotiate(GstBaseSrc* src);
+static gboolean gst_pv_shm_src_query(GstBaseSrc* src, GstQuery* query);
+static gboolean gst_pv_shm_src_unlock(GstBaseSrc* src);
+static gboolean gst_pv_shm_src_unlock_stop(GstBaseSrc* src);
+static GstFlowReturn gst_pv_shm_src_create(GstPushSrc* src, GstBuffer** out);
+static gboolean gst_pv_shm_src_stop(GstBaseSrc* src);
+
+static void gst_pv_shm_src_class_init(GstPvShmSrcClass* klass)
+{
+    GObjectClass* gobject_class = G_OBJECT_CLASS(klass);
+    GstElementClass* element_class = GST_ELEMENT_CLASS(klass);
+    GstBaseSrcClass* basesrc_class = GST_BASE_SRC_CLASS(klass);
+    GstPushSrcClass* pushsrc_class = GST_PUSH_SRC_CLASS(klass);
+
+    gobject_class->finalize = gst_pv_shm_src_finalize;
+    gobject_class->set_property = gst_pv_shm_src_set_property;
+    gobject_class->get_property = gst_pv_shm_src_get_property;
+
+    const auto settings =
+        GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+    g_object_class_install_property(
+        gobject_class, PROP_SHARED_MEM_ID,
+        g_param_spec_string("shared-mem-id", "Shared memory id",
+                            "Id of the segment to read (required): 1 to 200 characters of "
+                            "[A-Za-z0-9._-], not starting with '.'",
+                            nullptr, settings));
+    g_object_class_install_property(
+        gobject_class, PROP_NORMALIZE,
+        g_param_spec_boolean("normalize", "Normalize",
+                             "Output video/x-raw,format=RGB converted as the pvshm library does, "
+                             "instead of the frames' own caps",
+                             kDefaultNormalize, settings));
+    g_object_class_install_property(gobject_class, PROP_MODE,
+                                    g_param_spec_enum("mode", "Mode", "Which frames to output",
+                                                      GST_TYPE_PV_SHM_SRC_MODE, kDefaultMode,
+                                                      settings));
+    g_object_class_install_property(
+        gobject_class, PROP_TIMEOUT,
+        g_param_spec_uint64("timeout", "Timeout",
+                            "Nanoseconds to wait for the segment or a new frame before ending "
+                            "the stream (0: wait forever)",
+                            0, G_MAXUINT64, kDefaultTimeout, settings));
+    g_object_class_install_property(gobject_class, PROP_IS_LIVE,
+                                    g_param_spec_boolean("is-live", "Is live",
+                                                         "Act as a live source", kDefaultIsLive,
+                                                         settings));
+    g_object_class_install_property(
+        gobject_class, PROP_STATS,
+        g_param_spec_boxed("stats", "Statistics",
+                           "Frames read, and frames dropped (overwritten before they were read, "
+                           "in mode=all)",
+                           GST_TYPE_STRUCTURE,
+                           GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+    gst_type_mark_as_plugin_api(GST_TYPE_PV_SHM_SRC_MODE, GstPluginAPIFlags(0));
+
+    // The caps pvshmsink writes, plus RGB for normalize=true.
+    GstCaps* caps = gst_pv_shm_format_all_caps();
+    gst_element_class_add_pad_template(
+        element_class, gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, caps));
+    gst_caps_unref(caps);
+    gst_element_class_set_static_metadata(element_class, "pvshm source", "Source/Video",
+                                          "Reads video frames from a pvshm shared-memory segment",
+                                          "pvshm developers");
+
+    basesrc_class->start = GST_DEBUG_FUNCPTR(gst_pv_shm_src_start);
+    basesrc_class->get_caps = GST_DEBUG_FUNCPTR(gst_pv_shm_src_get_caps);
+    basesrc_class->negotiate = GST_DEBUG_FUNCPTR(gst_pv_shm_src_negotiate);
+    basesrc_class->query = GST_DEBUG_FUNCPTR(gst_pv_shm_src_query);
+    basesrc_class->unlock = GST_DEBUG_FUNCPTR(gst_pv_shm_src_unlock);
+    basesrc_class->unlock_stop = GST_DEBUG_FUNCPTR(gst_pv_shm_src_unlock_stop);
+    basesrc_class->stop = GST_DEBUG_FUNCPTR(gst_pv_shm_src_stop);
+    pushsrc_class->create = GST_DEBUG_FUNCPTR(gst_pv_shm_src_create);
+}
+
+static void gst_pv_shm_src_init(GstPvShmSrc* self)
+{
+    self->state = new PvShmSrcState;
+    gst_base_src_set_format(GST_BASE_SRC(self), GST_FORMAT_TIME);
+    gst_base_src_set_live(GST_BASE_SRC(self), kDefaultIsLive);
+}
+
+static void gst_pv_shm_src_finalize(GObject* object)
+{
+    PvShmSrcState* state = GST_PV_SHM_SRC(object)->state;
+    gst_caps_replace(&state->caps, nullptr);
+    delete state;
+    G_OBJECT_CLASS(gst_pv_shm_src_parent_class)->finalize(object);
+}
+
+static void gst_pv_shm_src_set_property(GObject* object, guint prop_id, const GValue* value,
+                                        GParamSpec* pspec)
+{
+    GstPvShmSrc* self = GST_PV_SHM_SRC(object);
+    PvShmSrcState* state = self->state;
+    std::lock_guard lock(state->lock);
+    switch (prop_id) {
+    case PROP_SHARED_MEM_ID: {
+        const gchar* id = g_value_get_string(value);
+        state->shared_mem_id = id ? id : "";
+        break;
+    }
+    case PROP_NORMALIZE:
+        state->normalize = g_value_get_boolean(value);
+        break;
+    case PROP_MODE:
+        state->mode = GstPvShmSrcMode(g_value_get_enum(value));
+        break;
+    case PROP_TIMEOUT:
+        state->timeout = g_value_get_uint64(value);
+        break;
+    case PROP_IS_LIVE:
+        state->is_live = g_value_get_boolean(value);
+        gst_base_src_set_live(GST_BASE_SRC(self), state->is_live);
+        break;
+    default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+        break;
+    }
+}
+
+static void gst_pv_shm_src_get_property(GObject* object, guint prop_id, GValue* value,
+                                        GParamSpec* pspec)
+{
+    PvShmSrcState* state = GST_PV_SHM_SRC(object)->state;
+    std::lock_guard lock(state->lock);
+    switch (prop_id) {
+    case PROP_SHARED_MEM_ID:
+        g_value_set_string(value,
+                           state->shared_mem_id.empty() ? nullptr : state->shared_mem_id.c_str());
+        break;
+    case PROP_NORMALIZE:
+        g_value_set_boolean(value, state->normalize);
+        break;
+    case PROP_MODE:
+        g_value_set_enum(value, state->mode);
+        break;
+    case PROP_TIMEOUT:
+        g_value_set_uint64(value, state->timeout);
+        break;
+    case PROP_IS_LIVE:
+        g_value_set_boolean(value, state->is_live);
+        break;
+    case PROP_STATS:
+        g_value_take_boxed(value,
+                           gst_structure_new("GstPvShmSrcStats", "frames-read", G_TYPE_UINT64,
+                                             state->frames_read.load(), "frames-dropped",
+                                             G_TYPE_UINT64, state->frames_dropped.load(), nullptr));
+        break;
+    default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+        break;
+    }
+}
+
+// Called from a catch block: posts the exception being handled as an element error, `what` for
+// the user and the library's explanation for both.
+static void gst_pv_shm_src_post_error(GstPvShmSrc* self, const std::string& what)
+{
+    try {
+        throw;
+    } catch (const std::invalid_argument& error) {
+        GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s: %s", what.c_str(), error.what()),
+                          ("%s", error.what()));
+    } catch (const std::system_error& error) {
+        GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("%s: %s", what.c_str(), error.what()),
+                          ("%s (errno %d)", error.what(), error.code().value()));
+    } catch (const std::exception& error) {
+        GST_ELEMENT_ERROR(self, RESOURCE, READ, ("%s: %s", what.c_str(), error.what()),
+                          ("%s", error.what()));
+    } catch (...) {
+        GST_ELEMENT_ERROR(self, RESOURCE, FAILED, ("%s", what.c_str()), ("unknown exception"));
+    }
+}
+
+static gboolean gst_pv_shm_src_start(GstBaseSrc* src)
+{
+    GstPvShmSrc* self = GST_PV_SHM_SRC(src);
+    PvShmSrcState* state = self->state;
+    std::string id;
+    {
+        std::lock_guard lock(state->lock);
+        id = state->shared_mem_id;
+    }
+    if (id.empty()) {
+        GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No shared-mem-id given"),
+                          ("the shared-mem-id property is required"));
+        return FALSE;
+    }
+    try {
+        GstPvShmLogScope scope(GST_CAT_DEFAULT, self);
+        state->reader = std::make_unique<pvshm::Reader>(id);
+    } catch (...) {
+        gst_pv_shm_src_post_error(self, "Could not read shared memory '" + id + "'");
+        return FALSE;
+    }
+    state->frames_read = 0;
+    state->frames_dropped = 0;
+    GST_INFO_OBJECT(self, "reading '%s'", id.c_str());
+    return TRUE;
+}
+
+static GstCaps* gst_pv_shm_src_get_caps(GstBaseSrc* src, GstCaps* filter)
+{
+    GstPvShmSrc* self = GST_PV_SHM_SRC(src);
+    GST_OBJECT_LOCK(self);
+    GstCaps* caps = self->state->caps ? gst_caps_ref(self->state->caps) : nullptr;
+    GST_OBJECT_UNLOCK(self);
+    if (!caps)
+        caps = gst_pad_get_pad_template_caps(GST_BASE_SRC_PAD(src));
+    if (filter) {
+        GstCaps* filtered = gst_caps_intersect_full(filter, caps, GST_CAPS_INTERSECT_FIRST);
+        gst_caps_unref(caps);
+        caps = filtered;
+    }
+    return caps;
+}
+
+// The caps come from the frames, not from downstream: before the first frame there is nothing
+// to negotiate, after it the frame's caps are the only choice.
+static gboolean gst_pv_shm_src_negotiate(GstBaseSrc* src)
+{
+    GstPvShmSrc* self = GST_PV_SHM_SRC(src);
+    GST_OBJECT_LOCK(self);
+    GstCaps* caps = self->state->caps ? gst_caps_ref(self->state->caps) : nullptr;
+    GST_OBJECT_UNLOCK(self);
+    if (!caps)
+        return TRUE;
+    const gboolean ok = gst_base_src_set_caps(src, caps);
+    gst_caps_unref(caps);
+    return ok;
+}
+
+static gboolean gst_pv_shm_src_query(GstBaseSrc* src, GstQuery* query)
+{
+    GstPvShmSrc* self = GST_PV_SHM_SRC(src);
+    if (GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
+        bool is_live;
+        {
+            std::lock_guard lock(self->state->lock);
+            is_live = self->state->is_live;
+        }
+        // Buffers carry their capture time: whatever latency the writer's pipeline had is
+        // already in them, and a frame is output as soon as it is published.
+        gst_query_set_latency(query, is_live, 0, GST_CLOCK_TIME_NONE);
+        return TRUE;
+    }
+    return GST_BASE_SRC_CLASS(gst_pv_shm_src_parent_class)->query(src, query);
+}
+
+static gboolean gst_pv_shm_src_unlock(GstBaseSrc* src)
+{
+    GST_PV_SHM_SRC(src)->state->flushing = true;
+    return TRUE;
+}
+
+static gboolean gst_pv_shm_src_unlock_stop(GstBaseSrc* src)
+{
+    GST_PV_SHM_SRC(src)->state->flushing = false;
+    return TRUE;
+}
+
+static bool downstream_takes_video_meta(GstPvShmSrc* self, GstCaps* caps)
+{
+    GstQuery* query = gst_query_new_allocation(caps, FALSE);
+    const bool takes = gst_pad_peer_query(GST_BASE_SRC_PAD(self), query) &&
+                       gst_query_find_allocation_meta(query, GST_VIDEO_META_API_TYPE, nullptr);
+    gst_query_unref(query);
+    return takes;
+}
+
+// Makes `caps` (taken) the output caps unless they already are. False when downstream refuses.
+static bool gst_pv_shm_src_use_caps(GstPvShmSrc* self, GstCaps* caps)
+{
+    PvShmSrcState* state = self->state;
+    GstCaps* current = gst_pad_get_current_caps(GST_BASE_SRC_PAD(self));
+    const bool same = current && gst_caps_is_equal(current, caps);
+    if (current)
+        gst_caps_unref(current);
+    if (same) {
+        gst_caps_unref(caps);
+        return true;
+    }
+    GST_INFO_OBJECT(self, "frames are now %" GST_PTR_FORMAT, caps);
+    GST_OBJECT_LOCK(self);
+    gst_caps_replace(&state->caps, caps);
+    GST_OBJECT_UNLOCK(self);
+    const bool ok = gst_base_src_set_caps(GST_BASE_SRC(self), caps);
+    if (ok) {
+        state->raw_video = gst_pv_shm_format_raw_video_info(caps, &state->video_info);
+        state->downstream_video_meta = downstream_takes_video_meta(self, caps);
+    }
+    gst_caps_unref(caps);
+    return ok;
+}
+
+static void delete_view(gpointer view)
+{
+    delete static_cast<pvshm::FrameView*>(view);
+}
+
+static void delete_mat(gpointer mat)
+{
+    delete static_cast<cv::Mat*>(mat);
+}
+
+static bool layout_is_default(const pvshm::FrameInfo& info, const GstVideoInfo& video)
+{
+    for (guint i = 0; i < GST_VIDEO_INFO_N_PLANES(&video); ++i)
+        if (info.strides[i] != guint(GST_VIDEO_INFO_PLANE_STRIDE(&video, i)) ||
+            info.plane_offsets[i] != GST_VIDEO_INFO_PLANE_OFFSET(&video, i))
+            return false;
+    return info.payload_size >= GST_VIDEO_INFO_SIZE(&video);
+}
+
+// The frame in place: the buffer pins its slot until it is freed. Raw video carries its layout
+// in a GstVideoMeta, or is copied into GStreamer's layout for a downstream that ignores metas.
+static GstBuffer* gst_pv_shm_src_wrap(GstPvShmSrc* self, pvshm::FrameView view)
+{
+    PvShmSrcState* state = self->state;
+    const pvshm::FrameInfo& info = view.info();
+    auto* held = new pvshm::FrameView(std::move(view));
+    GstBuffer* buffer =
+        gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, const_cast<uint8_t*>(held->data()),
+                                    held->size(), 0, held->size(), held, delete_view);
+    if (!state->raw_video)
+        return buffer;
+    const GstVideoInfo* video = &state->video_info;
+    gsize offsets[GST_VIDEO_MAX_PLANES] = {};
+    gint strides[GST_VIDEO_MAX_PLANES] = {};
+    for (guint i = 0; i < GST_VIDEO_INFO_N_PLANES(video); ++i) {
+        offsets[i] = info.plane_offsets[i];
+        strides[i] = gint(info.strides[i]);
+    }
+    gst_buffer_add_video_meta_full(buffer, GST_VIDEO_FRAME_FLAG_NONE, GST_VIDEO_INFO_FORMAT(video),
+                                   GST_VIDEO_INFO_WIDTH(video), GST_VIDEO_INFO_HEIGHT(video),
+                                   GST_VIDEO_INFO_N_PLANES(video), offsets, strides);
+    if (state->downstream_video_meta || layout_is_default(info, *video))
+        return buffer;
+    GstBuffer* copy = gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(video), nullptr);
+    GstVideoFrame in;
+    GstVideoFrame out;
+    gst_video_frame_map(&in, video, buffer, GST_MAP_READ);
+    gst_video_frame_map(&out, video, copy, GST_MAP_WRITE);
+    gst_video_frame_copy(&out, &in);
+    gst_video_frame_unmap(&out);
+    gst_video_frame_unmap(&in);
+    gst_buffer_unref(buffer);
+    return copy;
+}
+
+// The frame as the library normalizes it, or black of the frame's (else the current) size when
+// it cannot be decoded, with its caps. nullptr when there is no size to make black.
+static GstBuffer* gst_pv_shm_src_normalize(GstPvShmSrc* self, const pvshm::FrameView& view,
+                                           GstCaps*& caps)
+{
+    PvShmSrcState* state = self->state;
+    auto rgb = std::make_unique<cv::Mat>();
+    try {
+        pvshm::normalize_to_rgb(view.info(), view.data(), *rgb);
+    } catch (const std::exception& error) {
+        int width = int(view.info().width);
+        int height = int(view.info().height);
+        if ((width == 0 || height == 0) && state->raw_video) {
+            width = GST_VIDEO_INFO_WIDTH(&state->video_info);
+            height = GST_VIDEO_INFO_HEIGHT(&state->video_info);
+        }
+        if (width == 0 || height == 0) {
+            GST_ELEMENT_WARNING(self, STREAM, DECODE,
+                                ("Could not decode a frame of unknown size, skipped"),
+                                ("%s", error.what()));
+            return nullptr;
+        }
+        GST_ELEMENT_WARNING(self, STREAM, DECODE, ("Could not decode a frame, output black"),
+                            ("%s", error.what()));
+        *rgb = cv::Mat::zeros(height, width, CV_8UC3);
+    }
+    GstVideoInfo video;
+    gst_video_info_set_format(&video, GST_VIDEO_FORMAT_RGB, rgb->cols, rgb->rows);
+    caps = gst_video_info_to_caps(&video);
+    const gsize size = rgb->total() * rgb->elemSize();
+    if (GST_VIDEO_INFO_PLANE_STRIDE(&video, 0) == gint(rgb->step[0]) && rgb->isContinuous()) {
+        cv::Mat* held = rgb.release();
+        return gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, held->data, size, 0, size,
+                                           held, delete_mat);
+    }
+    // GStreamer pads RGB rows to 4 bytes.
+    GstBuffer* buffer = gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&video), nullptr);
+    GstMapInfo map;
+    gst_buffer_map(buffer, &map, GST_MAP_WRITE);
+    const auto stride = size_t(GST_VIDEO_INFO_PLANE_STRIDE(&video, 0));
+    for (int row = 0; row < rgb->rows; ++row)
+        std::copy_n(rgb->ptr<uint8_t>(row), size_t(rgb->cols) * 3, map.data + row * stride);
+    gst_buffer_unmap(buffer, &map);
+    return buffer;
+}
+
+static int64_t clock_ns(clockid_t clock)
+{
+    timespec ts{};
+    clock_gettime(clock, &ts);
+    return int64_t{ts.tv_sec} * GST_SECOND + ts.tv_nsec;
+}
+
+static bool is_monotonic_system_clock(GstClock* clock)
+{
+    if (!GST_IS_SYSTEM_CLOCK(clock))
+        return false;
+    GstClockType type = GST_CLOCK_TYPE_REALTIME;
+    g_object_get(clock, "clock-type", &type, nullptr);
+    return type == GST_CLOCK_TYPE_MONOTONIC;
+}
+
+// The frame's capture time in our running time, so that latency since capture is preserved.
+static void gst_pv_shm_src_stamp(GstPvShmSrc* self, GstBuffer* buffer, const pvshm::FrameInfo& info)
+{
+    if (info.duration_ns >= 0)
+        GST_BUFFER_DURATION(buffer) = GstClockTime(info.duration_ns);
+    GstClock* clock = gst_element_get_clock(GST_ELEMENT(self));
+    if (!clock)
+        return;
+    int64_t capture = info.timestamp_monotonic_ns;
+    if (!is_monotonic_system_clock(clock))
+        capture = int64_t(gst_clock_get_time(clock)) - (clock_ns(CLOCK_MONOTONIC) - capture);
+    gst_object_unref(clock);
+    const auto base_time = int64_t(gst_element_get_base_time(GST_ELEMENT(self)));
+    GST_BUFFER_PTS(buffer) = GstClockTime(std::max<int64_t>(capture - base_time, 0));
+}
+
+// Waits for the next frame to output. nullopt with `result` set when there is none: flushing,
+// timeout (EOS) or a library error (posted).
+static std::optional<pvshm::FrameView> gst_pv_shm_src_next_frame(GstPvShmSrc* self,
+                                                                 GstPvShmSrcMode mode,
+                                                                 guint64 timeout,
+                                                                 GstFlowReturn& result)
+{
+    PvShmSrcState* state = self->state;
+    using Clock = std::chrono::steady_clock;
+    const auto deadline = Clock::now() + std::chrono::nanoseconds(timeout);
+    GstPvShmLogScope scope(GST_CAT_DEFAULT, self);
+    try {
+        for (;;) {
+            if (state->flushing) {
+                result = GST_FLOW_FLUSHING;
+                return std::nullopt;
+            }
+            auto slice = std::chrono::duration_cast<std::chrono::nanoseconds>(kWaitSlice);
+            if (timeout != 0)
+                slice = std::clamp(
+                    std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - Clock::now()),
+                    std::chrono::nanoseconds(0), slice);
+            if (state->reader->wait(slice)) {
+                auto view = mode == GST_PV_SHM_SRC_MODE_ALL ? state->reader->view_next()
+                                                            : state->reader->view_latest();
+                if (view)
+                    return view;
+            }
+            if (timeout != 0 && Clock::now() >= deadline) {
+                GST_INFO_OBJECT(self, "no new frame within %" GST_TIME_FORMAT ", end of stream",
+                                GST_TIME_ARGS(timeout));
+                result = GST_FLOW_EOS;
+                return std::nullopt;
+            }
+        }
+    } catch (...) {
+        gst_pv_shm_src_post_error(self, "Could not read shared memory");
+        result = GST_FLOW_ERROR;
+        return std::nullopt;
+    }
+}
+
+static GstFlowReturn gst_pv_shm_src_create(GstPushSrc* src, GstBuffer** out)
+{
+    GstPvShmSrc* self = GST_PV_SHM_SRC(src);
+    PvShmSrcState* state = self->state;
+    bool normalize;
+    GstPvShmSrcMode mode;
+    guint64 timeout;
+    {
+        std::lock_guard lock(state->lock);
+        normalize = state->normalize;
+        mode = state->mode;
+        timeout = state->timeout;
+    }
+    for (;;) {
+        GstFlowReturn result = GST_FLOW_OK;
+        auto view = gst_pv_shm_src_next_frame(self, mode, timeout, result);
+        if (!view)
+            return result;
+        state->frames_dropped = state->reader->frames_skipped();
+        const pvshm::FrameInfo info = view->info();
+        GstBuffer* buffer = nullptr;
+        GstCaps* caps = nullptr;
+        if (normalize) {
+            buffer = gst_pv_shm_src_normalize(self, *view, caps);
+            if (!buffer)
+                continue;
+        } else {
+            caps = gst_pv_shm_format_caps_for_frame(info, view->data());
+            if (!caps) {
+                GST_ELEMENT_WARNING(self, STREAM, WRONG_TYPE,
+                                    ("Skipped a frame whose format has no caps"),
+                                    ("pixel format %u", unsigned(info.format)));
+                continue;
+            }
+        }
+        if (!gst_pv_shm_src_use_caps(self, caps)) {
+            if (buffer)
+                gst_buffer_unref(buffer);
+            GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Downstream refused the frames' caps"),
+                              (nullptr));
+            return GST_FLOW_NOT_NEGOTIATED;
+        }
+        if (!normalize)
+            buffer = gst_pv_shm_src_wrap(self, std::move(*view));
+        gst_pv_shm_src_stamp(self, buffer, info);
+        state->frames_read++;
+        *out = buffer;
+        return GST_FLOW_OK;
+    }
+}
+
+static gboolean gst_pv_shm_src_stop(GstBaseSrc* src)
+{
+    GstPvShmSrc* self = GST_PV_SHM_SRC(src);
+    self->state->reader.reset();
+    GST_OBJECT_LOCK(self);
+    gst_caps_replace(&self->state->caps, nullptr);
+    GST_OBJECT_UNLOCK(self);
+    return TRUE;
+}

@@ -1,0 +1,384 @@
+// pvshmsink: properties, errors, every format, in-place (zero-copy) frames, caps changes and
+// what happens to the segment on stop.
+#include <cstring>
+#include <vector>
+
+#include <gst/video/video.h>
+
+#include "element_support.hpp"
+
+using namespace pvshm::element_test;
+
+namespace {
+
+struct FormatCase
+{
+    const char* caps;
+    pvshm::PixelFormat format;
+};
+
+// Odd sizes so that GStreamer's row and plane padding must be honoured.
+const FormatCase kFormats[] = {
+    {"video/x-raw,format=RGB,width=321,height=241,framerate=30/1", pvshm::PixelFormat::RGB},
+    {"video/x-raw,format=BGR,width=321,height=241,framerate=30/1", pvshm::PixelFormat::BGR},
+    {"video/x-raw,format=RGBA,width=321,height=241,framerate=30/1", pvshm::PixelFormat::RGBA},
+    {"video/x-raw,format=BGRA,width=321,height=241,framerate=30/1", pvshm::PixelFormat::BGRA},
+    {"video/x-raw,format=RGBx,width=321,height=241,framerate=30/1", pvshm::PixelFormat::RGBx},
+    {"video/x-raw,format=BGRx,width=321,height=241,framerate=30/1", pvshm::PixelFormat::BGRx},
+    {"video/x-raw,format=GRAY8,width=321,height=241,framerate=30/1", pvshm::PixelFormat::GRAY8},
+    {"video/x-raw,format=GRAY16_LE,width=321,height=241,framerate=30/1",
+     pvshm::PixelFormat::GRAY16_LE},
+    {"video/x-raw,format=NV12,width=321,height=241,framerate=30/1", pvshm::PixelFormat::NV12},
+    {"video/x-raw,format=I420,width=321,height=241,framerate=30/1", pvshm::PixelFormat::I420},
+    {"video/x-raw,format=YUY2,width=321,height=241,framerate=30/1", pvshm::PixelFormat::YUY2},
+    {"video/x-raw,format=UYVY,width=321,height=241,framerate=30/1", pvshm::PixelFormat::UYVY},
+    {"video/x-bayer,format=rggb,width=321,height=241,framerate=30/1",
+     pvshm::PixelFormat::BayerRGGB},
+    {"video/x-bayer,format=bggr,width=321,height=241,framerate=30/1",
+     pvshm::PixelFormat::BayerBGGR},
+    {"video/x-bayer,format=grbg,width=321,height=241,framerate=30/1",
+     pvshm::PixelFormat::BayerGRBG},
+    {"video/x-bayer,format=gbrg,width=321,height=241,framerate=30/1",
+     pvshm::PixelFormat::BayerGBRG},
+    {"image/jpeg,width=321,height=241,framerate=30/1", pvshm::PixelFormat::Jpeg},
+    {"image/png,width=321,height=241,framerate=30/1", pvshm::PixelFormat::Png},
+};
+
+// Bytes of one frame of `caps` as GStreamer lays it out (encoded images: any size).
+gsize frame_size(const char* caps_string)
+{
+    GstCaps* caps = gst_caps_from_string(caps_string);
+    const GstStructure* s = gst_caps_get_structure(caps, 0);
+    gsize size = 1000;
+    GstVideoInfo info;
+    if (gst_structure_has_name(s, "video/x-bayer")) {
+        int width = 0;
+        int height = 0;
+        gst_structure_get_int(s, "width", &width);
+        gst_structure_get_int(s, "height", &height);
+        size = gsize(GST_ROUND_UP_4(width)) * height;
+    } else if (gst_structure_has_name(s, "video/x-raw") && gst_video_info_from_caps(&info, caps)) {
+        size = GST_VIDEO_INFO_SIZE(&info);
+    }
+    gst_caps_unref(caps);
+    return size;
+}
+
+GstElement* configured_sink(const char* id)
+{
+    GstElement* sink = gst_element_factory_make("pvshmsink", nullptr);
+    if (id)
+        g_object_set(sink, "shared-mem-id", id, nullptr);
+    return sink;
+}
+
+// Starts `sink` with a bus and returns the error it posted (nullptr if none).
+GError* start_error(GstElement* sink)
+{
+    GstBus* bus = gst_bus_new();
+    gst_element_set_bus(sink, bus);
+    const GstStateChangeReturn result = gst_element_set_state(sink, GST_STATE_PAUSED);
+    fail_unless_equals_int(result, GST_STATE_CHANGE_FAILURE);
+    GError* error = nullptr;
+    if (GstMessage* message = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
+        gst_message_parse_error(message, &error, nullptr);
+        gst_message_unref(message);
+    }
+    gst_element_set_state(sink, GST_STATE_NULL);
+    gst_element_set_bus(sink, nullptr);
+    gst_object_unref(bus);
+    return error;
+}
+
+} // namespace
+
+GST_START_TEST(test_sink_property_defaults)
+{
+    GstElement* sink = configured_sink(nullptr);
+    fail_unless(sink != nullptr);
+    gchar* id = nullptr;
+    gchar* camera_id = nullptr;
+    guint slots = 0;
+    guint perms = 0;
+    gboolean persist = FALSE;
+    g_object_get(sink, "shared-mem-id", &id, "camera-id", &camera_id, "slots", &slots, "perms",
+                 &perms, "persist", &persist, nullptr);
+    fail_unless(id == nullptr);
+    fail_unless(camera_id == nullptr);
+    fail_unless_equals_int(slots, 4);
+    fail_unless_equals_int(perms, 0600);
+    fail_unless(persist);
+
+    GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(sink), "slots");
+    fail_unless_equals_int(G_PARAM_SPEC_UINT(spec)->minimum, 2);
+    fail_unless_equals_int(G_PARAM_SPEC_UINT(spec)->maximum, 64);
+    // Our stats replace GstBaseSink's, read-only.
+    spec = g_object_class_find_property(G_OBJECT_GET_CLASS(sink), "stats");
+    fail_unless(spec->owner_type == G_OBJECT_TYPE(sink));
+    fail_unless(spec->value_type == GST_TYPE_STRUCTURE);
+    fail_if(spec->flags & G_PARAM_WRITABLE);
+    for (const char* field :
+         {"frames-written", "bytes-written", "zero-copy-frames", "frames-dropped"})
+        fail_unless_equals_uint64(stat_of(sink, field), 0);
+
+    const gchar* klass =
+        gst_element_factory_get_metadata(gst_element_get_factory(sink), GST_ELEMENT_METADATA_KLASS);
+    fail_unless_equals_string(klass, "Sink/Video");
+    gst_object_unref(sink);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_sink_invalid_id_is_an_element_error)
+{
+    for (const char* bad : {"bad/id", ".hidden", "../../etc/passwd"}) {
+        GstElement* sink = configured_sink(bad);
+        GError* error = start_error(sink);
+        fail_unless(error != nullptr, "no error for %s", bad);
+        fail_unless(error->domain == GST_RESOURCE_ERROR);
+        fail_unless(strstr(error->message, bad) != nullptr, "%s", error->message);
+        g_error_free(error);
+        gst_object_unref(sink);
+    }
+    GstElement* sink = configured_sink(nullptr);
+    GError* error = start_error(sink);
+    fail_unless(error != nullptr);
+    g_error_free(error);
+    gst_object_unref(sink);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_sink_writes_every_format)
+{
+    int index = 0;
+    for (const auto& format : kFormats) {
+        const std::string id = unique_id("format" + std::to_string(index++));
+        SegmentCleanup cleanup(id);
+        GstHarness* h = sink_harness(id, format.caps);
+        const gsize size = frame_size(format.caps);
+        GstBuffer* buffer = pattern_buffer(size, uint8_t(index));
+        fail_unless_equals_int(gst_harness_push(h, gst_buffer_ref(buffer)), GST_FLOW_OK);
+
+        pvshm::Reader reader(id);
+        auto view = reader.view_latest();
+        fail_unless(bool(view), "%s: no frame", format.caps);
+        fail_unless(view->info().format == format.format, "%s", format.caps);
+        fail_unless_equals_int(view->info().width, 321);
+        fail_unless_equals_int(view->info().height, 241);
+        fail_unless(buffer_equals(buffer, view->data(), view->size()), "%s: bytes differ",
+                    format.caps);
+        GstCaps* written = gst_caps_from_string(view->info().caps.c_str());
+        GstCaps* expected = gst_caps_from_string(format.caps);
+        fail_unless(written && gst_caps_is_equal(written, expected), "%s: stored %s", format.caps,
+                    view->info().caps.c_str());
+        gst_caps_unref(written);
+        gst_caps_unref(expected);
+        fail_unless_equals_uint64(stat_of(h->element, "frames-written"), 1);
+        fail_unless_equals_uint64(stat_of(h->element, "bytes-written"), size);
+        gst_buffer_unref(buffer);
+        gst_harness_teardown(h);
+    }
+}
+GST_END_TEST;
+
+GST_START_TEST(test_sink_copies_padded_rows_into_caps_layout)
+{
+    const std::string id = unique_id("padded");
+    SegmentCleanup cleanup(id);
+    GstHarness* h = sink_harness(id, "video/x-raw,format=GRAY8,width=61,height=5,framerate=1/1");
+    const gsize padded_stride = 80;
+    GstBuffer* buffer = pattern_buffer(padded_stride * 5);
+    gsize offset[GST_VIDEO_MAX_PLANES] = {0};
+    gint stride[GST_VIDEO_MAX_PLANES] = {gint(padded_stride)};
+    gst_buffer_add_video_meta_full(buffer, GST_VIDEO_FRAME_FLAG_NONE, GST_VIDEO_FORMAT_GRAY8, 61, 5,
+                                   1, offset, stride);
+    fail_unless_equals_int(gst_harness_push(h, gst_buffer_ref(buffer)), GST_FLOW_OK);
+
+    pvshm::Reader reader(id);
+    auto view = reader.view_latest();
+    fail_unless(bool(view));
+    const uint32_t written_stride = view->info().strides[0];
+    fail_unless_equals_int(written_stride, GST_ROUND_UP_4(61));
+    for (int row = 0; row < 5; ++row)
+        fail_unless(gst_buffer_memcmp(buffer, row * padded_stride,
+                                      view->data() + row * written_stride, 61) == 0,
+                    "row %d", row);
+    gst_buffer_unref(buffer);
+    gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+// Upstream's view of the sink's allocation proposal, with the pool configured and active.
+static GstBufferPool* proposed_pool(GstHarness* h, const char* caps_string)
+{
+    GstCaps* caps = gst_caps_from_string(caps_string);
+    GstQuery* query = gst_query_new_allocation(caps, TRUE);
+    fail_unless(gst_pad_peer_query(h->srcpad, query));
+    fail_unless(gst_query_find_allocation_meta(query, GST_VIDEO_META_API_TYPE, nullptr));
+    fail_unless(gst_query_get_n_allocation_pools(query) > 0);
+    GstBufferPool* pool = nullptr;
+    guint size = 0;
+    gst_query_parse_nth_allocation_pool(query, 0, &pool, &size, nullptr, nullptr);
+    fail_unless(pool != nullptr);
+    GstStructure* config = gst_buffer_pool_get_config(pool);
+    gst_buffer_pool_config_set_params(config, caps, size, 2, 0);
+    gst_buffer_pool_config_add_option(config, GST_BUFFER_POOL_OPTION_VIDEO_META);
+    fail_unless(gst_buffer_pool_set_config(pool, config));
+    fail_unless(gst_buffer_pool_set_active(pool, TRUE));
+    gst_query_unref(query);
+    gst_caps_unref(caps);
+    return pool;
+}
+
+static void fill(GstBuffer* buffer, uint8_t seed)
+{
+    GstMapInfo map;
+    fail_unless(gst_buffer_map(buffer, &map, GST_MAP_WRITE));
+    for (gsize i = 0; i < map.size; ++i)
+        map.data[i] = uint8_t(seed + i);
+    gst_buffer_unmap(buffer, &map);
+}
+
+GST_START_TEST(test_sink_pool_buffers_are_written_in_place)
+{
+    const std::string id = unique_id("zerocopy");
+    SegmentCleanup cleanup(id);
+    const char* caps = "video/x-raw,format=I420,width=321,height=241,framerate=30/1";
+    GstHarness* h = sink_harness(id, caps);
+    GstBufferPool* pool = proposed_pool(h, caps);
+
+    GstBuffer* buffer = nullptr;
+    fail_unless_equals_int(gst_buffer_pool_acquire_buffer(pool, &buffer, nullptr), GST_FLOW_OK);
+    fail_unless(gst_buffer_get_video_meta(buffer) != nullptr);
+    fill(buffer, 3);
+    GstBuffer* expected = gst_buffer_copy_deep(buffer);
+    // Rendered twice: published in place once, then copied (a slot is never published twice).
+    fail_unless_equals_int(gst_harness_push(h, gst_buffer_ref(buffer)), GST_FLOW_OK);
+    fail_unless_equals_uint64(stat_of(h->element, "zero-copy-frames"), 1);
+    fail_unless_equals_int(gst_harness_push(h, buffer), GST_FLOW_OK);
+    fail_unless_equals_uint64(stat_of(h->element, "zero-copy-frames"), 1);
+    fail_unless_equals_uint64(stat_of(h->element, "frames-written"), 2);
+
+    pvshm::Reader reader(id);
+    auto view = reader.view_latest();
+    fail_unless(bool(view));
+    fail_unless_equals_uint64(view->info().sequence, 2);
+    fail_unless(buffer_equals(expected, view->data(), view->size()));
+    gst_buffer_unref(expected);
+
+    gst_buffer_pool_set_active(pool, FALSE);
+    gst_object_unref(pool);
+    gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_sink_pool_never_blocks_when_slots_run_out)
+{
+    const std::string id = unique_id("poolfull");
+    SegmentCleanup cleanup(id);
+    const char* caps = "video/x-raw,format=BGR,width=64,height=48,framerate=30/1";
+    GstHarness* h =
+        sink_harness(id, caps, [](GstElement* sink) { g_object_set(sink, "slots", 2u, nullptr); });
+    GstBufferPool* pool = proposed_pool(h, caps);
+    // More buffers out at once than the segment has slots: the rest are plain memory.
+    std::vector<GstBuffer*> buffers(5);
+    for (size_t i = 0; i < buffers.size(); ++i) {
+        fail_unless_equals_int(gst_buffer_pool_acquire_buffer(pool, &buffers[i], nullptr),
+                               GST_FLOW_OK);
+        fill(buffers[i], uint8_t(i));
+    }
+    GstBuffer* last = gst_buffer_copy_deep(buffers.back());
+    for (GstBuffer* buffer : buffers)
+        fail_unless_equals_int(gst_harness_push(h, buffer), GST_FLOW_OK);
+    fail_unless_equals_uint64(stat_of(h->element, "frames-written"), 5);
+    fail_unless_equals_uint64(stat_of(h->element, "frames-dropped"), 0);
+    const guint64 in_place = stat_of(h->element, "zero-copy-frames");
+    fail_unless(in_place >= 1 && in_place <= 2, "%" G_GUINT64_FORMAT " in place", in_place);
+
+    pvshm::Reader reader(id);
+    auto view = reader.view_latest();
+    fail_unless(bool(view));
+    fail_unless(buffer_equals(last, view->data(), view->size()));
+    gst_buffer_unref(last);
+    gst_buffer_pool_set_active(pool, FALSE);
+    gst_object_unref(pool);
+    gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_sink_caps_change_mid_stream)
+{
+    const std::string id = unique_id("capschange");
+    SegmentCleanup cleanup(id);
+    GstHarness* h = sink_harness(id, "video/x-raw,format=BGR,width=32,height=24,framerate=30/1");
+    fail_unless_equals_int(gst_harness_push(h, pattern_buffer(32 * 24 * 3)), GST_FLOW_OK);
+    // Larger than a slot of the first caps: the segment must grow.
+    gst_harness_set_src_caps_str(h, "video/x-raw,format=GRAY8,width=640,height=480,framerate=30/1");
+    GstBuffer* buffer = pattern_buffer(640 * 480, 9);
+    fail_unless_equals_int(gst_harness_push(h, gst_buffer_ref(buffer)), GST_FLOW_OK);
+
+    pvshm::Reader reader(id);
+    auto view = reader.view_latest();
+    fail_unless(bool(view));
+    fail_unless(view->info().format == pvshm::PixelFormat::GRAY8);
+    fail_unless_equals_int(view->info().width, 640);
+    fail_unless(buffer_equals(buffer, view->data(), view->size()));
+    gst_buffer_unref(buffer);
+    fail_unless_equals_uint64(stat_of(h->element, "frames-written"), 2);
+    gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_sink_persist_false_removes_segment_on_stop)
+{
+    const std::string id = unique_id("nopersist");
+    SegmentCleanup cleanup(id);
+    GstHarness* h =
+        sink_harness(id, "video/x-raw,format=GRAY8,width=8,height=8,framerate=30/1",
+                     [](GstElement* sink) { g_object_set(sink, "persist", FALSE, nullptr); });
+    fail_unless_equals_int(gst_harness_push(h, pattern_buffer(64)), GST_FLOW_OK);
+    fail_if(segment_absent(id));
+    gst_harness_teardown(h);
+    fail_unless(segment_absent(id));
+}
+GST_END_TEST;
+
+GST_START_TEST(test_sink_persist_keeps_last_frame_after_stop)
+{
+    const std::string id = unique_id("persist");
+    SegmentCleanup cleanup(id);
+    GstHarness* h =
+        sink_harness(id, "video/x-raw,format=GRAY8,width=8,height=8,framerate=30/1",
+                     [](GstElement* sink) { g_object_set(sink, "camera-id", "front", nullptr); });
+    GstBuffer* buffer = pattern_buffer(64, 5);
+    fail_unless_equals_int(gst_harness_push(h, gst_buffer_ref(buffer)), GST_FLOW_OK);
+    gst_harness_teardown(h);
+
+    pvshm::Reader reader(id);
+    auto view = reader.view_latest();
+    fail_unless(bool(view));
+    fail_unless_equals_string(view->info().camera_id.c_str(), "front");
+    fail_unless(buffer_equals(buffer, view->data(), view->size()));
+    fail_if(reader.writer_alive());
+    gst_buffer_unref(buffer);
+}
+GST_END_TEST;
+
+static Suite* pvshmsink_suite()
+{
+    Suite* s = suite_create("pvshmsink");
+    TCase* tc = tcase_create("general");
+    tcase_set_timeout(tc, 30);
+    suite_add_tcase(s, tc);
+    tcase_add_test(tc, test_sink_property_defaults);
+    tcase_add_test(tc, test_sink_invalid_id_is_an_element_error);
+    tcase_add_test(tc, test_sink_writes_every_format);
+    tcase_add_test(tc, test_sink_copies_padded_rows_into_caps_layout);
+    tcase_add_test(tc, test_sink_pool_buffers_are_written_in_place);
+    tcase_add_test(tc, test_sink_pool_never_blocks_when_slots_run_out);
+    tcase_add_test(tc, test_sink_caps_change_mid_stream);
+    tcase_add_test(tc, test_sink_persist_false_removes_segment_on_stop);
+    tcase_add_test(tc, test_sink_persist_keeps_last_frame_after_stop);
+    return s;
+}
+
+GST_CHECK_MAIN(pvshmsink)

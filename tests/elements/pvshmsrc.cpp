@@ -1,0 +1,446 @@
+// pvshmsrc: properties, errors, frames from pvshmsink in every family of formats, caps that
+// follow the writer, normalize=true, mode=all drops, timeouts, timestamps and latency.
+#include <chrono>
+#include <cstring>
+#include <ctime>
+
+#include <gst/base/gstbasesrc.h>
+#include <gst/video/video.h>
+
+#include "element_support.hpp"
+
+using namespace pvshm::element_test;
+
+namespace {
+
+int64_t monotonic_ns()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t{ts.tv_sec} * GST_SECOND + ts.tv_nsec;
+}
+
+bool current_caps_are(GstHarness* h, const char* expected_string)
+{
+    GstCaps* current = gst_pad_get_current_caps(h->sinkpad);
+    GstCaps* expected = gst_caps_from_string(expected_string);
+    const bool same = current && gst_caps_is_equal(current, expected);
+    if (current)
+        gst_caps_unref(current);
+    gst_caps_unref(expected);
+    return same;
+}
+
+// Writes `frames` frames of one byte value each through the library, then lets the writer go.
+void write_gray_frames(const std::string& id, int frames, uint32_t slots = 4)
+{
+    pvshm::WriterOptions options;
+    options.slots = slots;
+    pvshm::Writer writer(id, options);
+    const pvshm::FrameInfo info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, 16, 8);
+    std::vector<uint8_t> pixels(info.payload_size);
+    for (int i = 1; i <= frames; ++i) {
+        std::fill(pixels.begin(), pixels.end(), uint8_t(i));
+        fail_unless(writer.write(info, pixels.data()).has_value());
+    }
+}
+
+uint8_t first_byte(GstBuffer* buffer)
+{
+    uint8_t byte = 0;
+    gst_buffer_extract(buffer, 0, &byte, 1);
+    return byte;
+}
+
+GError* start_error(GstElement* src)
+{
+    GstBus* bus = gst_bus_new();
+    gst_element_set_bus(src, bus);
+    fail_unless_equals_int(gst_element_set_state(src, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+    GError* error = nullptr;
+    if (GstMessage* message = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
+        gst_message_parse_error(message, &error, nullptr);
+        gst_message_unref(message);
+    }
+    gst_element_set_state(src, GST_STATE_NULL);
+    gst_element_set_bus(src, nullptr);
+    gst_object_unref(bus);
+    return error;
+}
+
+} // namespace
+
+GST_START_TEST(test_src_property_defaults)
+{
+    GstElement* src = gst_element_factory_make("pvshmsrc", nullptr);
+    fail_unless(src != nullptr);
+    gchar* id = nullptr;
+    gboolean normalize = TRUE;
+    gint mode = -1;
+    guint64 timeout = 1;
+    gboolean is_live = FALSE;
+    g_object_get(src, "shared-mem-id", &id, "normalize", &normalize, "mode", &mode, "timeout",
+                 &timeout, "is-live", &is_live, nullptr);
+    fail_unless(id == nullptr);
+    fail_if(normalize);
+    fail_unless_equals_uint64(timeout, 0);
+    fail_unless(is_live);
+    fail_unless(gst_base_src_is_live(GST_BASE_SRC(src)));
+
+    GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(src), "mode");
+    fail_unless_equals_string(g_type_name(spec->value_type), "GstPvShmSrcMode");
+    GEnumClass* modes = G_ENUM_CLASS(g_type_class_ref(spec->value_type));
+    fail_unless_equals_string(g_enum_get_value(modes, mode)->value_nick, "latest");
+    fail_unless(g_enum_get_value_by_nick(modes, "all") != nullptr);
+    g_type_class_unref(modes);
+    gst_util_set_object_arg(G_OBJECT(src), "mode", "all");
+    g_object_set(src, "is-live", FALSE, nullptr);
+    fail_if(gst_base_src_is_live(GST_BASE_SRC(src)));
+
+    fail_unless(g_object_class_find_property(G_OBJECT_GET_CLASS(src), "num-buffers") != nullptr);
+    fail_unless(g_object_class_find_property(G_OBJECT_GET_CLASS(src), "do-timestamp") != nullptr);
+    for (const char* field : {"frames-read", "frames-dropped"})
+        fail_unless_equals_uint64(stat_of(src, field), 0);
+    const gchar* klass =
+        gst_element_factory_get_metadata(gst_element_get_factory(src), GST_ELEMENT_METADATA_KLASS);
+    fail_unless_equals_string(klass, "Source/Video");
+    gst_object_unref(src);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_src_invalid_id_is_an_element_error)
+{
+    GstElement* src = gst_element_factory_make("pvshmsrc", nullptr);
+    g_object_set(src, "shared-mem-id", "no/slashes", nullptr);
+    GError* error = start_error(src);
+    fail_unless(error != nullptr);
+    fail_unless(error->domain == GST_RESOURCE_ERROR);
+    fail_unless(strstr(error->message, "no/slashes") != nullptr, "%s", error->message);
+    g_error_free(error);
+    gst_object_unref(src);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_src_outputs_sink_frames_unchanged)
+{
+    const char* formats[] = {
+        "video/x-raw,format=BGR,width=320,height=240,framerate=30/1",
+        "video/x-raw,format=RGBA,width=33,height=17,framerate=30/1",
+        "video/x-raw,format=GRAY16_LE,width=321,height=241,framerate=30/1",
+        "video/x-raw,format=I420,width=321,height=241,framerate=30/1",
+        "video/x-raw,format=NV12,width=321,height=241,framerate=30/1",
+        "video/x-raw,format=YUY2,width=322,height=240,framerate=30/1",
+        "video/x-raw,format=UYVY,width=64,height=48,framerate=30/1",
+        "video/x-bayer,format=grbg,width=321,height=241,framerate=30/1",
+        "image/png,width=10,height=10,framerate=30/1",
+    };
+    int index = 0;
+    for (const char* caps : formats) {
+        const std::string id = unique_id("roundtrip" + std::to_string(index++));
+        SegmentCleanup cleanup(id);
+        GstHarness* sink = sink_harness(id, caps);
+        GstCaps* parsed = gst_caps_from_string(caps);
+        GstVideoInfo info;
+        gsize size = 777;
+        if (g_str_has_prefix(caps, "video/x-raw") && gst_video_info_from_caps(&info, parsed))
+            size = GST_VIDEO_INFO_SIZE(&info);
+        else if (strstr(caps, "bayer"))
+            size = GST_ROUND_UP_4(321) * 241;
+        gst_caps_unref(parsed);
+        GstBuffer* buffer = pattern_buffer(size, uint8_t(index));
+        fail_unless_equals_int(gst_harness_push(sink, gst_buffer_ref(buffer)), GST_FLOW_OK);
+
+        GstHarness* src = src_harness(id);
+        GstBuffer* out = gst_harness_pull(src);
+        fail_unless(out != nullptr, "%s", caps);
+        fail_unless(current_caps_are(src, caps), "%s", caps);
+        GstMapInfo map;
+        gst_buffer_map(buffer, &map, GST_MAP_READ);
+        fail_unless(buffer_equals(out, map.data, map.size), "%s: bytes differ", caps);
+        gst_buffer_unmap(buffer, &map);
+        fail_unless_equals_uint64(stat_of(src->element, "frames-read"), 1);
+        gst_buffer_unref(out);
+        gst_buffer_unref(buffer);
+        gst_harness_teardown(src);
+        gst_harness_teardown(sink);
+    }
+}
+GST_END_TEST;
+
+GST_START_TEST(test_src_starts_with_newest_frame_of_exited_writer)
+{
+    const std::string id = unique_id("newest");
+    SegmentCleanup cleanup(id);
+    write_gray_frames(id, 3);
+    GstHarness* h = src_harness(id);
+    GstBuffer* out = gst_harness_pull(h);
+    fail_unless_equals_int(first_byte(out), 3);
+    // Caps derived from the format when no caps were stored.
+    fail_unless(current_caps_are(
+        h, "video/x-raw,format=GRAY8,width=16,height=8,framerate=0/1,pixel-aspect-ratio=1/1,"
+           "interlace-mode=progressive,colorimetry=1:4:0:0"));
+    gst_buffer_unref(out);
+    gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+static GstPadProbeReturn announce_blocked(GstPad*, GstPadProbeInfo*, gpointer blocked)
+{
+    g_async_queue_push(static_cast<GAsyncQueue*>(blocked), GINT_TO_POINTER(1));
+    return GST_PAD_PROBE_OK;
+}
+
+GST_START_TEST(test_src_mode_all_counts_overwritten_frames)
+{
+    const std::string id = unique_id("modeall");
+    SegmentCleanup cleanup(id);
+    pvshm::Writer writer(id);
+    const pvshm::FrameInfo info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, 16, 8);
+    std::vector<uint8_t> pixels(info.payload_size, 1);
+    fail_unless(writer.write(info, pixels.data()).has_value());
+
+    // The source stays blocked pushing frame 1 while frames 2..11 go through the 4 slots.
+    GAsyncQueue* blocked = g_async_queue_new();
+    gulong probe = 0;
+    GstPad* pad = nullptr;
+    GstHarness* h = src_harness(id, [&](GstElement* src) {
+        gst_util_set_object_arg(G_OBJECT(src), "mode", "all");
+        pad = gst_element_get_static_pad(src, "src");
+        probe = gst_pad_add_probe(
+            pad, GstPadProbeType(GST_PAD_PROBE_TYPE_BLOCK | GST_PAD_PROBE_TYPE_BUFFER),
+            announce_blocked, blocked, nullptr);
+    });
+    fail_unless(g_async_queue_timeout_pop(blocked, 10 * G_USEC_PER_SEC) != nullptr);
+    for (int i = 2; i <= 11; ++i) {
+        std::fill(pixels.begin(), pixels.end(), uint8_t(i));
+        fail_unless(writer.write(info, pixels.data()).has_value());
+    }
+    gst_pad_remove_probe(pad, probe);
+    gst_object_unref(pad);
+
+    int previous = 0;
+    int pulled = 0;
+    while (previous != 11) {
+        GstBuffer* out = gst_harness_pull(h);
+        fail_unless(out != nullptr);
+        const int value = first_byte(out);
+        fail_unless(value > previous, "frame %d after %d", value, previous);
+        previous = value;
+        ++pulled;
+        gst_buffer_unref(out);
+    }
+    const guint64 dropped = stat_of(h->element, "frames-dropped");
+    fail_unless(dropped > 0);
+    fail_unless_equals_uint64(stat_of(h->element, "frames-read"), pulled);
+    fail_unless_equals_uint64(pulled + dropped, 11);
+    gst_harness_teardown(h);
+    g_async_queue_unref(blocked);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_src_follows_caps_change)
+{
+    const std::string id = unique_id("capschange");
+    SegmentCleanup cleanup(id);
+    const char* first = "video/x-raw,format=BGR,width=32,height=24,framerate=30/1";
+    const char* second = "video/x-raw,format=GRAY8,width=640,height=480,framerate=15/1";
+    GstHarness* sink = sink_harness(id, first);
+    fail_unless_equals_int(gst_harness_push(sink, pattern_buffer(32 * 24 * 3)), GST_FLOW_OK);
+    GstHarness* src = src_harness(id);
+    gst_buffer_unref(gst_harness_pull(src));
+    fail_unless(current_caps_are(src, first));
+
+    gst_harness_set_src_caps_str(sink, second);
+    GstBuffer* buffer = pattern_buffer(640 * 480, 4);
+    fail_unless_equals_int(gst_harness_push(sink, gst_buffer_ref(buffer)), GST_FLOW_OK);
+    GstBuffer* out = gst_harness_pull(src);
+    fail_unless(current_caps_are(src, second));
+    GstMapInfo map;
+    gst_buffer_map(buffer, &map, GST_MAP_READ);
+    fail_unless(buffer_equals(out, map.data, map.size));
+    gst_buffer_unmap(buffer, &map);
+    gst_buffer_unref(out);
+    gst_buffer_unref(buffer);
+    gst_harness_teardown(src);
+    gst_harness_teardown(sink);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_src_normalize_matches_library)
+{
+    const char* formats[] = {
+        "video/x-raw,format=I420,width=321,height=241,framerate=30/1",
+        "video/x-raw,format=BGR,width=65,height=7,framerate=30/1",
+        "video/x-raw,format=GRAY16_LE,width=33,height=9,framerate=30/1",
+        "video/x-bayer,format=bggr,width=64,height=48,framerate=30/1",
+    };
+    int index = 0;
+    for (const char* caps : formats) {
+        const std::string id = unique_id("normalize" + std::to_string(index++));
+        SegmentCleanup cleanup(id);
+        GstHarness* sink = sink_harness(id, caps);
+        GstCaps* parsed = gst_caps_from_string(caps);
+        GstVideoInfo info;
+        int width = 64;
+        int height = 48;
+        gsize size = 64 * 48;
+        if (g_str_has_prefix(caps, "video/x-raw") && gst_video_info_from_caps(&info, parsed)) {
+            size = GST_VIDEO_INFO_SIZE(&info);
+            width = GST_VIDEO_INFO_WIDTH(&info);
+            height = GST_VIDEO_INFO_HEIGHT(&info);
+        }
+        gst_caps_unref(parsed);
+        fail_unless_equals_int(gst_harness_push(sink, pattern_buffer(size)), GST_FLOW_OK);
+
+        GstHarness* src = src_harness(
+            id, [](GstElement* element) { g_object_set(element, "normalize", TRUE, nullptr); });
+        GstBuffer* out = gst_harness_pull(src);
+        GstCaps* current = gst_pad_get_current_caps(src->sinkpad);
+        GstVideoInfo out_info;
+        fail_unless(gst_video_info_from_caps(&out_info, current));
+        gst_caps_unref(current);
+        fail_unless_equals_int(GST_VIDEO_INFO_FORMAT(&out_info), GST_VIDEO_FORMAT_RGB);
+        fail_unless_equals_int(GST_VIDEO_INFO_WIDTH(&out_info), width);
+        fail_unless_equals_int(GST_VIDEO_INFO_HEIGHT(&out_info), height);
+
+        pvshm::ImageMeta meta;
+        meta.width = width;
+        meta.height = height;
+        const cv::Mat expected = pvshm::read_image_from_shared_memory(id, meta);
+        GstMapInfo map;
+        gst_buffer_map(out, &map, GST_MAP_READ);
+        const int stride = GST_VIDEO_INFO_PLANE_STRIDE(&out_info, 0);
+        for (int row = 0; row < height; ++row)
+            fail_unless(memcmp(map.data + row * stride, expected.ptr(row), width * 3) == 0,
+                        "%s: row %d differs", caps, row);
+        gst_buffer_unmap(out, &map);
+        gst_buffer_unref(out);
+        gst_harness_teardown(src);
+        gst_harness_teardown(sink);
+    }
+}
+GST_END_TEST;
+
+GST_START_TEST(test_src_normalize_undecodable_is_black_with_warning)
+{
+    const std::string id = unique_id("undecodable");
+    SegmentCleanup cleanup(id);
+    GstHarness* sink = sink_harness(id, "image/jpeg,width=64,height=48,framerate=30/1");
+    GstBuffer* garbage = pattern_buffer(500);
+    const uint8_t jpeg_start[] = {0xff, 0xd8, 0xff};
+    gst_buffer_fill(garbage, 0, jpeg_start, sizeof jpeg_start);
+    fail_unless_equals_int(gst_harness_push(sink, garbage), GST_FLOW_OK);
+
+    GstBus* bus = gst_bus_new();
+    GstHarness* src = src_harness(id, [&](GstElement* element) {
+        g_object_set(element, "normalize", TRUE, nullptr);
+        gst_element_set_bus(element, bus);
+    });
+    GstBuffer* out = gst_harness_pull(src);
+    fail_unless_equals_int(gst_buffer_get_size(out), 64 * 48 * 3);
+    GstMapInfo map;
+    gst_buffer_map(out, &map, GST_MAP_READ);
+    for (gsize i = 0; i < map.size; ++i)
+        fail_unless(map.data[i] == 0, "byte %" G_GSIZE_FORMAT " not black", i);
+    gst_buffer_unmap(out, &map);
+    gst_buffer_unref(out);
+    GstMessage* warning = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
+    fail_unless(warning != nullptr);
+    gst_message_unref(warning);
+    gst_harness_teardown(src);
+    gst_object_unref(bus);
+    gst_harness_teardown(sink);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_src_timeout_ends_stream)
+{
+    const std::string id = unique_id("timeout");
+    SegmentCleanup cleanup(id);
+    const auto started = std::chrono::steady_clock::now();
+    GstHarness* h = src_harness(id, [](GstElement* src) {
+        g_object_set(src, "timeout", guint64(100 * GST_MSECOND), nullptr);
+    });
+    bool eos = false;
+    while (!eos) {
+        GstEvent* event = gst_harness_pull_event(h);
+        fail_unless(event != nullptr);
+        eos = GST_EVENT_TYPE(event) == GST_EVENT_EOS;
+        gst_event_unref(event);
+    }
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    fail_unless(elapsed >= std::chrono::milliseconds(100));
+    fail_unless(elapsed < std::chrono::seconds(5));
+    gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_src_waiting_forever_stops_promptly)
+{
+    const std::string id = unique_id("unlock");
+    SegmentCleanup cleanup(id);
+    GstHarness* h = src_harness(id);
+    // The streaming thread is waiting for a segment that never comes.
+    const auto stopping = std::chrono::steady_clock::now();
+    gst_harness_teardown(h);
+    fail_unless(std::chrono::steady_clock::now() - stopping < std::chrono::seconds(2));
+}
+GST_END_TEST;
+
+GST_START_TEST(test_src_timestamps_are_capture_running_time)
+{
+    const std::string id = unique_id("timestamps");
+    SegmentCleanup cleanup(id);
+    GstElement* element = nullptr;
+    GstHarness* h = src_harness(id, [&](GstElement* src) { element = src; });
+    gst_harness_use_systemclock(h);
+    gst_element_set_state(h->element, GST_STATE_PAUSED);
+    gst_harness_play(h);
+
+    pvshm::Writer writer(id);
+    pvshm::FrameInfo info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, 4, 4);
+    info.timestamp_monotonic_ns = monotonic_ns() - 5 * GST_MSECOND;
+    info.duration_ns = 20 * GST_MSECOND;
+    std::vector<uint8_t> pixels(info.payload_size, 7);
+    fail_unless(writer.write(info, pixels.data()).has_value());
+
+    GstBuffer* out = gst_harness_pull(h);
+    const auto base_time = int64_t(gst_element_get_base_time(element));
+    fail_unless_equals_uint64(GST_BUFFER_PTS(out),
+                              std::max<int64_t>(info.timestamp_monotonic_ns - base_time, 0));
+    fail_unless_equals_uint64(GST_BUFFER_DURATION(out), 20 * GST_MSECOND);
+    gst_buffer_unref(out);
+
+    GstQuery* query = gst_query_new_latency();
+    fail_unless(gst_element_query(h->element, query));
+    gboolean live = FALSE;
+    GstClockTime min_latency = GST_CLOCK_TIME_NONE;
+    gst_query_parse_latency(query, &live, &min_latency, nullptr);
+    fail_unless(live);
+    fail_unless_equals_uint64(min_latency, 0);
+    gst_query_unref(query);
+    gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+static Suite* pvshmsrc_suite()
+{
+    Suite* s = suite_create("pvshmsrc");
+    TCase* tc = tcase_create("general");
+    tcase_set_timeout(tc, 30);
+    suite_add_tcase(s, tc);
+    tcase_add_test(tc, test_src_property_defaults);
+    tcase_add_test(tc, test_src_invalid_id_is_an_element_error);
+    tcase_add_test(tc, test_src_outputs_sink_frames_unchanged);
+    tcase_add_test(tc, test_src_starts_with_newest_frame_of_exited_writer);
+    tcase_add_test(tc, test_src_mode_all_counts_overwritten_frames);
+    tcase_add_test(tc, test_src_follows_caps_change);
+    tcase_add_test(tc, test_src_normalize_matches_library);
+    tcase_add_test(tc, test_src_normalize_undecodable_is_black_with_warning);
+    tcase_add_test(tc, test_src_timeout_ends_stream);
+    tcase_add_test(tc, test_src_waiting_forever_stops_promptly);
+    tcase_add_test(tc, test_src_timestamps_are_capture_running_time);
+    return s;
+}
+
+GST_CHECK_MAIN(pvshmsrc)
