@@ -35,7 +35,7 @@ std::optional<pvshm::SlotLoan> gst_pv_shm_pool_take_loan(GstBuffer* buffer,
 // was published then, so creating a writer or a loan is simply tried again.
 template <typename Action> auto gst_pv_shm_retry_vanished(Action&& action)
 {
-    constexpr int kAttempts = 3;
+    constexpr int kAttempts = 10;
     for (int attempt = 1;; ++attempt) {
         try {
             return action();

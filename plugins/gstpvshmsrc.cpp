@@ -178,7 +178,7 @@ static void gst_pv_shm_src_class_init(GstPvShmSrcClass* klass)
                            GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
     gst_type_mark_as_plugin_api(GST_TYPE_PV_SHM_SRC_MODE, GstPluginAPIFlags(0));
 
-    // The caps pvshmsink writes, plus RGB for normalize=true.
+    // What pvshmsink writes; normalize=true outputs RGB, one of them.
     GstCaps* caps = gst_pv_shm_format_all_caps();
     gst_element_class_add_pad_template(
         element_class, gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, caps));

@@ -155,6 +155,8 @@ std::unique_ptr<Segment> Segment::create(const std::string& path, mode_t mode, u
         unlink(path.c_str());
         throw;
     }
+    // The writer lock from the first moment: an unlocked half-built object counts as abandoned.
+    segment->try_lock(layout::kWriterLockByte, true);
     // The umask may have cleared bits of `mode`; the caller's mode is the one that counts.
     if (fchmod(fd, mode) != 0 || ftruncate(fd, static_cast<off_t>(total)) != 0) {
         auto error = system_failure("size " + path + " to " + std::to_string(total) + " bytes");

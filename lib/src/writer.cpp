@@ -3,10 +3,12 @@
 // The writing side of the protocol in layout.hpp: taking the id, lending and publishing slots.
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <dirent.h>
 #include <mutex>
+#include <signal.h>
 #include <stdexcept>
 #include <sys/stat.h>
 #include <system_error>
@@ -46,6 +48,10 @@ void remove_abandoned_temporaries()
     const size_t prefix_length = std::strlen(kTemporaryPrefix);
     while (const dirent* entry = readdir(dir)) {
         if (std::strncmp(entry->d_name, kTemporaryPrefix, prefix_length) != 0)
+            continue;
+        // A writer that is alive may be building this one right now.
+        const pid_t builder = static_cast<pid_t>(std::atol(entry->d_name + prefix_length));
+        if (builder > 0 && (kill(builder, 0) == 0 || errno == EPERM))
             continue;
         const std::string path = shm_dir() + "/" + entry->d_name;
         try {
@@ -239,7 +245,6 @@ private:
                 what.resize(what.size() - errno_text.size());
             throw std::system_error(error.code(), "shared_mem_id '" + id_ + "': " + what);
         }
-        segment->try_lock(layout::kWriterLockByte, true);
         auto& header = segment->header();
         layout::store_relaxed(header.writer_pid, static_cast<int32_t>(getpid()));
         layout::store_relaxed(header.writer_started_ns, clock_ns(CLOCK_REALTIME));

@@ -194,7 +194,7 @@ GST_START_TEST(test_stuck_reader_never_stalls_producer)
     {
         pvshm::WriterOptions options;
         options.slots = 2;
-        pvshm::Writer seed(id, options);
+        auto seed = make_writer(id, options);
         std::vector<uint8_t> pixels(info.payload_size, 42);
         fail_unless(seed.write(info, pixels.data()).has_value());
     }

@@ -36,7 +36,7 @@ void write_gray_frames(const std::string& id, int frames, uint32_t slots = 4)
 {
     pvshm::WriterOptions options;
     options.slots = slots;
-    pvshm::Writer writer(id, options);
+    auto writer = make_writer(id, options);
     const pvshm::FrameInfo info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, 16, 8);
     std::vector<uint8_t> pixels(info.payload_size);
     for (int i = 1; i <= frames; ++i) {
@@ -194,7 +194,7 @@ GST_START_TEST(test_src_mode_all_counts_overwritten_frames)
 {
     const std::string id = unique_id("modeall");
     SegmentCleanup cleanup(id);
-    pvshm::Writer writer(id);
+    auto writer = make_writer(id);
     const pvshm::FrameInfo info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, 16, 8);
     std::vector<uint8_t> pixels(info.payload_size, 1);
     fail_unless(writer.write(info, pixels.data()).has_value());
@@ -347,6 +347,7 @@ GST_START_TEST(test_src_normalize_undecodable_is_black_with_warning)
     GstMessage* warning = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
     fail_unless(warning != nullptr);
     gst_message_unref(warning);
+    gst_element_set_bus(src->element, nullptr);
     gst_harness_teardown(src);
     gst_object_unref(bus);
     gst_harness_teardown(sink);
@@ -397,7 +398,7 @@ GST_START_TEST(test_src_timestamps_are_capture_running_time)
     gst_element_set_state(h->element, GST_STATE_PAUSED);
     gst_harness_play(h);
 
-    pvshm::Writer writer(id);
+    auto writer = make_writer(id);
     pvshm::FrameInfo info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, 4, 4);
     info.timestamp_monotonic_ns = monotonic_ns() - 5 * GST_MSECOND;
     info.duration_ns = 20 * GST_MSECOND;
