@@ -69,7 +69,7 @@ void writer_loan_publish(benchmark::State& state)
         const auto info = pvshm::packed_frame_info(pvshm::PixelFormat::BGR, kWidth, kHeight);
         for (auto _ : state) {
             auto loan = writer.loan(info.payload_size);
-            writer.publish(std::move(*loan), info);
+            writer.publish(*loan, info);
         }
     }
     pvshm::dev_clear_shared_memory(id);

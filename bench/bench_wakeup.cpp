@@ -101,7 +101,7 @@ std::vector<double> pvshm_wakeup(int frames)
             auto loan = writer.loan(info.payload_size);
             std::memset(loan->data(), i, info.payload_size);
             sleep_until(next);
-            writer.publish(std::move(*loan), info);
+            writer.publish(*loan, info);
         }
         _exit(0);
     }

@@ -79,7 +79,7 @@ static GstFlowReturn gst_pv_shm_pool_alloc_buffer(GstBufferPool* pool, GstBuffer
     if (auto writer = state->writer.lock()) {
         GstPvShmLogScope scope(state->category, pool);
         try {
-            loan = gst_pv_shm_retry_vanished([&] { return writer->loan(state->size); });
+            loan = writer->try_loan(state->size);
         } catch (const std::exception& error) {
             // The sink copies such a buffer at render, where the same error is reported.
             GST_WARNING_OBJECT(pool, "no slot for a buffer of %u bytes: %s", state->size,
@@ -158,17 +158,15 @@ GstBufferPool* gst_pv_shm_pool_new(std::weak_ptr<pvshm::Writer> writer, GstDebug
     return GST_BUFFER_POOL(pool);
 }
 
-std::optional<pvshm::SlotLoan> gst_pv_shm_pool_take_loan(GstBuffer* buffer,
-                                                         const pvshm::Writer& writer)
+pvshm::SlotLoan* gst_pv_shm_pool_lent_slot(GstBuffer* buffer, const pvshm::Writer& writer)
 {
     if (gst_buffer_n_memory(buffer) != 1)
-        return std::nullopt;
+        return nullptr;
     GstMemory* memory = gst_buffer_peek_memory(buffer, 0);
     auto* held = static_cast<pvshm::SlotLoan*>(
         gst_mini_object_get_qdata(GST_MINI_OBJECT_CAST(memory), loan_quark()));
-    // Readers take a frame's planes from the start of its slot. A published (moved-from) loan is
-    // owned by no writer.
+    // Readers take a frame's planes from the start of its slot. A published loan lends nothing.
     if (!held || memory->offset != 0 || !writer.owns(*held))
-        return std::nullopt;
-    return std::move(*held);
+        return nullptr;
+    return held;
 }

@@ -2,10 +2,7 @@
 // shared memory in place and pvshmsink publishes them without a copy.
 #pragma once
 
-#include <cerrno>
 #include <memory>
-#include <optional>
-#include <system_error>
 
 #include <gst/gst.h>
 
@@ -25,23 +22,6 @@ G_END_DECLS
 GstBufferPool* gst_pv_shm_pool_new(std::weak_ptr<pvshm::Writer> writer, GstDebugCategory* category);
 
 // The unpublished loan behind `buffer` when its only memory is a whole slot that `writer` still
-// owns, moved out so that the slot is published at most once. nullopt for any other buffer,
-// which must be copied.
-std::optional<pvshm::SlotLoan> gst_pv_shm_pool_take_loan(GstBuffer* buffer,
-                                                         const pvshm::Writer& writer);
-
-// A pvshm::Writer starting in another process may delete the temporary object this one is
-// building a segment in (taking it for one a dead writer left), which fails with ENOENT. Nothing
-// was published then, so creating a writer or a loan is simply tried again.
-template <typename Action> auto gst_pv_shm_retry_vanished(Action&& action)
-{
-    constexpr int kAttempts = 10;
-    for (int attempt = 1;; ++attempt) {
-        try {
-            return action();
-        } catch (const std::system_error& error) {
-            if (error.code().value() != ENOENT || attempt == kAttempts)
-                throw;
-        }
-    }
-}
+// lends, to be published in place; it stays with the buffer, keeping the memory mapped while the
+// buffer lives. nullptr for any other buffer (or one already published), which must be copied.
+pvshm::SlotLoan* gst_pv_shm_pool_lent_slot(GstBuffer* buffer, const pvshm::Writer& writer);

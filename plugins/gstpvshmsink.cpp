@@ -31,6 +31,7 @@
 #include <pvshm/format.hpp>
 #include <pvshm/writer.hpp>
 
+#include "gstpvshmerror.h"
 #include "gstpvshmformat.h"
 #include "gstpvshmlog.h"
 #include "gstpvshmpool.h"
@@ -243,26 +244,6 @@ static void gst_pv_shm_sink_get_property(GObject* object, guint prop_id, GValue*
     }
 }
 
-// Called from a catch block: posts the exception being handled as an element error, `what` for
-// the user and the library's explanation for both.
-static void gst_pv_shm_sink_post_error(GstPvShmSink* self, const std::string& what)
-{
-    try {
-        throw;
-    } catch (const std::invalid_argument& error) {
-        GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s: %s", what.c_str(), error.what()),
-                          ("%s", error.what()));
-    } catch (const std::system_error& error) {
-        GST_ELEMENT_ERROR(self, RESOURCE, OPEN_WRITE, ("%s: %s", what.c_str(), error.what()),
-                          ("%s (errno %d)", error.what(), error.code().value()));
-    } catch (const std::exception& error) {
-        GST_ELEMENT_ERROR(self, RESOURCE, WRITE, ("%s: %s", what.c_str(), error.what()),
-                          ("%s", error.what()));
-    } catch (...) {
-        GST_ELEMENT_ERROR(self, RESOURCE, FAILED, ("%s", what.c_str()), ("unknown exception"));
-    }
-}
-
 static std::shared_ptr<pvshm::Writer> gst_pv_shm_sink_writer(GstPvShmSink* self)
 {
     std::lock_guard lock(self->state->lock);
@@ -290,10 +271,10 @@ static gboolean gst_pv_shm_sink_start(GstBaseSink* sink)
     std::shared_ptr<pvshm::Writer> writer;
     try {
         GstPvShmLogScope scope(GST_CAT_DEFAULT, self);
-        writer =
-            gst_pv_shm_retry_vanished([&] { return std::make_shared<pvshm::Writer>(id, options); });
+        writer = std::make_shared<pvshm::Writer>(id, options);
     } catch (...) {
-        gst_pv_shm_sink_post_error(self, "Could not open shared memory '" + id + "' for writing");
+        gst_pv_shm_post_exception(GST_ELEMENT(self), GstPvShmAccess::Write,
+                                  "Could not open shared memory '" + id + "' for writing");
         return FALSE;
     }
     GST_INFO_OBJECT(self, "writing '%s' with %u slots", id.c_str(), options.slots);
@@ -469,15 +450,14 @@ static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer
     try {
         std::optional<uint64_t> sequence;
         bool in_place = false;
-        // Kept until the end: a slot that turns out unusable stays lent while it is copied from.
-        auto lent = gst_pv_shm_pool_take_loan(buffer, *writer);
+        pvshm::SlotLoan* lent = gst_pv_shm_pool_lent_slot(buffer, *writer);
         if (lent) {
             pvshm::FrameInfo placed = frame;
             gst_pv_shm_sink_describe_in_place(buffer, placed);
             if (pvshm::check_frame_geometry(placed).empty() &&
                 placed.payload_size <= lent->capacity()) {
                 frame = std::move(placed);
-                sequence = writer->publish(std::move(*lent), frame);
+                sequence = writer->publish(*lent, frame);
                 in_place = true;
             }
         }
@@ -489,7 +469,7 @@ static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer
                     return GST_FLOW_OK;
                 }
             }
-            auto slot = gst_pv_shm_retry_vanished([&] { return writer->loan(frame.payload_size); });
+            auto slot = writer->loan(frame.payload_size);
             if (!slot) {
                 state->frames_dropped++;
                 GST_DEBUG_OBJECT(self, "readers pin every slot, frame dropped");
@@ -497,7 +477,7 @@ static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer
             }
             if (gst_pv_shm_sink_copy(self, buffer, *slot, frame.payload_size) == 0)
                 return GST_FLOW_ERROR;
-            sequence = writer->publish(std::move(*slot), frame);
+            sequence = writer->publish(*slot, frame);
         }
         if (!sequence) {
             state->frames_dropped++;
@@ -510,7 +490,8 @@ static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer
         GST_LOG_OBJECT(self, "frame %" G_GUINT64_FORMAT " written%s", *sequence,
                        in_place ? " in place" : "");
     } catch (...) {
-        gst_pv_shm_sink_post_error(self, "Could not write a frame");
+        gst_pv_shm_post_exception(GST_ELEMENT(self), GstPvShmAccess::Write,
+                                  "Could not write a frame");
         return GST_FLOW_ERROR;
     }
     return GST_FLOW_OK;
@@ -534,7 +515,8 @@ static gboolean gst_pv_shm_sink_stop(GstBaseSink* sink)
             writer->remove();
             GST_INFO_OBJECT(self, "removed segment '%s'", writer->id().c_str());
         } catch (...) {
-            gst_pv_shm_sink_post_error(self, "Could not remove shared memory");
+            gst_pv_shm_post_exception(GST_ELEMENT(self), GstPvShmAccess::Write,
+                                      "Could not remove shared memory");
             return FALSE;
         }
     }

@@ -35,6 +35,7 @@
 #include <pvshm/normalize.hpp>
 #include <pvshm/reader.hpp>
 
+#include "gstpvshmerror.h"
 #include "gstpvshmformat.h"
 #include "gstpvshmlog.h"
 
@@ -277,26 +278,6 @@ static void gst_pv_shm_src_get_property(GObject* object, guint prop_id, GValue* 
     }
 }
 
-// Called from a catch block: posts the exception being handled as an element error, `what` for
-// the user and the library's explanation for both.
-static void gst_pv_shm_src_post_error(GstPvShmSrc* self, const std::string& what)
-{
-    try {
-        throw;
-    } catch (const std::invalid_argument& error) {
-        GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS, ("%s: %s", what.c_str(), error.what()),
-                          ("%s", error.what()));
-    } catch (const std::system_error& error) {
-        GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("%s: %s", what.c_str(), error.what()),
-                          ("%s (errno %d)", error.what(), error.code().value()));
-    } catch (const std::exception& error) {
-        GST_ELEMENT_ERROR(self, RESOURCE, READ, ("%s: %s", what.c_str(), error.what()),
-                          ("%s", error.what()));
-    } catch (...) {
-        GST_ELEMENT_ERROR(self, RESOURCE, FAILED, ("%s", what.c_str()), ("unknown exception"));
-    }
-}
-
 static gboolean gst_pv_shm_src_start(GstBaseSrc* src)
 {
     GstPvShmSrc* self = GST_PV_SHM_SRC(src);
@@ -315,7 +296,8 @@ static gboolean gst_pv_shm_src_start(GstBaseSrc* src)
         GstPvShmLogScope scope(GST_CAT_DEFAULT, self);
         state->reader = std::make_unique<pvshm::Reader>(id);
     } catch (...) {
-        gst_pv_shm_src_post_error(self, "Could not read shared memory '" + id + "'");
+        gst_pv_shm_post_exception(GST_ELEMENT(self), GstPvShmAccess::Read,
+                                  "Could not read shared memory '" + id + "'");
         return FALSE;
     }
     state->frames_read = 0;
@@ -587,7 +569,8 @@ static std::optional<pvshm::FrameView> gst_pv_shm_src_next_frame(GstPvShmSrc* se
             }
         }
     } catch (...) {
-        gst_pv_shm_src_post_error(self, "Could not read shared memory");
+        gst_pv_shm_post_exception(GST_ELEMENT(self), GstPvShmAccess::Read,
+                                  "Could not read shared memory");
         result = GST_FLOW_ERROR;
         return std::nullopt;
     }

@@ -86,9 +86,9 @@ cv::Mat zeros_because(const std::string& id, const ImageMeta& meta, const std::s
     return cv::Mat::zeros(meta.height, meta.width, CV_8UC3);
 }
 
-// Stores one frame through this process's writer of `id`, (re)taking the id when needed.
-void write_frame(const std::string& id, const FrameInfo& info, const uint8_t* const* rows,
-                 size_t row_count, size_t row_bytes)
+// Stores one frame, the rows of `pixels` packed one after the other, through this process's
+// writer of `id`, (re)taking the id when needed.
+void write_frame(const std::string& id, const FrameInfo& info, const cv::Mat& pixels)
 {
     auto entry = writers().get(id);
     std::lock_guard lock(entry->mutex);
@@ -101,9 +101,9 @@ void write_frame(const std::string& id, const FrameInfo& info, const uint8_t* co
         log::warning_once("dropped:" + id, "'" + id + "': readers hold every slot; frame dropped");
         return;
     }
-    for (size_t row = 0; row < row_count; ++row)
-        std::memcpy(slot->data() + row * row_bytes, rows[row], row_bytes);
-    entry->value->publish(std::move(*slot), info);
+    cv::Mat packed(pixels.rows, pixels.cols, pixels.type(), slot->data());
+    pixels.copyTo(packed);
+    entry->value->publish(*slot, info);
 }
 
 } // namespace
@@ -160,17 +160,8 @@ void write_image_array_to_shared_memory(const std::string& shared_mem_id,
     const int width = a.size[1];
     const int channels = planar2d ? a.channels() : a.size[2];
     const PixelFormat format = channels == 3 ? PixelFormat::Rgb3Unordered : PixelFormat::GRAY8;
-    if (width > static_cast<int>(kMaxDimension) || height > static_cast<int>(kMaxDimension))
-        throw std::invalid_argument("write_image_array_to_shared_memory: " + std::to_string(width) +
-                                    "x" + std::to_string(height) +
-                                    " is larger than the maximum of " +
-                                    std::to_string(kMaxDimension) + " per side");
-    const FrameInfo info = packed_frame_info(format, width, height);
-    std::vector<const uint8_t*> rows(height);
-    for (int y = 0; y < height; ++y)
-        rows[y] = a.data + y * a.step[0];
-    write_frame(shared_mem_id, info, rows.data(), rows.size(),
-                static_cast<size_t>(width) * channels);
+    const FrameInfo info = packed_frame_info(format, width, height); // checks the size limits
+    write_frame(shared_mem_id, info, cv::Mat(height, width, CV_8UC(channels), a.data, a.step[0]));
 }
 
 void dev_write_image_to_shared_memory(const std::string& shared_mem_id,
@@ -195,8 +186,9 @@ void dev_write_image_to_shared_memory(const std::string& shared_mem_id,
     info.format = format;
     info.plane_count = 1;
     info.payload_size = image_bytes.size();
-    const uint8_t* row = image_bytes.data();
-    write_frame(shared_mem_id, info, &row, 1, image_bytes.size());
+    write_frame(shared_mem_id, info,
+                cv::Mat(1, static_cast<int>(image_bytes.size()), CV_8U,
+                        const_cast<uint8_t*>(image_bytes.data())));
 }
 
 void dev_clear_shared_memory(const std::string& shared_mem_id)

@@ -206,19 +206,10 @@ void Segment::map(uint64_t length)
     header_ = static_cast<layout::SegmentHeader*>(address);
 }
 
-std::string Segment::validation_error() const
-{
-    if (size_ < sizeof(layout::SegmentHeader))
-        return check_header(layout::SegmentHeader{}, size_);
-    layout::SegmentHeader copy;
-    std::memcpy(&copy, header_, sizeof copy);
-    return check_header(copy, size_);
-}
-
 void Segment::map_validated()
 {
     if (size_ < sizeof(layout::SegmentHeader))
-        throw SegmentError(path_ + ": " + validation_error());
+        throw SegmentError(path_ + ": " + check_header(layout::SegmentHeader{}, size_));
     if (!map_)
         map(sizeof(layout::SegmentHeader));
     // Only a private copy of the header is judged and used: the shared one may change under us.

@@ -43,8 +43,6 @@ public:
     static std::unique_ptr<Segment> create(const std::string& path, mode_t mode,
                                            uint32_t slot_count, uint64_t slot_stride);
 
-    // Checks the mapped header against the object's real size; returns why it is unusable, or "".
-    std::string validation_error() const;
     // Validates and maps the whole object (after open_unvalidated). Throws SegmentError.
     void map_validated();
 

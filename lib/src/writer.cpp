@@ -108,7 +108,7 @@ public:
                                 "shared_mem_id '" + id_ + "' keeps changing owner");
     }
 
-    std::optional<SlotLoan> loan(uint64_t size)
+    std::optional<SlotLoan> loan(uint64_t size, bool count_drop)
     {
         if (size > kMaxPayloadSize)
             throw std::invalid_argument("frame of " + std::to_string(size) +
@@ -131,8 +131,10 @@ public:
             return SlotLoan(shared_from_this(), segment_, slot, segment_->payload(slot),
                             segment_->slot_stride());
         }
-        layout::add_relaxed(segment_->header().frames_dropped, uint64_t{1});
-        log::debug("'" + id_ + "': every slot is pinned by readers, frame dropped");
+        if (count_drop) {
+            layout::add_relaxed(segment_->header().frames_dropped, uint64_t{1});
+            log::debug("'" + id_ + "': every slot is pinned by readers, frame dropped");
+        }
         return std::nullopt;
     }
 
@@ -143,7 +145,7 @@ public:
         if (loan.segment_ != segment_) {
             // The segment grew while this loan was out: copy the frame into the new one.
             lock.unlock();
-            auto fresh = this->loan(info.payload_size);
+            auto fresh = this->loan(info.payload_size, true);
             if (!fresh)
                 return std::nullopt;
             std::memcpy(fresh->data(), loan.data(), info.payload_size);
@@ -163,8 +165,7 @@ public:
         layout::add_relaxed(header.bytes_written, info.payload_size);
         segment_->unlock(layout::slot_lock_byte(slot));
         loaned_ &= ~(uint64_t{1} << slot);
-        loan.core_.reset();
-        loan.segment_.reset();
+        loan.core_.reset(); // published: no longer lent, still mapped while the loan lives
         segment_->wake_readers();
         return sequence;
     }
@@ -423,10 +424,10 @@ SlotLoan::~SlotLoan()
 
 void SlotLoan::give_back()
 {
+    // The mapping stays held until the loan is destroyed: its memory may still be in use.
     if (core_ && segment_)
         core_->give_back(segment_, slot_);
     core_.reset();
-    segment_.reset();
 }
 
 Writer::Writer(const std::string& shared_mem_id, WriterOptions options)
@@ -451,24 +452,29 @@ Writer& Writer::operator=(Writer&&) noexcept = default;
 
 std::optional<uint64_t> Writer::write(const FrameInfo& info, const uint8_t* payload)
 {
-    auto slot = core_->loan(info.payload_size);
+    auto slot = core_->loan(info.payload_size, true);
     if (!slot)
         return std::nullopt;
     std::memcpy(slot->data(), payload, info.payload_size);
-    return publish(std::move(*slot), info);
+    return publish(*slot, info);
 }
 
 std::optional<SlotLoan> Writer::loan(uint64_t size)
 {
-    return core_->loan(size);
+    return core_->loan(size, true);
 }
 
-std::optional<uint64_t> Writer::publish(SlotLoan&& loan, const FrameInfo& info)
+std::optional<SlotLoan> Writer::try_loan(uint64_t size)
+{
+    return core_->loan(size, false);
+}
+
+std::optional<uint64_t> Writer::publish(SlotLoan& loan, const FrameInfo& info)
 {
     if (loan.core_ != core_)
-        throw std::invalid_argument("publish: the loan does not come from this writer");
-    SlotLoan owned = std::move(loan);
-    return core_->publish(owned, info);
+        throw std::invalid_argument(
+            "publish: the loan does not come from this writer or was already published");
+    return core_->publish(loan, info);
 }
 
 bool Writer::owns(const SlotLoan& loan) const

@@ -2,11 +2,9 @@
 // they start, and buffers of known content.
 #pragma once
 
-#include <cerrno>
 #include <cstdint>
 #include <functional>
 #include <string>
-#include <system_error>
 #include <unistd.h>
 
 #include <pvshm/pvshm.hpp>
@@ -42,20 +40,6 @@ public:
 private:
     std::string id_;
 };
-
-// A writer of `id`. Retried like the elements do: a Writer starting in another process may
-// delete the temporary object this one builds its segment in (ENOENT, a library race).
-inline pvshm::Writer make_writer(const std::string& id, pvshm::WriterOptions options = {})
-{
-    for (int attempt = 1;; ++attempt) {
-        try {
-            return pvshm::Writer(id, options);
-        } catch (const std::system_error& error) {
-            if (error.code().value() != ENOENT || attempt == 10)
-                throw;
-        }
-    }
-}
 
 // A pvshmsink writing `id`, fed by the harness with `caps`. The harness starts sinks as soon as
 // it holds them, so the properties are set first. Not synchronised to the harness's test clock.

@@ -194,7 +194,7 @@ GST_START_TEST(test_stuck_reader_never_stalls_producer)
     {
         pvshm::WriterOptions options;
         options.slots = 2;
-        auto seed = make_writer(id, options);
+        pvshm::Writer seed(id, options);
         std::vector<uint8_t> pixels(info.payload_size, 42);
         fail_unless(seed.write(info, pixels.data()).has_value());
     }

@@ -36,7 +36,7 @@ void write_gray_frames(const std::string& id, int frames, uint32_t slots = 4)
 {
     pvshm::WriterOptions options;
     options.slots = slots;
-    auto writer = make_writer(id, options);
+    pvshm::Writer writer(id, options);
     const pvshm::FrameInfo info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, 16, 8);
     std::vector<uint8_t> pixels(info.payload_size);
     for (int i = 1; i <= frames; ++i) {
@@ -194,7 +194,7 @@ GST_START_TEST(test_src_mode_all_counts_overwritten_frames)
 {
     const std::string id = unique_id("modeall");
     SegmentCleanup cleanup(id);
-    auto writer = make_writer(id);
+    pvshm::Writer writer(id);
     const pvshm::FrameInfo info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, 16, 8);
     std::vector<uint8_t> pixels(info.payload_size, 1);
     fail_unless(writer.write(info, pixels.data()).has_value());
@@ -398,7 +398,7 @@ GST_START_TEST(test_src_timestamps_are_capture_running_time)
     gst_element_set_state(h->element, GST_STATE_PAUSED);
     gst_harness_play(h);
 
-    auto writer = make_writer(id);
+    pvshm::Writer writer(id);
     pvshm::FrameInfo info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, 4, 4);
     info.timestamp_monotonic_ns = monotonic_ns() - 5 * GST_MSECOND;
     info.duration_ns = 20 * GST_MSECOND;

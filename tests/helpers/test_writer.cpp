@@ -53,7 +53,7 @@ int main(int argc, char** argv)
             if (!slot)
                 continue; // every slot pinned: dropped and counted by the writer
             pvshm::test::fill_stamped(slot->data(), info.payload_size, stamp);
-            last = writer.publish(std::move(*slot), info).value_or(last);
+            last = writer.publish(*slot, info).value_or(last);
         }
         std::printf("done %llu\n", static_cast<unsigned long long>(last));
         if (die_mid_frame) {

@@ -245,3 +245,29 @@ TEST_F(WriterReader, SegmentIsCreatedWithMode0600ByDefault)
     EXPECT_EQ(status->frames_written, 1u);
     EXPECT_TRUE(status->writer_alive);
 }
+
+TEST_F(WriterReader, PublishedLoanStaysMappedAfterTheSegmentGrows)
+{
+    pvshm::Writer writer(id);
+    auto info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, 8, 8);
+    auto loan = writer.loan(info.payload_size);
+    ASSERT_TRUE(loan);
+    fill_stamped(loan->data(), info.payload_size, 11);
+    ASSERT_EQ(writer.publish(*loan, info), 1u);
+    EXPECT_THROW(writer.publish(*loan, info), std::invalid_argument); // published once only
+    ASSERT_TRUE(write_stamped(writer, 1920, 1080, 12));               // replaces the segment
+    EXPECT_EQ(read_stamp(loan->data(), info.payload_size), 11u);
+}
+
+TEST_F(WriterReader, SpeculativeLoanDropsNoFrame)
+{
+    pvshm::Writer writer(id, slots(2));
+    ASSERT_TRUE(write_stamped(writer, 8, 8, 1));
+    pvshm::Reader reader(id);
+    auto pinned = reader.view_latest();
+    ASSERT_TRUE(write_stamped(writer, 8, 8, 2));
+    EXPECT_FALSE(writer.try_loan(64));
+    EXPECT_EQ(writer.stats().frames_dropped, 0u);
+    EXPECT_FALSE(writer.loan(64));
+    EXPECT_EQ(writer.stats().frames_dropped, 1u);
+}

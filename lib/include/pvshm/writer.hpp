@@ -33,7 +33,9 @@ class WriterCore;
 }
 
 // A slot lent by the writer, to be filled in place and published. Gives the slot back unpublished
-// when destroyed. Keeps its memory mapped even if the writer is destroyed or grows the segment.
+// when destroyed. Keeps its memory mapped while it lives, even after it was published or the
+// writer grew the segment, so that whatever still points into it (a GStreamer buffer kept
+// downstream) never points at unmapped memory; once published, the writer may reuse the slot.
 class SlotLoan
 {
 public:
@@ -78,17 +80,21 @@ public:
     // every slot and the frame was dropped (and counted).
     std::optional<uint64_t> write(const FrameInfo& info, const uint8_t* payload);
 
-    // Lends a slot of at least `size` bytes, growing the segment first if needed (readers notice
-    // and remap). Returns nullopt when readers pin every other slot: the frame is counted as
-    // dropped. Never waits for a reader.
+    // Lends a slot of at least `size` bytes for the next frame, growing the segment first if
+    // needed (readers notice and remap). Returns nullopt when readers pin every other slot: the
+    // frame is counted as dropped. Never waits for a reader.
     std::optional<SlotLoan> loan(uint64_t size);
+    // As loan(), for a slot asked for ahead of any frame (a buffer pool): nullopt drops nothing.
+    std::optional<SlotLoan> try_loan(uint64_t size);
 
-    // Publishes a filled loan as the newest frame. Returns its sequence number, or nullopt when it
-    // was dropped (the loan predates a growth of the segment and no slot was free to copy it to).
-    // Throws std::invalid_argument when `info` does not fit the loan.
-    std::optional<uint64_t> publish(SlotLoan&& loan, const FrameInfo& info);
+    // Publishes a filled loan as the newest frame; the loan no longer lends the slot afterwards.
+    // Returns the frame's sequence number, or nullopt when it was dropped (the loan predates a
+    // growth of the segment and no slot was free to copy it to). Throws std::invalid_argument
+    // when `info` does not fit the loan.
+    std::optional<uint64_t> publish(SlotLoan& loan, const FrameInfo& info);
 
-    // True while the loan's memory belongs to this writer (used to recognise in-place frames).
+    // True while `loan` lends a slot of this writer's current segment, unpublished (used to
+    // recognise frames filled in place).
     bool owns(const SlotLoan& loan) const;
 
     WriterStats stats() const;

@@ -1,0 +1,31 @@
+#include "gstpvshmerror.h"
+
+#include <stdexcept>
+#include <system_error>
+
+void gst_pv_shm_post_exception(GstElement* element, GstPvShmAccess access, const std::string& what)
+{
+    const bool writing = access == GstPvShmAccess::Write;
+    try {
+        throw;
+    } catch (const std::invalid_argument& error) {
+        GST_ELEMENT_ERROR(element, RESOURCE, SETTINGS, ("%s: %s", what.c_str(), error.what()),
+                          ("%s", error.what()));
+    } catch (const std::system_error& error) {
+        if (writing)
+            GST_ELEMENT_ERROR(element, RESOURCE, OPEN_WRITE, ("%s: %s", what.c_str(), error.what()),
+                              ("%s (errno %d)", error.what(), error.code().value()));
+        else
+            GST_ELEMENT_ERROR(element, RESOURCE, OPEN_READ, ("%s: %s", what.c_str(), error.what()),
+                              ("%s (errno %d)", error.what(), error.code().value()));
+    } catch (const std::exception& error) {
+        if (writing)
+            GST_ELEMENT_ERROR(element, RESOURCE, WRITE, ("%s: %s", what.c_str(), error.what()),
+                              ("%s", error.what()));
+        else
+            GST_ELEMENT_ERROR(element, RESOURCE, READ, ("%s: %s", what.c_str(), error.what()),
+                              ("%s", error.what()));
+    } catch (...) {
+        GST_ELEMENT_ERROR(element, RESOURCE, FAILED, ("%s", what.c_str()), ("unknown exception"));
+    }
+}
