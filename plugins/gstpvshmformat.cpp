@@ -349,3 +349,12 @@ GstCaps* gst_pv_shm_format_caps_for_frame(const pvshm::FrameInfo& info, const ui
     }
     return derived_caps(info, payload);
 }
+
+std::string gst_pv_shm_format_caps_key(const pvshm::FrameInfo& info, const uint8_t* payload)
+{
+    const PixelFormat format =
+        info.format == PixelFormat::Encoded ? sniff_encoded(info, payload) : info.format;
+    return std::to_string(unsigned(format)) + ":" + std::to_string(info.width) + "x" +
+           std::to_string(info.height) + ":" + std::to_string(unsigned(info.matrix)) + ":" +
+           std::to_string(unsigned(info.range)) + ":" + info.caps;
+}

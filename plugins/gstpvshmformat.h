@@ -27,3 +27,7 @@ std::optional<pvshm::FrameInfo> gst_pv_shm_format_frame_info(const GstCaps* caps
 // agree with the frame, otherwise caps derived from its format (encoded bytes are sniffed).
 // nullptr when the format has no caps.
 GstCaps* gst_pv_shm_format_caps_for_frame(const pvshm::FrameInfo& info, const uint8_t* payload);
+
+// What gst_pv_shm_format_caps_for_frame() depends on, as a string: frames with equal keys have
+// equal caps, so a reader builds caps only when the key changes.
+std::string gst_pv_shm_format_caps_key(const pvshm::FrameInfo& info, const uint8_t* payload);

@@ -102,6 +102,10 @@ struct PvShmSrcState
     bool raw_video = false;
     bool downstream_video_meta = false;
 
+    // What the negotiated caps were built from (gst_pv_shm_format_caps_key), to build and
+    // compare caps only when frames change.
+    std::string caps_key;
+
     // Under the object lock: answers caps queries between frames.
     GstCaps* caps = nullptr;
 };
@@ -603,15 +607,21 @@ static GstFlowReturn gst_pv_shm_src_create(GstPushSrc* src, GstBuffer** out)
             if (!buffer)
                 continue;
         } else {
-            caps = gst_pv_shm_format_caps_for_frame(info, view->data());
-            if (!caps) {
-                GST_ELEMENT_WARNING(self, STREAM, WRONG_TYPE,
-                                    ("Skipped a frame whose format has no caps"),
-                                    ("pixel format %u", unsigned(info.format)));
-                continue;
+            // Parsing and comparing caps would cost more than the rest of a frame's trip.
+            std::string key = gst_pv_shm_format_caps_key(info, view->data());
+            if (key != state->caps_key) {
+                caps = gst_pv_shm_format_caps_for_frame(info, view->data());
+                if (!caps) {
+                    GST_ELEMENT_WARNING(self, STREAM, WRONG_TYPE,
+                                        ("Skipped a frame whose format has no caps"),
+                                        ("pixel format %u", unsigned(info.format)));
+                    continue;
+                }
+                state->caps_key = std::move(key);
             }
         }
-        if (!gst_pv_shm_src_use_caps(self, caps)) {
+        if (caps && !gst_pv_shm_src_use_caps(self, caps)) {
+            state->caps_key.clear();
             if (buffer)
                 gst_buffer_unref(buffer);
             GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Downstream refused the frames' caps"),
@@ -631,6 +641,7 @@ static gboolean gst_pv_shm_src_stop(GstBaseSrc* src)
 {
     GstPvShmSrc* self = GST_PV_SHM_SRC(src);
     self->state->reader.reset();
+    self->state->caps_key.clear();
     GST_OBJECT_LOCK(self);
     gst_caps_replace(&self->state->caps, nullptr);
     GST_OBJECT_UNLOCK(self);
