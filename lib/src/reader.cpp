@@ -146,10 +146,10 @@ public:
                 wait_for_name(path_, std::min<Clock::duration>(remaining, kReplacementCheck));
                 continue;
             }
-            const auto& header = segment_->header();
-            const uint32_t seen = layout::load_acquire(header.wake_word);
-            const uint64_t latest = layout::latest_sequence(layout::load_acquire(header.latest));
-            if (latest != 0 && latest != last_sequence_)
+            // The wake word is read before looking for a frame, so that a publish in between
+            // changes it and the futex wait returns at once.
+            const uint32_t seen = layout::load_acquire(segment_->header().wake_word);
+            if (has_new_frame())
                 return true;
             if (remaining <= Clock::duration::zero())
                 return false;
@@ -203,7 +203,9 @@ private:
         if (segment_) {
             const bool superseded =
                 layout::load_acquire(segment_->header().state_flags) & layout::kSegmentSuperseded;
-            if (!superseded && segment_->still_named())
+            // The name is looked up (a system call) only when the segment has nothing new: a
+            // segment that is being published to is the one to read.
+            if (!superseded && (has_new_frame() || segment_->still_named()))
                 return true;
             segment_.reset();
             // A writer that grew its segment continues its sequence in the new one; any other
@@ -216,6 +218,13 @@ private:
             return false;
         segment_ = std::shared_ptr<Segment>(std::move(opened));
         return true;
+    }
+
+    bool has_new_frame() const
+    {
+        const uint64_t latest =
+            layout::latest_sequence(layout::load_acquire(segment_->header().latest));
+        return latest != 0 && latest != last_sequence_;
     }
 
     enum class Pick
