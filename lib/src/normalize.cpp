@@ -21,6 +21,10 @@ namespace {
 // GStreamer 1.22's default when caps carry no colorimetry (set_default_colorimetry() in
 // gst-libs/gst/video/video-info.c): BT.601 up to 576 lines, BT.709 above, limited range.
 constexpr uint32_t kLargestSdHeight = 576;
+// Studio-swing frames come out of GStreamer 1.22's videoconvert about two levels darker than the
+// BT.601/709 equations give (its integer matrices truncate: Y=235 gives 253, Y=32 gives 16).
+// The contract is to match videoconvert, so the same offset is applied to luma.
+constexpr double kVideoconvertLimitedRangeOffset = -2.0;
 
 const uint8_t* plane(const FrameInfo& info, const uint8_t* payload, int index)
 {
@@ -54,38 +58,33 @@ uint8_t* scratch(std::vector<uint8_t>& buffer, size_t size)
     return buffer.data();
 }
 
-struct YuvConversion
-{
-    // libyuv's "RGB24" is B,G,R in memory. Passing V where it expects U together with the
-    // mirrored kYvu* constants makes the same converters write R,G,B, as libyuv's own *ToRAW do.
-    const libyuv::YuvConstants* rgb_order_constants;
-    // libyuv keeps its coefficients in 6-bit fixed point and saturates the U-to-blue one at 2.0:
-    // studio-swing BT.709 (2.112) and BT.2020 (2.142) come out up to 13 and 16 levels off in
-    // blue (measured against the equations). Their full-swing constants are within 2 levels, so
-    // those frames are stretched to full swing first. The stretch clips samples outside the
-    // studio range (Y below 16 or above 235, chroma beyond 16..240), which videoconvert keeps.
-    bool stretch_to_full_swing;
-};
-
-YuvConversion yuv_conversion(const FrameInfo& info)
+// The full-swing libyuv constants of the frame's matrix. libyuv's "RGB24" is B,G,R in memory;
+// passing V where it expects U together with the mirrored kYvu* constants makes the same
+// converters write R,G,B, as libyuv's own *ToRAW do.
+//
+// Studio-swing (limited range) frames are stretched to full swing first rather than converted
+// with libyuv's studio constants: those keep their coefficients in 6-bit fixed point and saturate
+// the U-to-blue one at 2.0, so BT.709 (2.112) and BT.2020 (2.142) come out up to 13 and 16 levels
+// off in blue, while the full-swing constants are within 2 levels of the equations.
+const libyuv::YuvConstants* rgb_order_constants(const FrameInfo& info)
 {
     ColorMatrix matrix = info.matrix;
     if (matrix == ColorMatrix::Unspecified)
         matrix = info.height <= kLargestSdHeight ? ColorMatrix::BT601 : ColorMatrix::BT709;
-    const bool full = info.range == ColorRange::Full;
     switch (matrix) {
     case ColorMatrix::BT709:
-        return {&libyuv::kYvuF709Constants, !full};
+        return &libyuv::kYvuF709Constants;
     case ColorMatrix::BT2020:
-        return {&libyuv::kYvuV2020Constants, !full};
+        return &libyuv::kYvuV2020Constants;
     case ColorMatrix::BT601:
     case ColorMatrix::Unspecified:
         break;
     }
-    return {full ? &libyuv::kYvuJPEGConstants : &libyuv::kYvuI601Constants, false};
+    return &libyuv::kYvuJPEGConstants;
 }
 
-// Lookup tables from studio swing (luma 16..235, chroma 16..240 around 128) to full swing.
+// Lookup tables from studio swing (luma 16..235, chroma 16..240 around 128) to full swing. The
+// stretch clips samples outside the studio range, which videoconvert keeps.
 const cv::Mat& full_swing_table(bool luma)
 {
     static const std::array<cv::Mat, 2> tables = [] {
@@ -93,7 +92,8 @@ const cv::Mat& full_swing_table(bool luma)
         std::iota(identity.begin<uint8_t>(), identity.end<uint8_t>(), uint8_t{0});
         std::array<cv::Mat, 2> result;
         identity.convertTo(result[0], CV_8U, 255.0 / 224.0, 128.0 - 128.0 * 255.0 / 224.0);
-        identity.convertTo(result[1], CV_8U, 255.0 / 219.0, -16.0 * 255.0 / 219.0);
+        identity.convertTo(result[1], CV_8U, 255.0 / 219.0,
+                           -16.0 * 255.0 / 219.0 + kVideoconvertLimitedRangeOffset);
         return result;
     }();
     return tables[luma ? 1 : 0];
@@ -147,13 +147,22 @@ YuvFrame stretch_to_full_swing(const YuvFrame& frame)
     return {stretched, copy};
 }
 
+// videoconvert interpolates the chroma of NV12 and packed 4:2:2 frames (its I420 fast path does
+// not), so these go through libyuv's filtering converters, which need separate chroma planes.
 void convert_nv12(const YuvFrame& frame, const libyuv::YuvConstants* constants, cv::Mat& out)
 {
     const FrameInfo& info = frame.info;
-    // NV21 with the mirrored constants reads NV12 and writes R,G,B: libyuv's NV12ToRAWMatrix.
-    libyuv::NV21ToRGB24Matrix(plane(info, frame.payload, 0), stride(info, 0),
-                              plane(info, frame.payload, 1), stride(info, 1), out.data,
-                              static_cast<int>(out.step), constants, out.cols, out.rows);
+    const int chroma_width = (out.cols + 1) / 2;
+    const int chroma_height = (out.rows + 1) / 2;
+    const size_t chroma_size = static_cast<size_t>(chroma_width) * chroma_height;
+    thread_local std::vector<uint8_t> buffer;
+    uint8_t* u = scratch(buffer, 2 * chroma_size);
+    uint8_t* v = u + chroma_size;
+    libyuv::SplitUVPlane(plane(info, frame.payload, 1), stride(info, 1), u, chroma_width, v,
+                         chroma_width, chroma_width, chroma_height);
+    libyuv::I420ToRGB24MatrixFilter(plane(info, frame.payload, 0), stride(info, 0), v, chroma_width,
+                                    u, chroma_width, out.data, static_cast<int>(out.step),
+                                    constants, out.cols, out.rows, libyuv::kFilterBilinear);
 }
 
 void convert_i420(const YuvFrame& frame, const libyuv::YuvConstants* constants, cv::Mat& out)
@@ -165,7 +174,8 @@ void convert_i420(const YuvFrame& frame, const libyuv::YuvConstants* constants, 
                               static_cast<int>(out.step), constants, out.cols, out.rows);
 }
 
-// libyuv has no packed 4:2:2 to RGB converter taking a matrix: unpack to I422 first.
+// libyuv has no packed 4:2:2 to RGB converter taking a matrix: unpack to I422 first. Chroma is
+// interpolated horizontally, as videoconvert does.
 void convert_packed_422(const YuvFrame& frame, const libyuv::YuvConstants* constants, cv::Mat& out)
 {
     const int width = out.cols;
@@ -182,23 +192,24 @@ void convert_packed_422(const YuvFrame& frame, const libyuv::YuvConstants* const
         frame.info.format == PixelFormat::YUY2 ? libyuv::YUY2ToI422 : libyuv::UYVYToI422;
     unpack(plane(frame.info, frame.payload, 0), stride(frame.info, 0), y, width, u, chroma_width, v,
            chroma_width, width, height);
-    libyuv::I422ToRGB24Matrix(y, width, v, chroma_width, u, chroma_width, out.data,
-                              static_cast<int>(out.step), constants, width, height);
+    libyuv::I422ToRGB24MatrixFilter(y, width, v, chroma_width, u, chroma_width, out.data,
+                                    static_cast<int>(out.step), constants, width, height,
+                                    libyuv::kFilterLinear);
 }
 
 void convert_yuv(const FrameInfo& info, const uint8_t* payload, cv::Mat& out)
 {
-    const YuvConversion conversion = yuv_conversion(info);
+    const libyuv::YuvConstants* constants = rgb_order_constants(info);
     YuvFrame frame{info, payload};
-    if (conversion.stretch_to_full_swing)
+    if (info.range != ColorRange::Full)
         frame = stretch_to_full_swing(frame);
 
     if (info.format == PixelFormat::NV12)
-        convert_nv12(frame, conversion.rgb_order_constants, out);
+        convert_nv12(frame, constants, out);
     else if (info.format == PixelFormat::I420)
-        convert_i420(frame, conversion.rgb_order_constants, out);
+        convert_i420(frame, constants, out);
     else
-        convert_packed_422(frame, conversion.rgb_order_constants, out);
+        convert_packed_422(frame, constants, out);
 }
 
 void convert_gray16(const FrameInfo& info, const uint8_t* payload, cv::Mat& out)
