@@ -1,0 +1,531 @@
+// Publish-to-receive latency of a 1920x1080 BGR frame at 100 frames/s between two processes:
+// the producer stamps CLOCK_MONOTONIC into the first 8 bytes of the frame just before handing it
+// over, the consumer computes now - stamp when it receives it.
+//   (floor)  a bare futex wake-up between two processes through shared memory
+//   (a)      pvshm::Writer loan + publish -> pvshm::Reader::wait + view_latest
+//   (b)      videotestsrc ! pvshmsink  ->  pvshmsrc ! appsink
+//   (c)      videotestsrc ! shmsink    ->  shmsrc ! appsink
+// Prints JSON lines for report.py.
+//
+//   pvshm-bench-latency [--quick]
+//
+// The GStreamer producers (is-live videotestsrc at 100/1) stamp from a probe on the sink's pad,
+// so the frame is painted in place (zero copy on both sides) and stamped right before the sink
+// gets it. Every child process has a deadline; the driver kills what overruns it.
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <mutex>
+#include <poll.h>
+#include <string>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+#include <gst/app/gstappsink.h>
+#include <gst/gst.h>
+
+#include <pvshm/pvshm.hpp>
+
+namespace {
+
+constexpr int kWidth = 1920;
+constexpr int kHeight = 1080;
+constexpr int64_t kPeriodNs = 10'000'000; // 100 frames/s
+constexpr int kWarm = 20;                 // frames received before the measured ones
+
+int64_t monotonic_ns()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+double monotonic_s()
+{
+    return double(monotonic_ns()) / 1e9;
+}
+
+void sleep_until(int64_t deadline_ns)
+{
+    const timespec ts{static_cast<time_t>(deadline_ns / 1000000000),
+                      static_cast<long>(deadline_ns % 1000000000)};
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+}
+
+struct Percentiles
+{
+    bool ok = false;
+    double p50 = 0, p99 = 0, max = 0;
+    size_t count = 0;
+};
+
+Percentiles percentiles(std::vector<double> us)
+{
+    Percentiles p;
+    if (us.empty())
+        return p;
+    std::sort(us.begin(), us.end());
+    auto at = [&](double f) { return us[static_cast<size_t>(f * double(us.size() - 1))]; };
+    p.ok = true;
+    p.p50 = at(0.5);
+    p.p99 = at(0.99);
+    p.max = us.back();
+    p.count = us.size();
+    return p;
+}
+
+// Waits for `child` at most `timeout_s`, then kills it. True when it exited with status 0.
+bool reap(pid_t child, double timeout_s)
+{
+    const double deadline = monotonic_s() + timeout_s;
+    for (;;) {
+        int status = 0;
+        if (waitpid(child, &status, WNOHANG) == child)
+            return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        if (monotonic_s() >= deadline) {
+            fprintf(stderr, "latency: child %d overran its deadline, killed\n", int(child));
+            kill(child, SIGKILL);
+            waitpid(child, &status, 0);
+            return false;
+        }
+        usleep(5000);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Floor and (a), without GStreamer (forked before any thread exists).
+
+struct FutexPage
+{
+    std::atomic<uint32_t> word;
+    std::atomic<int64_t> stamp;
+};
+
+Percentiles futex_floor(int frames)
+{
+    auto* page = static_cast<FutexPage*>(
+        mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+    if (page == MAP_FAILED)
+        return {};
+    const pid_t child = fork();
+    if (child == 0) {
+        alarm(unsigned(frames / 100 + 30));
+        int64_t next = monotonic_ns() + 20 * kPeriodNs;
+        for (int i = 0; i < frames + kWarm + 1; ++i, next += kPeriodNs) {
+            sleep_until(next);
+            page->stamp.store(monotonic_ns());
+            page->word.fetch_add(1);
+            syscall(SYS_futex, &page->word, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+        }
+        _exit(0);
+    }
+    std::vector<double> us;
+    uint32_t seen = page->word.load();
+    int received = 0;
+    const timespec slice{0, 100'000'000};
+    const double deadline = monotonic_s() + frames / 100.0 + 20;
+    while (static_cast<int>(us.size()) < frames && monotonic_s() < deadline) {
+        syscall(SYS_futex, &page->word, FUTEX_WAIT, seen, &slice, nullptr, 0);
+        const uint32_t now_word = page->word.load();
+        if (now_word == seen)
+            continue;
+        const int64_t woke = monotonic_ns();
+        if (++received > kWarm)
+            us.push_back(double(woke - page->stamp.load()) / 1e3);
+        seen = now_word;
+    }
+    reap(child, 5);
+    munmap(page, 4096);
+    return percentiles(std::move(us));
+}
+
+Percentiles pvshm_library(int frames)
+{
+    const std::string id = "bench-latency-lib-" + std::to_string(getpid());
+    pvshm::dev_clear_shared_memory(id);
+    std::vector<double> us;
+    {
+        pvshm::Reader reader(id);
+        const pid_t child = fork();
+        if (child == 0) {
+            alarm(unsigned(frames / 100 + 30));
+            pvshm::Writer writer(id);
+            const auto info = pvshm::packed_frame_info(pvshm::PixelFormat::BGR, kWidth, kHeight);
+            int64_t next = monotonic_ns() + 20 * kPeriodNs;
+            for (int i = 0; i < frames + kWarm + 10; ++i, next += kPeriodNs) {
+                // Filled first, as a camera would, then stamped just before it is published.
+                auto loan = writer.loan(info.payload_size);
+                if (!loan)
+                    continue;
+                std::memset(loan->data(), i & 0xff, info.payload_size);
+                sleep_until(next);
+                const int64_t stamp = monotonic_ns();
+                std::memcpy(loan->data(), &stamp, sizeof stamp);
+                writer.publish(*loan, info);
+            }
+            _exit(0);
+        }
+        int received = 0;
+        const double deadline = monotonic_s() + frames / 100.0 + 20;
+        while (static_cast<int>(us.size()) < frames && monotonic_s() < deadline &&
+               reader.wait(std::chrono::seconds(5))) {
+            const int64_t woke = monotonic_ns();
+            auto view = reader.view_latest();
+            if (!view || view->size() < 8)
+                continue;
+            int64_t stamp = 0;
+            std::memcpy(&stamp, view->data(), sizeof stamp);
+            if (++received > kWarm)
+                us.push_back(double(woke - stamp) / 1e3);
+        }
+        reap(child, 5);
+    }
+    pvshm::dev_clear_shared_memory(id);
+    return percentiles(std::move(us));
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) and (c): children running one pipeline each.
+
+volatile sig_atomic_t g_stop = 0;
+
+void on_stop_signal(int)
+{
+    g_stop = 1;
+}
+
+void child_setup(int limit_s)
+{
+    alarm(unsigned(limit_s) + 5); // last resort: the driver kills us before that
+    signal(SIGTERM, on_stop_signal);
+    signal(SIGINT, on_stop_signal);
+#ifdef PVSHM_PLUGIN_DIR
+    const char* old = getenv("GST_PLUGIN_PATH");
+    std::string path = PVSHM_PLUGIN_DIR;
+    if (old && *old)
+        path += std::string(":") + old;
+    setenv("GST_PLUGIN_PATH", path.c_str(), 1);
+#endif
+    gst_init(nullptr, nullptr);
+}
+
+GstPadProbeReturn stamp_buffer(GstPad*, GstPadProbeInfo* info, gpointer)
+{
+    GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+    GstMemory* memory = gst_buffer_peek_memory(buffer, 0);
+    GstMapInfo map;
+    if (memory && gst_memory_map(memory, &map, GST_MAP_WRITE)) {
+        const int64_t stamp = monotonic_ns();
+        if (map.size >= sizeof stamp)
+            std::memcpy(map.data, &stamp, sizeof stamp);
+        gst_memory_unmap(memory, &map);
+    }
+    return GST_PAD_PROBE_OK;
+}
+
+struct Collector
+{
+    std::mutex lock;
+    std::vector<double> us;
+    int received = 0;
+    int wanted = 0;
+    std::atomic<bool> done{false};
+};
+
+GstFlowReturn on_sample(GstAppSink* sink, gpointer data)
+{
+    const int64_t now = monotonic_ns();
+    auto* c = static_cast<Collector*>(data);
+    GstSample* sample = gst_app_sink_pull_sample(sink);
+    if (!sample)
+        return GST_FLOW_EOS;
+    GstBuffer* buffer = gst_sample_get_buffer(sample);
+    int64_t stamp = 0;
+    if (buffer && gst_buffer_extract(buffer, 0, &stamp, sizeof stamp) == sizeof stamp) {
+        std::lock_guard lock(c->lock);
+        if (++c->received > kWarm && int(c->us.size()) < c->wanted)
+            c->us.push_back(double(now - stamp) / 1e3);
+        if (int(c->us.size()) >= c->wanted)
+            c->done = true;
+    }
+    gst_sample_unref(sample);
+    return GST_FLOW_OK;
+}
+
+// Runs `description` until EOS, error, SIGTERM, the deadline or (consumer) enough samples.
+// The producer stamps at its "sink"; the consumer's "sink" is an appsink.
+int run_child(const char* role, const char* description, int frames, int limit_s)
+{
+    child_setup(limit_s);
+    const bool consumer = strcmp(role, "--consume") == 0;
+    GError* error = nullptr;
+    GstElement* pipeline = gst_parse_launch(description, &error);
+    GstElement* sink = pipeline ? gst_bin_get_by_name(GST_BIN(pipeline), "sink") : nullptr;
+    if (!pipeline || error || !sink) {
+        fprintf(stderr, "latency: cannot build '%s': %s\n", description,
+                error ? error->message : "no element named sink");
+        return 3;
+    }
+    Collector collector;
+    collector.wanted = frames;
+    if (consumer) {
+        GstAppSinkCallbacks callbacks{};
+        callbacks.new_sample = on_sample;
+        gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, &collector, nullptr);
+    } else {
+        GstPad* pad = gst_element_get_static_pad(sink, "sink");
+        gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, stamp_buffer, nullptr, nullptr);
+        gst_object_unref(pad);
+    }
+    if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+        fprintf(stderr, "latency: '%s' would not play\n", description);
+        gst_element_set_state(pipeline, GST_STATE_NULL);
+        return 3;
+    }
+    printf("ready\n");
+    fflush(stdout);
+    GstBus* bus = gst_element_get_bus(pipeline);
+    const double deadline = monotonic_s() + limit_s;
+    while (!g_stop && !collector.done && monotonic_s() < deadline) {
+        GstMessage* msg = gst_bus_timed_pop_filtered(
+            bus, 20 * GST_MSECOND, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+        if (!msg)
+            continue;
+        if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR && consumer) {
+            GError* err = nullptr;
+            gst_message_parse_error(msg, &err, nullptr);
+            fprintf(stderr, "latency: error in '%s': %s\n", description, err->message);
+            g_error_free(err);
+        }
+        gst_message_unref(msg);
+        break;
+    }
+    if (consumer) {
+        std::lock_guard lock(collector.lock);
+        const Percentiles p = percentiles(collector.us);
+        printf("result n=%zu p50=%.3f p99=%.3f max=%.3f\n", p.count, p.p50, p.p99, p.max);
+        fflush(stdout);
+    }
+    gst_object_unref(bus);
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(sink);
+    gst_object_unref(pipeline);
+    return 0;
+}
+
+struct Child
+{
+    pid_t pid = -1;
+    int out = -1;
+    std::string text;
+};
+
+Child spawn(const char* role, const std::string& description, int frames, int limit_s)
+{
+    int fds[2];
+    if (pipe(fds) != 0) {
+        perror("pipe");
+        exit(1);
+    }
+    Child child;
+    child.pid = fork();
+    if (child.pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        const std::string n = std::to_string(frames), limit = std::to_string(limit_s);
+        execl("/proc/self/exe", "pvshm-bench-latency", role, description.c_str(), n.c_str(),
+              limit.c_str(), (char*)nullptr);
+        _exit(127);
+    }
+    close(fds[1]);
+    child.out = fds[0];
+    return child;
+}
+
+// Reads the child's output until `marker` appears, EOF or the timeout.
+bool read_until(Child& child, const char* marker, double timeout_s)
+{
+    const double deadline = monotonic_s() + timeout_s;
+    while (child.text.find(marker) == std::string::npos) {
+        const double left = deadline - monotonic_s();
+        if (left <= 0)
+            return false;
+        pollfd p{child.out, POLLIN, 0};
+        if (poll(&p, 1, int(left * 1000) + 1) <= 0)
+            continue;
+        char buf[4096];
+        const ssize_t n = read(child.out, buf, sizeof buf);
+        if (n <= 0)
+            return false;
+        child.text.append(buf, size_t(n));
+    }
+    return true;
+}
+
+void stop(Child& child, double timeout_s)
+{
+    if (child.pid <= 0)
+        return;
+    int status = 0;
+    if (waitpid(child.pid, &status, WNOHANG) != child.pid) {
+        const double deadline = monotonic_s() + timeout_s;
+        while (waitpid(child.pid, &status, WNOHANG) != child.pid) {
+            if (monotonic_s() >= deadline) {
+                kill(child.pid, SIGTERM);
+                if (!reap(child.pid, 2))
+                    fprintf(stderr, "latency: child %d did not stop\n", int(child.pid));
+                break;
+            }
+            usleep(5000);
+        }
+    }
+    close(child.out);
+}
+
+void remove_shmpipe_areas(pid_t producer)
+{
+    // shmsink names them "shmpipe.%5d.%5d" (pid, counter), space-padded.
+    if (DIR* dir = opendir("/dev/shm")) {
+        while (dirent* entry = readdir(dir)) {
+            int pid = 0, serial = 0;
+            if (sscanf(entry->d_name, "shmpipe.%d.%d", &pid, &serial) == 2 && pid == producer)
+                unlink(("/dev/shm/" + std::string(entry->d_name)).c_str());
+        }
+        closedir(dir);
+    }
+}
+
+Percentiles pipeline_latency(bool pvshm_side, int frames)
+{
+    const std::string tag = "bench-latency-" + std::to_string(getpid());
+    const std::string socket = "/tmp/" + tag + ".sock";
+    char caps[128];
+    snprintf(caps, sizeof caps, "video/x-raw,format=BGR,width=%d,height=%d,framerate=100/1", kWidth,
+             kHeight);
+    const std::string source = "videotestsrc pattern=black is-live=true num-buffers=" +
+                               std::to_string(frames + kWarm + 30) + " ! " + caps + " ! ";
+    const int limit_s = frames / 100 + 30;
+    Child producer, consumer;
+    if (pvshm_side) {
+        pvshm::dev_clear_shared_memory(tag);
+        consumer = spawn("--consume",
+                         "pvshmsrc shared-mem-id=" + tag +
+                             " is-live=true timeout=5000000000 ! appsink name=sink sync=false",
+                         frames, limit_s);
+        if (!read_until(consumer, "ready\n", 20))
+            fprintf(stderr, "latency: pvshmsrc consumer not ready\n");
+        producer =
+            spawn("--produce",
+                  source + "pvshmsink name=sink sync=false persist=false shared-mem-id=" + tag,
+                  frames, limit_s);
+    } else {
+        producer = spawn("--produce",
+                         source +
+                             "shmsink name=sink sync=false wait-for-connection=true "
+                             "shm-size=67108864 socket-path=" +
+                             socket,
+                         frames, limit_s);
+        if (!read_until(producer, "ready\n", 20))
+            fprintf(stderr, "latency: shmsink producer not ready\n");
+        consumer = spawn("--consume",
+                         "shmsrc is-live=true socket-path=" + socket + " ! " + caps +
+                             " ! appsink name=sink sync=false",
+                         frames, limit_s);
+    }
+    const bool got = read_until(consumer, "result ", limit_s);
+    stop(consumer, 5);
+    stop(producer, 1); // shmsink waits for a client again once the consumer left
+    remove_shmpipe_areas(producer.pid);
+    unlink(socket.c_str());
+    pvshm::dev_clear_shared_memory(tag);
+    Percentiles p;
+    const size_t at = consumer.text.find("result ");
+    if (!got || at == std::string::npos ||
+        sscanf(consumer.text.c_str() + at, "result n=%zu p50=%lf p99=%lf max=%lf", &p.count, &p.p50,
+               &p.p99, &p.max) != 4)
+        return p;
+    p.ok = p.count > 0;
+    return p;
+}
+
+std::string one(double v)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "[%.6g]", v);
+    return buf;
+}
+
+void row(const char* what, const char* metric, double value, const char* anchor,
+         double anchor_value)
+{
+    printf("{\"section\": \"latency, publish-to-receive, 1920x1080 BGR at 100 frames/s\", "
+           "\"case\": \"%s\", \"metric\": \"%s\", \"unit\": \"us\", \"value\": %s, "
+           "\"anchor\": %s, \"anchor_value\": %s}\n",
+           what, metric, one(value).c_str(),
+           anchor ? ("\"" + std::string(anchor) + "\"").c_str() : "null",
+           anchor ? one(anchor_value).c_str() : "null");
+}
+
+int run_driver(bool quick)
+{
+    const int frames = quick ? 100 : 2000;
+    fprintf(stderr, "latency: futex floor, %d frames\n", frames);
+    const Percentiles floor = futex_floor(frames);
+    fprintf(stderr, "latency: (a) pvshm library\n");
+    const Percentiles lib = pvshm_library(frames);
+    fprintf(stderr, "latency: (b) pvshmsink -> pvshmsrc -> appsink\n");
+    const Percentiles pv = pipeline_latency(true, frames);
+    fprintf(stderr, "latency: (c) shmsink -> shmsrc -> appsink\n");
+    const Percentiles shm = pipeline_latency(false, frames);
+    if (!floor.ok || !lib.ok || !pv.ok || !shm.ok) {
+        fprintf(stderr, "latency: incomplete (floor %d, library %d, pvshmsrc %d, shmsrc %d)\n",
+                floor.ok, lib.ok, pv.ok, shm.ok);
+        return 1;
+    }
+    const char* futex = "futex wake-up between processes";
+    const char* shm_anchor = "shmsink→shmsrc→appsink";
+    row("floor: futex wake-up between processes", "p50", floor.p50, nullptr, 0);
+    row("floor: futex wake-up between processes", "p99", floor.p99, nullptr, 0);
+    row("floor: futex wake-up between processes", "max", floor.max, nullptr, 0);
+    row("(a) pvshm Reader::wait + view_latest", "p50", lib.p50, futex, floor.p50);
+    row("(a) pvshm Reader::wait + view_latest", "p99", lib.p99, futex, floor.p99);
+    row("(a) pvshm Reader::wait + view_latest", "max", lib.max, futex, floor.max);
+    row("(b) pvshmsink→pvshmsrc→appsink", "p50", pv.p50, futex, floor.p50);
+    row("(b) pvshmsink→pvshmsrc→appsink", "p50", pv.p50, shm_anchor, shm.p50);
+    row("(b) pvshmsink→pvshmsrc→appsink", "p99", pv.p99, shm_anchor, shm.p99);
+    row("(b) pvshmsink→pvshmsrc→appsink", "max", pv.max, shm_anchor, shm.max);
+    row("(c) shmsink→shmsrc→appsink", "p50", shm.p50, futex, floor.p50);
+    row("(c) shmsink→shmsrc→appsink", "p99", shm.p99, futex, floor.p99);
+    row("(c) shmsink→shmsrc→appsink", "max", shm.max, futex, floor.max);
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    if (argc == 5 && (strcmp(argv[1], "--produce") == 0 || strcmp(argv[1], "--consume") == 0))
+        return run_child(argv[1], argv[2], atoi(argv[3]), atoi(argv[4]));
+    bool quick = false;
+    for (int i = 1; i < argc; ++i) {
+        if (strcmp(argv[i], "--quick") == 0) {
+            quick = true;
+        } else {
+            fprintf(stderr, "usage: %s [--quick]\n", argv[0]);
+            return 2;
+        }
+    }
+    signal(SIGPIPE, SIG_IGN);
+    return run_driver(quick);
+}

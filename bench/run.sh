@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Every benchmark of pvshm next to its anchor (GStreamer's shmsink/shmsrc, OpenCV, memcpy) measured
+# in the same run: prints a Markdown table and writes it as JSON under bench/results/.
+#
+#   bench/run.sh [--quick]     --quick: seconds, only to prove the benchmarks still work; its
+#                              results go to the build directory, not bench/results
+#
+# PVSHM_BUILD_DIR names the build directory (default: build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh
+
+quick=()
+[ "${1:-}" = "--quick" ] && quick=(--quick)
+
+build="${PVSHM_BUILD_DIR:-build}"
+results=bench/results
+if [ ${#quick[@]} -eq 0 ]; then
+    pvshm_install_dependencies
+    pvshm_build
+else
+    results="$build/bench/results"
+fi
+
+mkdir -p "$results"
+name="$(date -u +%Y%m%dT%H%M%SZ)${quick:+-quick}"
+lines="$(mktemp)"
+trap 'rm -f "$lines"' EXIT
+
+# The Python module and the plugin come from the build tree.
+set +u
+eval "$(meson devenv -C "$build" --dump)"
+set -u
+
+for program in floor read transport latency; do
+    echo "running pvshm-bench-$program ${quick[*]}" >&2
+    "$build/bench/pvshm-bench-$program" "${quick[@]}" >>"$lines"
+done
+echo "running bench/python_read.py ${quick[*]}" >&2
+/usr/bin/python3 bench/python_read.py "${quick[@]}" >>"$lines"
+
+{
+    echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
+        "$(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    /usr/bin/python3 bench/report.py "$results/$name.json" <"$lines"
+} | tee "$results/$name.md"
