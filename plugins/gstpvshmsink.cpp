@@ -31,6 +31,7 @@
 #include <pvshm/format.hpp>
 #include <pvshm/writer.hpp>
 
+#include "gstpvshmclock.h"
 #include "gstpvshmerror.h"
 #include "gstpvshmformat.h"
 #include "gstpvshmlog.h"
@@ -343,34 +344,20 @@ static gboolean gst_pv_shm_sink_propose_allocation(GstBaseSink* sink, GstQuery* 
     return TRUE;
 }
 
-static int64_t clock_ns(clockid_t clock)
-{
-    timespec ts{};
-    clock_gettime(clock, &ts);
-    return int64_t{ts.tv_sec} * GST_SECOND + ts.tv_nsec;
-}
-
-static bool is_monotonic_system_clock(GstClock* clock)
-{
-    if (!GST_IS_SYSTEM_CLOCK(clock))
-        return false;
-    GstClockType type = GST_CLOCK_TYPE_REALTIME;
-    g_object_get(clock, "clock-type", &type, nullptr);
-    return type == GST_CLOCK_TYPE_MONOTONIC;
-}
-
 // Readers in other processes share CLOCK_MONOTONIC, not our pipeline clock: the capture time is
-// the buffer's clock time when that clock is CLOCK_MONOTONIC, else the time it reached us.
+// the buffer's clock time (base time + running time) in CLOCK_MONOTONIC, or the time it reached
+// us when it has none.
 static void gst_pv_shm_sink_stamp(GstPvShmSink* self, GstBuffer* buffer, pvshm::FrameInfo& frame)
 {
-    const int64_t now_monotonic = clock_ns(CLOCK_MONOTONIC);
-    const int64_t now_realtime = clock_ns(CLOCK_REALTIME);
+    const int64_t now_monotonic = gst_pv_shm_now_ns(CLOCK_MONOTONIC);
+    const int64_t now_realtime = gst_pv_shm_now_ns(CLOCK_REALTIME);
     int64_t monotonic = now_monotonic;
     if (GstClock* clock = gst_element_get_clock(GST_ELEMENT(self))) {
         const GstClockTime running = gst_segment_to_running_time(
             &GST_BASE_SINK(self)->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buffer));
-        if (GST_CLOCK_TIME_IS_VALID(running) && is_monotonic_system_clock(clock))
-            monotonic = int64_t(gst_element_get_base_time(GST_ELEMENT(self)) + running);
+        if (GST_CLOCK_TIME_IS_VALID(running))
+            monotonic = int64_t(gst_element_get_base_time(GST_ELEMENT(self)) + running) +
+                        gst_pv_shm_clock_to_monotonic_offset(clock);
         gst_object_unref(clock);
     }
     frame.timestamp_monotonic_ns = monotonic;

@@ -35,6 +35,7 @@
 #include <pvshm/normalize.hpp>
 #include <pvshm/reader.hpp>
 
+#include "gstpvshmclock.h"
 #include "gstpvshmerror.h"
 #include "gstpvshmformat.h"
 #include "gstpvshmlog.h"
@@ -505,22 +506,6 @@ static GstBuffer* gst_pv_shm_src_normalize(GstPvShmSrc* self, const pvshm::Frame
     return buffer;
 }
 
-static int64_t clock_ns(clockid_t clock)
-{
-    timespec ts{};
-    clock_gettime(clock, &ts);
-    return int64_t{ts.tv_sec} * GST_SECOND + ts.tv_nsec;
-}
-
-static bool is_monotonic_system_clock(GstClock* clock)
-{
-    if (!GST_IS_SYSTEM_CLOCK(clock))
-        return false;
-    GstClockType type = GST_CLOCK_TYPE_REALTIME;
-    g_object_get(clock, "clock-type", &type, nullptr);
-    return type == GST_CLOCK_TYPE_MONOTONIC;
-}
-
 // The frame's capture time in our running time, so that latency since capture is preserved.
 static void gst_pv_shm_src_stamp(GstPvShmSrc* self, GstBuffer* buffer, const pvshm::FrameInfo& info)
 {
@@ -529,9 +514,8 @@ static void gst_pv_shm_src_stamp(GstPvShmSrc* self, GstBuffer* buffer, const pvs
     GstClock* clock = gst_element_get_clock(GST_ELEMENT(self));
     if (!clock)
         return;
-    int64_t capture = info.timestamp_monotonic_ns;
-    if (!is_monotonic_system_clock(clock))
-        capture = int64_t(gst_clock_get_time(clock)) - (clock_ns(CLOCK_MONOTONIC) - capture);
+    const int64_t capture =
+        info.timestamp_monotonic_ns - gst_pv_shm_clock_to_monotonic_offset(clock);
     gst_object_unref(clock);
     const auto base_time = int64_t(gst_element_get_base_time(GST_ELEMENT(self)));
     GST_BUFFER_PTS(buffer) = GstClockTime(std::max<int64_t>(capture - base_time, 0));

@@ -1,0 +1,19 @@
+#include "gstpvshmclock.h"
+
+int64_t gst_pv_shm_now_ns(clockid_t clock_id)
+{
+    timespec ts{};
+    clock_gettime(clock_id, &ts);
+    return int64_t{ts.tv_sec} * GST_SECOND + ts.tv_nsec;
+}
+
+int64_t gst_pv_shm_clock_to_monotonic_offset(GstClock* clock)
+{
+    if (GST_IS_SYSTEM_CLOCK(clock)) {
+        GstClockType type = GST_CLOCK_TYPE_REALTIME;
+        g_object_get(clock, "clock-type", &type, nullptr);
+        if (type == GST_CLOCK_TYPE_MONOTONIC)
+            return 0;
+    }
+    return gst_pv_shm_now_ns(CLOCK_MONOTONIC) - int64_t(gst_clock_get_time(clock));
+}
