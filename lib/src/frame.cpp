@@ -152,6 +152,11 @@ std::string check_frame_geometry(const FrameInfo& info)
     if (layout.encoded) {
         if (info.payload_size == 0)
             return "empty " + format_label(info.format) + " payload";
+        // FrameView::plane() hands these out: nothing else bounds them for encoded bytes.
+        if (info.plane_count > 1 || (info.plane_count == 1 && info.plane_offsets[0] != 0))
+            return format_label(info.format) + " bytes are one plane at offset 0, the frame has " +
+                   std::to_string(info.plane_count) + " planes, the first at offset " +
+                   std::to_string(info.plane_offsets[0]);
         return {};
     }
 

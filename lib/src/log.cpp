@@ -73,12 +73,15 @@ void message(LogLevel level, std::string_view text)
 
 void warning_once(const std::string& key, std::string_view text)
 {
+    // Keys may carry numbers read from a hostile segment: remember a bounded number of them.
+    constexpr size_t kMaxRemembered = 1024;
     static std::mutex mutex;
     static std::set<std::string> seen;
-    bool first;
+    bool first = false;
     {
         std::lock_guard lock(mutex);
-        first = seen.insert(key).second;
+        if (seen.size() < kMaxRemembered)
+            first = seen.insert(key).second;
     }
     message(first ? LogLevel::Warning : LogLevel::Debug, text);
 }

@@ -25,6 +25,10 @@ using Clock = std::chrono::steady_clock;
 // between renaming the new object in and flagging the old one).
 constexpr auto kReplacementCheck = std::chrono::milliseconds(200);
 
+// A pin fails only when the writer took the slot between our look and the pin; a reader
+// descheduled again and again by a saturated machine needs many tries (seen: more than 16).
+constexpr int kPinNewestAttempts = 1000;
+
 Clock::time_point deadline_after(std::chrono::nanoseconds timeout)
 {
     const auto now = Clock::now();
@@ -257,7 +261,7 @@ private:
 
     std::optional<FrameView> pin_newest()
     {
-        for (int attempt = 0; attempt < 16; ++attempt) {
+        for (int attempt = 0; attempt < kPinNewestAttempts; ++attempt) {
             const auto [slot, sequence] = find_slot(0, Pick::Newest);
             if (slot == layout::kMaxSlots)
                 return std::nullopt;
