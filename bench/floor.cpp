@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "report_row.hpp"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -22,22 +24,6 @@ struct Mode
     int repeats;
     int batch; // copies per hot measurement
 };
-
-void print_row(const std::string& section, const std::string& name, const std::string& metric,
-               const std::string& unit, const std::vector<double>& values)
-{
-    std::string line = "{\"section\": \"" + section + "\", \"case\": \"" + name +
-                       "\", \"metric\": \"" + metric + "\", \"unit\": \"" + unit +
-                       "\", \"value\": [";
-    for (size_t i = 0; i < values.size(); ++i) {
-        char number[32];
-        std::snprintf(number, sizeof number, "%s%.4f", i ? ", " : "", values[i]);
-        line += number;
-    }
-    line += "], \"anchor\": null, \"anchor_value\": null}";
-    std::printf("%s\n", line.c_str());
-    std::fflush(stdout);
-}
 
 // Touches every page so that no measurement pays for page faults.
 std::vector<uint8_t> filled(size_t size, uint8_t seed)
@@ -126,13 +112,13 @@ int main(int argc, char** argv)
                             {"4K BGR", size_t{3840} * 2160 * 3}};
     for (const Frame& frame : frames) {
         const auto hot = hot_copies(mode, frame.size);
-        print_row(section, std::string("memcpy ") + frame.name + ", hot", "time", "us", hot);
-        print_row(section, std::string("memcpy ") + frame.name + ", hot", "bandwidth", "GB/s",
-                  bandwidth_gbs(hot, frame.size));
+        report_row(section, std::string("memcpy ") + frame.name + ", hot", "time", "us", hot);
+        report_row(section, std::string("memcpy ") + frame.name + ", hot", "bandwidth", "GB/s",
+                   bandwidth_gbs(hot, frame.size));
         const auto cold = cold_copies(mode, frame.size, sweep);
-        print_row(section, std::string("memcpy ") + frame.name + ", cold", "time", "us", cold);
-        print_row(section, std::string("memcpy ") + frame.name + ", cold", "bandwidth", "GB/s",
-                  bandwidth_gbs(cold, frame.size));
+        report_row(section, std::string("memcpy ") + frame.name + ", cold", "time", "us", cold);
+        report_row(section, std::string("memcpy ") + frame.name + ", cold", "bandwidth", "GB/s",
+                   bandwidth_gbs(cold, frame.size));
     }
     return 0;
 }

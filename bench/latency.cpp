@@ -36,6 +36,8 @@
 
 #include <pvshm/pvshm.hpp>
 
+#include "report_row.hpp"
+
 namespace {
 
 constexpr int kWidth = 1920;
@@ -459,22 +461,11 @@ Percentiles pipeline_latency(bool pvshm_side, int frames)
     return p;
 }
 
-std::string one(double v)
-{
-    char buf[64];
-    snprintf(buf, sizeof buf, "[%.6g]", v);
-    return buf;
-}
-
 void row(const char* what, const char* metric, double value, const char* anchor,
          double anchor_value)
 {
-    printf("{\"section\": \"latency, publish-to-receive, 1920x1080 BGR at 100 frames/s\", "
-           "\"case\": \"%s\", \"metric\": \"%s\", \"unit\": \"us\", \"value\": %s, "
-           "\"anchor\": %s, \"anchor_value\": %s}\n",
-           what, metric, one(value).c_str(),
-           anchor ? ("\"" + std::string(anchor) + "\"").c_str() : "null",
-           anchor ? one(anchor_value).c_str() : "null");
+    report_row("latency, publish-to-receive, 1920x1080 BGR at 100 frames/s", what, metric, "us",
+               {value}, anchor ? anchor : "", {anchor_value});
 }
 
 int run_driver(bool quick)

@@ -36,6 +36,8 @@
 
 #include <pvshm/pvshm.hpp>
 
+#include "report_row.hpp"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -53,32 +55,6 @@ struct Mode
     int cpu_repeats = 5;    // CPU measurement windows
     int warmup_frames = 30; // frames read before the first window
 };
-
-std::string json_list(const std::vector<double>& values)
-{
-    std::string text = "[";
-    for (size_t i = 0; i < values.size(); ++i) {
-        char number[32];
-        std::snprintf(number, sizeof number, "%s%.4f", i ? ", " : "", values[i]);
-        text += number;
-    }
-    return text + "]";
-}
-
-void print_row(const std::string& section, const std::string& name, const std::string& metric,
-               const std::string& unit, const std::vector<double>& values,
-               const std::string& anchor = "", const std::vector<double>& anchor_values = {})
-{
-    std::string line = "{\"section\": \"" + section + "\", \"case\": \"" + name +
-                       "\", \"metric\": \"" + metric + "\", \"unit\": \"" + unit +
-                       "\", \"value\": " + json_list(values) + ", \"anchor\": ";
-    if (anchor.empty())
-        line += "null, \"anchor_value\": null}";
-    else
-        line += "\"" + anchor + "\", \"anchor_value\": " + json_list(anchor_values) + "}";
-    std::printf("%s\n", line.c_str());
-    std::fflush(stdout);
-}
 
 double elapsed_us(Clock::time_point start)
 {
@@ -249,15 +225,15 @@ void seed_read_rows(const Mode& mode, const cv::Mat& bgr)
             std::memcpy(out.data, frame.view().data(), size);
             g_sink = out.data[size / 2];
         });
-        print_row(section, "RGB frame (PixelFormat::RGB)", metric, "us", pair.measured,
-                  "memcpy into a reused buffer", pair.anchor);
+        report_row(section, "RGB frame (PixelFormat::RGB)", metric, "us", pair.measured,
+                   "memcpy into a reused buffer", pair.anchor);
         auto fresh = time_pair(mode.repeats, mode.batch, read(frame.id(), meta_1080p()), [&] {
             cv::Mat target(kHeight, kWidth, CV_8UC3);
             std::memcpy(target.data, frame.view().data(), size);
             g_sink = target.data[size / 2];
         });
-        print_row(section, "RGB frame (PixelFormat::RGB)", metric, "us", fresh.measured,
-                  "memcpy into a new cv::Mat per call", fresh.anchor);
+        report_row(section, "RGB frame (PixelFormat::RGB)", metric, "us", fresh.measured,
+                   "memcpy into a new cv::Mat per call", fresh.anchor);
     }
     {
         StoredFrame frame("bgr-array", [&](const std::string& id) {
@@ -267,8 +243,8 @@ void seed_read_rows(const Mode& mode, const cv::Mat& bgr)
             cv::cvtColor(frame.mat(kHeight, kWidth, CV_8UC3), out, cv::COLOR_BGR2RGB);
             g_sink = out.data[out.total() * 3 / 2];
         });
-        print_row(section, "BGR raw array (Rgb3Unordered, color_space BGR)", metric, "us",
-                  pair.measured, "cv::cvtColor BGR2RGB", pair.anchor);
+        report_row(section, "BGR raw array (Rgb3Unordered, color_space BGR)", metric, "us",
+                   pair.measured, "cv::cvtColor BGR2RGB", pair.anchor);
     }
     {
         StoredFrame frame("bgr", pvshm::packed_frame_info(pvshm::PixelFormat::BGR, kWidth, kHeight),
@@ -277,8 +253,8 @@ void seed_read_rows(const Mode& mode, const cv::Mat& bgr)
             cv::cvtColor(frame.mat(kHeight, kWidth, CV_8UC3), out, cv::COLOR_BGR2RGB);
             g_sink = out.data[out.total() * 3 / 2];
         });
-        print_row(section, "BGR frame (PixelFormat::BGR)", metric, "us", pair.measured,
-                  "cv::cvtColor BGR2RGB", pair.anchor);
+        report_row(section, "BGR frame (PixelFormat::BGR)", metric, "us", pair.measured,
+                   "cv::cvtColor BGR2RGB", pair.anchor);
     }
     {
         cv::Mat gray;
@@ -290,8 +266,8 @@ void seed_read_rows(const Mode& mode, const cv::Mat& bgr)
             cv::cvtColor(frame.mat(kHeight, kWidth, CV_8UC1), out, cv::COLOR_GRAY2RGB);
             g_sink = out.data[out.total() * 3 / 2];
         });
-        print_row(section, "GRAY8 frame", metric, "us", pair.measured, "cv::cvtColor GRAY2RGB",
-                  pair.anchor);
+        report_row(section, "GRAY8 frame", metric, "us", pair.measured, "cv::cvtColor GRAY2RGB",
+                   pair.anchor);
     }
     const auto nv12 = nv12_of(bgr);
     struct Nv12Case
@@ -315,8 +291,8 @@ void seed_read_rows(const Mode& mode, const cv::Mat& bgr)
             cv::cvtColor(frame.mat(kHeight * 3 / 2, kWidth, CV_8UC1), out, cv::COLOR_YUV2RGB_NV12);
             g_sink = out.data[out.total() * 3 / 2];
         });
-        print_row(section, c.name, metric, "us", pair.measured,
-                  "cv::cvtColor YUV2RGB_NV12 (BT.601 limited)", pair.anchor);
+        report_row(section, c.name, metric, "us", pair.measured,
+                   "cv::cvtColor YUV2RGB_NV12 (BT.601 limited)", pair.anchor);
     }
     {
         std::vector<uint8_t> jpeg;
@@ -333,15 +309,15 @@ void seed_read_rows(const Mode& mode, const cv::Mat& bgr)
                 cv::cvtColor(decoded, out, cv::COLOR_BGR2RGB);
                 g_sink = out.data[out.total() * 3 / 2];
             });
-        print_row(section, name, metric, "us", pair.measured, "cv::imdecode + cvtColor BGR2RGB",
-                  pair.anchor);
+        report_row(section, name, metric, "us", pair.measured, "cv::imdecode + cvtColor BGR2RGB",
+                   pair.anchor);
         auto alone = time_pair(
             mode.repeats, std::max(1, mode.batch / 4), read(frame.id(), meta_1080p()), [&] {
                 cv::Mat decoded =
                     cv::imdecode(cv::_InputArray(frame.view().data(), size), cv::IMREAD_COLOR);
                 g_sink = decoded.data[decoded.total() * 3 / 2];
             });
-        print_row(section, name, metric, "us", alone.measured, "cv::imdecode alone", alone.anchor);
+        report_row(section, name, metric, "us", alone.measured, "cv::imdecode alone", alone.anchor);
     }
 }
 
@@ -385,10 +361,10 @@ void view_rows(const Mode& mode)
             std::memcpy(target.data(), frame.view().data(), target.size());
             g_sink = target[target.size() / 2];
         });
-        print_row(section, std::string("view_latest, ") + s.name, "time per call", "us", view_us,
-                  "read_latest (copy)", copy.measured);
-        print_row(section, std::string("read_latest, ") + s.name, "time per call", "us",
-                  copy.measured, "memcpy into a reused buffer", copy.anchor);
+        report_row(section, std::string("view_latest, ") + s.name, "time per call", "us", view_us,
+                   "read_latest (copy)", copy.measured);
+        report_row(section, std::string("read_latest, ") + s.name, "time per call", "us",
+                   copy.measured, "memcpy into a reused buffer", copy.anchor);
     }
 }
 
@@ -645,14 +621,14 @@ void cpu_rows(const Mode& mode)
             const auto pvshm = pvshm_reader_cpu(mode, stream, variant.use);
             const std::string name =
                 std::string(stream.name) + " stream, pvshmsink: " + variant.what;
-            print_row(section, name, "CPU per frame", "us", pvshm.total_us, anchor,
-                      capture.total_us);
+            report_row(section, name, "CPU per frame", "us", pvshm.total_us, anchor,
+                       capture.total_us);
             if (variant.use != Use::NormalizeToRgb)
                 continue;
-            print_row(section, name, "of which system", "us", pvshm.system_us, anchor,
-                      capture.system_us);
-            print_row(section, name, "minor page faults per frame", "faults", pvshm.minor_faults,
-                      anchor, capture.minor_faults);
+            report_row(section, name, "of which system", "us", pvshm.system_us, anchor,
+                       capture.system_us);
+            report_row(section, name, "minor page faults per frame", "faults", pvshm.minor_faults,
+                       anchor, capture.minor_faults);
         }
     }
 }

@@ -33,6 +33,8 @@
 
 #include <pvshm/pvshm.hpp>
 
+#include "report_row.hpp"
+
 namespace {
 
 double monotonic_s()
@@ -372,26 +374,11 @@ double memcpy_us(size_t bytes)
     return median(us);
 }
 
-std::string list(const std::vector<double>& v)
-{
-    std::string s = "[";
-    char buf[64];
-    for (size_t i = 0; i < v.size(); ++i) {
-        snprintf(buf, sizeof buf, "%s%.6g", i ? ", " : "", v[i]);
-        s += buf;
-    }
-    return s + "]";
-}
-
 void row(const std::string& section, const std::string& what, const std::string& metric,
          const char* unit, const std::vector<double>& value, const char* anchor,
          const std::vector<double>& anchor_value)
 {
-    printf("{\"section\": \"%s\", \"case\": \"%s\", \"metric\": \"%s\", \"unit\": \"%s\", "
-           "\"value\": %s, \"anchor\": %s, \"anchor_value\": %s}\n",
-           section.c_str(), what.c_str(), metric.c_str(), unit, list(value).c_str(),
-           anchor ? ("\"" + std::string(anchor) + "\"").c_str() : "null",
-           anchor ? list(anchor_value).c_str() : "null");
+    report_row(section, what, metric, unit, value, anchor ? anchor : "", anchor_value);
 }
 
 struct Case

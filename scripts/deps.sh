@@ -6,7 +6,7 @@ PVSHM_PACKAGES=(
     libopencv-dev libyuv-dev libcli11-dev
     libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
     gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-    libgtest-dev libbenchmark-dev clang libclang-rt-14-dev
+    libgtest-dev clang libclang-rt-14-dev
     python3 python3-dev python3-numpy python3-pytest pybind11-dev
 )
 
