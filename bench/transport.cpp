@@ -405,6 +405,7 @@ int run_driver(bool quick)
     const int limit_s = quick ? 15 : 20;
     const std::string tag = std::to_string(getpid());
     int serial = 0;
+    size_t incomplete_cases = 0;
     const char* section = "transport, two processes, videotestsrc pattern=black unthrottled";
     for (const Case& c : cases) {
         const auto bytes = size_t(c.width * c.height * c.bytes_per_pixel);
@@ -429,7 +430,8 @@ int run_driver(bool quick)
             const auto run_pvshm = [&] {
                 return run_pair(
                     source +
-                        "pvshmsink name=sink sync=false persist=false "
+                        // 16 slots: the 16 frames shmsink's area holds below.
+                        "pvshmsink name=sink sync=false persist=false slots=16 "
                         "shared-mem-id=" +
                         id,
                     "pvshmsrc shared-mem-id=" + id +
@@ -486,8 +488,10 @@ int run_driver(bool quick)
             shm_recv.push_back(double(shm.consumer.buffers) / double(shm.producer.buffers));
         }
         if (alone_fps.empty()) {
+            // A loaded machine can starve a run; the other cases still say what they measured.
             fprintf(stderr, "transport: no complete run for %s\n", c.name);
-            return 1;
+            ++incomplete_cases;
+            continue;
         }
         const char* shm_anchor = "shmsink→shmsrc";
         row(section, c.name, "frames/s", "frames/s", pv_fps, shm_anchor, shm_fps);
@@ -514,7 +518,7 @@ int run_driver(bool quick)
             "copies", pv_copies, nullptr, {});
         fflush(stdout);
     }
-    return 0;
+    return incomplete_cases < std::size(cases) ? 0 : 1;
 }
 
 } // namespace
