@@ -2,6 +2,7 @@
 
 // The reading side of the protocol in layout.hpp: leases, waiting, following replacements.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <dirent.h>
 #include <poll.h>
@@ -92,7 +93,12 @@ FrameInfo frame_info_from(const layout::SlotDesc& d, uint64_t slot_stride, const
 class ReaderCore
 {
 public:
-    explicit ReaderCore(std::string id) : id_(std::move(id)), path_(segment_path(id_)) {}
+    ReaderCore(std::string id, ReaderOptions options)
+        : id_(std::move(id)), path_(segment_path(id_)), options_(options)
+    {
+        const char* env = std::getenv("PVSHM_ALLOW_OTHER_OWNERS");
+        options_.allow_other_owner |= env && std::strcmp(env, "1") == 0;
+    }
 
     std::optional<FrameView> view_latest()
     {
@@ -220,6 +226,10 @@ private:
         auto opened = Segment::open(path_, Segment::Access::ReadOnly);
         if (!opened)
             return false;
+        if (opened->owner() != geteuid() && !options_.allow_other_owner)
+            throw SegmentError(path_ + " belongs to uid " + std::to_string(opened->owner()) +
+                               ", not to this user; allow it with ReaderOptions::allow_other_owner "
+                               "or PVSHM_ALLOW_OTHER_OWNERS=1");
         segment_ = std::shared_ptr<Segment>(std::move(opened));
         return true;
     }
@@ -303,6 +313,7 @@ private:
 
     const std::string id_;
     const std::string path_;
+    ReaderOptions options_;
     std::shared_ptr<Segment> segment_;
     uint64_t last_sequence_ = 0;
     uint64_t skipped_ = 0;
@@ -310,10 +321,10 @@ private:
 
 } // namespace detail
 
-Reader::Reader(const std::string& shared_mem_id)
+Reader::Reader(const std::string& shared_mem_id, ReaderOptions options)
 {
     validate_id(shared_mem_id);
-    core_ = std::make_unique<detail::ReaderCore>(shared_mem_id);
+    core_ = std::make_unique<detail::ReaderCore>(shared_mem_id, options);
 }
 
 Reader::~Reader() = default;

@@ -37,8 +37,8 @@ py::dict metadata_dict(const FrameInfo& info)
 
 } // namespace
 
-ReaderBinding::ReaderBinding(const std::string& shared_mem_id)
-    : id_(shared_mem_id), reader_(shared_mem_id)
+ReaderBinding::ReaderBinding(const std::string& shared_mem_id, bool allow_other_owner)
+    : id_(shared_mem_id), reader_(shared_mem_id, pvshm::ReaderOptions{allow_other_owner})
 {
 }
 
@@ -131,8 +131,9 @@ void bind_reader(py::module_& module)
         module, "Reader",
         R"doc(Streams the frames of one shared-memory id, from any number of processes at once.
 
-Reader(shared_mem_id) never fails for a missing segment: it finds it once it appears and follows
-a writer that restarts. An invalid id raises ValueError. Safe to share between threads; blocking
+Reader(shared_mem_id, allow_other_owner=False) never fails for a missing segment: it finds it once
+it appears and follows a writer that restarts. An invalid id raises ValueError. A segment owned by
+another user raises SegmentError unless allow_other_owner is True. Safe to share between threads; blocking
 calls release the GIL.
 
     reader = pvshm.Reader("cam0")
@@ -140,7 +141,8 @@ calls release the GIL.
         rgb = reader.read()            # (H,W,3) uint8 copy, normalized to RGB
         print(reader.metadata["sequence"], rgb.mean(axis=(0, 1)))
 )doc")
-        .def(py::init<const std::string&>(), py::arg("shared_mem_id"))
+        .def(py::init<const std::string&, bool>(), py::arg("shared_mem_id"),
+             py::arg("allow_other_owner") = false)
         .def(
             "read", &ReaderBinding::read, py::arg("color_space") = "RGB",
             R"doc(The newest frame as a new (H,W,3) uint8 RGB array, or None when the id has no frame yet.

@@ -17,7 +17,7 @@ namespace pvshm::python {
 class ReaderBinding
 {
 public:
-    explicit ReaderBinding(const std::string& shared_mem_id);
+    ReaderBinding(const std::string& shared_mem_id, bool allow_other_owner);
 
     // The newest frame normalized to a (H,W,3) RGB copy, or None before the first frame.
     pybind11::object read(const std::string& color_space);

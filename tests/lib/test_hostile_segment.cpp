@@ -186,3 +186,19 @@ TEST_F(HostileSegment, WriterReplacesAnUnusableObjectOfItsOwnUser)
     ASSERT_TRUE(view);
     EXPECT_EQ(view->data()[3], 4);
 }
+
+TEST_F(HostileSegment, AnotherUsersSegmentIsRefusedUnlessAllowed)
+{
+    write_valid_frame();
+    constexpr uid_t kNobody = 65534;
+    if (chown(path().c_str(), kNobody, kNobody) != 0)
+        GTEST_SKIP() << "cannot give the segment to another user here (not root)";
+    expect_segment_error("belongs to uid 65534");
+    EXPECT_THROW(pvshm::Writer{id}, pvshm::SegmentError);
+    pvshm::ReaderOptions options;
+    options.allow_other_owner = true;
+    pvshm::Reader reader(id, options);
+    auto view = reader.view_latest();
+    ASSERT_TRUE(view);
+    EXPECT_EQ(view->data()[0], 50);
+}

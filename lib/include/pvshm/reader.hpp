@@ -37,18 +37,27 @@ struct SegmentStatus
 
 inline constexpr std::chrono::nanoseconds kWaitForever = std::chrono::nanoseconds::max();
 
+struct ReaderOptions
+{
+    // Read segments owned by another user. Off by default: another user's object under an id
+    // could have been planted. Also turned on by the environment variable
+    // PVSHM_ALLOW_OTHER_OWNERS=1, for programs that only use the seed API.
+    bool allow_other_owner = false;
+};
+
 class Reader
 {
 public:
     // Never fails for a missing segment: the reader finds it once it appears. Throws
     // std::invalid_argument for an invalid id.
-    explicit Reader(const std::string& shared_mem_id);
+    explicit Reader(const std::string& shared_mem_id, ReaderOptions options = {});
     ~Reader();
     Reader(Reader&&) noexcept;
     Reader& operator=(Reader&&) noexcept;
 
     // The newest complete frame, in place. nullopt when the id has no segment or no frame yet.
-    // Throws SegmentError when the object is not a usable segment.
+    // Throws SegmentError when the object is not a usable segment (or is another user's, unless
+    // allowed).
     std::optional<FrameView> view_latest();
     // The oldest frame newer than the last one this reader returned (every frame in order);
     // frames overwritten before they could be read are added to frames_skipped().
