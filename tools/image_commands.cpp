@@ -67,10 +67,13 @@ int snapshot(const std::string& id, const std::string& file, const std::string& 
 int write_image_file(const std::string& id, const std::string& file)
 {
     const std::vector<uint8_t> bytes = read_file(file);
-    // Refused here rather than stored: readers would get zeros and never say why.
+    // Stored as they are, like dev_write_image_to_shared_memory does; readers of bytes that do
+    // not decode get zeros, so say so now.
     const cv::Mat decoded = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
     if (decoded.empty())
-        throw std::runtime_error("'" + file + "' is not an image OpenCV can decode");
+        std::fprintf(stderr,
+                     "warning: '%s' is not an image OpenCV can decode: readers will get zeros\n",
+                     file.c_str());
     dev_write_image_to_shared_memory(id, bytes);
     std::printf("stored %s (%dx%d, %zu bytes) as the newest frame of '%s'\n", file.c_str(),
                 decoded.cols, decoded.rows, bytes.size(), id.c_str());

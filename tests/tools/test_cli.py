@@ -160,11 +160,15 @@ def test_a_missing_segment_exits_1_with_a_message(pvshm, shm_id, tmp_path, comma
 def test_an_unreadable_file_exits_1(pvshm, shm_id, tmp_path):
     result = pvshm("write", shm_id, tmp_path / "absent.png")
     assert result.returncode == 1 and "cannot read" in result.stderr
+    assert not segment_path(shm_id).exists()
+
+
+def test_write_stores_bytes_that_do_not_decode_with_a_warning(pvshm, shm_id, tmp_path):
     not_an_image = tmp_path / "notes.txt"
     not_an_image.write_text("hello")
     result = pvshm("write", shm_id, not_an_image)
-    assert result.returncode == 1 and "not an image" in result.stderr
-    assert not segment_path(shm_id).exists()
+    assert result.returncode == 0 and "not an image" in result.stderr
+    assert segment_path(shm_id).exists()
 
 
 def test_a_snapshot_to_an_unknown_format_exits_1(pvshm, shm_id, held_writer, tmp_path):
