@@ -14,8 +14,8 @@
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
 
-#include "../tests/helpers/stamp.hpp"
 #include "soak_common.hpp"
+#include "stamp.hpp"
 
 int main(int argc, char** argv)
 {

@@ -28,8 +28,8 @@
 
 #include <pvshm/writer.hpp>
 
-#include "../tests/helpers/stamp.hpp"
 #include "soak_common.hpp"
+#include "stamp.hpp"
 
 namespace {
 
