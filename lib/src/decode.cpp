@@ -21,13 +21,18 @@ struct Size
     uint32_t height = 0;
 };
 
-// One decompressor per thread: creating one allocates, and handles are not thread-safe.
-tjhandle jpeg_decompressor()
+// One decompressor per thread: creating one allocates, and handles are not thread-safe. A handle
+// that failed is left in a state its next call trips over: it is replaced.
+using Decompressor = std::unique_ptr<void, int (*)(tjhandle)>;
+
+Decompressor& thread_decompressor()
 {
-    thread_local std::unique_ptr<void, int (*)(tjhandle)> handle(tjInitDecompress(), tjDestroy);
+    thread_local Decompressor handle(nullptr, tjDestroy);
+    if (!handle)
+        handle.reset(tjInitDecompress());
     if (!handle)
         throw DecodeError(std::string("cannot start the JPEG decoder: ") + tjGetErrorStr2(nullptr));
-    return handle.get();
+    return handle;
 }
 
 std::optional<Size> jpeg_size(tjhandle decompressor, const uint8_t* bytes, size_t size)
@@ -36,8 +41,10 @@ std::optional<Size> jpeg_size(tjhandle decompressor, const uint8_t* bytes, size_
     int height = 0;
     int subsampling = 0;
     int colorspace = 0;
-    if (tjDecompressHeader3(decompressor, bytes, static_cast<unsigned long>(size), &width, &height,
-                            &subsampling, &colorspace) != 0 ||
+    // A warning (junk between markers, say) still reads the frame header, as the decoder will.
+    if ((tjDecompressHeader3(decompressor, bytes, static_cast<unsigned long>(size), &width, &height,
+                             &subsampling, &colorspace) != 0 &&
+         tjGetErrorCode(decompressor) != TJERR_WARNING) ||
         width <= 0 || height <= 0)
         return std::nullopt;
     return Size{static_cast<uint32_t>(width), static_cast<uint32_t>(height)};
@@ -102,12 +109,19 @@ void decode_png(const uint8_t* bytes, size_t size, cv::Mat& out)
 
 void decode_image(const uint8_t* bytes, size_t size, cv::Mat& out)
 {
-    tjhandle decompressor = jpeg_decompressor();
-    if (const auto declared = jpeg_size(decompressor, bytes, size)) {
-        check_bounds(*declared, size, "JPEG");
-        decode_jpeg(decompressor, bytes, size, *declared, out);
-        return;
+    Decompressor& decompressor = thread_decompressor();
+    const auto jpeg = jpeg_size(decompressor.get(), bytes, size);
+    if (jpeg) {
+        try {
+            check_bounds(*jpeg, size, "JPEG");
+            decode_jpeg(decompressor.get(), bytes, size, *jpeg, out);
+            return;
+        } catch (const DecodeError&) {
+            decompressor.reset();
+            throw;
+        }
     }
+    decompressor.reset();
     if (const auto declared = png_size(bytes, size)) {
         check_bounds(*declared, size, "PNG");
         decode_png(bytes, size, out);

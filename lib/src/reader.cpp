@@ -195,15 +195,17 @@ private:
     // Makes segment_ the object now named by the id, if any. Returns whether one is open.
     bool refresh()
     {
-        if (segment_ && segment_->lost()) {
-            // Truncated under us: whatever object the name holds now is judged afresh.
-            segment_.reset();
-            last_sequence_ = 0;
-            unreadable_latest_ = 0;
-        }
         if (segment_) {
             const bool superseded =
                 layout::load_acquire(segment_->header().state_flags) & layout::kSegmentSuperseded;
+            if (segment_->lost()) {
+                // Truncated under us (that read may be what noticed): whatever object the name
+                // holds now is judged afresh.
+                segment_.reset();
+                last_sequence_ = 0;
+                unreadable_latest_ = 0;
+                return open_named();
+            }
             // The name is looked up (a system call) only when the segment has nothing new: a
             // segment that is being published to is the one to read.
             if (!superseded && (has_new_frame() || segment_->still_named()))
@@ -215,6 +217,11 @@ private:
             if (!superseded)
                 last_sequence_ = 0;
         }
+        return open_named();
+    }
+
+    bool open_named()
+    {
         auto opened = Segment::open(path_, Segment::Access::ReadOnly, [this](const Segment& s) {
             if (s.owner() != geteuid() && !options_.allow_other_owner)
                 throw SegmentError(path_ + " belongs to uid " + std::to_string(s.owner()) +
@@ -239,11 +246,18 @@ private:
         const uint64_t latest = layout::load_acquire(segment_->header().latest);
         try {
             auto view = find();
+            if (segment_->lost()) {
+                segment_.reset();
+                last_sequence_ = 0;
+                unreadable_latest_ = 0;
+                throw SegmentError(path_ + ": truncated by another process while it was read");
+            }
             if (!view)
                 unreadable_latest_ = latest;
             return view;
         } catch (...) {
-            unreadable_latest_ = latest;
+            if (segment_)
+                unreadable_latest_ = latest;
             throw;
         }
     }
