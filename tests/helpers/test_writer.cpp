@@ -1,7 +1,10 @@
 // Second-process writer for the cross-process tests: writes stamped GRAY8 frames to an id.
 //
 //   pvshm-test-writer ID WIDTH HEIGHT COUNT [--slots N] [--stamp-base B] [--hold] [--die-mid-frame]
+//                     [--metadata]
 //
+// --metadata tags each frame with user metadata naming its stamp: {"serial": "S-<stamp>",
+// "stamp": <stamp>, "gain": <stamp>.5}.
 // COUNT 0 writes until killed. Prints "ready <pid>" once it owns the id, "done <last sequence>"
 // after COUNT frames; --hold then keeps the id until stdin closes; --die-mid-frame then fills half
 // of one more frame and kills itself with SIGKILL. Errors print "error <message>" and exit 3.
@@ -32,6 +35,7 @@ int main(int argc, char** argv)
     uint64_t stamp = 1;
     bool hold = false;
     bool die_mid_frame = false;
+    bool metadata = false;
     for (int i = 5; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--slots" && i + 1 < argc)
@@ -42,17 +46,23 @@ int main(int argc, char** argv)
             hold = true;
         else if (arg == "--die-mid-frame")
             die_mid_frame = true;
+        else if (arg == "--metadata")
+            metadata = true;
     }
     try {
         pvshm::Writer writer(id, options);
         std::printf("ready %d\n", static_cast<int>(getpid()));
-        const auto info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, width, height);
+        auto info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, width, height);
         uint64_t last = 0;
         for (uint64_t n = 0; count == 0 || n < count; ++n, ++stamp) {
             auto slot = writer.loan(info.payload_size);
             if (!slot)
                 continue; // every slot pinned: dropped and counted by the writer
             pvshm::test::fill_stamped(slot->data(), info.payload_size, stamp);
+            if (metadata)
+                info.metadata = {{"serial", "S-" + std::to_string(stamp)},
+                                 {"stamp", static_cast<int64_t>(stamp)},
+                                 {"gain", static_cast<double>(stamp) + 0.5}};
             last = writer.publish(*slot, info).value_or(last);
         }
         std::printf("done %llu\n", static_cast<unsigned long long>(last));
