@@ -68,6 +68,9 @@ void remove_abandoned_temporaries()
     closedir(dir);
 }
 
+// The longest a lossless writer sleeps before it looks at its readers' need locks again.
+constexpr auto kLosslessRecheck = std::chrono::milliseconds(10);
+
 // How often a writer looks whether its segment is still the one named by its id.
 constexpr auto kNameCheckInterval = std::chrono::milliseconds(250);
 
@@ -123,19 +126,14 @@ public:
         keep_published();
         if (size > segment_->slot_stride() || options_.slots != segment_->slot_count())
             replace_segment(size);
-        const uint32_t count = segment_->slot_count();
-        const uint32_t newest = newest_slot();
-        for (uint32_t step = 1; step <= count; ++step) {
-            const uint32_t slot = (next_slot_ + step) % count;
-            if (slot == newest || (loaned_ >> slot & 1) ||
-                !segment_->try_lock(layout::slot_lock_byte(slot), true))
-                continue;
-            auto& desc = segment_->desc(slot);
-            layout::store_release(desc.seqlock, layout::load_relaxed(desc.seqlock) | 1);
-            loaned_ |= uint64_t{1} << slot;
-            next_slot_ = slot;
-            return SlotLoan(shared_from_this(), segment_, slot, segment_->payload(slot),
-                            segment_->slot_stride());
+        const auto waited_since = std::chrono::steady_clock::now();
+        for (;;) {
+            bool needed = false;
+            if (auto slot = free_slot(needed))
+                return lend(*slot);
+            if (!needed || !count_drop || cancelled_.exchange(false))
+                break;
+            wait_for_lossless_readers(waited_since);
         }
         if (count_drop) {
             layout::add_relaxed(segment_->header().frames_dropped, uint64_t{1});
@@ -143,6 +141,8 @@ public:
         }
         return std::nullopt;
     }
+
+    void cancel_wait() { cancelled_ = true; }
 
     std::optional<uint64_t> publish(SlotLoan& loan, const FrameInfo& info)
     {
@@ -210,7 +210,8 @@ public:
         const auto& header = segment_->header();
         return {layout::load_relaxed(header.frames_written),
                 layout::load_relaxed(header.frames_dropped),
-                layout::load_relaxed(header.bytes_written)};
+                layout::load_relaxed(header.bytes_written),
+                layout::load_relaxed(header.lossless_drops)};
     }
 
     bool still_published() const
@@ -239,6 +240,74 @@ private:
         } catch (const std::exception&) {
             return -1;
         }
+    }
+
+    // A slot the next frame may be written to: not the newest, not lent, not pinned, and in
+    // lossless mode not holding a frame a reader of every frame still needs (then `needed`).
+    std::optional<uint32_t> free_slot(bool& needed)
+    {
+        const uint32_t count = segment_->slot_count();
+        const uint32_t newest = newest_slot();
+        for (uint32_t step = 1; step <= count; ++step) {
+            const uint32_t slot = (next_slot_ + step) % count;
+            if (slot == newest || (loaned_ >> slot & 1))
+                continue;
+            if (options_.lossless &&
+                still_needed(layout::load_relaxed(segment_->desc(slot).sequence))) {
+                needed = true;
+                continue;
+            }
+            if (segment_->try_lock(layout::slot_lock_byte(slot), true))
+                return slot;
+        }
+        return std::nullopt;
+    }
+
+    bool still_needed(uint64_t sequence) const
+    {
+        return sequence >= lossless_floor_ &&
+               segment_->read_locked_elsewhere(layout::need_lock_byte(lossless_floor_),
+                                               layout::need_lock_byte(sequence));
+    }
+
+    SlotLoan lend(uint32_t slot)
+    {
+        auto& desc = segment_->desc(slot);
+        layout::store_release(desc.seqlock, layout::load_relaxed(desc.seqlock) | 1);
+        loaned_ |= uint64_t{1} << slot;
+        next_slot_ = slot;
+        return SlotLoan(shared_from_this(), segment_, slot, segment_->payload(slot),
+                        segment_->slot_stride());
+    }
+
+    // One sleep until a reader of every frame took one (it wakes us), at most kLosslessRecheck
+    // (a wake that lands between our look and our sleep is not lost for longer). Past the
+    // lossless timeout the readers still behind are dropped from the wait: the floor rises
+    // above every frame written so far.
+    void wait_for_lossless_readers(std::chrono::steady_clock::time_point since)
+    {
+        auto& header = segment_->header();
+        if (options_.lossless_timeout.count() > 0 &&
+            std::chrono::steady_clock::now() - since >= options_.lossless_timeout) {
+            lossless_floor_ = sequence_ + 1;
+            layout::add_relaxed(header.lossless_drops, uint64_t{1});
+            log::debug("'" + id_ + "': a reader of every frame fell behind by more than the " +
+                       "lossless timeout; dropped from the wait");
+            return;
+        }
+        __atomic_store_n(&header.writer_waiting, 1u, __ATOMIC_SEQ_CST);
+        bool needed = false;
+        if (!free_slot_exists(needed) && needed)
+            segment_->wait_for_ack(std::chrono::nanoseconds(kLosslessRecheck).count());
+        __atomic_store_n(&header.writer_waiting, 0u, __ATOMIC_SEQ_CST);
+    }
+
+    bool free_slot_exists(bool& needed)
+    {
+        auto slot = free_slot(needed);
+        if (slot)
+            segment_->unlock(layout::slot_lock_byte(*slot));
+        return slot.has_value();
     }
 
     // A segment that another process truncated, or whose name was removed (`pvshm clear
@@ -296,6 +365,7 @@ private:
         auto& header = segment->header();
         layout::store_relaxed(header.writer_pid, static_cast<int32_t>(getpid()));
         layout::store_relaxed(header.writer_started_ns, clock_ns(CLOCK_REALTIME));
+        mark_lossless(header);
         return segment;
     }
 
@@ -342,6 +412,7 @@ private:
         sequence_ = layout::latest_sequence(layout::load_relaxed(header.latest));
         layout::store_relaxed(header.writer_pid, static_cast<int32_t>(getpid()));
         layout::store_relaxed(header.writer_started_ns, clock_ns(CLOCK_REALTIME));
+        mark_lossless(header);
         log::debug("'" + id_ + "': took over the segment of a writer that is gone");
     }
 
@@ -374,11 +445,20 @@ private:
                    " slots of " + std::to_string(stride) + " bytes");
     }
 
+    void mark_lossless(layout::SegmentHeader& header) const
+    {
+        if (options_.lossless)
+            __atomic_fetch_or(&header.state_flags, layout::kSegmentLossless, __ATOMIC_RELEASE);
+        else
+            __atomic_fetch_and(&header.state_flags, ~layout::kSegmentLossless, __ATOMIC_RELEASE);
+    }
+
     static void copy_counters(const layout::SegmentHeader& from, layout::SegmentHeader& to)
     {
         to.frames_written = layout::load_relaxed(from.frames_written);
         to.frames_dropped = layout::load_relaxed(from.frames_dropped);
         to.bytes_written = layout::load_relaxed(from.bytes_written);
+        to.lossless_drops = layout::load_relaxed(from.lossless_drops);
     }
 
     uint64_t initial_stride() const
@@ -449,7 +529,9 @@ private:
     uint64_t loaned_ = 0; // slots of segment_ lent out, one bit each
     uint32_t next_slot_ = 0;
     std::chrono::steady_clock::time_point next_name_check_{};
-    bool name_taken_ = false; // another writer holds the id since ours was removed
+    std::atomic<bool> cancelled_{false};
+    uint64_t lossless_floor_ = 1; // need locks below it no longer make the writer wait
+    bool name_taken_ = false;     // another writer holds the id since ours was removed
 };
 
 } // namespace detail
@@ -505,6 +587,8 @@ Writer::Writer(const std::string& shared_mem_id, WriterOptions options)
                                     std::to_string(kMaxCameraIdLength) + " characters");
     if (options.initial_slot_size > kMaxPayloadSize)
         throw std::invalid_argument("initial_slot_size is larger than the maximum frame size");
+    if (options.lossless_timeout.count() < 0)
+        throw std::invalid_argument("lossless_timeout must not be negative");
     if (options.bit_depth > 16)
         throw std::invalid_argument("bit_depth must be 0 (all) or 1 to 16, not " +
                                     std::to_string(options.bit_depth));
@@ -566,6 +650,11 @@ bool Writer::still_published() const
 void Writer::remove()
 {
     core_->remove();
+}
+
+void Writer::cancel_wait()
+{
+    core_->cancel_wait();
 }
 
 } // namespace pvshm

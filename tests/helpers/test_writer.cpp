@@ -1,13 +1,15 @@
 // Second-process writer for the cross-process tests: writes stamped GRAY8 frames to an id.
 //
 //   pvshm-test-writer ID WIDTH HEIGHT COUNT [--slots N] [--stamp-base B] [--hold] [--die-mid-frame]
-//                     [--metadata]
+//                     [--metadata] [--lossless [--lossless-timeout-ms N]] [--go]
 //
+// --go waits for a "go" line on stdin after "ready" before writing (readers attach meanwhile).
 // --metadata tags each frame with user metadata naming its stamp: {"serial": "S-<stamp>",
 // "stamp": <stamp>, "gain": <stamp>.5}.
 // COUNT 0 writes until killed. Prints "ready <pid>" once it owns the id, "done <last sequence>"
 // after COUNT frames; --hold then keeps the id until stdin closes; --die-mid-frame then fills half
 // of one more frame and kills itself with SIGKILL. Errors print "error <message>" and exit 3.
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -36,6 +38,7 @@ int main(int argc, char** argv)
     bool hold = false;
     bool die_mid_frame = false;
     bool metadata = false;
+    bool go = false;
     for (int i = 5; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--slots" && i + 1 < argc)
@@ -48,10 +51,22 @@ int main(int argc, char** argv)
             die_mid_frame = true;
         else if (arg == "--metadata")
             metadata = true;
+        else if (arg == "--lossless")
+            options.lossless = true;
+        else if (arg == "--lossless-timeout-ms" && i + 1 < argc)
+            options.lossless_timeout =
+                std::chrono::milliseconds(std::strtol(argv[++i], nullptr, 10));
+        else if (arg == "--go")
+            go = true;
     }
     try {
         pvshm::Writer writer(id, options);
         std::printf("ready %d\n", static_cast<int>(getpid()));
+        if (go) {
+            char line[8] = {};
+            if (!std::fgets(line, sizeof line, stdin) || std::strncmp(line, "go", 2) != 0)
+                return 0;
+        }
         auto info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, width, height);
         uint64_t last = 0;
         for (uint64_t n = 0; count == 0 || n < count; ++n, ++stamp) {
@@ -65,7 +80,10 @@ int main(int argc, char** argv)
                                  {"gain", static_cast<double>(stamp) + 0.5}};
             last = writer.publish(*slot, info).value_or(last);
         }
-        std::printf("done %llu\n", static_cast<unsigned long long>(last));
+        std::printf("done %llu dropped %llu lossless-drops %llu\n",
+                    static_cast<unsigned long long>(last),
+                    static_cast<unsigned long long>(writer.stats().frames_dropped),
+                    static_cast<unsigned long long>(writer.stats().lossless_drops));
         if (die_mid_frame) {
             auto slot = writer.loan(info.payload_size);
             if (slot) {
