@@ -5,7 +5,16 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "commands.hpp"
+
 namespace pvshm::cli {
+
+ReaderOptions reader_options(bool allow_other_owner)
+{
+    ReaderOptions options;
+    options.allow_other_owner = allow_other_owner;
+    return options;
+}
 
 SegmentStatus require_segment(Reader& reader)
 {
