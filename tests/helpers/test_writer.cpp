@@ -1,6 +1,7 @@
 // Second-process writer for the cross-process tests: writes stamped GRAY8 frames to an id.
 //
 //   pvshm-test-writer ID WIDTH HEIGHT COUNT [--slots N] [--stamp-base B] [--hold] [--die-mid-frame]
+//                     [--camera-id BYTES] [--caps BYTES]
 //
 // COUNT 0 writes until killed. Prints "ready <pid>" once it owns the id, "done <last sequence>"
 // after COUNT frames; --hold then keeps the id until stdin closes; --die-mid-frame then fills half
@@ -32,6 +33,7 @@ int main(int argc, char** argv)
     uint64_t stamp = 1;
     bool hold = false;
     bool die_mid_frame = false;
+    std::string caps;
     for (int i = 5; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--slots" && i + 1 < argc)
@@ -42,11 +44,16 @@ int main(int argc, char** argv)
             hold = true;
         else if (arg == "--die-mid-frame")
             die_mid_frame = true;
+        else if (arg == "--camera-id" && i + 1 < argc)
+            options.camera_id = argv[++i]; // any bytes: readers must cope with invalid UTF-8
+        else if (arg == "--caps" && i + 1 < argc)
+            caps = argv[++i];
     }
     try {
         pvshm::Writer writer(id, options);
         std::printf("ready %d\n", static_cast<int>(getpid()));
-        const auto info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, width, height);
+        auto info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, width, height);
+        info.caps = caps;
         uint64_t last = 0;
         for (uint64_t n = 0; count == 0 || n < count; ++n, ++stamp) {
             auto slot = writer.loan(info.payload_size);

@@ -90,6 +90,22 @@ def test_info_json_has_the_contract_keys(pvshm, shm_id, held_writer):
     assert text.returncode == 0 and shm_id in text.stdout and "GRAY8" in text.stdout
 
 
+def test_info_of_text_that_is_not_utf8(pvshm, shm_id, helper):
+    """A camera id and caps of any bytes give valid JSON and printable text."""
+    camera_id, caps = b"cam\xff\x1b[2J", b"video/x-raw,\xc3("
+    writer = helper(
+        "pvshm-test-writer", shm_id, 4, 2, 1, "--hold",
+        "--camera-id", os.fsdecode(camera_id), "--caps", os.fsdecode(caps),
+    )  # fmt: skip
+    writer.expect("ready")
+    writer.expect("done")
+    info = json.loads(pvshm("info", "--json", shm_id).stdout)
+    assert (info["camera_id"], info["caps"]) == ("cam\ufffd\x1b[2J", "video/x-raw,\ufffd(")
+    text = pvshm("info", shm_id)  # decoding stdout as UTF-8 fails on any byte left invalid
+    assert text.returncode == 0 and "camera:          cam\ufffd?[2J" in text.stdout
+    assert writer.finish() == 0
+
+
 def test_info_of_a_segment_without_frame_keys(pvshm, shm_id, tmp_path):
     image = tmp_path / "one.png"
     image.write_bytes(pngfile.encode(1, 1, [[(1, 2, 3)]]))
