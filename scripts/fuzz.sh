@@ -33,13 +33,13 @@ for src in lib/src/*.cpp tests/fuzz/fuzz_segment.cpp; do
 done
 for pid in "${pids[@]}"; do wait "$pid"; done
 clang++ "${flags[@]}" -fsanitize=fuzzer "${objects[@]}" -o "$out/fuzz_segment" \
-    $(pkg-config --libs opencv4) -lyuv -lpthread
+    $(pkg-config --libs opencv4 libturbojpeg libpng) -lyuv -lpthread
 
 # Leaks of the fuzzed code are findings too; the decoders' own caches are not ours.
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 jobs=${PVSHM_FUZZ_JOBS:-1}
-options=(-max_total_time="$seconds" -max_len=20000 -timeout=10 -rss_limit_mb=2048
+options=(-max_total_time="$seconds" -max_len=40000 -timeout=10 -rss_limit_mb=2048
     -artifact_prefix="$out/artifacts/" -print_final_stats=1)
 [ "$jobs" -gt 1 ] && options+=(-fork="$jobs")
 "$out/fuzz_segment" "${options[@]}" "$@" "$out/corpus" tests/fuzz/corpus

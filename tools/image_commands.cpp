@@ -199,7 +199,9 @@ int clear_dead()
     for (const std::string& id : list_segment_ids()) {
         std::optional<SegmentStatus> segment;
         try {
-            segment = Reader(id).status();
+            ReaderOptions options;
+            options.allow_other_owner_switch = "`pvshm clear " + id + "`";
+            segment = Reader(id, options).status();
         } catch (const std::exception& error) {
             // Whose writer cannot be told: left for `pvshm clear ID` to remove by name.
             std::fprintf(stderr, "pvshm: skipped '%s': %s\n", id.c_str(), error.what());

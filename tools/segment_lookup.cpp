@@ -14,6 +14,7 @@ ReaderOptions reader_options(bool allow_other_owner)
 {
     ReaderOptions options;
     options.allow_other_owner = allow_other_owner;
+    options.allow_other_owner_switch = "--allow-other-owner";
     return options;
 }
 

@@ -1,6 +1,7 @@
 #include <pvshm/frame.hpp>
 
 // packed_frame_info() and check_frame_geometry(); FrameView lives in frame_view.cpp.
+#include <ctime>
 #include <stdexcept>
 #include <string>
 
@@ -196,6 +197,13 @@ std::string check_frame_geometry(const FrameInfo& info)
                    "-byte payload";
     }
     return {};
+}
+
+int64_t FrameInfo::age_ns() const
+{
+    timespec now{};
+    clock_gettime(CLOCK_REALTIME, &now);
+    return int64_t{now.tv_sec} * 1000000000 + now.tv_nsec - timestamp_realtime_ns;
 }
 
 } // namespace pvshm

@@ -32,4 +32,14 @@ const uint8_t* FrameView::plane(int index) const
     return pin_->payload() + pin_->info().plane_offsets[index];
 }
 
+bool FrameView::lost() const
+{
+    return pin_ && pin_->lost();
+}
+
+bool FrameView::writer_alive() const
+{
+    return pin_ && pin_->writer_alive();
+}
+
 } // namespace pvshm

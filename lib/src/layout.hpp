@@ -10,7 +10,8 @@
 //   | latest, wake_word,     | sequence, |           |         | (page        |              |
 //   | writer pid, counters   | geometry, |           |         |  multiple)   |              |
 //   |                        | camera id,|           |         |              |              |
-//   |                        | caps      |           |         |              |              |
+//   |                        | caps, user|           |         |              |              |
+//   |                        | metadata  |           |         |              |              |
 //   +------------------------+-----------+-----------+-- ... --+--------------+--------------+--
 //
 // Every field is fixed width and little-endian (x86-64 and aarch64 alike); reserved bytes are
@@ -18,6 +19,7 @@
 //
 // Layout versions:
 //   1  initial layout.
+//   2  SlotDesc gains bit_depth and the frame's user metadata (a JSON object, metadata.cpp).
 //
 // Ownership and leases are OFD byte-range locks on the object's file descriptor, not fields: the
 // kernel drops them when a process dies, so no dead process can hold anything forever. The locked
@@ -52,12 +54,13 @@
 namespace pvshm::layout {
 
 inline constexpr uint64_t kMagic = 0x31304d4853565050; // "PPVSHM01" read as little-endian bytes
-inline constexpr uint32_t kVersion = 1;
+inline constexpr uint32_t kVersion = 2;
 inline constexpr uint32_t kMinSlots = 1;
 inline constexpr uint32_t kMaxSlots = 64;
 inline constexpr uint64_t kPageSize = 4096;
 inline constexpr size_t kCameraIdBytes = 128;
 inline constexpr size_t kCapsBytes = 1024;
+inline constexpr size_t kMetadataBytes = 4096;
 
 // SegmentHeader::state_flags
 inline constexpr uint32_t kSegmentSuperseded = 1u << 0;
@@ -103,7 +106,7 @@ struct SlotDesc
     uint8_t matrix;                 // pvshm::ColorMatrix
     uint8_t range;                  // pvshm::ColorRange
     uint8_t plane_count;            // 0..kMaxPlanes
-    uint8_t reserved0;              //
+    uint8_t bit_depth;              // significant bits of 16-bit samples, 0: all
     uint32_t strides[4];            // bytes per row of each plane
     uint64_t plane_offsets[4];      // from the start of the slot's payload
     uint64_t payload_size;          // bytes used in the slot, <= slot_stride
@@ -112,21 +115,24 @@ struct SlotDesc
     int64_t duration_ns;            // -1: unknown
     uint16_t camera_id_length;      // < kCameraIdBytes
     uint16_t caps_length;           // < kCapsBytes
-    uint8_t reserved1[12];          //
+    uint16_t metadata_length;       // <= kMetadataBytes, 0: none
+    uint8_t reserved1[10];          //
     char camera_id[kCameraIdBytes]; // NUL-padded
     char caps[kCapsBytes];          // GStreamer caps string, NUL-padded
+    char metadata[kMetadataBytes];  // user metadata, JSON; only metadata_length bytes are read
 };
 
 inline constexpr uint64_t kSlotDescOffset = sizeof(SegmentHeader);
 
 static_assert(sizeof(SegmentHeader) == 1024);
-static_assert(sizeof(SlotDesc) == 1280);
+static_assert(sizeof(SlotDesc) == 5376);
 static_assert(offsetof(SegmentHeader, wake_word) == 64);
 static_assert(offsetof(SegmentHeader, latest) == 72);
 static_assert(offsetof(SegmentHeader, writer_started_ns) == 112);
 static_assert(offsetof(SlotDesc, payload_size) == 80);
 static_assert(offsetof(SlotDesc, camera_id) == 128);
 static_assert(offsetof(SlotDesc, caps) == 256);
+static_assert(offsetof(SlotDesc, metadata) == 1280);
 static_assert(std::is_standard_layout_v<SegmentHeader> &&
               std::is_trivially_copyable_v<SegmentHeader>);
 static_assert(std::is_standard_layout_v<SlotDesc> && std::is_trivially_copyable_v<SlotDesc>);

@@ -6,14 +6,14 @@
 #include <cctype>
 #include <cstring>
 #include <numeric>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include <libyuv/convert_argb.h>
 #include <libyuv/planar_functions.h>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+
+#include "decode.hpp"
 
 namespace pvshm {
 namespace {
@@ -212,17 +212,27 @@ void convert_yuv(const FrameInfo& info, const uint8_t* payload, cv::Mat& out)
         convert_packed_422(frame, constants, out);
 }
 
+// Scaled by the frame's significant bits: a 12-bit camera's 4095 is white.
 void convert_gray16(const FrameInfo& info, const uint8_t* payload, cv::Mat& out)
 {
     const int width = out.cols;
     const int height = out.rows;
+    const uint32_t bits = info.bit_depth == 0 ? 16 : info.bit_depth;
     thread_local std::vector<uint8_t> buffer;
     uint8_t* gray = scratch(buffer, static_cast<size_t>(width) * height);
-    // Scale 256 computes (sample * 256) >> 16, an exact >> 8. The source stride is in samples.
-    constexpr int kShiftBy8 = 256;
-    libyuv::Convert16To8Plane(reinterpret_cast<const uint16_t*>(plane(info, payload, 0)),
-                              stride(info, 0) / 2, gray, width, kShiftBy8, width, height);
-    cv::cvtColor(cv::Mat(height, width, CV_8UC1, gray), out, cv::COLOR_GRAY2RGB);
+    cv::Mat gray_mat(height, width, CV_8UC1, gray);
+    if (bits >= 8) {
+        // libyuv computes min((sample * scale) >> 16, 255): scale 2^(24 - bits) is an exact
+        // shift right by bits - 8, saturating samples above the declared depth. The source
+        // stride is in samples.
+        libyuv::Convert16To8Plane(reinterpret_cast<const uint16_t*>(plane(info, payload, 0)),
+                                  stride(info, 0) / 2, gray, width, 1 << (24 - bits), width,
+                                  height);
+    } else {
+        plane_mat(info, payload, 0, height, width, CV_16UC1)
+            .convertTo(gray_mat, CV_8U, 255.0 / ((1 << bits) - 1));
+    }
+    cv::cvtColor(gray_mat, out, cv::COLOR_GRAY2RGB);
 }
 
 // OpenCV names a Bayer pattern after the second row's second and third pixels, GStreamer after
@@ -240,89 +250,6 @@ int bayer_code(PixelFormat format)
     default:
         return cv::COLOR_BayerGR2RGB;
     }
-}
-
-uint32_t read_be32(const uint8_t* bytes)
-{
-    return uint32_t{bytes[0]} << 24 | uint32_t{bytes[1]} << 16 | uint32_t{bytes[2]} << 8 |
-           uint32_t{bytes[3]};
-}
-
-uint32_t read_be16(const uint8_t* bytes)
-{
-    return uint32_t{bytes[0]} << 8 | uint32_t{bytes[1]};
-}
-
-struct DeclaredSize
-{
-    uint32_t width = 0;
-    uint32_t height = 0;
-};
-
-// The dimensions a PNG's IHDR or a JPEG's SOF marker declares, read before anything is allocated.
-// Returns nothing for other containers or when the header cannot be found.
-std::optional<DeclaredSize> declared_size(const uint8_t* bytes, size_t size)
-{
-    static constexpr uint8_t kPngSignature[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    if (size >= 24 && std::memcmp(bytes, kPngSignature, sizeof kPngSignature) == 0 &&
-        std::memcmp(bytes + 12, "IHDR", 4) == 0)
-        return DeclaredSize{read_be32(bytes + 16), read_be32(bytes + 20)};
-
-    if (size < 4 || bytes[0] != 0xff || bytes[1] != 0xd8)
-        return std::nullopt;
-    size_t pos = 2;
-    while (pos + 4 <= size) {
-        if (bytes[pos] != 0xff)
-            return std::nullopt;
-        const uint8_t marker = bytes[pos + 1];
-        if (marker == 0xff) {
-            ++pos; // fill byte
-            continue;
-        }
-        // Markers without a length: TEM, RSTn; SOS starts entropy-coded data before any SOF.
-        if (marker == 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
-            pos += 2;
-            continue;
-        }
-        if (marker == 0xda || marker == 0xd9)
-            return std::nullopt;
-        const size_t length = read_be16(bytes + pos + 2);
-        // SOF0..SOF15, except DHT (C4), JPG (C8) and DAC (CC): P(1) Y(2) X(2) follow the length.
-        const bool is_sof =
-            marker >= 0xc0 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc;
-        if (is_sof) {
-            if (pos + 9 > size)
-                return std::nullopt;
-            return DeclaredSize{read_be16(bytes + pos + 7), read_be16(bytes + pos + 5)};
-        }
-        pos += 2 + length;
-    }
-    return std::nullopt;
-}
-
-void decode_image(const FrameInfo& info, const uint8_t* payload, cv::Mat& out)
-{
-    const size_t size = static_cast<size_t>(info.payload_size);
-    if (const auto declared = declared_size(payload, size)) {
-        const uint64_t decoded_bytes = uint64_t{declared->width} * declared->height * 3;
-        if (declared->width > kMaxDimension || declared->height > kMaxDimension ||
-            decoded_bytes > kMaxPayloadSize)
-            throw DecodeError("refusing to decode a " + std::to_string(declared->width) + "x" +
-                              std::to_string(declared->height) + " image from " +
-                              std::to_string(size) + " bytes (larger than a frame may be)");
-    }
-
-    cv::Mat bgr;
-    std::string reason = "not an image format OpenCV reads";
-    try {
-        bgr = cv::imdecode(cv::_InputArray(payload, static_cast<int>(size)), cv::IMREAD_COLOR);
-    } catch (const cv::Exception& error) {
-        reason = error.what();
-    }
-    if (bgr.empty())
-        throw DecodeError("cannot decode " + std::to_string(size) + " bytes as an image (" +
-                          reason + ")");
-    cv::cvtColor(bgr, out, cv::COLOR_BGR2RGB);
 }
 
 } // namespace
@@ -348,7 +275,7 @@ void normalize_to_rgb(const FrameInfo& info, const uint8_t* payload, cv::Mat& ou
         throw std::invalid_argument("normalize_to_rgb: no payload");
 
     if (is_encoded(info.format)) {
-        decode_image(info, payload, out);
+        decode_image(payload, static_cast<size_t>(info.payload_size), out);
         return;
     }
 

@@ -2,6 +2,8 @@
 
 // The reading side of the protocol in layout.hpp: leases, waiting, following replacements.
 #include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <dirent.h>
@@ -14,6 +16,7 @@
 
 #include "id.hpp"
 #include "layout.hpp"
+#include "metadata.hpp"
 #include "slot_pin.hpp"
 
 namespace pvshm {
@@ -29,6 +32,13 @@ constexpr auto kReplacementCheck = std::chrono::milliseconds(200);
 // A pin fails only when the writer took the slot between our look and the pin; a reader
 // descheduled again and again by a saturated machine needs many tries (seen: more than 16).
 constexpr int kPinNewestAttempts = 1000;
+// Before that, a few tries at the slot `latest` names, and at the next frame in order: each
+// failure means the writer moved on, which a reader keeping up sees rarely.
+constexpr int kPinLatestAttempts = 8;
+constexpr int kPinNextAttempts = 16;
+
+// find_slot()'s "none".
+constexpr uint32_t kNoSlot = UINT32_MAX;
 
 Clock::time_point deadline_after(std::chrono::nanoseconds timeout)
 {
@@ -63,6 +73,7 @@ FrameInfo frame_info_from(const layout::SlotDesc& d, uint64_t slot_stride, const
         d.matrix > static_cast<uint8_t>(ColorMatrix::BT2020) ||
         d.range > static_cast<uint8_t>(ColorRange::Full) || d.plane_count > kMaxPlanes ||
         d.camera_id_length >= layout::kCameraIdBytes || d.caps_length >= layout::kCapsBytes ||
+        d.metadata_length > layout::kMetadataBytes || d.bit_depth > 16 ||
         d.payload_size > slot_stride)
         throw SegmentError(where + " holds a corrupt frame descriptor");
     FrameInfo info;
@@ -83,6 +94,12 @@ FrameInfo frame_info_from(const layout::SlotDesc& d, uint64_t slot_stride, const
     info.duration_ns = d.duration_ns;
     info.camera_id.assign(d.camera_id, d.camera_id_length);
     info.caps.assign(d.caps, d.caps_length);
+    info.bit_depth = d.bit_depth;
+    try {
+        info.metadata = parse_metadata(std::string_view(d.metadata, d.metadata_length));
+    } catch (const SegmentError& error) {
+        throw SegmentError(where + ": " + error.what());
+    }
     if (auto error = check_frame_geometry(info); !error.empty())
         throw SegmentError(where + " holds an invalid frame: " + error);
     return info;
@@ -102,46 +119,14 @@ public:
 
     std::optional<FrameView> view_latest()
     {
-        if (!refresh())
-            return std::nullopt;
-        const auto& header = segment_->header();
-        for (int attempt = 0; attempt < 8; ++attempt) {
-            const uint64_t latest = layout::load_acquire(header.latest);
-            if (latest == 0)
-                return std::nullopt;
-            const uint32_t slot = layout::latest_slot(latest);
-            if (slot >= segment_->slot_count())
-                throw SegmentError(path_ + ": corrupt header (newest slot " + std::to_string(slot) +
-                                   ")");
-            // The writer may have reused the slot between our look at `latest` and the pin; a
-            // frame at least as new as the one we looked for is as good.
-            auto pin = pin_frame(slot);
-            if (pin && pin->info().sequence >= layout::latest_sequence(latest))
-                return accept(std::move(pin));
-        }
-        // A writer lapping us again and again (we were descheduled): take the newest frame that
-        // can be pinned.
-        return pin_newest();
+        return judged([this] { return find_latest(); });
     }
 
     std::optional<FrameView> view_next()
     {
         if (last_sequence_ == 0)
             return view_latest();
-        if (!refresh())
-            return std::nullopt;
-        for (int attempt = 0; attempt < 16; ++attempt) {
-            const auto [slot, sequence] = find_slot(last_sequence_, Pick::Oldest);
-            if (slot == layout::kMaxSlots)
-                return std::nullopt;
-            auto pin = pin_frame(slot);
-            if (!pin || pin->info().sequence != sequence)
-                continue;
-            if (sequence > last_sequence_ + 1)
-                skipped_ += sequence - last_sequence_ - 1;
-            return accept(std::move(pin));
-        }
-        return std::nullopt;
+        return judged([this] { return find_next(); });
     }
 
     bool wait(std::chrono::nanoseconds timeout)
@@ -159,7 +144,7 @@ public:
             // The wake word is read before looking for a frame, so that a publish in between
             // changes it and the futex wait returns at once.
             const uint32_t seen = layout::load_acquire(segment_->header().wake_word);
-            if (has_new_frame())
+            if (has_readable_new_frame())
                 return true;
             if (remaining <= Clock::duration::zero())
                 return false;
@@ -213,25 +198,117 @@ private:
         if (segment_) {
             const bool superseded =
                 layout::load_acquire(segment_->header().state_flags) & layout::kSegmentSuperseded;
+            if (segment_->lost()) {
+                // Truncated under us (that read may be what noticed): whatever object the name
+                // holds now is judged afresh.
+                segment_.reset();
+                last_sequence_ = 0;
+                unreadable_latest_ = 0;
+                return open_named();
+            }
             // The name is looked up (a system call) only when the segment has nothing new: a
             // segment that is being published to is the one to read.
             if (!superseded && (has_new_frame() || segment_->still_named()))
                 return true;
             segment_.reset();
+            unreadable_latest_ = 0;
             // A writer that grew its segment continues its sequence in the new one; any other
             // object under the name (cleared and created again) counts from 1.
             if (!superseded)
                 last_sequence_ = 0;
         }
-        auto opened = Segment::open(path_, Segment::Access::ReadOnly);
+        return open_named();
+    }
+
+    bool open_named()
+    {
+        auto opened = Segment::open(path_, Segment::Access::ReadOnly, [this](const Segment& s) {
+            if (s.owner() != geteuid() && !options_.allow_other_owner)
+                throw SegmentError(path_ + " belongs to uid " + std::to_string(s.owner()) +
+                                   ", not to this user; allow it with " +
+                                   options_.allow_other_owner_switch +
+                                   " (or PVSHM_ALLOW_OTHER_OWNERS=1)");
+        });
         if (!opened)
             return false;
-        if (opened->owner() != geteuid() && !options_.allow_other_owner)
-            throw SegmentError(path_ + " belongs to uid " + std::to_string(opened->owner()) +
-                               ", not to this user; allow it with ReaderOptions::allow_other_owner "
-                               "or PVSHM_ALLOW_OTHER_OWNERS=1");
         segment_ = std::shared_ptr<Segment>(std::move(opened));
         return true;
+    }
+
+    // Runs one of the find_* below. When it yields no frame (or throws), the segment's `latest`
+    // as it was before is remembered as unreadable, so that wait() does not report it as new
+    // again and again: a segment whose counters name no readable frame must not make a reader
+    // spin.
+    template <typename Find> std::optional<FrameView> judged(Find find)
+    {
+        if (!refresh())
+            return std::nullopt;
+        const uint64_t latest = layout::load_acquire(segment_->header().latest);
+        try {
+            auto view = find();
+            if (segment_->lost()) {
+                segment_.reset();
+                last_sequence_ = 0;
+                unreadable_latest_ = 0;
+                throw SegmentError(path_ + ": truncated by another process while it was read");
+            }
+            if (!view)
+                unreadable_latest_ = latest;
+            return view;
+        } catch (...) {
+            if (segment_)
+                unreadable_latest_ = latest;
+            throw;
+        }
+    }
+
+    std::optional<FrameView> find_latest()
+    {
+        const auto& header = segment_->header();
+        for (int attempt = 0; attempt < kPinLatestAttempts; ++attempt) {
+            const uint64_t latest = layout::load_acquire(header.latest);
+            if (latest == 0)
+                return std::nullopt;
+            const uint32_t slot = layout::latest_slot(latest);
+            if (slot >= segment_->slot_count())
+                throw SegmentError(path_ + ": corrupt header (newest slot " + std::to_string(slot) +
+                                   ")");
+            // The writer may have reused the slot between our look at `latest` and the pin; a
+            // frame at least as new as the one we looked for is as good.
+            auto pin = pin_frame(slot);
+            if (pin && pin->info().sequence >= layout::latest_sequence(latest))
+                return accept(std::move(pin));
+        }
+        // A writer lapping us again and again (we were descheduled): take the newest frame that
+        // can be pinned.
+        return pin_newest();
+    }
+
+    std::optional<FrameView> find_next()
+    {
+        for (int attempt = 0; attempt < kPinNextAttempts; ++attempt) {
+            const auto [slot, sequence] = find_slot(last_sequence_, Pick::Oldest);
+            if (slot == kNoSlot)
+                return std::nullopt;
+            auto pin = pin_frame(slot);
+            if (!pin || pin->info().sequence != sequence)
+                continue;
+            if (sequence > last_sequence_ + 1)
+                skipped_ += sequence - last_sequence_ - 1;
+            return accept(std::move(pin));
+        }
+        return std::nullopt;
+    }
+
+    // A frame newer than the last one returned that a view could be made of: `latest` moved
+    // since the last return, not to a value already found unreadable, and some complete slot
+    // holds a newer frame.
+    bool has_readable_new_frame() const
+    {
+        const uint64_t latest = layout::load_acquire(segment_->header().latest);
+        if (latest == unreadable_latest_ || !has_new_frame())
+            return false;
+        return find_slot(last_sequence_, Pick::Newest).first != kNoSlot;
     }
 
     bool has_new_frame() const
@@ -251,7 +328,7 @@ private:
     // number; kMaxSlots when there is none. Sequence numbers are only hints until pinned.
     std::pair<uint32_t, uint64_t> find_slot(uint64_t after, Pick pick) const
     {
-        uint32_t found = layout::kMaxSlots;
+        uint32_t found = kNoSlot;
         uint64_t found_sequence = 0;
         for (uint32_t slot = 0; slot < segment_->slot_count(); ++slot) {
             const auto& desc = segment_->desc(slot);
@@ -259,7 +336,7 @@ private:
                 continue;
             const uint64_t sequence = layout::load_relaxed(desc.sequence);
             const bool better =
-                found == layout::kMaxSlots ||
+                found == kNoSlot ||
                 (pick == Pick::Oldest ? sequence < found_sequence : sequence > found_sequence);
             if (sequence > after && better) {
                 found = slot;
@@ -273,7 +350,7 @@ private:
     {
         for (int attempt = 0; attempt < kPinNewestAttempts; ++attempt) {
             const auto [slot, sequence] = find_slot(0, Pick::Newest);
-            if (slot == layout::kMaxSlots)
+            if (slot == kNoSlot)
                 return std::nullopt;
             if (auto pin = pin_frame(slot); pin && pin->info().sequence >= sequence)
                 return accept(std::move(pin));
@@ -287,8 +364,11 @@ private:
             return nullptr; // the writer is filling it
         const auto& shared = segment_->desc(slot);
         const uint64_t before = layout::load_acquire(shared.seqlock);
+        // Only the bytes of metadata in use are copied: most frames carry none.
         layout::SlotDesc copy;
-        std::memcpy(&copy, &shared, sizeof copy);
+        std::memcpy(&copy, &shared, offsetof(layout::SlotDesc, metadata));
+        copy.metadata_length = std::min<uint16_t>(copy.metadata_length, layout::kMetadataBytes);
+        std::memcpy(copy.metadata, shared.metadata, copy.metadata_length);
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         const uint64_t after = layout::load_relaxed(shared.seqlock);
         if ((before & 1) || before != after || copy.sequence == 0) {
@@ -316,6 +396,7 @@ private:
     ReaderOptions options_;
     std::shared_ptr<Segment> segment_;
     uint64_t last_sequence_ = 0;
+    uint64_t unreadable_latest_ = 0;
     uint64_t skipped_ = 0;
 };
 
@@ -347,6 +428,8 @@ std::optional<Frame> Reader::read_latest()
     if (!view)
         return std::nullopt;
     Frame frame{view->info(), std::vector<uint8_t>(view->data(), view->data() + view->size())};
+    if (view->lost())
+        throw SegmentError("'" + id() + "': the segment was truncated while its frame was copied");
     return frame;
 }
 

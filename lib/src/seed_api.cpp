@@ -124,8 +124,16 @@ cv::Mat read_image_from_shared_memory(const std::string& shared_mem_id, const Im
             return zeros_because(shared_mem_id, image_meta,
                                  entry->value->status() ? "the segment holds no frame"
                                                         : "no segment with this id");
+        if (image_meta.max_age_ms > 0 && view->info().age_ns() > image_meta.max_age_ms * 1000000)
+            return zeros_because(shared_mem_id, image_meta,
+                                 "the newest frame is older than max_age_ms (" +
+                                     std::to_string(image_meta.max_age_ms) + " ms)" +
+                                     (view->writer_alive() ? "" : "; its writer is gone"));
         cv::Mat image;
         normalize_to_rgb(view->info(), view->data(), image, order);
+        if (view->lost())
+            return zeros_because(shared_mem_id, image_meta,
+                                 "the segment was truncated while its frame was read");
         if (image.cols != image_meta.width || image.rows != image_meta.height)
             log::warning_once("size:" + shared_mem_id,
                               "'" + shared_mem_id + "': frame is " + std::to_string(image.cols) +
@@ -145,6 +153,13 @@ cv::Mat read_image_from_shared_memory(const std::string& shared_mem_id, const Im
 void write_image_array_to_shared_memory(const std::string& shared_mem_id,
                                         const cv::Mat& image_array)
 {
+    write_image_array_to_shared_memory(shared_mem_id, image_array, "");
+}
+
+void write_image_array_to_shared_memory(const std::string& shared_mem_id,
+                                        const cv::Mat& image_array, const std::string& color_space,
+                                        const UserMetadata& metadata)
+{
     validate_id(shared_mem_id);
     const cv::Mat& a = image_array;
     const bool planar2d = a.dims == 2 && (a.type() == CV_8UC3 || a.type() == CV_8UC1);
@@ -159,13 +174,19 @@ void write_image_array_to_shared_memory(const std::string& shared_mem_id,
     const int height = a.size[0];
     const int width = a.size[1];
     const int channels = planar2d ? a.channels() : a.size[2];
-    const PixelFormat format = channels == 3 ? PixelFormat::Rgb3Unordered : PixelFormat::GRAY8;
-    const FrameInfo info = packed_frame_info(format, width, height); // checks the size limits
+    PixelFormat format = PixelFormat::GRAY8;
+    if (channels == 3)
+        format = color_space.empty() ? PixelFormat::Rgb3Unordered
+                 : color_order_from_name(color_space) == ColorOrder::BGR ? PixelFormat::BGR
+                                                                         : PixelFormat::RGB;
+    FrameInfo info = packed_frame_info(format, width, height); // checks the size limits
+    info.metadata = metadata;
     write_frame(shared_mem_id, info, cv::Mat(height, width, CV_8UC(channels), a.data, a.step[0]));
 }
 
 void dev_write_image_to_shared_memory(const std::string& shared_mem_id,
-                                      const std::vector<uint8_t>& image_bytes)
+                                      const std::vector<uint8_t>& image_bytes,
+                                      const UserMetadata& metadata)
 {
     validate_id(shared_mem_id);
     if (image_bytes.empty())
@@ -186,6 +207,7 @@ void dev_write_image_to_shared_memory(const std::string& shared_mem_id,
     info.format = format;
     info.plane_count = 1;
     info.payload_size = image_bytes.size();
+    info.metadata = metadata;
     write_frame(shared_mem_id, info,
                 cv::Mat(1, static_cast<int>(image_bytes.size()), CV_8U,
                         const_cast<uint8_t*>(image_bytes.data())));

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
@@ -45,6 +46,28 @@ struct flock lock_request(short type, int64_t byte)
 long futex(const uint32_t* word, int op, uint32_t value, const timespec* timeout)
 {
     return syscall(SYS_futex, word, op, value, timeout, nullptr, 0);
+}
+
+std::string file_kind(mode_t mode)
+{
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISLNK(mode))
+        return "a symbolic link (pvshm never follows one)";
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return "a device";
+    return "not a regular file";
+}
+
+std::string octal_mode(mode_t mode)
+{
+    char text[8];
+    std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+    return text;
 }
 
 std::string mib(uint64_t bytes)
@@ -100,44 +123,64 @@ Segment::Segment(std::string path, int fd, Access access)
     }
     inode_ = st.st_ino;
     owner_ = st.st_uid;
+    mode_ = st.st_mode;
     size_ = static_cast<uint64_t>(st.st_size);
 }
 
 Segment::~Segment()
 {
-    if (map_)
-        munmap(map_, map_length_);
+    unmap();
     if (fd_ >= 0)
         close(fd_); // drops every OFD lock this object holds
 }
 
-std::unique_ptr<Segment> Segment::open(const std::string& path, Access access)
+std::unique_ptr<Segment> Segment::open(const std::string& path, Access access,
+                                       const std::function<void(const Segment&)>& vet)
 {
-    const int flags = (access == Access::ReadOnly ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC;
-    const int fd = ::open(path.c_str(), flags);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return nullptr;
-        if (errno == ELOOP)
-            throw SegmentError(path + " is a symbolic link; pvshm never follows one");
-        throw system_failure("open " + path);
-    }
-    std::unique_ptr<Segment> segment(new Segment(path, fd, access));
+    auto segment = open_object(path, access);
+    if (!segment)
+        return nullptr;
+    if (vet)
+        vet(*segment);
     segment->map_validated();
     return segment;
 }
 
 std::unique_ptr<Segment> Segment::open_unvalidated(const std::string& path)
 {
-    const int fd = ::open(path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    return open_object(path, Access::ReadWrite);
+}
+
+std::unique_ptr<Segment> Segment::open_object(const std::string& path, Access access)
+{
+    // O_NONBLOCK: a FIFO planted under the name would block open() until a writer came. What is
+    // not a regular file is refused before anything else touches it.
+    const int flags = (access == Access::ReadOnly ? O_RDONLY : O_RDWR) | O_NOFOLLOW | O_CLOEXEC |
+                      O_NONBLOCK | O_NOCTTY;
+    const int fd = ::open(path.c_str(), flags);
     if (fd < 0) {
-        if (errno == ENOENT)
+        const int error = errno;
+        struct stat st
+        {
+        };
+        const bool exists = lstat(path.c_str(), &st) == 0;
+        if (error == ENOENT)
             return nullptr;
-        if (errno == ELOOP)
-            throw SegmentError(path + " is a symbolic link; pvshm never follows one");
-        throw system_failure("open " + path + " for writing");
+        if (exists && !S_ISREG(st.st_mode))
+            throw SegmentError(path + " is " + file_kind(st.st_mode) +
+                               ", not a shared-memory segment");
+        if (error == EACCES && exists)
+            throw SegmentError(path + ": permission denied (owned by uid " +
+                               std::to_string(st.st_uid) + ", mode " + octal_mode(st.st_mode) +
+                               "); its owner must share it");
+        errno = error;
+        throw system_failure("open " + path);
     }
-    return std::unique_ptr<Segment>(new Segment(path, fd, Access::ReadWrite));
+    std::unique_ptr<Segment> segment(new Segment(path, fd, access));
+    if (!S_ISREG(segment->mode_))
+        throw SegmentError(path + " is " + file_kind(segment->mode_) +
+                           ", not a shared-memory segment");
+    return segment;
 }
 
 std::unique_ptr<Segment> Segment::create(const std::string& path, mode_t mode, uint32_t slot_count,
@@ -204,6 +247,17 @@ void Segment::map(uint64_t length)
     map_ = address;
     map_length_ = length;
     header_ = static_cast<layout::SegmentHeader*>(address);
+    guard_ = std::make_unique<FaultGuard>(address, length, prot);
+}
+
+void Segment::unmap()
+{
+    // Unguarded first: the address range may be reused as soon as it is unmapped.
+    guard_.reset();
+    if (map_)
+        munmap(map_, map_length_);
+    map_ = nullptr;
+    header_ = nullptr;
 }
 
 void Segment::map_validated()
@@ -218,9 +272,7 @@ void Segment::map_validated()
     if (const auto error = check_header(copy, size_); !error.empty())
         throw SegmentError(path_ + ": " + error);
     if (copy.total_size != map_length_) {
-        munmap(map_, map_length_);
-        map_ = nullptr;
-        header_ = nullptr;
+        unmap();
         map(copy.total_size);
     }
     slot_count_ = copy.slot_count;

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include <pvshm/frame.hpp>
 
+#include "fault_guard.hpp"
 #include "layout.hpp"
 
 namespace pvshm {
@@ -29,12 +31,16 @@ public:
     Segment& operator=(const Segment&) = delete;
 
     // Opens and validates the object at `path`. Returns nullptr when it does not exist; throws
-    // SegmentError when it is not a segment this build understands (truncated, foreign, other
-    // version) and std::system_error when it cannot be opened or mapped.
-    static std::unique_ptr<Segment> open(const std::string& path, Access access);
+    // SegmentError when it is not a segment this build understands (not a regular file, not
+    // readable, truncated, foreign, other version) and std::system_error when it cannot be opened
+    // or mapped. `vet`, when given, judges the open object before anything of it is mapped
+    // (throwing to refuse it). Never blocks and never follows a symbolic link.
+    static std::unique_ptr<Segment> open(const std::string& path, Access access,
+                                         const std::function<void(const Segment&)>& vet = {});
 
     // Opens `path` for writing without validating it (the writer decides what to do with a
-    // foreign object once it holds the writer lock). Returns nullptr when it does not exist.
+    // foreign object once it holds the writer lock). Returns nullptr when it does not exist;
+    // throws SegmentError for what is not a regular file.
     static std::unique_ptr<Segment> open_unvalidated(const std::string& path);
 
     // Creates a new, zero-filled, initialized object at `path` (O_EXCL), all its pages reserved,
@@ -60,6 +66,9 @@ public:
     int fd() const { return fd_; }
     ino_t inode() const { return inode_; }
     uid_t owner() const { return owner_; }
+    // True once another process truncated the object under the mapping: what the mapping holds
+    // now are zeros (fault_guard.hpp), not the segment.
+    bool lost() const { return guard_ && guard_->lost(); }
     uint64_t size() const { return size_; }
     const std::string& path() const { return path_; }
     // True while the object still is the one named by its path.
@@ -85,16 +94,20 @@ public:
 
 private:
     Segment(std::string path, int fd, Access access);
+    static std::unique_ptr<Segment> open_object(const std::string& path, Access access);
     void map(uint64_t length);
+    void unmap();
 
     std::string path_;
     int fd_ = -1;
     Access access_;
     ino_t inode_ = 0;
     uid_t owner_ = 0;
+    mode_t mode_ = 0;
     uint64_t size_ = 0; // the object's size when opened
     void* map_ = nullptr;
     uint64_t map_length_ = 0;
+    std::unique_ptr<FaultGuard> guard_;
     layout::SegmentHeader* header_ = nullptr;
     uint32_t slot_count_ = 0;
     uint64_t slot_stride_ = 0;

@@ -3,6 +3,7 @@
 // The writing side of the protocol in layout.hpp: taking the id, lending and publishing slots.
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -19,6 +20,7 @@
 #include "id.hpp"
 #include "layout.hpp"
 #include "log.hpp"
+#include "metadata.hpp"
 #include "segment.hpp"
 
 namespace pvshm {
@@ -66,6 +68,9 @@ void remove_abandoned_temporaries()
     closedir(dir);
 }
 
+// How often a writer looks whether its segment is still the one named by its id.
+constexpr auto kNameCheckInterval = std::chrono::milliseconds(250);
+
 std::shared_ptr<Segment> share(std::unique_ptr<Segment> segment)
 {
     return std::shared_ptr<Segment>(std::move(segment));
@@ -87,7 +92,7 @@ public:
         for (int attempt = 0; attempt < 100; ++attempt) {
             auto existing = Segment::open_unvalidated(path_);
             if (!existing) {
-                if (create_and_link())
+                if (create_and_link(initial_stride()))
                     return;
                 continue; // another writer linked first: judge its segment
             }
@@ -115,6 +120,7 @@ public:
                                         " bytes is larger than the maximum of " +
                                         std::to_string(kMaxPayloadSize));
         std::lock_guard lock(mutex_);
+        keep_published();
         if (size > segment_->slot_stride() || options_.slots != segment_->slot_count())
             replace_segment(size);
         const uint32_t count = segment_->slot_count();
@@ -141,6 +147,15 @@ public:
     std::optional<uint64_t> publish(SlotLoan& loan, const FrameInfo& info)
     {
         check_publishable(info, loan.capacity());
+        const std::string metadata = serialize_metadata(info.metadata);
+        if (static_cast<const Segment*>(loan.segment_.get())->lost()) {
+            // Truncated by another process while the frame was filled in: the frame is gone.
+            loan.give_back();
+            std::lock_guard lock(mutex_);
+            keep_published();
+            layout::add_relaxed(segment_->header().frames_dropped, uint64_t{1});
+            return std::nullopt;
+        }
         std::unique_lock lock(mutex_);
         if (loan.segment_ != segment_) {
             // The segment grew while this loan was out: copy the frame into the new one.
@@ -155,7 +170,7 @@ public:
         const uint32_t slot = loan.slot_;
         auto& desc = segment_->desc(slot);
         const uint64_t sequence = ++sequence_;
-        fill_descriptor(desc, info, sequence);
+        fill_descriptor(desc, info, metadata, sequence);
         // Publication: the descriptor and payload become visible before the seqlock and
         // `latest` say so (release), which is what readers' acquire loads pair with.
         layout::store_release(desc.seqlock, layout::load_relaxed(desc.seqlock) + 1);
@@ -226,6 +241,38 @@ private:
         }
     }
 
+    // A segment that another process truncated, or whose name was removed (`pvshm clear
+    // --force`), reaches no reader any more: build a new one under the id so that the stream goes
+    // on. The name is looked at (a system call) at most every kNameCheckInterval.
+    void keep_published()
+    {
+        if (segment_->lost()) {
+            log::warning("'" + id_ + "': the segment was truncated by another process; creating " +
+                         "it again");
+            replace_segment(segment_->slot_stride(), false);
+            return;
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (name_taken_ || now < next_name_check_)
+            return;
+        next_name_check_ = now + kNameCheckInterval;
+        if (segment_->still_named())
+            return;
+        auto old = segment_;
+        if (!create_and_link(segment_->slot_stride())) {
+            name_taken_ = true;
+            log::warning("'" + id_ + "': the segment was removed and another writer took the " +
+                         "id; frames from this writer reach no reader");
+            return;
+        }
+        copy_counters(old->header(), segment_->header());
+        // Readers still on the removed object follow at once, keeping their place in the sequence.
+        __atomic_fetch_or(&old->header().state_flags, layout::kSegmentSuperseded, __ATOMIC_RELEASE);
+        old->wake_readers();
+        log::warning("'" + id_ + "': the segment was removed while this writer was alive; " +
+                     "created it again");
+    }
+
     uint32_t newest_slot() const
     {
         const uint64_t latest = layout::load_relaxed(segment_->header().latest);
@@ -252,9 +299,9 @@ private:
         return segment;
     }
 
-    bool create_and_link()
+    bool create_and_link(uint64_t slot_stride)
     {
-        auto fresh = create_temporary(initial_stride());
+        auto fresh = create_temporary(slot_stride);
         const bool linked = link(fresh->path().c_str(), path_.c_str()) == 0;
         const int link_errno = errno;
         unlink(fresh->path().c_str());
@@ -266,6 +313,8 @@ private:
         }
         fresh->now_named(path_);
         segment_ = share(std::move(fresh));
+        loaned_ = 0;
+        next_slot_ = 0;
         log::debug("'" + id_ + "': created segment " + path_);
         return true;
     }
@@ -303,13 +352,8 @@ private:
         const uint64_t stride =
             layout::round_up_to_page(std::max({size, initial_stride(), uint64_t{1}}));
         auto fresh = create_temporary(stride);
-        auto& header = fresh->header();
-        if (old_is_valid) {
-            const auto& old = segment_->header();
-            header.frames_written = layout::load_relaxed(old.frames_written);
-            header.frames_dropped = layout::load_relaxed(old.frames_dropped);
-            header.bytes_written = layout::load_relaxed(old.bytes_written);
-        }
+        if (old_is_valid)
+            copy_counters(segment_->header(), fresh->header());
         if (rename(fresh->path().c_str(), path_.c_str()) != 0) {
             const int error = errno;
             unlink(fresh->path().c_str());
@@ -328,6 +372,13 @@ private:
         }
         log::debug("'" + id_ + "': segment replaced, " + std::to_string(segment_->slot_count()) +
                    " slots of " + std::to_string(stride) + " bytes");
+    }
+
+    static void copy_counters(const layout::SegmentHeader& from, layout::SegmentHeader& to)
+    {
+        to.frames_written = layout::load_relaxed(from.frames_written);
+        to.frames_dropped = layout::load_relaxed(from.frames_dropped);
+        to.bytes_written = layout::load_relaxed(from.bytes_written);
     }
 
     uint64_t initial_stride() const
@@ -349,9 +400,13 @@ private:
         if (info.caps.size() > kMaxCapsLength)
             throw std::invalid_argument("caps string is longer than " +
                                         std::to_string(kMaxCapsLength) + " characters");
+        if (info.bit_depth > 16)
+            throw std::invalid_argument("bit_depth must be 0 (all) or 1 to 16, not " +
+                                        std::to_string(info.bit_depth));
     }
 
-    void fill_descriptor(layout::SlotDesc& desc, const FrameInfo& info, uint64_t sequence) const
+    void fill_descriptor(layout::SlotDesc& desc, const FrameInfo& info, const std::string& metadata,
+                         uint64_t sequence) const
     {
         const std::string& camera_id = info.camera_id.empty() ? options_.camera_id : info.camera_id;
         desc.sequence = sequence;
@@ -377,6 +432,12 @@ private:
         desc.caps_length = static_cast<uint16_t>(info.caps.size());
         std::memset(desc.caps, 0, sizeof desc.caps);
         std::memcpy(desc.caps, info.caps.data(), info.caps.size());
+        desc.bit_depth =
+            static_cast<uint8_t>(info.bit_depth                          ? info.bit_depth
+                                 : info.format == PixelFormat::GRAY16_LE ? options_.bit_depth
+                                                                         : 0);
+        desc.metadata_length = static_cast<uint16_t>(metadata.size());
+        std::memcpy(desc.metadata, metadata.data(), metadata.size());
     }
 
     const std::string id_;
@@ -387,6 +448,8 @@ private:
     uint64_t sequence_ = 0;
     uint64_t loaned_ = 0; // slots of segment_ lent out, one bit each
     uint32_t next_slot_ = 0;
+    std::chrono::steady_clock::time_point next_name_check_{};
+    bool name_taken_ = false; // another writer holds the id since ours was removed
 };
 
 } // namespace detail
@@ -442,6 +505,9 @@ Writer::Writer(const std::string& shared_mem_id, WriterOptions options)
                                     std::to_string(kMaxCameraIdLength) + " characters");
     if (options.initial_slot_size > kMaxPayloadSize)
         throw std::invalid_argument("initial_slot_size is larger than the maximum frame size");
+    if (options.bit_depth > 16)
+        throw std::invalid_argument("bit_depth must be 0 (all) or 1 to 16, not " +
+                                    std::to_string(options.bit_depth));
     core_ = std::make_shared<detail::WriterCore>(shared_mem_id, std::move(options));
     core_->take_id();
 }

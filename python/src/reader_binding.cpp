@@ -31,6 +31,14 @@ py::str text_from_segment(const std::string& text)
     return py::reinterpret_steal<py::str>(decoded);
 }
 
+ReaderOptions reader_options(bool allow_other_owner)
+{
+    ReaderOptions options;
+    options.allow_other_owner = allow_other_owner;
+    options.allow_other_owner_switch = "allow_other_owner=True";
+    return options;
+}
+
 py::dict metadata_dict(const FrameInfo& info)
 {
     py::dict meta;
@@ -49,7 +57,7 @@ py::dict metadata_dict(const FrameInfo& info)
 } // namespace
 
 ReaderBinding::ReaderBinding(const std::string& shared_mem_id, bool allow_other_owner)
-    : id_(shared_mem_id), reader_(shared_mem_id, pvshm::ReaderOptions{allow_other_owner})
+    : id_(shared_mem_id), reader_(shared_mem_id, reader_options(allow_other_owner))
 {
 }
 

@@ -5,7 +5,8 @@
 //                                       the id until stdin closes) or "busy <errno> <message>"
 //   pvshm-fault-helper hold-views ID N  pins N frames with distinct sequence numbers (so N
 //                                       slots), prints "pinned N"; on each "check" line reads
-//                                       every view again and prints "intact <count>"; exits
+//                                       every view again and prints "intact <count> lost
+//                                       <count>" (views whose segment was truncated); exits
 //                                       when stdin closes
 //   pvshm-fault-helper writer-zygote ID WIDTH HEIGHT
 //                                       on each "spawn <stamp>" line forks a writer of ID that
@@ -91,9 +92,12 @@ int hold_views(const std::string& id, size_t count)
         if (line != "check")
             continue;
         size_t intact = 0;
-        for (const auto& view : views)
+        size_t lost = 0;
+        for (const auto& view : views) {
             intact += pvshm::test::read_stamp(view.data(), view.size()).has_value();
-        std::printf("intact %zu\n", intact);
+            lost += view.lost();
+        }
+        std::printf("intact %zu lost %zu\n", intact, lost);
     }
     return 0;
 }

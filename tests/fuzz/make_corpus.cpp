@@ -116,6 +116,23 @@ std::vector<uint8_t> encoded(const std::string& extension)
     return bytes;
 }
 
+// A small JPEG declaring 33000x32000, with junk bytes before its frame header (which a scan
+// that gives up at junk, unlike the decoder, misses).
+std::vector<uint8_t> jpeg_bomb()
+{
+    auto jpeg = encoded(".jpg");
+    const size_t after_app0 = 4 + (size_t{jpeg[4]} << 8 | jpeg[5]);
+    jpeg.insert(jpeg.begin() + static_cast<std::ptrdiff_t>(after_app0), {0x12, 0x34, 0x56});
+    for (size_t i = after_app0 + 3; i + 9 <= jpeg.size(); ++i) {
+        if (jpeg[i] == 0xff && jpeg[i + 1] == 0xc0) {
+            const uint8_t size[] = {0x7d, 0x00, 0x80, 0xe8};
+            std::copy_n(size, 4, jpeg.begin() + static_cast<std::ptrdiff_t>(i) + 5);
+            break;
+        }
+    }
+    return jpeg;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -150,6 +167,12 @@ int main(int argc, char** argv)
     save_encoded("png", PixelFormat::Png, encoded(".png"));
     save_encoded("jpeg", PixelFormat::Jpeg, encoded(".jpg"));
     save_encoded("encoded-garbage", PixelFormat::Encoded, pattern(40));
+    save_encoded("jpeg-bomb-junk-before-sof", PixelFormat::Jpeg, jpeg_bomb());
+    auto tagged = pvshm::packed_frame_info(PixelFormat::GRAY16_LE, 4, 2);
+    tagged.bit_depth = 12;
+    tagged.metadata = {
+        {"serial", std::string("A-17")}, {"trigger", int64_t{42}}, {"exposure_ms", 1.5}};
+    save_all("gray16-12bit-metadata", segment_with("tagged", tagged, pattern(16)));
 
     // Truncated objects: empty, half a header, a header without its slots.
     const auto object =

@@ -1,8 +1,10 @@
 // Second-process writer for the cross-process tests: writes stamped GRAY8 frames to an id.
 //
 //   pvshm-test-writer ID WIDTH HEIGHT COUNT [--slots N] [--stamp-base B] [--hold] [--die-mid-frame]
-//                     [--camera-id BYTES] [--caps BYTES]
+//                     [--metadata] [--camera-id BYTES] [--caps BYTES]
 //
+// --metadata tags each frame with user metadata naming its stamp: {"serial": "S-<stamp>",
+// "stamp": <stamp>, "gain": <stamp>.5}.
 // COUNT 0 writes until killed. Prints "ready <pid>" once it owns the id, "done <last sequence>"
 // after COUNT frames; --hold then keeps the id until stdin closes; --die-mid-frame then fills half
 // of one more frame and kills itself with SIGKILL. Errors print "error <message>" and exit 3.
@@ -33,6 +35,7 @@ int main(int argc, char** argv)
     uint64_t stamp = 1;
     bool hold = false;
     bool die_mid_frame = false;
+    bool metadata = false;
     std::string caps;
     for (int i = 5; i < argc; ++i) {
         const std::string arg = argv[i];
@@ -44,6 +47,8 @@ int main(int argc, char** argv)
             hold = true;
         else if (arg == "--die-mid-frame")
             die_mid_frame = true;
+        else if (arg == "--metadata")
+            metadata = true;
         else if (arg == "--camera-id" && i + 1 < argc)
             options.camera_id = argv[++i]; // any bytes: readers must cope with invalid UTF-8
         else if (arg == "--caps" && i + 1 < argc)
@@ -60,6 +65,10 @@ int main(int argc, char** argv)
             if (!slot)
                 continue; // every slot pinned: dropped and counted by the writer
             pvshm::test::fill_stamped(slot->data(), info.payload_size, stamp);
+            if (metadata)
+                info.metadata = {{"serial", "S-" + std::to_string(stamp)},
+                                 {"stamp", static_cast<int64_t>(stamp)},
+                                 {"gain", static_cast<double>(stamp) + 0.5}};
             last = writer.publish(*slot, info).value_or(last);
         }
         std::printf("done %llu\n", static_cast<unsigned long long>(last));

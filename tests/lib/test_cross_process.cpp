@@ -203,3 +203,57 @@ TEST_F(CrossProcess, FullSharedMemoryFailsAtCreationNamingTheSizeNeeded)
     EXPECT_NE(line->find("MiB"), std::string::npos) << *line;
     EXPECT_EQ(status, 3);
 }
+
+// User metadata travels with its frame: every frame read in order carries the tags its writer
+// gave that very frame (a part's serial number from the trigger, say).
+TEST_F(CrossProcess, UserMetadataBelongsToItsFrame)
+{
+    ChildProcess writer("pvshm-test-writer", {id, "64", "48", "0", "--metadata"});
+    ASSERT_TRUE(writer.wait_for_line("ready", 10s));
+    pvshm::Reader reader(id);
+    int checked = 0;
+    while (checked < 200 && reader.wait(10s)) {
+        auto view = reader.view_next();
+        if (!view)
+            continue;
+        const auto stamp = read_stamp(view->data(), view->size());
+        ASSERT_TRUE(stamp);
+        const auto& metadata = view->info().metadata;
+        ASSERT_EQ(metadata.size(), 3u);
+        EXPECT_EQ(std::get<std::string>(metadata.at("serial")), "S-" + std::to_string(*stamp));
+        EXPECT_EQ(std::get<int64_t>(metadata.at("stamp")), static_cast<int64_t>(*stamp));
+        EXPECT_EQ(std::get<double>(metadata.at("gain")), static_cast<double>(*stamp) + 0.5);
+        ++checked;
+    }
+    EXPECT_EQ(checked, 200);
+    writer.kill(SIGKILL);
+    writer.wait_exit(10s);
+}
+
+// A frame's age and its writer's liveness, and ImageMeta::max_age_ms: a dead writer's old
+// frame is served only to readers that accept its age.
+TEST_F(CrossProcess, StaleFramesAreVisibleAndRefusedByMaxAge)
+{
+    ChildProcess writer("pvshm-test-writer", {id, "8", "8", "1", "--hold"});
+    ASSERT_TRUE(writer.wait_for_line("done", 10s));
+    pvshm::Reader reader(id);
+    auto view = reader.view_latest();
+    ASSERT_TRUE(view);
+    EXPECT_TRUE(view->writer_alive());
+    EXPECT_GE(view->info().age_ns(), 0);
+    writer.close_stdin();
+    ASSERT_EQ(writer.wait_exit(10s), 0);
+    EXPECT_FALSE(view->writer_alive());
+
+    // Older than 1 ms by now (the writer's exit took longer): zeros; without a limit: the frame.
+    while (view->info().age_ns() <= 1000000) {
+        reader.wait(1ms);
+    }
+    pvshm::ImageMeta meta;
+    meta.width = 8;
+    meta.height = 8;
+    meta.max_age_ms = 1;
+    EXPECT_EQ(cv::countNonZero(pvshm::read_image_from_shared_memory(id, meta).reshape(1)), 0);
+    meta.max_age_ms = 0;
+    EXPECT_GT(cv::countNonZero(pvshm::read_image_from_shared_memory(id, meta).reshape(1)), 0);
+}

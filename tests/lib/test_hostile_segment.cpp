@@ -1,10 +1,15 @@
 // Objects under a segment's name that are truncated, corrupt, foreign or hostile: a clear error
 // (or the seed API's zeros), never a crash.
+#include <chrono>
 #include <cstring>
+#include <ctime>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <pvshm/pvshm.hpp>
@@ -201,4 +206,112 @@ TEST_F(HostileSegment, AnotherUsersSegmentIsRefusedUnlessAllowed)
     auto view = reader.view_latest();
     ASSERT_TRUE(view);
     EXPECT_EQ(view->data()[0], 50);
+}
+
+// Guards a bug: a FIFO under the name blocked open() in every reader forever.
+TEST_F(HostileSegment, FifoUnderTheNameIsRefusedWithoutBlocking)
+{
+    ASSERT_EQ(mkfifo(path().c_str(), 0600), 0);
+    expect_segment_error("is a FIFO");
+    pvshm::Reader reader(id);
+    EXPECT_THROW(reader.wait(std::chrono::seconds(1)), pvshm::SegmentError);
+    EXPECT_THROW(pvshm::Writer{id}, pvshm::SegmentError);
+    unlink(path().c_str());
+}
+
+TEST_F(HostileSegment, SocketUnderTheNameIsRefused)
+{
+    const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    ASSERT_LT(path().size(), sizeof address.sun_path);
+    std::strcpy(address.sun_path, path().c_str());
+    ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    expect_segment_error("is a socket");
+    EXPECT_THROW(pvshm::Writer{id}, pvshm::SegmentError);
+    close(fd);
+    unlink(path().c_str());
+}
+
+TEST_F(HostileSegment, DirectoryUnderTheNameIsRefused)
+{
+    ASSERT_EQ(mkdir(path().c_str(), 0700), 0);
+    expect_segment_error("is a directory");
+    EXPECT_THROW(pvshm::Writer{id}, pvshm::SegmentError);
+    rmdir(path().c_str());
+}
+
+// Another user's segment that this user may not even open: the library's error (with the
+// owner), and zeros from the seed read. Run as user nobody in a child, against root's segment.
+TEST_F(HostileSegment, UnreadableSegmentOfAnotherUserGivesTheReasonAndZeros)
+{
+    write_valid_frame();
+    if (geteuid() != 0)
+        GTEST_SKIP() << "needs root to act as another user";
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        constexpr uid_t kNobody = 65534;
+        if (setgid(kNobody) != 0 || setuid(kNobody) != 0)
+            _exit(10);
+        pvshm::ImageMeta meta;
+        meta.width = 4;
+        meta.height = 4;
+        const cv::Mat image = pvshm::read_image_from_shared_memory(id, meta);
+        if (image.size() != cv::Size(4, 4) || cv::countNonZero(image.reshape(1)) != 0)
+            _exit(11);
+        pvshm::Reader reader(id);
+        try {
+            reader.view_latest();
+            _exit(12);
+        } catch (const pvshm::SegmentError& error) {
+            _exit(std::string(error.what()).find("permission denied (owned by uid 0") ==
+                          std::string::npos
+                      ? 13
+                      : 0);
+        } catch (...) {
+            _exit(14);
+        }
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+// Guards a bug: `latest` naming a slot without a readable frame made wait() return true at once,
+// again and again, while view_latest() found nothing: readers spun at 100% CPU.
+TEST_F(HostileSegment, NewestSlotWithoutAReadableFrameMakesReadersSleep)
+{
+    write_valid_frame();
+    corrupt([](SegmentHeader&, SlotDesc& desc) { desc.seqlock |= 1; });
+    pvshm::Reader reader(id);
+    EXPECT_FALSE(reader.view_latest());
+    timespec cpu_before{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu_before);
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_FALSE(reader.wait(std::chrono::milliseconds(500)));
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    timespec cpu_after{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu_after);
+    const double cpu_s = double(cpu_after.tv_sec - cpu_before.tv_sec) +
+                         double(cpu_after.tv_nsec - cpu_before.tv_nsec) * 1e-9;
+    EXPECT_GE(elapsed, std::chrono::milliseconds(500));
+    EXPECT_LT(cpu_s, 0.1) << "the reader spun while it waited";
+}
+
+// Guards a bug: a newest sequence above every slot's returned the same old frame as new forever.
+TEST_F(HostileSegment, NewestSequenceAboveEverySlotsGivesTheFrameOnce)
+{
+    write_valid_frame();
+    corrupt([](SegmentHeader& header, SlotDesc&) {
+        header.latest = pack_latest(1000, latest_slot(header.latest));
+    });
+    pvshm::Reader reader(id);
+    ASSERT_TRUE(reader.wait(std::chrono::milliseconds(100)));
+    auto view = reader.view_latest();
+    ASSERT_TRUE(view);
+    EXPECT_EQ(view->info().sequence, 1u);
+    EXPECT_FALSE(reader.wait(std::chrono::milliseconds(300)));
 }

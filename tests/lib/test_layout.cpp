@@ -11,12 +11,12 @@ TEST(Layout, MagicSpellsTheFormatName)
     char bytes[8];
     std::memcpy(bytes, &kMagic, sizeof bytes);
     EXPECT_EQ(std::string(bytes, 8), "PPVSHM01");
-    EXPECT_EQ(kVersion, 1u);
+    EXPECT_EQ(kVersion, 2u);
 }
 
+// Fields the static_asserts in layout.hpp do not already pin.
 TEST(Layout, HeaderFieldsStayWhereVersionOnePutThem)
 {
-    EXPECT_EQ(sizeof(SegmentHeader), 1024u);
     EXPECT_EQ(offsetof(SegmentHeader, magic), 0u);
     EXPECT_EQ(offsetof(SegmentHeader, version), 8u);
     EXPECT_EQ(offsetof(SegmentHeader, slot_count), 20u);
@@ -24,14 +24,11 @@ TEST(Layout, HeaderFieldsStayWhereVersionOnePutThem)
     EXPECT_EQ(offsetof(SegmentHeader, slot_stride), 40u);
     EXPECT_EQ(offsetof(SegmentHeader, total_size), 48u);
     EXPECT_EQ(offsetof(SegmentHeader, writer_pid), 56u);
-    EXPECT_EQ(offsetof(SegmentHeader, wake_word), 64u);
-    EXPECT_EQ(offsetof(SegmentHeader, latest), 72u);
     EXPECT_EQ(offsetof(SegmentHeader, frames_written), 80u);
 }
 
-TEST(Layout, SlotDescriptorFieldsStayWhereVersionOnePutThem)
+TEST(Layout, SlotDescriptorFieldsStayWhereVersionTwoPutThem)
 {
-    EXPECT_EQ(sizeof(SlotDesc), 1280u);
     EXPECT_EQ(offsetof(SlotDesc, seqlock), 0u);
     EXPECT_EQ(offsetof(SlotDesc, sequence), 8u);
     EXPECT_EQ(offsetof(SlotDesc, format), 24u);
@@ -39,8 +36,8 @@ TEST(Layout, SlotDescriptorFieldsStayWhereVersionOnePutThem)
     EXPECT_EQ(offsetof(SlotDesc, plane_offsets), 48u);
     EXPECT_EQ(offsetof(SlotDesc, timestamp_realtime_ns), 88u);
     EXPECT_EQ(offsetof(SlotDesc, timestamp_monotonic_ns), 96u);
-    EXPECT_EQ(offsetof(SlotDesc, camera_id), 128u);
-    EXPECT_EQ(offsetof(SlotDesc, caps), 256u);
+    EXPECT_EQ(offsetof(SlotDesc, bit_depth), 31u);
+    EXPECT_EQ(offsetof(SlotDesc, metadata_length), 116u);
 }
 
 TEST(Layout, PayloadsArePageAligned)

@@ -421,6 +421,25 @@ TEST(NormalizeGray, Gray16IsShiftedRightByEightBitsExactly)
     }
 }
 
+// A 12-bit camera's samples (0..4095 in 16-bit words) span the whole 8-bit range.
+TEST(NormalizeGray, Gray16IsScaledByItsSignificantBits)
+{
+    for (uint32_t bits : {12u, 10u, 4u}) {
+        TestFrame frame(PixelFormat::GRAY16_LE, 3, 1, 0);
+        const uint32_t max = (1u << bits) - 1;
+        const uint32_t values[] = {0, max / 2 + 1, max};
+        for (uint32_t x = 0; x < 3; ++x) {
+            frame.row(0, 0)[2 * x] = static_cast<uint8_t>(values[x] & 0xff);
+            frame.row(0, 0)[2 * x + 1] = static_cast<uint8_t>(values[x] >> 8);
+        }
+        frame.info.bit_depth = bits;
+        const cv::Mat out = frame.normalize();
+        EXPECT_EQ(out.at<cv::Vec3b>(0, 0)[0], 0) << bits << " bits";
+        EXPECT_NEAR(out.at<cv::Vec3b>(0, 1)[0], 128, 8) << bits << " bits";
+        EXPECT_EQ(out.at<cv::Vec3b>(0, 2), cv::Vec3b(255, 255, 255)) << bits << " bits";
+    }
+}
+
 // A mosaic of a solid colour as a sensor with `pattern` ("rggb": R G on even rows, G B on odd
 // rows, GStreamer's naming) would record it.
 TestFrame bayer_mosaic(PixelFormat format, const char* pattern, cv::Vec3b rgb)
@@ -559,6 +578,45 @@ TEST(NormalizeEncoded, JpegDeclaringHugeDimensionsIsRefusedBeforeDecoding)
     ASSERT_TRUE(patched);
     cv::Mat out;
     EXPECT_THROW(normalize_to_rgb(encoded_info(PixelFormat::Jpeg, jpeg), jpeg.data(), out),
+                 DecodeError);
+}
+
+// Guards a bug: junk bytes between two markers made the old hand-written header scan give up,
+// and the image decoded to 33000x32000 (6 GB) anyway. The decoder's own header parse skips
+// junk as the decoder does.
+TEST(NormalizeEncoded, JpegWithJunkBeforeItsFrameHeaderIsStillBounded)
+{
+    std::vector<uint8_t> jpeg;
+    ASSERT_TRUE(cv::imencode(".jpg", test_picture(), jpeg));
+    ASSERT_EQ(jpeg[2], 0xff);
+    ASSERT_EQ(jpeg[3], 0xe0); // APP0
+    const size_t after_app0 = 4 + (size_t{jpeg[4]} << 8 | jpeg[5]);
+    jpeg.insert(jpeg.begin() + static_cast<std::ptrdiff_t>(after_app0), {0x12, 0x34, 0x56});
+    bool patched = false;
+    for (size_t i = after_app0 + 3; i + 9 <= jpeg.size() && !patched; ++i) {
+        if (jpeg[i] == 0xff && (jpeg[i + 1] == 0xc0 || jpeg[i + 1] == 0xc2)) {
+            const uint8_t size[] = {0x7d, 0x00, 0x80, 0xe8}; // 32000 rows, 33000 columns
+            std::copy_n(size, 4, jpeg.begin() + static_cast<std::ptrdiff_t>(i) + 5);
+            patched = true;
+        }
+    }
+    ASSERT_TRUE(patched);
+    cv::Mat out;
+    try {
+        normalize_to_rgb(encoded_info(PixelFormat::Jpeg, jpeg), jpeg.data(), out);
+        FAIL() << "decoded a " << out.cols << "x" << out.rows << " bomb";
+    } catch (const DecodeError& error) {
+        EXPECT_NE(std::string(error.what()).find("33000x32000"), std::string::npos) << error.what();
+    }
+    EXPECT_TRUE(out.empty()) << "pixel memory was allocated before the size was checked";
+}
+
+TEST(NormalizeEncoded, EncodedBytesOfAnotherContainerAreADecodeError)
+{
+    std::vector<uint8_t> bmp;
+    ASSERT_TRUE(cv::imencode(".bmp", test_picture(), bmp));
+    cv::Mat out;
+    EXPECT_THROW(normalize_to_rgb(encoded_info(PixelFormat::Encoded, bmp), bmp.data(), out),
                  DecodeError);
 }
 

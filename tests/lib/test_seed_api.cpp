@@ -186,3 +186,38 @@ TEST_F(SeedApi, ClearRemovesTheSegmentAndIsQuietWhenAbsent)
     pvshm::write_image_array_to_shared_memory(id, gradient(4, 4));
     EXPECT_TRUE(same(pvshm::read_image_from_shared_memory(id, meta(4, 4)), gradient(4, 4)));
 }
+
+// An OpenCV algorithm's BGR result, written as BGR, reads as RGB whatever the reader assumes.
+TEST_F(SeedApi, ArrayWrittenWithItsColorOrderIgnoresTheReadersAssumption)
+{
+    const cv::Mat bgr = gradient(6, 4);
+    cv::Mat rgb;
+    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+    pvshm::write_image_array_to_shared_memory(id, bgr, "BGR");
+    EXPECT_TRUE(same(pvshm::read_image_from_shared_memory(id, meta(6, 4, "RGB")), rgb));
+    EXPECT_TRUE(same(pvshm::read_image_from_shared_memory(id, meta(6, 4, "BGR")), rgb));
+    pvshm::write_image_array_to_shared_memory(id, rgb, "rgb");
+    EXPECT_TRUE(same(pvshm::read_image_from_shared_memory(id, meta(6, 4, "BGR")), rgb));
+    EXPECT_THROW(pvshm::write_image_array_to_shared_memory(id, rgb, "HSV"), std::invalid_argument);
+}
+
+// A result image tagged with the sequence number of the frame it was computed from.
+TEST_F(SeedApi, MetadataIsStoredWithTheFrame)
+{
+    const pvshm::UserMetadata tags{
+        {"source_sequence", int64_t{1234}}, {"verdict", std::string("pass")}, {"score", 0.875}};
+    pvshm::write_image_array_to_shared_memory(id, gradient(4, 4), "RGB", tags);
+    pvshm::Reader reader(id);
+    auto view = reader.view_latest();
+    ASSERT_TRUE(view);
+    EXPECT_EQ(view->info().metadata, tags);
+
+    pvshm::UserMetadata too_big{{"blob", std::string(pvshm::kMaxMetadataBytes, 'x')}};
+    EXPECT_THROW(pvshm::write_image_array_to_shared_memory(id, gradient(4, 4), "", too_big),
+                 std::invalid_argument);
+    EXPECT_THROW(pvshm::write_image_array_to_shared_memory(id, gradient(4, 4), "",
+                                                           {{"bad", std::string("\xff\xfe")}}),
+                 std::invalid_argument);
+    EXPECT_THROW(pvshm::write_image_array_to_shared_memory(id, gradient(4, 4), "", {{"", 1.0}}),
+                 std::invalid_argument);
+}

@@ -5,8 +5,10 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <pvshm/format.hpp>
@@ -21,6 +23,14 @@ inline constexpr size_t kMaxCapsLength = 1023;
 // segment can overflow the arithmetic built on it.
 inline constexpr uint64_t kMaxPayloadSize = uint64_t{1} << 30;
 inline constexpr uint32_t kMaxDimension = 65535;
+
+// User metadata of a frame: string keys to string, integer or floating-point values, written
+// with the frame and read with it (a part's serial number, the sequence number of the frame a
+// result was computed from). Stored as a JSON object of at most kMaxMetadataBytes; the writer
+// refuses a larger one.
+using MetadataValue = std::variant<std::string, int64_t, double>;
+using UserMetadata = std::map<std::string, MetadataValue>;
+inline constexpr size_t kMaxMetadataBytes = 4096;
 
 struct FrameInfo
 {
@@ -42,6 +52,12 @@ struct FrameInfo
     std::string camera_id;
     // GStreamer caps of the frame when pvshmsink wrote it; empty otherwise.
     std::string caps;
+    // Significant bits of GRAY16_LE samples (1..16; 0: all 16), which normalization scales by.
+    uint32_t bit_depth = 0;
+    UserMetadata metadata;
+
+    // How long ago the frame was captured (CLOCK_REALTIME now minus its capture time).
+    int64_t age_ns() const;
 };
 
 // The description of a tightly packed frame of `format` (planes one after the other, strides
@@ -72,6 +88,12 @@ public:
     const uint8_t* data() const;
     size_t size() const;
     const uint8_t* plane(int index) const;
+    // Whether the segment this frame came from still has a live writer (one system call).
+    bool writer_alive() const;
+    // True once another process truncated the segment under the view: its memory reads as
+    // zeros from then on, so whatever was read from it since is not the frame. Check it after
+    // using the pixels when they must be trusted (the library's own reads do).
+    bool lost() const;
 
 private:
     std::shared_ptr<const detail::SlotPin> pin_;

@@ -28,6 +28,9 @@ struct ImageMeta
     std::string color_space = "RGB"; // order of raw 3-channel arrays: "RGB" or "BGR"
     int64_t timestamp_ms = 0;
     std::string camera_id;
+    // Oldest frame accepted, in milliseconds since its capture (0: any age); an older frame gives
+    // the zero fallback.
+    int64_t max_age_ms = 0;
 };
 
 // The newest complete frame of the segment as a CV_8UC3 RGB image (normalized from whatever
@@ -44,10 +47,17 @@ cv::Mat read_image_from_shared_memory(const std::string& shared_mem_id,
 // std::system_error (EBUSY) when another process is the id's live writer.
 void write_image_array_to_shared_memory(const std::string& shared_mem_id,
                                         const cv::Mat& image_array);
+// As above, with the channel order of a CV_8UC3 array stated ("RGB" or "BGR"; "" leaves it to
+// the reader) and user metadata stored with the frame. Throws std::invalid_argument for another
+// color_space or metadata larger than kMaxMetadataBytes.
+void write_image_array_to_shared_memory(const std::string& shared_mem_id,
+                                        const cv::Mat& image_array, const std::string& color_space,
+                                        const UserMetadata& metadata = {});
 
 // Stores encoded image bytes (JPEG, PNG, anything cv::imdecode reads) as the newest frame.
 void dev_write_image_to_shared_memory(const std::string& shared_mem_id,
-                                      const std::vector<uint8_t>& image_bytes);
+                                      const std::vector<uint8_t>& image_bytes,
+                                      const UserMetadata& metadata = {});
 
 // Removes the segment; no error if it does not exist.
 void dev_clear_shared_memory(const std::string& shared_mem_id);

@@ -43,6 +43,9 @@ struct ReaderOptions
     // could have been planted. Also turned on by the environment variable
     // PVSHM_ALLOW_OTHER_OWNERS=1, for programs that only use the seed API.
     bool allow_other_owner = false;
+    // How a refusal names the switch that allows another user's segment: each interface names
+    // its own ("allow_other_owner=True" in Python, "allow-other-owner=true" on pvshmsrc, ...).
+    std::string allow_other_owner_switch = "ReaderOptions::allow_other_owner";
 };
 
 class Reader

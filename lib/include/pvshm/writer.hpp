@@ -19,6 +19,8 @@ struct WriterOptions
     std::string camera_id; // stored with every frame whose FrameInfo names none
     // Bytes reserved per slot when the segment is created; frames that do not fit grow it.
     uint64_t initial_slot_size = 0;
+    // Significant bits stored with every GRAY16_LE frame whose FrameInfo says 0 (0: all 16).
+    uint32_t bit_depth = 0;
 };
 
 struct WriterStats
