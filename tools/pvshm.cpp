@@ -49,7 +49,7 @@ CLI::Validator seconds(double low, double high)
                 value <= high)
                 return {};
             char range[64];
-            std::snprintf(range, sizeof range, "from %g to %g", low, high);
+            std::snprintf(range, sizeof range, "from %.10g to %.10g", low, high);
             return std::string("expected seconds ") + range + ", got '" + input + "'";
         },
         "SECONDS");

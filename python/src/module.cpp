@@ -176,7 +176,9 @@ color_space ("RGB" default or "BGR": the channel order of raw 3-channel arrays),
 camera_id (accepted, informational). The frame's own size wins over image_meta's. Every format is
 normalized: gray expanded, BGR reversed, alpha dropped, 16-bit gray shifted, YUV converted, Bayer
 demosaiced, JPEG/PNG decoded. Zeros of (height, width, 3) when the id has no segment or frame, or
-the frame cannot be decoded (the reason is logged once). Raises ValueError for an invalid id.
+the frame cannot be decoded (the reason is logged once). Raises ValueError for an invalid id or
+an integer out of range (width or height above 65535, timestamp_ms beyond 64 bits), TypeError
+for a value of the wrong type.
 )doc");
     module.def(
         "write_image_array_to_shared_memory", &write_image_array, py::arg("shared_mem_id"),
