@@ -2,6 +2,7 @@
 //
 //   pvshm-test-writer ID WIDTH HEIGHT COUNT [--slots N] [--stamp-base B] [--hold] [--die-mid-frame]
 //                     [--metadata] [--lossless [--lossless-timeout-ms N]] [--go]
+//                     [--camera-id BYTES] [--caps BYTES]
 //
 // --go waits for a "go" line on stdin after "ready" before writing (readers attach meanwhile).
 // --metadata tags each frame with user metadata naming its stamp: {"serial": "S-<stamp>",
@@ -39,6 +40,7 @@ int main(int argc, char** argv)
     bool die_mid_frame = false;
     bool metadata = false;
     bool go = false;
+    std::string caps;
     for (int i = 5; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--slots" && i + 1 < argc)
@@ -58,6 +60,10 @@ int main(int argc, char** argv)
                 std::chrono::milliseconds(std::strtol(argv[++i], nullptr, 10));
         else if (arg == "--go")
             go = true;
+        else if (arg == "--camera-id" && i + 1 < argc)
+            options.camera_id = argv[++i]; // any bytes: readers must cope with invalid UTF-8
+        else if (arg == "--caps" && i + 1 < argc)
+            caps = argv[++i];
     }
     try {
         pvshm::Writer writer(id, options);
@@ -68,6 +74,7 @@ int main(int argc, char** argv)
                 return 0;
         }
         auto info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, width, height);
+        info.caps = caps;
         uint64_t last = 0;
         for (uint64_t n = 0; count == 0 || n < count; ++n, ++stamp) {
             auto slot = writer.loan(info.payload_size);
