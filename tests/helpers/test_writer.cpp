@@ -5,6 +5,7 @@
 //                     [--camera-id BYTES] [--caps BYTES]
 //
 // --go waits for a "go" line on stdin after "ready" before writing (readers attach meanwhile).
+// --skip-stamp S leaves out the frame of stamp S (a camera that missed a trigger).
 // --metadata tags each frame with user metadata naming its stamp: {"serial": "S-<stamp>",
 // "stamp": <stamp>, "gain": <stamp>.5}.
 // COUNT 0 writes until killed. Prints "ready <pid>" once it owns the id, "done <last sequence>"
@@ -40,6 +41,7 @@ int main(int argc, char** argv)
     bool die_mid_frame = false;
     bool metadata = false;
     bool go = false;
+    uint64_t skip_stamp = 0;
     std::string caps;
     for (int i = 5; i < argc; ++i) {
         const std::string arg = argv[i];
@@ -60,6 +62,8 @@ int main(int argc, char** argv)
                 std::chrono::milliseconds(std::strtol(argv[++i], nullptr, 10));
         else if (arg == "--go")
             go = true;
+        else if (arg == "--skip-stamp" && i + 1 < argc)
+            skip_stamp = std::strtoull(argv[++i], nullptr, 10);
         else if (arg == "--camera-id" && i + 1 < argc)
             options.camera_id = argv[++i]; // any bytes: readers must cope with invalid UTF-8
         else if (arg == "--caps" && i + 1 < argc)
@@ -77,6 +81,8 @@ int main(int argc, char** argv)
         info.caps = caps;
         uint64_t last = 0;
         for (uint64_t n = 0; count == 0 || n < count; ++n, ++stamp) {
+            if (stamp == skip_stamp)
+                continue;
             auto slot = writer.loan(info.payload_size);
             if (!slot)
                 continue; // every slot pinned: dropped and counted by the writer
