@@ -6,6 +6,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "rtsp_command.hpp"
 
 namespace {
 
@@ -78,6 +79,8 @@ int main(int argc, char** argv)
         ->check(CLI::Range(0.01, 3600.0))
         ->capture_default_str();
     watch->callback([&] { run = [&] { return pvshm::cli::watch(id, watch_options); }; });
+
+    pvshm::cli::add_rtsp_command(app, run);
 
     try {
         app.parse(argc, argv);
