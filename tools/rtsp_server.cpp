@@ -355,6 +355,9 @@ void RtspServer::add_stream(const std::string& id)
                                       media_launch(id, core.config.encoder).c_str());
     // One pipeline for every viewer; it stops with the last of them.
     gst_rtsp_media_factory_set_shared(stream.factory, TRUE);
+    // Over UDP, RTP would bypass the TLS connection: media go interleaved in it instead.
+    if (core.config.tls_certificate_file)
+        gst_rtsp_media_factory_set_protocols(stream.factory, GST_RTSP_LOWER_TRANS_TCP);
     if (core.auth)
         gst_rtsp_media_factory_add_role(stream.factory, kViewerRole,
                                         GST_RTSP_PERM_MEDIA_FACTORY_ACCESS, G_TYPE_BOOLEAN, TRUE,
