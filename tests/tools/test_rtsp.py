@@ -112,11 +112,11 @@ def producer(spawn, gst_env, rtsp_id):
     stop before rtsp_id clears the id: a live writer would create its segment again."""
     writers = []
 
-    def start(shared_mem_id, width=320, height=240, colour=BLUE, env=None):
+    def start(shared_mem_id, width=320, height=240, colour=BLUE, env=None, pattern="solid-color"):
         writer = spawn(
             [
                 "gst-launch-1.0", "-q",
-                "videotestsrc", "pattern=solid-color", f"foreground-color={argb(colour)}",
+                "videotestsrc", f"pattern={pattern}", f"foreground-color={argb(colour)}",
                 "is-live=true", "!",
                 f"video/x-raw,width={width},height={height},framerate=30/1", "!",
                 "pvshmsink", f"shared-mem-id={shared_mem_id}",
@@ -238,6 +238,33 @@ def test_opencv_and_rtspsrc_decode_the_producers_picture(
     assert rtsp.child.process.wait(WAIT) == 0
 
 
+def test_openh264enc_when_x264enc_is_missing(server, producer, viewer, rtsp_id, gst_env, tmp_path):
+    found = subprocess.run(["gst-inspect-1.0", "x264enc"], env=gst_env, capture_output=True,
+                           text=True, timeout=WAIT)
+    x264 = re.search(r"Filename\s+(\S+)", found.stdout)
+    if not x264 or subprocess.run(["gst-inspect-1.0", "openh264enc"], env=gst_env,
+                                  capture_output=True, timeout=WAIT).returncode != 0:
+        pytest.skip("needs both x264enc and openh264enc installed")
+    # The system's plugins but x264's, through a directory of links.
+    system = tmp_path / "plugins"
+    system.mkdir()
+    for plugin in Path(x264.group(1)).parent.glob("*.so"):
+        if plugin.name != Path(x264.group(1)).name:
+            (system / plugin.name).symlink_to(plugin)
+    env = dict(gst_env, GST_PLUGIN_SYSTEM_PATH=str(system),
+               GST_REGISTRY=str(tmp_path / "registry.bin"))
+    producer(rtsp_id, colour=RED, env=env)
+    rtsp = server(rtsp_id, env=env)
+    assert rtsp.events[0]["encoder"] == "openh264enc"
+    rtsp.wait_for("stream-added", id=rtsp_id)
+    opencv = viewer(rtsp.url(rtsp_id), "--frames", 5, env=env)
+    assert opencv.outcome == "opened"
+    for _ in range(5):
+        frame = next_frame(opencv)
+        assert (frame["width"], frame["height"]) == (320, 240)
+        assert_colour(frame["rgb"], RED)
+
+
 def test_jpeg_encoding(server, producer, viewer, rtsp_id):
     producer(rtsp_id, colour=RED)
     rtsp = server(rtsp_id, "--encode", "jpeg")
@@ -285,6 +312,73 @@ def rtsp_describe(port, path):
             if not chunk or b"\r\n\r\n" in answer:
                 break
     return answer.decode(errors="replace")
+
+
+class RtspConnection:
+    """Just enough RTSP over one TCP connection to play, for a client that then stops reading."""
+
+    def __init__(self, port, receive_buffer):
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        self.socket.settimeout(WAIT)
+        self.socket.connect(("127.0.0.1", port))
+        self.cseq = 0
+        self.pending = b""
+
+    def request(self, method, url, *headers):
+        self.cseq += 1
+        lines = [f"{method} {url} RTSP/1.0", f"CSeq: {self.cseq}", *headers, "", ""]
+        self.socket.sendall("\r\n".join(lines).encode())
+        for _ in range(1000):
+            if b"\r\n\r\n" in self.pending:
+                break
+            self.pending += self.socket.recv(4096)
+        head, _, self.pending = self.pending.partition(b"\r\n\r\n")
+        head = head.decode()
+        length = re.search(r"Content-Length: *(\d+)", head, re.IGNORECASE)
+        size = int(length.group(1)) if length else 0
+        for _ in range(1000):
+            if len(self.pending) >= size:
+                break
+            self.pending += self.socket.recv(4096)
+        body, self.pending = self.pending[:size].decode(), self.pending[size:]
+        assert head.startswith("RTSP/1.0 200"), head
+        return head, body
+
+    def play_over_tcp(self, url):
+        _, sdp = self.request("DESCRIBE", url, "Accept: application/sdp")
+        control = re.search(r"a=control:(\S+)", sdp.split("m=video", 1)[1]).group(1)
+        track = control if control.startswith("rtsp://") else f"{url}/{control}"
+        head, _ = self.request("SETUP", track, "Transport: RTP/AVP/TCP;unicast;interleaved=0-1")
+        session = re.search(r"Session: *([^;\r\n]+)", head).group(1)
+        self.request("PLAY", url, f"Session: {session}")
+
+    def close(self):
+        self.socket.close()
+
+
+def test_a_viewer_that_stops_reading_does_not_stall_the_others(
+    server, producer, viewer, rtsp_id, gst_env
+):
+    # Big JPEG frames (noise) fill the stalled viewer's small buffers within a frame or two.
+    producer(rtsp_id, 640, 480, pattern="snow")
+    rtsp = server(rtsp_id, "--encode", "jpeg")
+    rtsp.wait_for("stream-added", id=rtsp_id)
+    stalled = RtspConnection(rtsp.port, receive_buffer=4096)
+    try:
+        stalled.play_over_tcp(rtsp.url(rtsp_id))
+        rtsp.wait_for("client-playing", client=1)
+        # Over TCP as well, so that both depend on the server's handling of slow TCP clients.
+        env = dict(gst_env, OPENCV_FFMPEG_CAPTURE_OPTIONS="rtsp_transport;tcp")
+        healthy = viewer(rtsp.url(rtsp_id), "--frames", 60, env=env)
+        assert healthy.outcome == "opened"
+        start = time.monotonic()
+        for _ in range(60):
+            next_frame(healthy)
+        # 60 frames at 30 fps: 2 s when nothing stalls; generous for a loaded machine.
+        assert time.monotonic() - start < 10
+    finally:
+        stalled.close()
 
 
 def test_only_the_user_with_the_password_may_watch(
