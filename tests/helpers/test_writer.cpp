@@ -2,8 +2,11 @@
 //
 //   pvshm-test-writer ID WIDTH HEIGHT COUNT [--slots N] [--stamp-base B] [--hold] [--die-mid-frame]
 //                     [--metadata] [--lossless [--lossless-timeout-ms N]] [--go]
-//                     [--camera-id BYTES] [--caps BYTES]
+//                     [--camera-id BYTES] [--caps BYTES] [--format NAME [--row-padding N]]
 //
+// --format writes frames of that format (a pvshm format name: NV12, I420, GRAY16_LE, ...) instead,
+// every row of every plane padded by --row-padding bytes (default 0) of 0xEE, the bytes of each
+// row holding pattern_byte(plane, row, byte) of pattern.hpp rather than a stamp.
 // --go waits for a "go" line on stdin after "ready" before writing (readers attach meanwhile).
 // --metadata tags each frame with user metadata naming its stamp: {"serial": "S-<stamp>",
 // "stamp": <stamp>, "gain": <stamp>.5}.
@@ -16,11 +19,15 @@
 #include <cstring>
 #include <exception>
 #include <signal.h>
+#include <stdexcept>
 #include <string>
 #include <unistd.h>
+#include <vector>
 
+#include <pvshm/format.hpp>
 #include <pvshm/writer.hpp>
 
+#include "pattern.hpp"
 #include "stamp.hpp"
 
 int main(int argc, char** argv)
@@ -41,6 +48,8 @@ int main(int argc, char** argv)
     bool metadata = false;
     bool go = false;
     std::string caps;
+    std::string format_name;
+    uint32_t row_padding = 0;
     for (int i = 5; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--slots" && i + 1 < argc)
@@ -64,6 +73,10 @@ int main(int argc, char** argv)
             options.camera_id = argv[++i]; // any bytes: readers must cope with invalid UTF-8
         else if (arg == "--caps" && i + 1 < argc)
             caps = argv[++i];
+        else if (arg == "--format" && i + 1 < argc)
+            format_name = argv[++i];
+        else if (arg == "--row-padding" && i + 1 < argc)
+            row_padding = static_cast<uint32_t>(std::strtoul(argv[++i], nullptr, 10));
     }
     try {
         pvshm::Writer writer(id, options);
@@ -74,13 +87,24 @@ int main(int argc, char** argv)
                 return 0;
         }
         auto info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, width, height);
+        std::vector<uint8_t> patterned;
+        if (!format_name.empty()) {
+            const auto format = pvshm::format_from_name(format_name);
+            if (!format)
+                throw std::invalid_argument("unknown format " + format_name);
+            info = pvshm::test::padded_frame_info(*format, width, height, row_padding);
+            patterned = pvshm::test::patterned_payload(info, row_padding);
+        }
         info.caps = caps;
         uint64_t last = 0;
         for (uint64_t n = 0; count == 0 || n < count; ++n, ++stamp) {
             auto slot = writer.loan(info.payload_size);
             if (!slot)
                 continue; // every slot pinned: dropped and counted by the writer
-            pvshm::test::fill_stamped(slot->data(), info.payload_size, stamp);
+            if (patterned.empty())
+                pvshm::test::fill_stamped(slot->data(), info.payload_size, stamp);
+            else
+                std::memcpy(slot->data(), patterned.data(), patterned.size());
             if (metadata)
                 info.metadata = {{"serial", "S-" + std::to_string(stamp)},
                                  {"stamp", static_cast<int64_t>(stamp)},
