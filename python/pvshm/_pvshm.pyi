@@ -94,7 +94,9 @@ class FrameIterator(Iterator[Any]):
 class Reader:
     def __init__(self, shared_mem_id: str, allow_other_owner: bool = False) -> None: ...
     @overload
-    def read(self, color_space: str = "RGB", with_info: Literal[False] = False) -> Optional[_U8]: ...
+    def read(
+        self, color_space: str = "RGB", with_info: Literal[False] = False
+    ) -> Optional[_U8]: ...
     @overload
     def read(
         self, color_space: str = "RGB", *, with_info: Literal[True]

@@ -3,10 +3,13 @@
 //   pvshm-test-writer ID WIDTH HEIGHT COUNT [--slots N] [--stamp-base B] [--hold] [--die-mid-frame]
 //                     [--metadata] [--lossless [--lossless-timeout-ms N]] [--go]
 //                     [--camera-id BYTES] [--caps BYTES] [--format NAME [--row-padding N]]
+//                     [--reserve]
 //
 // --format writes frames of that format (a pvshm format name: NV12, I420, GRAY16_LE, ...) instead,
 // every row of every plane padded by --row-padding bytes (default 0) of 0xEE, the bytes of each
 // row holding pattern_byte(plane, row, byte) of pattern.hpp rather than a stamp.
+// --reserve creates the segment with slots of the frame size (WriterOptions::initial_slot_size)
+// rather than growing it at the first frame.
 // --go waits for a "go" line on stdin after "ready" before writing (readers attach meanwhile).
 // --metadata tags each frame with user metadata naming its stamp: {"serial": "S-<stamp>",
 // "stamp": <stamp>, "gain": <stamp>.5}.
@@ -47,6 +50,7 @@ int main(int argc, char** argv)
     bool die_mid_frame = false;
     bool metadata = false;
     bool go = false;
+    bool reserve = false;
     std::string caps;
     std::string format_name;
     uint32_t row_padding = 0;
@@ -69,6 +73,8 @@ int main(int argc, char** argv)
                 std::chrono::milliseconds(std::strtol(argv[++i], nullptr, 10));
         else if (arg == "--go")
             go = true;
+        else if (arg == "--reserve")
+            reserve = true;
         else if (arg == "--camera-id" && i + 1 < argc)
             options.camera_id = argv[++i]; // any bytes: readers must cope with invalid UTF-8
         else if (arg == "--caps" && i + 1 < argc)
@@ -79,13 +85,6 @@ int main(int argc, char** argv)
             row_padding = static_cast<uint32_t>(std::strtoul(argv[++i], nullptr, 10));
     }
     try {
-        pvshm::Writer writer(id, options);
-        std::printf("ready %d\n", static_cast<int>(getpid()));
-        if (go) {
-            char line[8] = {};
-            if (!std::fgets(line, sizeof line, stdin) || std::strncmp(line, "go", 2) != 0)
-                return 0;
-        }
         auto info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, width, height);
         std::vector<uint8_t> patterned;
         if (!format_name.empty()) {
@@ -96,6 +95,15 @@ int main(int argc, char** argv)
             patterned = pvshm::test::patterned_payload(info, row_padding);
         }
         info.caps = caps;
+        if (reserve)
+            options.initial_slot_size = info.payload_size;
+        pvshm::Writer writer(id, options);
+        std::printf("ready %d\n", static_cast<int>(getpid()));
+        if (go) {
+            char line[8] = {};
+            if (!std::fgets(line, sizeof line, stdin) || std::strncmp(line, "go", 2) != 0)
+                return 0;
+        }
         uint64_t last = 0;
         for (uint64_t n = 0; count == 0 || n < count; ++n, ++stamp) {
             auto slot = writer.loan(info.payload_size);

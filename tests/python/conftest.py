@@ -46,6 +46,22 @@ def shm_id(request):
     assert not segment_path(shared_mem_id).exists()
 
 
+@pytest.fixture
+def shm_ids(shm_id):
+    """make(count): that many more ids unique to the test; none may be left behind."""
+    made = []
+
+    def make(count):
+        ids = [f"{shm_id}-{index}" for index in range(len(made), len(made) + count)]
+        made.extend(ids)
+        return ids
+
+    yield make
+    for shared_mem_id in made:
+        pvshm.dev_clear_shared_memory(shared_mem_id)
+        assert not segment_path(shared_mem_id).exists()
+
+
 def stamp_byte(stamp):
     return (stamp * 31 + 7) & 0xFF
 

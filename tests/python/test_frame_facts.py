@@ -126,7 +126,8 @@ EXPECTED = dict(ACCEPTED, numpy_int=7, numpy_float=0.5)
 
 
 def write_seed(shm_id, metadata):
-    pvshm.write_image_array_to_shared_memory(shm_id, np.zeros((2, 3, 3), np.uint8), metadata=metadata)
+    image = np.zeros((2, 3, 3), np.uint8)
+    pvshm.write_image_array_to_shared_memory(shm_id, image, metadata=metadata)
 
 
 def write_encoded(shm_id, metadata):

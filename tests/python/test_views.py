@@ -80,7 +80,9 @@ def test_gray16_is_a_uint16_array_of_shape_h_w(shm_id, helper):
     assert writer.finish() == 0
 
 
-@pytest.mark.parametrize("fmt, channels", [("RGB", 3), ("BGRx", 4), ("GRAY8", 1), ("bayer-rggb", 1)])
+@pytest.mark.parametrize(
+    "fmt, channels", [("RGB", 3), ("BGRx", 4), ("GRAY8", 1), ("bayer-rggb", 1)]
+)
 def test_packed_formats_are_h_w_c(shm_id, helper, fmt, channels):
     writer = written(helper, shm_id, fmt, 5, 3)
     view = pvshm.Reader(shm_id).view()

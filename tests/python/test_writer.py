@@ -62,8 +62,10 @@ def test_color_space_states_the_channel_order(shm_id, color_space, fmt):
     np.testing.assert_array_equal(rgb, COLOUR[..., ::-1] if fmt == "BGR" else COLOUR)
 
 
-@pytest.mark.parametrize("bit_depth, value, as_8_bits", [(0, 65535, 255), (0, 4095, 15),
-                                                         (12, 4095, 255), (12, 2048, 128)])  # fmt: skip
+@pytest.mark.parametrize(
+    "bit_depth, value, as_8_bits",
+    [(0, 65535, 255), (0, 4095, 15), (12, 4095, 255), (12, 2048, 128)],
+)
 def test_bit_depth_says_how_readers_scale_16_bit_gray(shm_id, bit_depth, value, as_8_bits):
     with pvshm.Writer(shm_id, bit_depth=bit_depth) as writer:
         writer.write(np.full((2, 3), value, np.uint16))
