@@ -131,7 +131,10 @@ std::string stated_color_space(const py::object& color_space, const char* caller
         throw py::type_error(std::string(caller) +
                              ": color_space must be None, \"RGB\" or \"BGR\", got " +
                              std::string(py::repr(color_space)));
-    return color_space.cast<std::string>();
+    auto name = color_space.cast<std::string>();
+    if (!name.empty())
+        color_order_from_name(name); // ValueError for anything else, also for a gray array
+    return name;
 }
 
 void write_image_array(const std::string& shared_mem_id, py::handle image_array,

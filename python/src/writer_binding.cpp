@@ -1,6 +1,8 @@
 #include "writer_binding.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <optional>
 #include <string>
 
@@ -63,12 +65,19 @@ WriterOptions writer_options(long long slots, const std::string& camera_id, long
     return options;
 }
 
+int64_t clock_ns(clockid_t clock)
+{
+    timespec now{};
+    clock_gettime(clock, &now);
+    return int64_t{now.tv_sec} * 1000000000 + now.tv_nsec;
+}
+
 } // namespace
 
 WriterBinding::WriterBinding(const std::string& shared_mem_id, WriterOptions options)
     : id_(shared_mem_id)
 {
-    py::gil_scoped_release release; // taking an id may wait for the segment's lock file
+    py::gil_scoped_release release; // creating a segment reserves its memory: no need to stall
     writer_ = std::make_shared<Writer>(shared_mem_id, std::move(options));
 }
 
@@ -94,6 +103,9 @@ py::object WriterBinding::write(py::handle array, const py::object& color_space,
             throw py::value_error("Writer.write: timestamp_ns must be a CLOCK_REALTIME time in "
                                   "nanoseconds (> 0), or None for now");
         info.timestamp_realtime_ns = *timestamp_ns;
+        // The monotonic capture time (pvshmsrc's timestamps) as long ago as the realtime one.
+        const int64_t ago = clock_ns(CLOCK_REALTIME) - *timestamp_ns;
+        info.timestamp_monotonic_ns = std::max<int64_t>(1, clock_ns(CLOCK_MONOTONIC) - ago);
     }
     std::optional<uint64_t> sequence;
     {
@@ -196,7 +208,8 @@ image_array: uint8 (H,W,3) (color_space "RGB" or "BGR" stores its order; None le
 readers' color_space), uint8 (H,W) or (H,W,1) (GRAY8), or uint16 (H,W) or (H,W,1) (GRAY16_LE,
 with the writer's bit_depth); contiguous or not. metadata: a dict of str keys to str, int or
 float values (at most 4 KiB as JSON), read back with the frame (info["metadata"]).
-timestamp_ns: the capture time (CLOCK_REALTIME ns, e.g. time.time_ns() at exposure); None: now.
+timestamp_ns: the capture time (CLOCK_REALTIME ns, e.g. time.time_ns() at exposure; the
+monotonic capture time is set as long ago); None: now.
 
 A frame is dropped (and counted in stats) when readers hold every slot. A lossless writer waits
 here, without the GIL, for readers of every frame; cancel_wait() or close() from another thread
@@ -209,8 +222,9 @@ other metadata values, or metadata over 4 KiB; ValueError once closed.
 frames_dropped (frames that found every slot held by readers), bytes_written and lossless_drops.
 )doc")
         .def("cancel_wait", &WriterBinding::cancel_wait,
-             "Makes a write() waiting for lossless readers give up now (its frame is dropped). "
-             "Safe from any thread.")
+             "Makes a write() waiting for lossless readers give up now (its frame is dropped); "
+             "with none waiting, the next write() that would wait gives up at once. Safe from "
+             "any thread.")
         .def("close", &WriterBinding::close,
              "Gives the id up; its segment and last frame stay readable. Idempotent.")
         .def_property_readonly("closed", &WriterBinding::closed, "True after close().")

@@ -87,6 +87,8 @@ def test_age_counts_from_the_capture_time_the_writer_gave(shm_id):
     assert info["timestamp_ns"] == captured
     assert info["timestamp_ms"] == captured // 1_000_000
     assert 2000 <= info["age_ms"] < 12_000
+    monotonic_ago_ms = (time.monotonic_ns() - info["monotonic_ns"]) / 1e6
+    assert abs(monotonic_ago_ms - info["age_ms"]) < 1000, "both capture times as long ago"
     assert info["writer_alive"] is False
 
 
