@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "rtsp_command.hpp"
 
 namespace {
 
@@ -147,6 +148,8 @@ int main(int argc, char** argv)
         watch_options.reader = reader_options();
         run = [&] { return pvshm::cli::watch(id, watch_options); };
     });
+
+    pvshm::cli::add_rtsp_command(app, run);
 
     try {
         app.parse(argc, argv);

@@ -217,5 +217,27 @@ template <typename T> inline void add_relaxed(T& field, T value)
 {
     __atomic_fetch_add(&field, value, __ATOMIC_RELAXED);
 }
+template <typename T> inline void set_bits_release(T& field, T bits)
+{
+    __atomic_fetch_or(&field, bits, __ATOMIC_RELEASE);
+}
+template <typename T> inline void clear_bits_release(T& field, T bits)
+{
+    __atomic_fetch_and(&field, static_cast<T>(~bits), __ATOMIC_RELEASE);
+}
+// A store and a fence ordered with every other seq_cst operation: the writer_waiting handshake
+// and the wake after a publish, where a later load must not move before the store.
+template <typename T> inline void store_seq_cst(T& field, T value)
+{
+    __atomic_store_n(&field, value, __ATOMIC_SEQ_CST);
+}
+inline void fence_seq_cst()
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+inline void fence_acquire()
+{
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+}
 
 } // namespace pvshm::layout

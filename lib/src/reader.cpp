@@ -108,7 +108,7 @@ FrameInfo frame_info_from(const layout::SlotDesc& d, uint64_t slot_stride, const
     } catch (const SegmentError& error) {
         throw SegmentError(where + ": " + error.what());
     }
-    if (auto error = check_frame_geometry(info); !error.empty())
+    if (auto error = frame_geometry_problem(info); !error.empty())
         throw SegmentError(where + " holds an invalid frame: " + error);
     return info;
 }
@@ -407,7 +407,7 @@ private:
         std::memcpy(&copy, &shared, offsetof(layout::SlotDesc, metadata));
         copy.metadata_length = std::min<uint16_t>(copy.metadata_length, layout::kMetadataBytes);
         std::memcpy(copy.metadata, shared.metadata, copy.metadata_length);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        layout::fence_acquire();
         const uint64_t after = layout::load_relaxed(shared.seqlock);
         if ((before & 1) || before != after || copy.sequence == 0) {
             segment_->unpin(slot);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <utility>
 
+#include <pvshm/clock.hpp>
 #include <pvshm/error.hpp>
 
 namespace pvshm {
@@ -23,13 +24,6 @@ namespace {
 std::system_error system_failure(const std::string& what)
 {
     return std::system_error(errno, std::generic_category(), what);
-}
-
-int64_t realtime_ns()
-{
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
 }
 
 struct flock lock_request(short type, int64_t byte, int64_t length = 1)
@@ -77,7 +71,7 @@ std::string mib(uint64_t bytes)
 }
 
 // Why `h` does not describe a usable segment of `object_size` bytes, or "".
-std::string check_header(const layout::SegmentHeader& h, uint64_t object_size)
+std::string header_problem(const layout::SegmentHeader& h, uint64_t object_size)
 {
     using namespace layout;
     if (object_size < sizeof(SegmentHeader))
@@ -231,7 +225,7 @@ std::unique_ptr<Segment> Segment::create(const std::string& path, mode_t mode, u
     h.payload_offset = payload_offset;
     h.slot_stride = slot_stride;
     h.total_size = total;
-    h.created_realtime_ns = realtime_ns();
+    h.created_realtime_ns = clock_ns(CLOCK_REALTIME);
     for (uint32_t i = 0; i < slot_count; ++i)
         segment->desc(i).duration_ns = -1;
     // The magic goes last: a reader that sees it sees an initialized header.
@@ -264,14 +258,14 @@ void Segment::unmap()
 void Segment::map_validated()
 {
     if (size_ < sizeof(layout::SegmentHeader))
-        throw SegmentError(path_ + ": " + check_header(layout::SegmentHeader{}, size_));
+        throw SegmentError(path_ + ": " + header_problem(layout::SegmentHeader{}, size_));
     if (!map_)
         map(sizeof(layout::SegmentHeader));
     // Only a private copy of the header is judged and used: the shared one may change under us.
     layout::SegmentHeader copy;
     std::memcpy(&copy, header_, sizeof copy);
-    if (const auto error = check_header(copy, size_); !error.empty())
-        throw SegmentError(path_ + ": " + error);
+    if (const auto problem = header_problem(copy, size_); !problem.empty())
+        throw SegmentError(path_ + ": " + problem);
     if (copy.total_size != map_length_) {
         unmap();
         map(copy.total_size);
@@ -363,7 +357,7 @@ void Segment::unpin(uint32_t slot)
 void Segment::wake_readers()
 {
     layout::add_relaxed(header_->wake_word, 1u);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    layout::fence_seq_cst();
     futex(&header_->wake_word, FUTEX_WAKE, INT_MAX, nullptr);
 }
 
@@ -404,8 +398,7 @@ void wait_for_any_wake(const std::vector<WakeWatch>& watches, int64_t timeout_ns
         waiters[i].flags = FUTEX_32; // shared between processes: not FUTEX_PRIVATE_FLAG
     }
     first += count;
-    clock_gettime(CLOCK_MONOTONIC, &timeout);
-    const int64_t end = int64_t{timeout.tv_sec} * 1000000000 + timeout.tv_nsec + timeout_ns;
+    const int64_t end = clock_ns(CLOCK_MONOTONIC) + timeout_ns;
     timeout = {static_cast<time_t>(end / 1000000000), static_cast<long>(end % 1000000000)};
     if (syscall(SYS_futex_waitv, waiters.data(), count, 0, &timeout, CLOCK_MONOTONIC) < 0 &&
         errno == ENOSYS) {

@@ -15,6 +15,7 @@
 #include <system_error>
 #include <unistd.h>
 
+#include <pvshm/clock.hpp>
 #include <pvshm/error.hpp>
 
 #include "id.hpp"
@@ -26,13 +27,6 @@
 namespace pvshm {
 namespace detail {
 namespace {
-
-int64_t clock_ns(clockid_t clock)
-{
-    timespec ts{};
-    clock_gettime(clock, &ts);
-    return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
 
 std::string temporary_path()
 {
@@ -148,7 +142,7 @@ public:
     {
         check_publishable(info, loan.capacity());
         const std::string metadata = serialize_metadata(info.metadata);
-        if (static_cast<const Segment*>(loan.segment_.get())->lost()) {
+        if (loan.segment_->lost()) {
             // Truncated by another process while the frame was filled in: the frame is gone.
             loan.give_back();
             std::lock_guard lock(mutex_);
@@ -185,10 +179,10 @@ public:
         return sequence;
     }
 
-    void give_back(const std::shared_ptr<void>& segment, uint32_t slot)
+    void give_back(const std::shared_ptr<Segment>& segment, uint32_t slot)
     {
         std::lock_guard lock(mutex_);
-        auto* owner = static_cast<Segment*>(segment.get());
+        Segment* owner = segment.get();
         auto& desc = owner->desc(slot);
         // Part of the old frame may be overwritten: the slot holds no frame any more.
         desc.sequence = 0;
@@ -295,11 +289,11 @@ private:
                        "lossless timeout; dropped from the wait");
             return;
         }
-        __atomic_store_n(&header.writer_waiting, 1u, __ATOMIC_SEQ_CST);
+        layout::store_seq_cst(header.writer_waiting, 1u);
         bool needed = false;
         if (!free_slot_exists(needed) && needed)
             segment_->wait_for_ack(std::chrono::nanoseconds(kLosslessRecheck).count());
-        __atomic_store_n(&header.writer_waiting, 0u, __ATOMIC_SEQ_CST);
+        layout::store_seq_cst(header.writer_waiting, 0u);
     }
 
     bool free_slot_exists(bool& needed)
@@ -336,7 +330,7 @@ private:
         }
         copy_counters(old->header(), segment_->header());
         // Readers still on the removed object follow at once, keeping their place in the sequence.
-        __atomic_fetch_or(&old->header().state_flags, layout::kSegmentSuperseded, __ATOMIC_RELEASE);
+        layout::set_bits_release(old->header().state_flags, layout::kSegmentSuperseded);
         old->wake_readers();
         log::warning("'" + id_ + "': the segment was removed while this writer was alive; " +
                      "created it again");
@@ -437,8 +431,7 @@ private:
         next_slot_ = 0;
         if (old_is_valid) {
             auto& old_header = old->header();
-            __atomic_fetch_or(&old_header.state_flags, layout::kSegmentSuperseded,
-                              __ATOMIC_RELEASE);
+            layout::set_bits_release(old_header.state_flags, layout::kSegmentSuperseded);
             old->wake_readers();
         }
         log::debug("'" + id_ + "': segment replaced, " + std::to_string(segment_->slot_count()) +
@@ -448,9 +441,9 @@ private:
     void mark_lossless(layout::SegmentHeader& header) const
     {
         if (options_.lossless)
-            __atomic_fetch_or(&header.state_flags, layout::kSegmentLossless, __ATOMIC_RELEASE);
+            layout::set_bits_release(header.state_flags, layout::kSegmentLossless);
         else
-            __atomic_fetch_and(&header.state_flags, ~layout::kSegmentLossless, __ATOMIC_RELEASE);
+            layout::clear_bits_release(header.state_flags, layout::kSegmentLossless);
     }
 
     static void copy_counters(const layout::SegmentHeader& from, layout::SegmentHeader& to)
@@ -468,7 +461,7 @@ private:
 
     void check_publishable(const FrameInfo& info, uint64_t capacity) const
     {
-        if (auto error = check_frame_geometry(info); !error.empty())
+        if (auto error = frame_geometry_problem(info); !error.empty())
             throw std::invalid_argument("cannot publish frame: " + error);
         if (info.payload_size > capacity)
             throw std::invalid_argument("frame of " + std::to_string(info.payload_size) +
@@ -536,7 +529,7 @@ private:
 
 } // namespace detail
 
-SlotLoan::SlotLoan(std::shared_ptr<detail::WriterCore> core, std::shared_ptr<void> segment,
+SlotLoan::SlotLoan(std::shared_ptr<detail::WriterCore> core, std::shared_ptr<Segment> segment,
                    uint32_t slot, uint8_t* data, uint64_t capacity)
     : core_(std::move(core)), segment_(std::move(segment)), slot_(slot), data_(data),
       capacity_(capacity)

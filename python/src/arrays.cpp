@@ -34,7 +34,7 @@ struct ViewLayout
 };
 
 // The one place that says how view() shows each format (documented in arrays.hpp). Readers
-// checked the geometry against the payload (check_frame_geometry), which bounds every array.
+// checked the geometry against the payload (frame_geometry_problem), which bounds every array.
 ViewLayout view_layout(const FrameInfo& info)
 {
     using S = py::ssize_t;

@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <optional>
 #include <string>
 
 #include <opencv2/core.hpp>
 #include <pybind11/stl.h>
 
+#include <pvshm/clock.hpp>
 #include <pvshm/format.hpp>
 #include <pvshm/frame.hpp>
 #include <pvshm/normalize.hpp>
@@ -63,13 +63,6 @@ WriterOptions writer_options(long long slots, const std::string& camera_id, long
     options.lossless_timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(
         std::chrono::duration<double>(lossless_timeout));
     return options;
-}
-
-int64_t clock_ns(clockid_t clock)
-{
-    timespec now{};
-    clock_gettime(clock, &now);
-    return int64_t{now.tv_sec} * 1000000000 + now.tv_nsec;
 }
 
 } // namespace

@@ -11,6 +11,7 @@
 // --reserve creates the segment with slots of the frame size (WriterOptions::initial_slot_size)
 // rather than growing it at the first frame.
 // --go waits for a "go" line on stdin after "ready" before writing (readers attach meanwhile).
+// --skip-stamp S leaves out the frame of stamp S (a camera that missed a trigger).
 // --metadata tags each frame with user metadata naming its stamp: {"serial": "S-<stamp>",
 // "stamp": <stamp>, "gain": <stamp>.5}.
 // COUNT 0 writes until killed. Prints "ready <pid>" once it owns the id, "done <last sequence>"
@@ -51,6 +52,7 @@ int main(int argc, char** argv)
     bool metadata = false;
     bool go = false;
     bool reserve = false;
+    uint64_t skip_stamp = 0;
     std::string caps;
     std::string format_name;
     uint32_t row_padding = 0;
@@ -75,6 +77,8 @@ int main(int argc, char** argv)
             go = true;
         else if (arg == "--reserve")
             reserve = true;
+        else if (arg == "--skip-stamp" && i + 1 < argc)
+            skip_stamp = std::strtoull(argv[++i], nullptr, 10);
         else if (arg == "--camera-id" && i + 1 < argc)
             options.camera_id = argv[++i]; // any bytes: readers must cope with invalid UTF-8
         else if (arg == "--caps" && i + 1 < argc)
@@ -106,6 +110,8 @@ int main(int argc, char** argv)
         }
         uint64_t last = 0;
         for (uint64_t n = 0; count == 0 || n < count; ++n, ++stamp) {
+            if (stamp == skip_stamp)
+                continue;
             auto slot = writer.loan(info.payload_size);
             if (!slot)
                 continue; // every slot pinned: dropped and counted by the writer
