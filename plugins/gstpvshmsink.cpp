@@ -284,7 +284,7 @@ static std::shared_ptr<pvshm::Writer> gst_pv_shm_sink_writer(GstPvShmSink* self)
 }
 
 // False, with an element error naming the property and its range, when `value` is outside
-// `minimum`..`maximum`. `format` prints a value ("%u", or "0%o" for permission bits).
+// `minimum`..`maximum`. `format` prints a value ("%u", or "%#o" for permission bits).
 static bool gst_pv_shm_sink_in_range(GstPvShmSink* self, const char* property, guint value,
                                      guint minimum, guint maximum, const char* format,
                                      const char* note = "")
@@ -324,7 +324,7 @@ static gboolean gst_pv_shm_sink_start(GstBaseSink* sink)
     }
     // A decimal 644 is 01204: not permission bits.
     if (!gst_pv_shm_sink_in_range(self, "slots", options.slots, kMinSlots, kMaxSlots, "%u") ||
-        !gst_pv_shm_sink_in_range(self, "perms", perms, 0, kMaxPerms, "0%o",
+        !gst_pv_shm_sink_in_range(self, "perms", perms, 0, kMaxPerms, "%#o",
                                   " (octal: write perms=0644, not perms=644)") ||
         !gst_pv_shm_sink_in_range(self, "bit-depth", options.bit_depth, 0, kMaxBitDepth, "%u",
                                   " (0: all 16 bits)"))

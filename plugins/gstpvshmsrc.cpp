@@ -167,9 +167,8 @@ struct PvShmSrcState
     bool downstream_video_meta = false;
     // The caps' frame interval; GST_CLOCK_TIME_NONE for a variable or unknown rate.
     GstClockTime caps_frame_interval = GST_CLOCK_TIME_NONE;
-    // What was last output: for strictly increasing PTS and durations from gaps.
+    // The PTS last output: for strictly increasing PTS and durations from gaps.
     GstClockTime last_pts = GST_CLOCK_TIME_NONE;
-    std::optional<int64_t> last_capture_ns;
     // Without a pipeline clock, the first frame's capture time is the stream's zero.
     std::optional<int64_t> clockless_origin_ns;
     // The absence warned about since frames last came (one warning per episode).
@@ -435,7 +434,6 @@ static gboolean gst_pv_shm_src_start(GstBaseSrc* src)
     state->frames_dropped = 0;
     state->frames_too_old = 0;
     state->last_pts = GST_CLOCK_TIME_NONE;
-    state->last_capture_ns.reset();
     state->clockless_origin_ns.reset();
     state->warned = Absence::None;
     state->warned_left_out_keys = false;
@@ -663,14 +661,6 @@ static void gst_pv_shm_src_stamp(GstPvShmSrc* self, GstBuffer* buffer, const pvs
         running = capture - *state->clockless_origin_ns;
     }
 
-    GstClockTime duration = GST_CLOCK_TIME_NONE;
-    if (info.duration_ns > 0)
-        duration = GstClockTime(info.duration_ns);
-    else if (GST_CLOCK_TIME_IS_VALID(state->caps_frame_interval))
-        duration = state->caps_frame_interval;
-    else if (state->last_capture_ns && capture > *state->last_capture_ns)
-        duration = GstClockTime(capture - *state->last_capture_ns);
-
     GstClockTime pts;
     if (!GST_CLOCK_TIME_IS_VALID(state->last_pts)) {
         pts = GstClockTime(std::max<int64_t>(running, 0));
@@ -688,12 +678,18 @@ static void gst_pv_shm_src_stamp(GstPvShmSrc* self, GstBuffer* buffer, const pvs
             interval = state->caps_frame_interval;
         pts = state->last_pts + std::max<GstClockTime>(interval / 2, 1);
     }
+    GstClockTime duration = GST_CLOCK_TIME_NONE;
+    if (info.duration_ns > 0)
+        duration = GstClockTime(info.duration_ns);
+    else if (GST_CLOCK_TIME_IS_VALID(state->caps_frame_interval))
+        duration = state->caps_frame_interval;
+    else if (GST_CLOCK_TIME_IS_VALID(state->last_pts))
+        duration = pts - state->last_pts;
     GST_BUFFER_PTS(buffer) = pts;
     GST_BUFFER_DURATION(buffer) = duration;
     GST_BUFFER_OFFSET(buffer) = info.sequence;
     GST_BUFFER_OFFSET_END(buffer) = info.sequence + 1;
     state->last_pts = pts;
-    state->last_capture_ns = capture;
 
     const std::string left_out = gst_pv_shm_meta_add(buffer, info);
     if (!left_out.empty() && !state->warned_left_out_keys) {
