@@ -143,13 +143,39 @@ GstVideoColorRange video_range_of(ColorRange range)
     return GST_VIDEO_COLOR_RANGE_UNKNOWN;
 }
 
+// Frames over the library's size limit are refused with their size, before GStreamer (whose own
+// limit is 2 GiB) fails to lay them out. Every format of the table takes a byte per pixel at
+// least. Returns the explanation, or "" when the size is within the limit.
+std::string size_over_limit(const GstStructure* s, uint64_t bytes)
+{
+    int width = 0;
+    int height = 0;
+    const char* format = gst_structure_get_string(s, "format");
+    gst_structure_get_int(s, "width", &width);
+    gst_structure_get_int(s, "height", &height);
+    const bool at_least = bytes == 0;
+    if (at_least && width > 0 && height > 0)
+        bytes = uint64_t(width) * uint64_t(height);
+    if (bytes <= pvshm::kMaxPayloadSize)
+        return "";
+    return std::to_string(width) + "x" + std::to_string(height) + " " + (format ? format : "") +
+           " frames take " + (at_least ? "at least " : "") + std::to_string(bytes) +
+           " bytes, more than the limit of " + std::to_string(pvshm::kMaxPayloadSize) +
+           " bytes per frame";
+}
+
 std::optional<pvshm::FrameInfo> raw_frame_info(const GstCaps* caps, std::string& error)
 {
+    const GstStructure* s = gst_caps_get_structure(caps, 0);
+    if (error = size_over_limit(s, 0); !error.empty())
+        return std::nullopt;
     GstVideoInfo video;
     if (!gst_video_info_from_caps(&video, caps)) {
         error = "incomplete video/x-raw caps";
         return std::nullopt;
     }
+    if (error = size_over_limit(s, GST_VIDEO_INFO_SIZE(&video)); !error.empty())
+        return std::nullopt;
     const auto pixel = pixel_of_video(GST_VIDEO_INFO_FORMAT(&video));
     if (!pixel) {
         error = std::string("unsupported video format ") +
@@ -192,6 +218,8 @@ std::optional<pvshm::FrameInfo> bayer_frame_info(const GstStructure* s, std::str
     // Rows padded to 4 bytes, as GStreamer's bayer elements lay them out.
     info.strides[0] = GST_ROUND_UP_4(width);
     info.payload_size = uint64_t{info.strides[0]} * info.height;
+    if (error = size_over_limit(s, info.payload_size); !error.empty())
+        return std::nullopt;
     return info;
 }
 

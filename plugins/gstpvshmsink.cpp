@@ -359,21 +359,10 @@ static gboolean gst_pv_shm_sink_set_caps(GstBaseSink* sink, GstCaps* caps)
     auto frame = gst_pv_shm_format_frame_info(caps, error);
     if (!frame) {
         GST_ERROR_OBJECT(self, "cannot write %" GST_PTR_FORMAT ": %s", caps, error.c_str());
-        GstVideoInfo video;
-        // Caps the template accepts can still describe more bytes than a frame may have.
-        if (gst_video_info_from_caps(&video, caps) &&
-            GST_VIDEO_INFO_SIZE(&video) > pvshm::kMaxPayloadSize)
-            GST_ELEMENT_ERROR(
-                self, STREAM, FORMAT,
-                ("Frames of %dx%d %s take %" G_GSIZE_FORMAT
-                 " bytes, more than the limit of %" G_GUINT64_FORMAT " bytes per frame",
-                 GST_VIDEO_INFO_WIDTH(&video), GST_VIDEO_INFO_HEIGHT(&video),
-                 GST_VIDEO_INFO_NAME(&video), GST_VIDEO_INFO_SIZE(&video), pvshm::kMaxPayloadSize),
-                ("%s", error.c_str()));
-        else
-            GST_ELEMENT_ERROR(self, STREAM, FORMAT,
-                              ("Cannot write frames of these caps: %s", error.c_str()),
-                              ("%" GST_PTR_FORMAT, caps));
+        // Caps the template accepts can still describe frames over the size limit.
+        GST_ELEMENT_ERROR(self, STREAM, FORMAT,
+                          ("Cannot write frames of these caps: %s", error.c_str()),
+                          ("%" GST_PTR_FORMAT, caps));
         return FALSE;
     }
     gchar* text = gst_caps_to_string(caps);

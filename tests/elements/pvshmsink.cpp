@@ -1,6 +1,9 @@
-// pvshmsink: properties, errors, every format, in-place (zero-copy) frames, caps changes and
-// what happens to the segment on stop.
+// pvshmsink: properties and their ranges, errors, every format, in-place (zero-copy) frames,
+// caps changes, frames over the size limit, the facts taken from incoming metas, and what
+// happens to the segment on stop.
 #include <cstring>
+#include <string>
+#include <sys/mman.h>
 #include <vector>
 
 #include <gst/video/video.h>
@@ -378,6 +381,225 @@ GST_START_TEST(test_sink_persist_keeps_last_frame_after_stop)
 }
 GST_END_TEST;
 
+GST_START_TEST(test_sink_out_of_range_properties_keep_it_from_starting)
+{
+    const std::string id = unique_id("range");
+    struct Case
+    {
+        const char* property;
+        const char* value;
+        const char* expected;
+    };
+    const Case cases[] = {
+        {"slots", "1", "Property slots is 1, outside its range 2 to 64"},
+        {"slots", "65", "Property slots is 65, outside its range 2 to 64"},
+        // Decimal 644 is 01204: not permission bits.
+        {"perms", "644", "Property perms is 01204, outside its range 0 to 0777"},
+        {"bit-depth", "17", "Property bit-depth is 17, outside its range 0 to 16"},
+    };
+    for (const auto& c : cases) {
+        GstElement* sink = configured_sink(id.c_str());
+        gst_util_set_object_arg(G_OBJECT(sink), c.property, c.value);
+        // Kept as given, not replaced by a default.
+        GValue value = G_VALUE_INIT;
+        g_value_init(&value, G_TYPE_UINT);
+        g_object_get_property(G_OBJECT(sink), c.property, &value);
+        fail_unless_equals_uint64(g_value_get_uint(&value), g_ascii_strtoull(c.value, nullptr, 0));
+        g_value_unset(&value);
+        GError* error = start_error(sink);
+        fail_unless(error != nullptr, "%s=%s started", c.property, c.value);
+        fail_unless(strstr(error->message, c.expected) != nullptr, "%s", error->message);
+        g_error_free(error);
+        gst_object_unref(sink);
+        fail_unless(segment_absent(id));
+    }
+    // Octal permission bits and bit depths in range start.
+    SegmentCleanup cleanup(id);
+    GstHarness* h = sink_harness(id, "video/x-raw,format=GRAY16_LE,width=4,height=2,framerate=1/1",
+                                 [](GstElement* sink) {
+                                     gst_util_set_object_arg(G_OBJECT(sink), "perms", "0640");
+                                     g_object_set(sink, "bit-depth", 12u, "slots", 64u, nullptr);
+                                 });
+    fail_unless_equals_int(gst_harness_push(h, pattern_buffer(16)), GST_FLOW_OK);
+    pvshm::Reader reader(id);
+    auto status = reader.status();
+    fail_unless(status.has_value());
+    fail_unless_equals_int(status->mode, 0640);
+    fail_unless_equals_int(status->slots, 64);
+    fail_unless(status->latest.has_value());
+    fail_unless_equals_int(status->latest->bit_depth, 12);
+    gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+// Bus messages of a harness's element, which the harness itself does not watch.
+static GstBus* watch_bus(GstElement* element)
+{
+    GstBus* bus = gst_bus_new();
+    gst_element_set_bus(element, bus);
+    return bus;
+}
+
+static std::string error_text(GstBus* bus)
+{
+    GstMessage* message = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+    if (!message)
+        return "";
+    GError* error = nullptr;
+    gst_message_parse_error(message, &error, nullptr);
+    std::string text = error->message;
+    g_error_free(error);
+    gst_message_unref(message);
+    return text;
+}
+
+GST_START_TEST(test_sink_oversized_caps_name_the_size_and_leave_no_segment)
+{
+    const std::string id = unique_id("hugecaps");
+    SegmentCleanup cleanup(id);
+    const struct
+    {
+        const char* caps;
+        const char* expected;
+    } cases[] = {
+        {"video/x-raw,format=RGBA,width=20000,height=20000,framerate=30/1",
+         "20000x20000 RGBA frames take 1600000000 bytes, more than the limit of 1073741824 bytes "
+         "per frame"},
+        // More than GStreamer itself lays out.
+        {"video/x-raw,format=RGBA,width=65535,height=65535,framerate=30/1",
+         "65535x65535 RGBA frames take at least 4294836225 bytes, more than the limit of "
+         "1073741824 bytes per frame"},
+        {"video/x-bayer,format=rggb,width=40000,height=30000,framerate=30/1",
+         "40000x30000 rggb frames take 1200000000 bytes, more than the limit"},
+    };
+    for (const auto& c : cases) {
+        GstBus* bus = nullptr;
+        GstHarness* h = sink_harness(id, c.caps, [&](GstElement* sink) { bus = watch_bus(sink); });
+        fail_unless_equals_int(gst_harness_push(h, pattern_buffer(64)), GST_FLOW_NOT_NEGOTIATED);
+        const std::string text = error_text(bus);
+        fail_unless(text.find(c.expected) != std::string::npos, "%s", text.c_str());
+        gst_element_set_bus(h->element, nullptr);
+        gst_harness_teardown(h);
+        gst_object_unref(bus);
+        fail_unless(segment_absent(id));
+    }
+}
+GST_END_TEST;
+
+GST_START_TEST(test_sink_oversized_image_names_the_size_and_leaves_no_segment)
+{
+    const std::string id = unique_id("hugeimage");
+    SegmentCleanup cleanup(id);
+    GstBus* bus = nullptr;
+    GstHarness* h = sink_harness(id, "image/jpeg,width=64,height=48,framerate=30/1",
+                                 [&](GstElement* sink) { bus = watch_bus(sink); });
+    // Address space only: the sink must refuse it before reading a byte.
+    const gsize size = pvshm::kMaxPayloadSize + 1;
+    void* pages =
+        mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    fail_unless(pages != MAP_FAILED);
+    GstBuffer* huge = gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, pages, size, 0, size,
+                                                  nullptr, nullptr);
+    fail_unless_equals_int(gst_harness_push(h, huge), GST_FLOW_ERROR);
+    munmap(pages, size);
+    const std::string text = error_text(bus);
+    fail_unless(text.find("1073741825 bytes, more than the limit of 1073741824") !=
+                    std::string::npos,
+                "%s", text.c_str());
+    gst_element_set_bus(h->element, nullptr);
+    gst_harness_teardown(h);
+    gst_object_unref(bus);
+    fail_unless(segment_absent(id));
+}
+GST_END_TEST;
+
+GST_START_TEST(test_sink_takes_unix_time_and_frame_meta)
+{
+    const std::string id = unique_id("takemeta");
+    SegmentCleanup cleanup(id);
+    GstBus* bus = nullptr;
+    GstHarness* h = sink_harness(id, "video/x-raw,format=GRAY8,width=4,height=4,framerate=30/1",
+                                 [&](GstElement* sink) { bus = watch_bus(sink); });
+    GstBuffer* buffer = pattern_buffer(16);
+    GstCaps* unix_time = gst_caps_from_string("timestamp/x-unix");
+    gst_buffer_add_reference_timestamp_meta(buffer, unix_time, 1'600'000'000'987'654'321,
+                                            GST_CLOCK_TIME_NONE);
+    gst_caps_unref(unix_time);
+    GstCustomMeta* meta = gst_buffer_add_custom_meta(buffer, "GstPvShmFrameMeta");
+    fail_unless(meta != nullptr, "GstPvShmFrameMeta is registered with the plugin");
+    gst_structure_set(gst_custom_meta_get_structure(meta), "camera-id", G_TYPE_STRING, "upstream",
+                      "sequence", G_TYPE_UINT64, guint64(99), "part", G_TYPE_STRING, "B-2", "count",
+                      G_TYPE_INT, 5, "big", G_TYPE_UINT64, guint64(1) << 40, "ratio", G_TYPE_DOUBLE,
+                      0.25, "gain", G_TYPE_FLOAT, 2.5f, "flag", G_TYPE_BOOLEAN, TRUE, nullptr);
+    fail_unless_equals_int(gst_harness_push(h, buffer), GST_FLOW_OK);
+
+    pvshm::Reader reader(id);
+    auto view = reader.view_latest();
+    fail_unless(bool(view));
+    const pvshm::FrameInfo& info = view->info();
+    fail_unless_equals_int64(info.timestamp_realtime_ns, 1'600'000'000'987'654'321);
+    fail_unless_equals_string(info.camera_id.c_str(), "upstream");
+    const pvshm::UserMetadata expected = {{"part", std::string("B-2")},
+                                          {"count", int64_t{5}},
+                                          {"big", int64_t{1} << 40},
+                                          {"ratio", 0.25},
+                                          {"gain", 2.5}};
+    fail_unless(info.metadata == expected);
+    // The boolean is left out, and said so once.
+    GstMessage* warning = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
+    fail_unless(warning != nullptr);
+    GError* error = nullptr;
+    gst_message_parse_warning(warning, &error, nullptr);
+    fail_unless(strstr(error->message, "flag") != nullptr, "%s", error->message);
+    g_error_free(error);
+    gst_message_unref(warning);
+    gst_element_set_bus(h->element, nullptr);
+    gst_harness_teardown(h);
+    gst_object_unref(bus);
+
+    // The camera-id property wins over the meta's.
+    h = sink_harness(id, "video/x-raw,format=GRAY8,width=4,height=4,framerate=30/1",
+                     [](GstElement* sink) { g_object_set(sink, "camera-id", "mine", nullptr); });
+    buffer = pattern_buffer(16);
+    meta = gst_buffer_add_custom_meta(buffer, "GstPvShmFrameMeta");
+    gst_structure_set(gst_custom_meta_get_structure(meta), "camera-id", G_TYPE_STRING, "upstream",
+                      nullptr);
+    fail_unless_equals_int(gst_harness_push(h, buffer), GST_FLOW_OK);
+    view = reader.view_latest();
+    fail_unless(bool(view));
+    fail_unless_equals_string(view->info().camera_id.c_str(), "mine");
+    fail_unless(view->info().metadata.empty());
+    gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_sink_metadata_the_writer_refuses_is_left_out_with_a_warning)
+{
+    const std::string id = unique_id("hugemeta");
+    SegmentCleanup cleanup(id);
+    GstBus* bus = nullptr;
+    GstHarness* h = sink_harness(id, "video/x-raw,format=GRAY8,width=4,height=4,framerate=30/1",
+                                 [&](GstElement* sink) { bus = watch_bus(sink); });
+    GstBuffer* buffer = pattern_buffer(16, 3);
+    GstCustomMeta* meta = gst_buffer_add_custom_meta(buffer, "GstPvShmFrameMeta");
+    const std::string long_text(pvshm::kMaxMetadataBytes, 'x');
+    gst_structure_set(gst_custom_meta_get_structure(meta), "note", G_TYPE_STRING, long_text.c_str(),
+                      nullptr);
+    fail_unless_equals_int(gst_harness_push(h, buffer), GST_FLOW_OK);
+    pvshm::Reader reader(id);
+    auto view = reader.view_latest();
+    fail_unless(bool(view));
+    fail_unless(view->info().metadata.empty());
+    fail_unless_equals_int(view->data()[0], 3);
+    GstMessage* warning = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
+    fail_unless(warning != nullptr);
+    gst_message_unref(warning);
+    gst_element_set_bus(h->element, nullptr);
+    gst_harness_teardown(h);
+    gst_object_unref(bus);
+}
+GST_END_TEST;
+
 static Suite* pvshmsink_suite()
 {
     Suite* s = suite_create("pvshmsink");
@@ -393,6 +615,11 @@ static Suite* pvshmsink_suite()
     tcase_add_test(tc, test_sink_caps_change_mid_stream);
     tcase_add_test(tc, test_sink_persist_false_removes_segment_on_stop);
     tcase_add_test(tc, test_sink_persist_keeps_last_frame_after_stop);
+    tcase_add_test(tc, test_sink_out_of_range_properties_keep_it_from_starting);
+    tcase_add_test(tc, test_sink_oversized_caps_name_the_size_and_leave_no_segment);
+    tcase_add_test(tc, test_sink_oversized_image_names_the_size_and_leaves_no_segment);
+    tcase_add_test(tc, test_sink_takes_unix_time_and_frame_meta);
+    tcase_add_test(tc, test_sink_metadata_the_writer_refuses_is_left_out_with_a_warning);
     return s;
 }
 
