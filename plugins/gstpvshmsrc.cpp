@@ -186,7 +186,6 @@ struct PvShmSrcState
 // A consistent copy of the settings, for the streaming thread.
 struct PvShmSrcSettings
 {
-    std::string shared_mem_id;
     bool normalize;
     GstPvShmSrcMode mode;
     guint64 timeout;
@@ -712,9 +711,10 @@ static std::string seconds_text(guint64 ns)
 
 // Called when a wait found no frame: looks why and warns once per episode when the id has no
 // segment or its writer is gone. Returns what it found.
-static Absence gst_pv_shm_src_look_for_absence(GstPvShmSrc* self, const std::string& id)
+static Absence gst_pv_shm_src_look_for_absence(GstPvShmSrc* self)
 {
     PvShmSrcState* state = self->state;
+    const std::string& id = state->reader->id();
     Absence absence = Absence::None;
     if (!state->reader->writer_alive())
         absence = state->reader->status() ? Absence::WriterGone : Absence::NoSegment;
@@ -739,8 +739,8 @@ static Absence gst_pv_shm_src_look_for_absence(GstPvShmSrc* self, const std::str
 static void gst_pv_shm_src_post_timeout(GstPvShmSrc* self, const PvShmSrcSettings& settings,
                                         uint64_t skipped_old)
 {
-    const Absence absence = gst_pv_shm_src_look_for_absence(self, settings.shared_mem_id);
-    const std::string& id = settings.shared_mem_id;
+    const Absence absence = gst_pv_shm_src_look_for_absence(self);
+    const std::string& id = self->state->reader->id();
     const std::string within = " within " + seconds_text(settings.timeout);
     std::string reason;
     switch (absence) {
@@ -809,7 +809,7 @@ static std::optional<pvshm::FrameView> gst_pv_shm_src_next_frame(GstPvShmSrc* se
                                    view->info().sequence);
                 }
             } else {
-                gst_pv_shm_src_look_for_absence(self, settings.shared_mem_id);
+                gst_pv_shm_src_look_for_absence(self);
             }
             if (timeout != 0 && Clock::now() >= deadline) {
                 gst_pv_shm_src_post_timeout(self, settings, skipped_old);
@@ -819,7 +819,7 @@ static std::optional<pvshm::FrameView> gst_pv_shm_src_next_frame(GstPvShmSrc* se
         }
     } catch (...) {
         gst_pv_shm_post_exception(GST_ELEMENT(self), GstPvShmAccess::Read,
-                                  "Could not read shared memory '" + settings.shared_mem_id + "'");
+                                  "Could not read shared memory '" + state->reader->id() + "'");
         result = GST_FLOW_ERROR;
         return std::nullopt;
     }
@@ -832,12 +832,8 @@ static GstFlowReturn gst_pv_shm_src_create(GstPushSrc* src, GstBuffer** out)
     PvShmSrcSettings settings;
     {
         std::lock_guard lock(state->lock);
-        settings = {state->shared_mem_id,
-                    state->normalize,
-                    state->mode,
-                    state->timeout,
-                    pvshm::ColorOrder(state->color_space),
-                    state->max_age};
+        settings = {state->normalize, state->mode, state->timeout,
+                    pvshm::ColorOrder(state->color_space), state->max_age};
     }
     for (;;) {
         GstFlowReturn result = GST_FLOW_OK;

@@ -623,6 +623,43 @@ GST_START_TEST(test_src_facts_survive_a_relay_through_the_sink)
 }
 GST_END_TEST;
 
+// Converters keep the facts: their metas carry no tags that tie them to the pixels.
+GST_START_TEST(test_src_facts_survive_videoconvert)
+{
+    const std::string id = unique_id("convertfacts");
+    SegmentCleanup cleanup(id);
+    pvshm::WriterOptions options;
+    options.camera_id = "left";
+    pvshm::Writer writer(id, options);
+    pvshm::FrameInfo info = pvshm::packed_frame_info(pvshm::PixelFormat::BGR, 6, 4);
+    info.timestamp_realtime_ns = 1'650'000'000'000'000'002;
+    info.metadata = {{"lot", std::string("L10")}};
+    std::vector<uint8_t> pixels(info.payload_size, 5);
+    fail_unless(writer.write(info, pixels.data()).has_value());
+
+    GstHarness* src = src_harness(id);
+    GstBuffer* out = gst_harness_pull(src);
+    GstHarness* convert =
+        gst_harness_new_parse("videoconvert ! capsfilter caps=video/x-raw,format=I420");
+    gst_harness_set_src_caps_str(convert, "video/x-raw,format=BGR,width=6,height=4,framerate=0/1");
+    fail_unless_equals_int(gst_harness_push(convert, out), GST_FLOW_OK);
+    GstBuffer* converted = gst_harness_pull(convert);
+    GstCaps* unix_time = gst_caps_from_string("timestamp/x-unix");
+    const GstReferenceTimestampMeta* realtime =
+        gst_buffer_get_reference_timestamp_meta(converted, unix_time);
+    gst_caps_unref(unix_time);
+    fail_unless(realtime != nullptr);
+    fail_unless_equals_uint64(realtime->timestamp, 1'650'000'000'000'000'002);
+    GstCustomMeta* meta = gst_buffer_get_custom_meta(converted, "GstPvShmFrameMeta");
+    fail_unless(meta != nullptr);
+    fail_unless_equals_string(gst_structure_get_string(gst_custom_meta_get_structure(meta), "lot"),
+                              "L10");
+    gst_buffer_unref(converted);
+    gst_harness_teardown(convert);
+    gst_harness_teardown(src);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_src_color_space_orders_unordered_frames)
 {
     const std::string id = unique_id("colorspace");
@@ -848,6 +885,7 @@ static Suite* pvshmsrc_suite()
     tcase_add_test(tc, test_src_pts_strictly_increase_before_start_and_across_writer_restart);
     tcase_add_test(tc, test_src_buffers_carry_the_frame_facts);
     tcase_add_test(tc, test_src_facts_survive_a_relay_through_the_sink);
+    tcase_add_test(tc, test_src_facts_survive_videoconvert);
     tcase_add_test(tc, test_src_color_space_orders_unordered_frames);
     tcase_add_test(tc, test_src_max_age_skips_old_frames);
     tcase_add_test(tc, test_src_warns_once_about_a_missing_segment);
