@@ -359,7 +359,7 @@ std::optional<pvshm::FrameInfo> gst_pv_shm_format_frame_info(const GstCaps* caps
         return std::nullopt;
     }
     if (info) {
-        if (auto problem = pvshm::check_frame_geometry(*info); !problem.empty()) {
+        if (auto problem = pvshm::frame_geometry_problem(*info); !problem.empty()) {
             error = problem;
             return std::nullopt;
         }

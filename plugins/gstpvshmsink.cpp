@@ -555,7 +555,7 @@ static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer
         if (lent) {
             pvshm::FrameInfo placed = frame;
             gst_pv_shm_sink_describe_in_place(buffer, placed);
-            if (pvshm::check_frame_geometry(placed).empty() &&
+            if (pvshm::frame_geometry_problem(placed).empty() &&
                 placed.payload_size <= lent->capacity()) {
                 frame = std::move(placed);
                 sequence = gst_pv_shm_sink_publish(self, *writer, *lent, frame);

@@ -5,20 +5,32 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include <pvshm/reader.hpp>
 
 namespace pvshm::cli {
 
-int list_segments(bool json);
-int show_info(const std::string& id, bool json);
-int snapshot(const std::string& id, const std::string& file, const std::string& color_space);
+// The options of every reading command: --allow-other-owner.
+ReaderOptions reader_options(bool allow_other_owner);
+
+int list_segments(bool json, const ReaderOptions& options);
+int show_info(const std::string& id, bool json, const ReaderOptions& options);
+int snapshot(const std::string& id, const std::string& file, const std::string& color_space,
+             const ReaderOptions& options);
 int write_image_file(const std::string& id, const std::string& file);
-int clear(const std::string& id, bool force);
+// Removes each id's segment unless its writer is alive (then refused, unless `force`); an id
+// without a segment is not an error.
+int clear(const std::vector<std::string>& ids, bool force);
+// Removes every segment whose writer is gone.
+int clear_dead();
 
 struct WatchOptions
 {
     std::optional<uint64_t> count;  // stop after this many frames seen
     std::optional<double> duration; // stop after this many seconds
     double interval = 0.5;          // seconds between two refreshes of the line
+    ReaderOptions reader;
 };
 int watch(const std::string& id, const WatchOptions& options);
 

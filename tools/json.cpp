@@ -4,10 +4,7 @@
 #include <cstdio>
 
 namespace pvshm::cli {
-namespace {
 
-// Length of the well-formed UTF-8 sequence starting at text[0], or 0 if there is none
-// (overlong forms, surrogates and code points beyond U+10FFFF are not well formed).
 size_t utf8_sequence_length(std::string_view text)
 {
     const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
@@ -35,8 +32,6 @@ size_t utf8_sequence_length(std::string_view text)
             return 0;
     return length;
 }
-
-} // namespace
 
 std::string json_string(std::string_view text)
 {

@@ -1,12 +1,17 @@
 // Just enough JSON output for `pvshm list --json` and `pvshm info --json`.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace pvshm::cli {
+
+// Length of the well-formed UTF-8 sequence starting at text[0], or 0 if there is none
+// (overlong forms, surrogates and code points beyond U+10FFFF are not well formed).
+size_t utf8_sequence_length(std::string_view text);
 
 // `text` as a JSON string literal. Control characters are escaped and bytes that are not valid
 // UTF-8 (a camera id read from a segment is untrusted) become U+FFFD, so the output stays JSON.

@@ -1,16 +1,60 @@
 // pvshm: look at, read and write the shared-memory segments of pvshm from the command line.
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "commands.hpp"
+#include "rtsp_command.hpp"
 
 namespace {
 
 constexpr const char* kIdHelp =
     "Shared-memory id: 1 to 200 characters of [A-Za-z0-9._-], not starting with '.'";
+constexpr const char* kAllowOtherOwnerHelp =
+    "Read segments owned by another user (refused by default: they could have been planted)";
+
+constexpr unsigned long long kMaxFrameCount = 1'000'000'000'000;
+
+// -n/--count of watch: a whole number of frames. watch(1) users may expect -n to be the refresh
+// interval, so a refusal says where that is.
+CLI::Validator frame_count()
+{
+    return CLI::Validator(
+        [](std::string& input) -> std::string {
+            const bool digits =
+                !input.empty() && input.find_first_not_of("0123456789") == std::string::npos;
+            // At most 13 digits: strtoull cannot overflow, and kMaxFrameCount bounds the rest.
+            const unsigned long long count =
+                digits && input.size() <= 13 ? std::strtoull(input.c_str(), nullptr, 10) : 0;
+            if (count >= 1 && count <= kMaxFrameCount)
+                return {};
+            return "expected a whole number of frames from 1 to " + std::to_string(kMaxFrameCount) +
+                   ", got '" + input + "' (seconds between refreshes are -i/--interval)";
+        },
+        "FRAMES");
+}
+
+// A number of seconds from `low` to `high`; NaN, infinities and trailing junk are refused.
+CLI::Validator seconds(double low, double high)
+{
+    return CLI::Validator(
+        [low, high](std::string& input) -> std::string {
+            char* end = nullptr;
+            const double value = std::strtod(input.c_str(), &end);
+            if (!input.empty() && *end == '\0' && std::isfinite(value) && value >= low &&
+                value <= high)
+                return {};
+            char range[64];
+            std::snprintf(range, sizeof range, "from %.10g to %.10g", low, high);
+            return std::string("expected seconds ") + range + ", got '" + input + "'";
+        },
+        "SECONDS");
+}
 
 } // namespace
 
@@ -26,22 +70,31 @@ int main(int argc, char** argv)
 
     bool json = false;
     bool force = false;
+    bool dead = false;
+    bool allow_other_owner = false;
     std::string id;
+    std::vector<std::string> ids;
     std::string file;
     std::string color_space = "RGB";
     pvshm::cli::WatchOptions watch_options;
     // Each subcommand sets what main() runs once parsing succeeded.
     std::function<int()> run;
+    const auto reader_options = [&] { return pvshm::cli::reader_options(allow_other_owner); };
 
     auto* list = app.add_subcommand("list", "List the segments: format, size, slots, frames "
-                                            "written, writer and age of the newest frame");
+                                            "written, writer and age of the newest frame; "
+                                            "objects that are not usable segments with why");
     list->add_flag("--json", json, "Print a JSON array of objects");
-    list->callback([&] { run = [&] { return pvshm::cli::list_segments(json); }; });
+    list->add_flag("--allow-other-owner", allow_other_owner, kAllowOtherOwnerHelp);
+    list->callback(
+        [&] { run = [&] { return pvshm::cli::list_segments(json, reader_options()); }; });
 
     auto* info = app.add_subcommand("info", "Show everything a segment says about itself");
     info->add_option("ID", id, kIdHelp)->required();
     info->add_flag("--json", json, "Print a JSON object");
-    info->callback([&] { run = [&] { return pvshm::cli::show_info(id, json); }; });
+    info->add_flag("--allow-other-owner", allow_other_owner, kAllowOtherOwnerHelp);
+    info->callback(
+        [&] { run = [&] { return pvshm::cli::show_info(id, json, reader_options()); }; });
 
     auto* snapshot = app.add_subcommand(
         "snapshot", "Save the newest frame, converted to RGB as the library reads it, as an image");
@@ -53,31 +106,50 @@ int main(int argc, char** argv)
                      "Channel order of frames written as raw 3-channel arrays")
         ->check(CLI::IsMember({"RGB", "BGR"}, CLI::ignore_case))
         ->capture_default_str();
-    snapshot->callback([&] { run = [&] { return pvshm::cli::snapshot(id, file, color_space); }; });
+    snapshot->add_flag("--allow-other-owner", allow_other_owner, kAllowOtherOwnerHelp);
+    snapshot->callback([&] {
+        run = [&] { return pvshm::cli::snapshot(id, file, color_space, reader_options()); };
+    });
 
     auto* write = app.add_subcommand(
         "write", "Store an image file's bytes (PNG, JPEG, ...) as the newest frame (dev helper)");
     write->add_option("ID", id, kIdHelp)->required();
-    write->add_option("IMAGE_FILE", file, "Image file to store as it is")->required();
+    write->add_option("IMAGE_FILE", file, "Regular file to store as it is")->required();
     write->callback([&] { run = [&] { return pvshm::cli::write_image_file(id, file); }; });
 
-    auto* clear = app.add_subcommand("clear", "Remove a segment (readers keep what they mapped)");
-    clear->add_option("ID", id, kIdHelp)->required();
-    clear->add_flag("-f,--force", force, "Succeed when the segment does not exist");
-    clear->callback([&] { run = [&] { return pvshm::cli::clear(id, force); }; });
+    auto* clear = app.add_subcommand(
+        "clear", "Remove segments (readers keep what they mapped); an id without one is skipped");
+    auto* clear_ids = clear->add_option("ID", ids, kIdHelp);
+    auto* clear_force = clear->add_flag("-f,--force", force,
+                                        "Also remove segments whose writer "
+                                        "is alive");
+    clear->add_flag("--dead", dead, "Remove every segment whose writer is gone, and no other")
+        ->excludes(clear_ids)
+        ->excludes(clear_force);
+    clear->callback([&] {
+        if (!dead && ids.empty())
+            throw CLI::ValidationError("clear", "name at least one ID, or pass --dead");
+        run = [&] { return dead ? pvshm::cli::clear_dead() : pvshm::cli::clear(ids, force); };
+    });
 
     auto* watch = app.add_subcommand(
         "watch", "Show the frame rate, writer drops and latency (now minus the frame's capture "
                  "time) until Ctrl-C");
     watch->add_option("ID", id, kIdHelp)->required();
     watch->add_option("-n,--count", watch_options.count, "Stop after seeing N frames")
-        ->check(CLI::PositiveNumber);
+        ->check(frame_count());
     watch->add_option("-d,--duration", watch_options.duration, "Stop after S seconds")
-        ->check(CLI::NonNegativeNumber);
+        ->check(seconds(0.01, 366.0 * 24 * 3600));
     watch->add_option("-i,--interval", watch_options.interval, "Seconds between refreshes")
-        ->check(CLI::Range(0.01, 3600.0))
+        ->check(seconds(0.01, 3600.0))
         ->capture_default_str();
-    watch->callback([&] { run = [&] { return pvshm::cli::watch(id, watch_options); }; });
+    watch->add_flag("--allow-other-owner", allow_other_owner, kAllowOtherOwnerHelp);
+    watch->callback([&] {
+        watch_options.reader = reader_options();
+        run = [&] { return pvshm::cli::watch(id, watch_options); };
+    });
+
+    pvshm::cli::add_rtsp_command(app, run);
 
     try {
         app.parse(argc, argv);

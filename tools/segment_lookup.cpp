@@ -5,7 +5,18 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "commands.hpp"
+#include "json.hpp"
+
 namespace pvshm::cli {
+
+ReaderOptions reader_options(bool allow_other_owner)
+{
+    ReaderOptions options;
+    options.allow_other_owner = allow_other_owner;
+    options.allow_other_owner_switch = "--allow-other-owner";
+    return options;
+}
 
 SegmentStatus require_segment(Reader& reader)
 {
@@ -47,10 +58,26 @@ std::string duration_text(double milliseconds)
 
 std::string printable(const std::string& text)
 {
-    std::string out = text;
-    for (char& c : out)
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-            c = '?';
+    std::string out;
+    for (size_t i = 0; i < text.size();) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c < 0x80) {
+            out += c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c);
+            ++i;
+            continue;
+        }
+        const size_t length = utf8_sequence_length(std::string_view(text).substr(i));
+        if (length == 0) {
+            out += "\xef\xbf\xbd"; // U+FFFD
+            ++i;
+        } else {
+            // C1 controls (U+0080..U+009F) are terminal escapes too.
+            const bool control =
+                length == 2 && c == 0xc2 && static_cast<unsigned char>(text[i + 1]) < 0xa0;
+            out.append(control ? "?" : text.substr(i, length));
+            i += length;
+        }
+    }
     return out;
 }
 

@@ -22,7 +22,8 @@ std::string frame_size_text(const FrameInfo& info);
 // "850 ms", "12.5 s", "3 min", "5 h"
 std::string duration_text(double milliseconds);
 
-// `text` with control characters replaced, safe to print on a terminal.
+// `text` with control characters replaced by '?' and bytes that are not UTF-8 by U+FFFD, safe to
+// print on a terminal.
 std::string printable(const std::string& text);
 
 } // namespace pvshm::cli

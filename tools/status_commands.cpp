@@ -1,10 +1,10 @@
 // `pvshm list` and `pvshm info`: what segments exist and what they hold.
 #include <algorithm>
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <vector>
 
-#include <pvshm/error.hpp>
 #include <pvshm/format.hpp>
 #include <pvshm/reader.hpp>
 
@@ -75,16 +75,18 @@ struct Listed
     std::string error;
 };
 
-std::vector<Listed> list_all()
+// One entry that cannot be read (a FIFO, another user's segment, a truncated file...) is listed
+// with the reason and never stops the others from being listed.
+std::vector<Listed> list_all(const ReaderOptions& options)
 {
     std::vector<Listed> listed;
     for (const std::string& id : list_segment_ids()) {
         try {
-            Reader reader(id);
+            Reader reader(id, options);
             if (auto status = reader.status())
                 listed.push_back({id, std::move(status), {}});
             // nullopt: removed since the directory was read
-        } catch (const SegmentError& error) {
+        } catch (const std::exception& error) {
             listed.push_back({id, std::nullopt, error.what()});
         }
     }
@@ -100,9 +102,9 @@ std::string writer_text(const SegmentStatus& status)
 
 } // namespace
 
-int list_segments(bool json)
+int list_segments(bool json, const ReaderOptions& options)
 {
-    const std::vector<Listed> listed = list_all();
+    const std::vector<Listed> listed = list_all(options);
     if (json) {
         std::string out = "[";
         for (const Listed& entry : listed) {
@@ -150,9 +152,9 @@ int list_segments(bool json)
     return 0;
 }
 
-int show_info(const std::string& id, bool json)
+int show_info(const std::string& id, bool json, const ReaderOptions& options)
 {
-    Reader reader(id);
+    Reader reader(id, options);
     const SegmentStatus status = require_segment(reader);
     if (json) {
         std::printf("%s\n", segment_json(status).str().c_str());

@@ -66,7 +66,7 @@ std::string status_line(const std::string& id, const std::optional<SegmentStatus
 
 int watch(const std::string& id, const WatchOptions& options)
 {
-    Reader reader(id);
+    Reader reader(id, options.reader);
     const SegmentStatus initial = require_segment(reader);
 
     struct sigaction action = {};

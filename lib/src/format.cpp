@@ -1,3 +1,5 @@
+#include <cstring>
+
 #include <pvshm/format.hpp>
 
 // One table describes every format; the functions below only look it up.
@@ -75,6 +77,20 @@ std::optional<PixelFormat> format_from_name(std::string_view name)
 bool is_encoded(PixelFormat format)
 {
     return entry(format).encoded;
+}
+
+std::optional<PixelFormat> encoded_format_of(const uint8_t* bytes, size_t size)
+{
+    static constexpr uint8_t kJpeg[] = {0xff, 0xd8, 0xff};
+    static constexpr uint8_t kPng[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    auto starts_with = [&](const uint8_t* signature, size_t length) {
+        return size >= length && std::memcmp(bytes, signature, length) == 0;
+    };
+    if (starts_with(kJpeg, sizeof kJpeg))
+        return PixelFormat::Jpeg;
+    if (starts_with(kPng, sizeof kPng))
+        return PixelFormat::Png;
+    return std::nullopt;
 }
 
 } // namespace pvshm

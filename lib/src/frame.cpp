@@ -1,9 +1,10 @@
 #include <pvshm/frame.hpp>
 
-// packed_frame_info() and check_frame_geometry(); FrameView lives in frame_view.cpp.
-#include <ctime>
+// packed_frame_info() and frame_geometry_problem(); FrameView lives in frame_view.cpp.
 #include <stdexcept>
 #include <string>
+
+#include <pvshm/clock.hpp>
 
 namespace pvshm {
 namespace {
@@ -141,7 +142,7 @@ FrameInfo packed_frame_info(PixelFormat format, uint32_t width, uint32_t height)
     return info;
 }
 
-std::string check_frame_geometry(const FrameInfo& info)
+std::string frame_geometry_problem(const FrameInfo& info)
 {
     if (info.payload_size > kMaxPayloadSize)
         return "payload of " + std::to_string(info.payload_size) + " bytes exceeds the limit of " +
@@ -201,9 +202,7 @@ std::string check_frame_geometry(const FrameInfo& info)
 
 int64_t FrameInfo::age_ns() const
 {
-    timespec now{};
-    clock_gettime(CLOCK_REALTIME, &now);
-    return int64_t{now.tv_sec} * 1000000000 + now.tv_nsec - timestamp_realtime_ns;
+    return clock_ns(CLOCK_REALTIME) - timestamp_realtime_ns;
 }
 
 } // namespace pvshm

@@ -14,7 +14,7 @@ bool is_id_char(char c)
            c == '_' || c == '-';
 }
 
-std::string printable(const std::string& id)
+std::string escaped(const std::string& id)
 {
     std::string out;
     for (char c : id.substr(0, 64)) {
@@ -37,13 +37,13 @@ std::string printable(const std::string& id)
 
 void validate_id(const std::string& id)
 {
-    const char* rule = "an id is 1 to 200 characters of [A-Za-z0-9._-] and does not start with '.'";
     bool valid = !id.empty() && id.size() <= kMaxIdLength && id[0] != '.';
     for (char c : id)
         valid = valid && is_id_char(c);
     if (!valid)
-        throw std::invalid_argument("invalid shared_mem_id '" + printable(id) + "' (" +
-                                    std::to_string(id.size()) + " characters): " + rule);
+        throw std::invalid_argument("invalid shared_mem_id '" + escaped(id) + "' (" +
+                                    std::to_string(id.size()) + " characters): an id is " +
+                                    kIdRule);
 }
 
 const std::string& shm_dir()

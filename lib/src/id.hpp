@@ -3,11 +3,9 @@
 
 #include <string>
 
-namespace pvshm {
+#include <pvshm/shared_mem_id.hpp>
 
-// Throws std::invalid_argument naming the id and the rule unless `id` is 1 to 200 characters of
-// [A-Za-z0-9._-] not starting with '.'.
-void validate_id(const std::string& id);
+namespace pvshm {
 
 // The directory holding the objects: /dev/shm, or $PVSHM_SHM_DIR when set.
 const std::string& shm_dir();

@@ -19,7 +19,9 @@
 //
 // Layout versions:
 //   1  initial layout.
-//   2  SlotDesc gains bit_depth and the frame's user metadata (a JSON object, metadata.cpp).
+//   2  SlotDesc gains bit_depth and the frame's user metadata (a JSON object, metadata.cpp);
+//      the header gains lossless replay (kSegmentLossless, writer_waiting, ack_word,
+//      lossless_drops) and its need locks.
 //
 // Ownership and leases are OFD byte-range locks on the object's file descriptor, not fields: the
 // kernel drops them when a process dies, so no dead process can hold anything forever. The locked
@@ -27,8 +29,28 @@
 //   byte 0          the writer's lock (F_WRLCK, held for the writer's whole life): "writer alive".
 //   byte 1 + i      slot i. The writer holds F_WRLCK while it fills the slot; each reader holds
 //                   F_RDLCK while it reads the slot or keeps a zero-copy view of it.
+//   kNeedLockBase + n   "frame n is still needed" (lossless replay, below): each reader that
+//                   reads every frame in order holds F_RDLCK on the byte of the next frame it
+//                   has not taken.
 // Both take their lock without waiting (F_OFD_SETLK), so a reader never blocks the writer: when
 // every slot but the newest is pinned the writer drops the frame and counts it.
+//
+// Lossless replay (kSegmentLossless, set by a writer asked for it): before reusing a slot that
+// holds frame n, the writer asks the kernel whether any reader holds a need lock at or below n
+// (F_OFD_GETLK over [kNeedLockBase + floor, kNeedLockBase + n]). While one does, the writer sets
+// writer_waiting and sleeps on ack_word; a reader that moves its need lock past a frame sees
+// writer_waiting and wakes it (FUTEX_WAKE needs no write access, readers map read-only):
+//
+//   reader:  take frame n --> F_RDLCK need n+1, F_UNLCK need n --> writer_waiting? FUTEX_WAKE
+//   writer:  slot holds n --> GETLK need[floor..n] --free--> reuse the slot
+//                                                  --held--> writer_waiting = 1, FUTEX_WAIT,
+//                                                            look again (in 10 ms at most:
+//                                                            a wake can land just before the
+//                                                            wait)
+// A reader that dies drops its locks with its last file descriptor, so it stops counting at
+// once. A writer that waited longer than its lossless timeout raises its floor above n: the
+// readers still needing n are dropped from the wait (lossless_drops), and count again once they
+// took a newer frame. Readers of the newest frame hold no need lock: they never make it wait.
 //
 // Slot states (seqlock even = stable, odd = being written):
 //   EMPTY   (sequence 0, even)  --writer: W-lock slot, seqlock += 1-->          WRITING (odd)
@@ -64,12 +86,18 @@ inline constexpr size_t kMetadataBytes = 4096;
 
 // SegmentHeader::state_flags
 inline constexpr uint32_t kSegmentSuperseded = 1u << 0;
+inline constexpr uint32_t kSegmentLossless = 1u << 1;
 
 // Lock byte offsets (see above).
 inline constexpr int64_t kWriterLockByte = 0;
 inline constexpr int64_t slot_lock_byte(uint32_t slot)
 {
     return 1 + int64_t{slot};
+}
+inline constexpr int64_t kNeedLockBase = int64_t{1} << 32;
+inline constexpr int64_t need_lock_byte(uint64_t sequence)
+{
+    return kNeedLockBase + static_cast<int64_t>(sequence & ((uint64_t{1} << 62) - 1));
 }
 
 struct SegmentHeader
@@ -93,7 +121,10 @@ struct SegmentHeader
     uint64_t bytes_written;       //
     int64_t created_realtime_ns;  // when this object was created
     int64_t writer_started_ns;    // atomic; CLOCK_REALTIME when the current writer took over
-    uint8_t reserved[1024 - 120]; // zero
+    uint32_t writer_waiting;      // atomic; 1 while a lossless writer sleeps on ack_word
+    uint32_t ack_word;            // futex word a lossless writer sleeps on
+    uint64_t lossless_drops;      // atomic; readers dropped from a lossless wait (timeout)
+    uint8_t reserved[1024 - 136]; // zero
 };
 
 struct SlotDesc
@@ -129,6 +160,7 @@ static_assert(sizeof(SlotDesc) == 5376);
 static_assert(offsetof(SegmentHeader, wake_word) == 64);
 static_assert(offsetof(SegmentHeader, latest) == 72);
 static_assert(offsetof(SegmentHeader, writer_started_ns) == 112);
+static_assert(offsetof(SegmentHeader, ack_word) == 124);
 static_assert(offsetof(SlotDesc, payload_size) == 80);
 static_assert(offsetof(SlotDesc, camera_id) == 128);
 static_assert(offsetof(SlotDesc, caps) == 256);
@@ -184,6 +216,28 @@ template <typename T> inline void store_relaxed(T& field, T value)
 template <typename T> inline void add_relaxed(T& field, T value)
 {
     __atomic_fetch_add(&field, value, __ATOMIC_RELAXED);
+}
+template <typename T> inline void set_bits_release(T& field, T bits)
+{
+    __atomic_fetch_or(&field, bits, __ATOMIC_RELEASE);
+}
+template <typename T> inline void clear_bits_release(T& field, T bits)
+{
+    __atomic_fetch_and(&field, static_cast<T>(~bits), __ATOMIC_RELEASE);
+}
+// A store and a fence ordered with every other seq_cst operation: the writer_waiting handshake
+// and the wake after a publish, where a later load must not move before the store.
+template <typename T> inline void store_seq_cst(T& field, T value)
+{
+    __atomic_store_n(&field, value, __ATOMIC_SEQ_CST);
+}
+inline void fence_seq_cst()
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+inline void fence_acquire()
+{
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
 }
 
 } // namespace pvshm::layout

@@ -269,7 +269,7 @@ ColorOrder color_order_from_name(const std::string& name)
 void normalize_to_rgb(const FrameInfo& info, const uint8_t* payload, cv::Mat& out,
                       ColorOrder unordered_order)
 {
-    if (const std::string problem = check_frame_geometry(info); !problem.empty())
+    if (const std::string problem = frame_geometry_problem(info); !problem.empty())
         throw std::invalid_argument("normalize_to_rgb: " + problem);
     if (payload == nullptr)
         throw std::invalid_argument("normalize_to_rgb: no payload");
@@ -325,7 +325,7 @@ void normalize_to_rgb(const FrameInfo& info, const uint8_t* payload, cv::Mat& ou
     case PixelFormat::Encoded:
         break;
     }
-    // check_frame_geometry() rejected every other format.
+    // frame_geometry_problem() rejected every other format.
     throw std::invalid_argument("normalize_to_rgb: unsupported format");
 }
 

@@ -28,6 +28,9 @@ using Clock = std::chrono::steady_clock;
 // How often a waiting reader looks for a replacement its writer could not announce (it died
 // between renaming the new object in and flagging the old one).
 constexpr auto kReplacementCheck = std::chrono::milliseconds(200);
+// How often wait_any() looks whether an id without a segment has one now (a single reader's
+// wait() is told by inotify instead).
+constexpr auto kMissingSegmentCheck = std::chrono::milliseconds(50);
 
 // A pin fails only when the writer took the slot between our look and the pin; a reader
 // descheduled again and again by a saturated machine needs many tries (seen: more than 16).
@@ -39,6 +42,11 @@ constexpr int kPinNextAttempts = 16;
 
 // find_slot()'s "none".
 constexpr uint32_t kNoSlot = UINT32_MAX;
+
+int64_t to_ns(Clock::duration duration)
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count();
+}
 
 Clock::time_point deadline_after(std::chrono::nanoseconds timeout)
 {
@@ -100,7 +108,7 @@ FrameInfo frame_info_from(const layout::SlotDesc& d, uint64_t slot_stride, const
     } catch (const SegmentError& error) {
         throw SegmentError(where + ": " + error.what());
     }
-    if (auto error = check_frame_geometry(info); !error.empty())
+    if (auto error = frame_geometry_problem(info); !error.empty())
         throw SegmentError(where + " holds an invalid frame: " + error);
     return info;
 }
@@ -124,34 +132,46 @@ public:
 
     std::optional<FrameView> view_next()
     {
-        if (last_sequence_ == 0)
-            return view_latest();
-        return judged([this] { return find_next(); });
+        // A reader that registered before the first frame (lossless replay) starts at frame 1,
+        // any other at the newest frame.
+        const bool from_first = need_segment_ && need_segment_ == segment_;
+        auto view = last_sequence_ == 0 && !from_first ? view_latest()
+                                                       : judged([this] { return find_next(); });
+        if (segment_)
+            need_after(view ? view->info().sequence : last_sequence_);
+        return view;
     }
 
     bool wait(std::chrono::nanoseconds timeout)
     {
         const auto deadline = deadline_after(timeout);
         for (;;) {
-            const auto now = Clock::now();
-            const auto remaining = deadline - now;
-            if (!refresh()) {
-                if (remaining <= Clock::duration::zero())
-                    return false;
-                wait_for_name(path_, std::min<Clock::duration>(remaining, kReplacementCheck));
-                continue;
-            }
-            // The wake word is read before looking for a frame, so that a publish in between
-            // changes it and the futex wait returns at once.
-            const uint32_t seen = layout::load_acquire(segment_->header().wake_word);
-            if (has_readable_new_frame())
+            const auto remaining = deadline - Clock::now();
+            WakeWatch watch;
+            if (ready(watch))
                 return true;
             if (remaining <= Clock::duration::zero())
                 return false;
             const auto slice = std::min<Clock::duration>(remaining, kReplacementCheck);
-            segment_->wait_for_wake(
-                seen, std::chrono::duration_cast<std::chrono::nanoseconds>(slice).count());
+            if (!watch.segment)
+                wait_for_name(path_, slice);
+            else
+                wait_for_any_wake({watch}, to_ns(slice));
         }
+    }
+
+    // One look for wait() and wait_any(): true when a frame newer than the last one returned
+    // can be read now. Otherwise `watch` names the wake word to sleep on (no segment: none).
+    // The wake word is read before looking for a frame, so that a publish in between changes it
+    // and the futex wait returns at once.
+    bool ready(WakeWatch& watch)
+    {
+        if (!refresh()) {
+            watch = {};
+            return false;
+        }
+        watch = {segment_, layout::load_acquire(segment_->header().wake_word)};
+        return has_readable_new_frame();
     }
 
     bool writer_alive()
@@ -233,6 +253,24 @@ private:
             return false;
         segment_ = std::shared_ptr<Segment>(std::move(opened));
         return true;
+    }
+
+    // Lossless replay (layout.hpp): a reader of every frame holds the need lock of the frame
+    // after the one it took, and wakes a writer waiting for it.
+    void need_after(uint64_t taken)
+    {
+        const auto& header = segment_->header();
+        const bool lossless = layout::load_acquire(header.state_flags) & layout::kSegmentLossless;
+        const int64_t byte = layout::need_lock_byte(taken + 1);
+        if (need_segment_ == segment_ && need_byte_ == byte)
+            return;
+        const bool locked = lossless && segment_->try_lock(byte, false);
+        if (need_segment_)
+            need_segment_->unlock(need_byte_);
+        need_segment_ = locked ? segment_ : nullptr;
+        need_byte_ = byte;
+        if (lossless && layout::load_acquire(header.writer_waiting))
+            segment_->wake_writer();
     }
 
     // Runs one of the find_* below. When it yields no frame (or throws), the segment's `latest`
@@ -369,7 +407,7 @@ private:
         std::memcpy(&copy, &shared, offsetof(layout::SlotDesc, metadata));
         copy.metadata_length = std::min<uint16_t>(copy.metadata_length, layout::kMetadataBytes);
         std::memcpy(copy.metadata, shared.metadata, copy.metadata_length);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        layout::fence_acquire();
         const uint64_t after = layout::load_relaxed(shared.seqlock);
         if ((before & 1) || before != after || copy.sequence == 0) {
             segment_->unpin(slot);
@@ -398,6 +436,9 @@ private:
     uint64_t last_sequence_ = 0;
     uint64_t unreadable_latest_ = 0;
     uint64_t skipped_ = 0;
+    // The need lock held for lossless replay, if any.
+    std::shared_ptr<Segment> need_segment_;
+    int64_t need_byte_ = 0;
 };
 
 } // namespace detail
@@ -461,6 +502,38 @@ std::optional<SegmentStatus> Reader::status()
 const std::string& Reader::id() const
 {
     return core_->id();
+}
+
+std::vector<Reader*> wait_any(const std::vector<Reader*>& readers, std::chrono::nanoseconds timeout)
+{
+    for (const Reader* reader : readers)
+        if (!reader)
+            throw std::invalid_argument("wait_any: a reader is null");
+    const auto deadline = detail::deadline_after(timeout);
+    std::vector<WakeWatch> watches;
+    for (;;) {
+        const auto remaining = deadline - detail::Clock::now();
+        std::vector<Reader*> ready;
+        watches.clear();
+        bool some_without_segment = false;
+        for (Reader* reader : readers) {
+            WakeWatch watch;
+            if (reader->core_->ready(watch))
+                ready.push_back(reader);
+            else if (watch.segment)
+                watches.push_back(watch);
+            else
+                some_without_segment = true;
+        }
+        if (!ready.empty() || remaining <= detail::Clock::duration::zero())
+            return ready;
+        // An id without a segment yet is looked at again after a short while; the others wake
+        // the wait as soon as their writer publishes.
+        const auto slice = std::min<detail::Clock::duration>(
+            remaining,
+            some_without_segment ? detail::kMissingSegmentCheck : detail::kReplacementCheck);
+        wait_for_any_wake(watches, detail::to_ns(slice));
+    }
 }
 
 std::vector<std::string> list_segment_ids()

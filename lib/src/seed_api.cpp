@@ -195,14 +195,8 @@ void dev_write_image_to_shared_memory(const std::string& shared_mem_id,
         throw std::invalid_argument(
             "dev_write_image_to_shared_memory: " + std::to_string(image_bytes.size()) +
             " bytes is more than the maximum frame size");
-    static const uint8_t kJpeg[] = {0xff, 0xd8, 0xff};
-    static const uint8_t kPng[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    auto starts_with = [&](const uint8_t* magic, size_t length) {
-        return image_bytes.size() >= length && std::memcmp(image_bytes.data(), magic, length) == 0;
-    };
-    const PixelFormat format = starts_with(kJpeg, sizeof kJpeg) ? PixelFormat::Jpeg
-                               : starts_with(kPng, sizeof kPng) ? PixelFormat::Png
-                                                                : PixelFormat::Encoded;
+    const PixelFormat format =
+        encoded_format_of(image_bytes.data(), image_bytes.size()).value_or(PixelFormat::Encoded);
     FrameInfo info; // the size of an encoded image is known once it is decoded
     info.format = format;
     info.plane_count = 1;

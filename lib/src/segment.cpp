@@ -1,5 +1,6 @@
 #include "segment.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 #include <utility>
 
+#include <pvshm/clock.hpp>
 #include <pvshm/error.hpp>
 
 namespace pvshm {
@@ -24,14 +26,7 @@ std::system_error system_failure(const std::string& what)
     return std::system_error(errno, std::generic_category(), what);
 }
 
-int64_t realtime_ns()
-{
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
-struct flock lock_request(short type, int64_t byte)
+struct flock lock_request(short type, int64_t byte, int64_t length = 1)
 {
     struct flock request
     {
@@ -39,7 +34,7 @@ struct flock lock_request(short type, int64_t byte)
     request.l_type = type;
     request.l_whence = SEEK_SET;
     request.l_start = byte;
-    request.l_len = 1;
+    request.l_len = length;
     return request;
 }
 
@@ -76,7 +71,7 @@ std::string mib(uint64_t bytes)
 }
 
 // Why `h` does not describe a usable segment of `object_size` bytes, or "".
-std::string check_header(const layout::SegmentHeader& h, uint64_t object_size)
+std::string header_problem(const layout::SegmentHeader& h, uint64_t object_size)
 {
     using namespace layout;
     if (object_size < sizeof(SegmentHeader))
@@ -230,7 +225,7 @@ std::unique_ptr<Segment> Segment::create(const std::string& path, mode_t mode, u
     h.payload_offset = payload_offset;
     h.slot_stride = slot_stride;
     h.total_size = total;
-    h.created_realtime_ns = realtime_ns();
+    h.created_realtime_ns = clock_ns(CLOCK_REALTIME);
     for (uint32_t i = 0; i < slot_count; ++i)
         segment->desc(i).duration_ns = -1;
     // The magic goes last: a reader that sees it sees an initialized header.
@@ -263,14 +258,14 @@ void Segment::unmap()
 void Segment::map_validated()
 {
     if (size_ < sizeof(layout::SegmentHeader))
-        throw SegmentError(path_ + ": " + check_header(layout::SegmentHeader{}, size_));
+        throw SegmentError(path_ + ": " + header_problem(layout::SegmentHeader{}, size_));
     if (!map_)
         map(sizeof(layout::SegmentHeader));
     // Only a private copy of the header is judged and used: the shared one may change under us.
     layout::SegmentHeader copy;
     std::memcpy(&copy, header_, sizeof copy);
-    if (const auto error = check_header(copy, size_); !error.empty())
-        throw SegmentError(path_ + ": " + error);
+    if (const auto problem = header_problem(copy, size_); !problem.empty())
+        throw SegmentError(path_ + ": " + problem);
     if (copy.total_size != map_length_) {
         unmap();
         map(copy.total_size);
@@ -334,6 +329,15 @@ bool Segment::write_locked_elsewhere(int64_t byte) const
     return request.l_type == F_WRLCK;
 }
 
+bool Segment::read_locked_elsewhere(int64_t first, int64_t last) const
+{
+    auto request = lock_request(F_WRLCK, first, last - first + 1);
+    if (fcntl(fd_, F_OFD_GETLK, &request) != 0)
+        throw system_failure("query lock bytes " + std::to_string(first) + ".." +
+                             std::to_string(last) + " of " + path_);
+    return request.l_type != F_UNLCK;
+}
+
 bool Segment::pin(uint32_t slot)
 {
     std::lock_guard lock(pins_mutex_);
@@ -353,16 +357,56 @@ void Segment::unpin(uint32_t slot)
 void Segment::wake_readers()
 {
     layout::add_relaxed(header_->wake_word, 1u);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    layout::fence_seq_cst();
     futex(&header_->wake_word, FUTEX_WAKE, INT_MAX, nullptr);
 }
 
-void Segment::wait_for_wake(uint32_t seen, int64_t timeout_ns) const
+void Segment::wake_writer() const
+{
+    futex(&header_->ack_word, FUTEX_WAKE, INT_MAX, nullptr);
+}
+
+void Segment::wait_for_ack(int64_t timeout_ns)
 {
     timespec timeout{static_cast<time_t>(timeout_ns / 1000000000),
                      static_cast<long>(timeout_ns % 1000000000)};
-    // EAGAIN (the word already moved), EINTR and ETIMEDOUT all mean: look again.
-    futex(&header_->wake_word, FUTEX_WAIT, seen, &timeout);
+    futex(&header_->ack_word, FUTEX_WAIT, layout::load_relaxed(header_->ack_word), &timeout);
+}
+
+void wait_for_any_wake(const std::vector<WakeWatch>& watches, int64_t timeout_ns)
+{
+    timespec timeout{};
+    if (watches.size() == 1) {
+        timeout = {static_cast<time_t>(timeout_ns / 1000000000),
+                   static_cast<long>(timeout_ns % 1000000000)};
+        // EAGAIN (the word already moved), EINTR and ETIMEDOUT all mean: look again.
+        futex(&watches[0].segment->header().wake_word, FUTEX_WAIT, watches[0].seen, &timeout);
+        return;
+    }
+    // More words than one wait can hold: each turn watches a share, briefly.
+    constexpr size_t kMaxWaiters = FUTEX_WAITV_MAX;
+    constexpr int64_t kTurnNs = 5000000;
+    if (watches.size() > kMaxWaiters)
+        timeout_ns = std::min(timeout_ns, kTurnNs);
+    std::array<futex_waitv, kMaxWaiters> waiters{};
+    const size_t count = std::min(watches.size(), kMaxWaiters);
+    static thread_local size_t first = 0;
+    for (size_t i = 0; i < count; ++i) {
+        const WakeWatch& watch = watches[(first + i) % watches.size()];
+        waiters[i].val = watch.seen;
+        waiters[i].uaddr = reinterpret_cast<uintptr_t>(&watch.segment->header().wake_word);
+        waiters[i].flags = FUTEX_32; // shared between processes: not FUTEX_PRIVATE_FLAG
+    }
+    first += count;
+    const int64_t end = clock_ns(CLOCK_MONOTONIC) + timeout_ns;
+    timeout = {static_cast<time_t>(end / 1000000000), static_cast<long>(end % 1000000000)};
+    if (syscall(SYS_futex_waitv, waiters.data(), count, 0, &timeout, CLOCK_MONOTONIC) < 0 &&
+        errno == ENOSYS) {
+        // A kernel older than 5.16: sleep on the first word, for a short turn.
+        timeout_ns = std::min(timeout_ns, kTurnNs);
+        timeout = {0, static_cast<long>(timeout_ns)};
+        futex(&watches[0].segment->header().wake_word, FUTEX_WAIT, watches[0].seen, &timeout);
+    }
 }
 
 } // namespace pvshm

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <sys/types.h>
+#include <vector>
 
 #include <pvshm/frame.hpp>
 
@@ -82,6 +83,8 @@ public:
     void unlock(int64_t byte);
     // True when a process other than this open file holds a write lock on `byte`.
     bool write_locked_elsewhere(int64_t byte) const;
+    // True when another open file holds any lock on a byte of [first, last].
+    bool read_locked_elsewhere(int64_t first, int64_t last) const;
 
     // Reader leases: counted per slot in this process, one F_RDLCK per slot on this file.
     bool pin(uint32_t slot);
@@ -89,8 +92,10 @@ public:
 
     // Wakes every reader waiting on the header's wake word.
     void wake_readers();
-    // Waits until the wake word differs from `seen` or `timeout_ns` passes.
-    void wait_for_wake(uint32_t seen, int64_t timeout_ns) const;
+    // Lossless replay (layout.hpp): a reader wakes the writer waiting for it (read-only is
+    // enough); the writer sleeps on ack_word until woken or `timeout_ns` passes.
+    void wake_writer() const;
+    void wait_for_ack(int64_t timeout_ns);
 
 private:
     Segment(std::string path, int fd, Access access);
@@ -115,5 +120,17 @@ private:
     std::mutex pins_mutex_;
     std::array<uint32_t, layout::kMaxSlots> pins_{};
 };
+
+// A segment's wake word as a reader last saw it.
+struct WakeWatch
+{
+    std::shared_ptr<const Segment> segment;
+    uint32_t seen = 0;
+};
+
+// Sleeps until one of the watched wake words differs from what was seen, or `timeout_ns` passes
+// (futex_waitv: one system call for any number of segments, up to 128; more are watched in
+// turns of a few milliseconds).
+void wait_for_any_wake(const std::vector<WakeWatch>& watches, int64_t timeout_ns);
 
 } // namespace pvshm

@@ -15,6 +15,7 @@
 #include <system_error>
 #include <unistd.h>
 
+#include <pvshm/clock.hpp>
 #include <pvshm/error.hpp>
 
 #include "id.hpp"
@@ -26,13 +27,6 @@
 namespace pvshm {
 namespace detail {
 namespace {
-
-int64_t clock_ns(clockid_t clock)
-{
-    timespec ts{};
-    clock_gettime(clock, &ts);
-    return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
 
 std::string temporary_path()
 {
@@ -67,6 +61,9 @@ void remove_abandoned_temporaries()
     }
     closedir(dir);
 }
+
+// The longest a lossless writer sleeps before it looks at its readers' need locks again.
+constexpr auto kLosslessRecheck = std::chrono::milliseconds(10);
 
 // How often a writer looks whether its segment is still the one named by its id.
 constexpr auto kNameCheckInterval = std::chrono::milliseconds(250);
@@ -123,19 +120,14 @@ public:
         keep_published();
         if (size > segment_->slot_stride() || options_.slots != segment_->slot_count())
             replace_segment(size);
-        const uint32_t count = segment_->slot_count();
-        const uint32_t newest = newest_slot();
-        for (uint32_t step = 1; step <= count; ++step) {
-            const uint32_t slot = (next_slot_ + step) % count;
-            if (slot == newest || (loaned_ >> slot & 1) ||
-                !segment_->try_lock(layout::slot_lock_byte(slot), true))
-                continue;
-            auto& desc = segment_->desc(slot);
-            layout::store_release(desc.seqlock, layout::load_relaxed(desc.seqlock) | 1);
-            loaned_ |= uint64_t{1} << slot;
-            next_slot_ = slot;
-            return SlotLoan(shared_from_this(), segment_, slot, segment_->payload(slot),
-                            segment_->slot_stride());
+        const auto waited_since = std::chrono::steady_clock::now();
+        for (;;) {
+            bool needed = false;
+            if (auto slot = free_slot(needed))
+                return lend(*slot);
+            if (!needed || !count_drop || cancelled_.exchange(false))
+                break;
+            wait_for_lossless_readers(waited_since);
         }
         if (count_drop) {
             layout::add_relaxed(segment_->header().frames_dropped, uint64_t{1});
@@ -143,6 +135,8 @@ public:
         }
         return std::nullopt;
     }
+
+    void cancel_wait() { cancelled_ = true; }
 
     std::optional<uint64_t> publish(SlotLoan& loan, const FrameInfo& info)
     {
@@ -210,7 +204,8 @@ public:
         const auto& header = segment_->header();
         return {layout::load_relaxed(header.frames_written),
                 layout::load_relaxed(header.frames_dropped),
-                layout::load_relaxed(header.bytes_written)};
+                layout::load_relaxed(header.bytes_written),
+                layout::load_relaxed(header.lossless_drops)};
     }
 
     bool still_published() const
@@ -241,6 +236,74 @@ private:
         }
     }
 
+    // A slot the next frame may be written to: not the newest, not lent, not pinned, and in
+    // lossless mode not holding a frame a reader of every frame still needs (then `needed`).
+    std::optional<uint32_t> free_slot(bool& needed)
+    {
+        const uint32_t count = segment_->slot_count();
+        const uint32_t newest = newest_slot();
+        for (uint32_t step = 1; step <= count; ++step) {
+            const uint32_t slot = (next_slot_ + step) % count;
+            if (slot == newest || (loaned_ >> slot & 1))
+                continue;
+            if (options_.lossless &&
+                still_needed(layout::load_relaxed(segment_->desc(slot).sequence))) {
+                needed = true;
+                continue;
+            }
+            if (segment_->try_lock(layout::slot_lock_byte(slot), true))
+                return slot;
+        }
+        return std::nullopt;
+    }
+
+    bool still_needed(uint64_t sequence) const
+    {
+        return sequence >= lossless_floor_ &&
+               segment_->read_locked_elsewhere(layout::need_lock_byte(lossless_floor_),
+                                               layout::need_lock_byte(sequence));
+    }
+
+    SlotLoan lend(uint32_t slot)
+    {
+        auto& desc = segment_->desc(slot);
+        layout::store_release(desc.seqlock, layout::load_relaxed(desc.seqlock) | 1);
+        loaned_ |= uint64_t{1} << slot;
+        next_slot_ = slot;
+        return SlotLoan(shared_from_this(), segment_, slot, segment_->payload(slot),
+                        segment_->slot_stride());
+    }
+
+    // One sleep until a reader of every frame took one (it wakes us), at most kLosslessRecheck
+    // (a wake that lands between our look and our sleep is not lost for longer). Past the
+    // lossless timeout the readers still behind are dropped from the wait: the floor rises
+    // above every frame written so far.
+    void wait_for_lossless_readers(std::chrono::steady_clock::time_point since)
+    {
+        auto& header = segment_->header();
+        if (options_.lossless_timeout.count() > 0 &&
+            std::chrono::steady_clock::now() - since >= options_.lossless_timeout) {
+            lossless_floor_ = sequence_ + 1;
+            layout::add_relaxed(header.lossless_drops, uint64_t{1});
+            log::debug("'" + id_ + "': a reader of every frame fell behind by more than the " +
+                       "lossless timeout; dropped from the wait");
+            return;
+        }
+        layout::store_seq_cst(header.writer_waiting, 1u);
+        bool needed = false;
+        if (!free_slot_exists(needed) && needed)
+            segment_->wait_for_ack(std::chrono::nanoseconds(kLosslessRecheck).count());
+        layout::store_seq_cst(header.writer_waiting, 0u);
+    }
+
+    bool free_slot_exists(bool& needed)
+    {
+        auto slot = free_slot(needed);
+        if (slot)
+            segment_->unlock(layout::slot_lock_byte(*slot));
+        return slot.has_value();
+    }
+
     // A segment that another process truncated, or whose name was removed (`pvshm clear
     // --force`), reaches no reader any more: build a new one under the id so that the stream goes
     // on. The name is looked at (a system call) at most every kNameCheckInterval.
@@ -267,7 +330,7 @@ private:
         }
         copy_counters(old->header(), segment_->header());
         // Readers still on the removed object follow at once, keeping their place in the sequence.
-        __atomic_fetch_or(&old->header().state_flags, layout::kSegmentSuperseded, __ATOMIC_RELEASE);
+        layout::set_bits_release(old->header().state_flags, layout::kSegmentSuperseded);
         old->wake_readers();
         log::warning("'" + id_ + "': the segment was removed while this writer was alive; " +
                      "created it again");
@@ -296,6 +359,7 @@ private:
         auto& header = segment->header();
         layout::store_relaxed(header.writer_pid, static_cast<int32_t>(getpid()));
         layout::store_relaxed(header.writer_started_ns, clock_ns(CLOCK_REALTIME));
+        mark_lossless(header);
         return segment;
     }
 
@@ -342,6 +406,7 @@ private:
         sequence_ = layout::latest_sequence(layout::load_relaxed(header.latest));
         layout::store_relaxed(header.writer_pid, static_cast<int32_t>(getpid()));
         layout::store_relaxed(header.writer_started_ns, clock_ns(CLOCK_REALTIME));
+        mark_lossless(header);
         log::debug("'" + id_ + "': took over the segment of a writer that is gone");
     }
 
@@ -366,12 +431,19 @@ private:
         next_slot_ = 0;
         if (old_is_valid) {
             auto& old_header = old->header();
-            __atomic_fetch_or(&old_header.state_flags, layout::kSegmentSuperseded,
-                              __ATOMIC_RELEASE);
+            layout::set_bits_release(old_header.state_flags, layout::kSegmentSuperseded);
             old->wake_readers();
         }
         log::debug("'" + id_ + "': segment replaced, " + std::to_string(segment_->slot_count()) +
                    " slots of " + std::to_string(stride) + " bytes");
+    }
+
+    void mark_lossless(layout::SegmentHeader& header) const
+    {
+        if (options_.lossless)
+            layout::set_bits_release(header.state_flags, layout::kSegmentLossless);
+        else
+            layout::clear_bits_release(header.state_flags, layout::kSegmentLossless);
     }
 
     static void copy_counters(const layout::SegmentHeader& from, layout::SegmentHeader& to)
@@ -379,6 +451,7 @@ private:
         to.frames_written = layout::load_relaxed(from.frames_written);
         to.frames_dropped = layout::load_relaxed(from.frames_dropped);
         to.bytes_written = layout::load_relaxed(from.bytes_written);
+        to.lossless_drops = layout::load_relaxed(from.lossless_drops);
     }
 
     uint64_t initial_stride() const
@@ -388,7 +461,7 @@ private:
 
     void check_publishable(const FrameInfo& info, uint64_t capacity) const
     {
-        if (auto error = check_frame_geometry(info); !error.empty())
+        if (auto error = frame_geometry_problem(info); !error.empty())
             throw std::invalid_argument("cannot publish frame: " + error);
         if (info.payload_size > capacity)
             throw std::invalid_argument("frame of " + std::to_string(info.payload_size) +
@@ -449,7 +522,9 @@ private:
     uint64_t loaned_ = 0; // slots of segment_ lent out, one bit each
     uint32_t next_slot_ = 0;
     std::chrono::steady_clock::time_point next_name_check_{};
-    bool name_taken_ = false; // another writer holds the id since ours was removed
+    std::atomic<bool> cancelled_{false};
+    uint64_t lossless_floor_ = 1; // need locks below it no longer make the writer wait
+    bool name_taken_ = false;     // another writer holds the id since ours was removed
 };
 
 } // namespace detail
@@ -505,6 +580,8 @@ Writer::Writer(const std::string& shared_mem_id, WriterOptions options)
                                     std::to_string(kMaxCameraIdLength) + " characters");
     if (options.initial_slot_size > kMaxPayloadSize)
         throw std::invalid_argument("initial_slot_size is larger than the maximum frame size");
+    if (options.lossless_timeout.count() < 0)
+        throw std::invalid_argument("lossless_timeout must not be negative");
     if (options.bit_depth > 16)
         throw std::invalid_argument("bit_depth must be 0 (all) or 1 to 16, not " +
                                     std::to_string(options.bit_depth));
@@ -566,6 +643,11 @@ bool Writer::still_published() const
 void Writer::remove()
 {
     core_->remove();
+}
+
+void Writer::cancel_wait()
+{
+    core_->cancel_wait();
 }
 
 } // namespace pvshm

@@ -111,7 +111,7 @@ py::array array_from_view(FrameView view)
 
     py::array array;
     if (layout.channels) {
-        // The reader checked the geometry against the payload (check_frame_geometry).
+        // The reader checked the geometry against the payload (frame_geometry_problem).
         const py::ssize_t item = layout.sixteen_bit ? 2 : 1;
         array = py::array(layout.sixteen_bit ? py::dtype("<u2") : py::dtype::of<uint8_t>(),
                           {py::ssize_t(info.height), py::ssize_t(info.width), layout.channels},

@@ -1,9 +1,10 @@
 // pvshm._pvshm: the seed API on numpy arrays, and the streaming Reader. The pure-Python package
 // pvshm re-exports everything here.
 #include <cstdint>
+#include <limits>
+#include <optional>
 #include <string>
 #include <system_error>
-#include <type_traits>
 #include <vector>
 
 #include <pybind11/pybind11.h>
@@ -21,41 +22,73 @@ namespace py = pybind11;
 namespace pvshm::python {
 namespace {
 
+// image_meta[key] as a Python int (bool excluded), or nullopt when it is not one.
+std::optional<py::int_> integer_value(const py::handle& value)
+{
+    if (py::isinstance<py::bool_>(value) || !PyIndex_Check(value.ptr()))
+        return std::nullopt;
+    auto number = py::reinterpret_steal<py::int_>(PyNumber_Index(value.ptr()));
+    if (!number)
+        throw py::error_already_set();
+    return number;
+}
+
+// `number` as a long long when it lies in [low, high]; otherwise a ValueError naming the key,
+// the value and the range (Python ints have no bound, so "does not fit" is a range error too).
+long long integer_in_range(const py::int_& number, const char* key, long long low, long long high,
+                           const char* note = "")
+{
+    int overflow = 0;
+    const long long value = PyLong_AsLongLongAndOverflow(number.ptr(), &overflow);
+    if (value == -1 && PyErr_Occurred())
+        throw py::error_already_set();
+    if (overflow == 0 && value >= low && value <= high)
+        return value;
+    throw py::value_error(std::string("image_meta['") + key + "'] = " +
+                          std::string(py::repr(number)) + " is out of range: it must be from " +
+                          std::to_string(low) + " to " + std::to_string(high) + note);
+}
+
 // image_meta["width"] / ["height"]: missing, non-integer (bool included) or non-positive values
 // all mean "no image" (0), as in the seed.
 int dimension(const py::dict& image_meta, const char* key)
 {
     if (!image_meta.contains(key))
         return 0;
-    const py::object value = image_meta[key];
-    if (py::isinstance<py::bool_>(value) || !PyIndex_Check(value.ptr()))
+    const auto number = integer_value(image_meta[key]);
+    if (!number || *number <= py::int_(0))
         return 0;
-    const auto number = py::reinterpret_steal<py::int_>(PyNumber_Index(value.ptr()));
-    if (!number)
-        throw py::error_already_set();
-    const long long size = PyLong_AsLongLong(number.ptr());
-    if (size == -1 && PyErr_Occurred()) {
-        PyErr_Clear(); // beyond long long: surely beyond the limit below
-        throw py::value_error(std::string("image_meta['") + key + "'] is too large");
-    }
-    if (size <= 0)
-        return 0;
-    if (size > kMaxDimension)
-        throw py::value_error(std::string("image_meta['") + key + "'] = " + std::to_string(size) +
-                              " exceeds " + std::to_string(kMaxDimension));
-    return static_cast<int>(size);
+    return static_cast<int>(
+        integer_in_range(*number, key, 1, kMaxDimension, " (0 or less: no image, None)"));
 }
 
-template <typename T> T optional_field(const py::dict& image_meta, const char* key, T fallback)
+std::string type_name(const py::handle& value)
+{
+    return std::string(py::str(value.get_type().attr("__name__")));
+}
+
+int64_t optional_integer(const py::dict& image_meta, const char* key, int64_t fallback)
 {
     if (!image_meta.contains(key))
         return fallback;
+    const auto number = integer_value(image_meta[key]);
+    if (!number)
+        throw py::type_error(std::string("image_meta['") + key + "'] must be an int, got " +
+                             type_name(image_meta[key]));
+    return integer_in_range(*number, key, std::numeric_limits<int64_t>::min(),
+                            std::numeric_limits<int64_t>::max());
+}
+
+std::string optional_string(const py::dict& image_meta, const char* key, std::string fallback)
+{
+    if (!image_meta.contains(key))
+        return fallback;
+    const py::object value = image_meta[key];
     try {
-        return image_meta[key].cast<T>();
+        return value.cast<std::string>();
     } catch (const py::cast_error&) {
-        throw py::type_error(std::string("image_meta['") + key + "'] must be " +
-                             (std::is_same_v<T, std::string> ? "a str" : "an int") + ", got " +
-                             std::string(py::str(image_meta[key].get_type().attr("__name__"))));
+        throw py::type_error(std::string("image_meta['") + key + "'] must be a str, got " +
+                             type_name(value));
     }
 }
 
@@ -64,9 +97,9 @@ py::object read_image(const std::string& shared_mem_id, const py::dict& image_me
     ImageMeta meta;
     meta.width = dimension(image_meta, "width");
     meta.height = dimension(image_meta, "height");
-    meta.color_space = optional_field<std::string>(image_meta, "color_space", meta.color_space);
-    meta.timestamp_ms = optional_field<int64_t>(image_meta, "timestamp_ms", meta.timestamp_ms);
-    meta.camera_id = optional_field<std::string>(image_meta, "camera_id", meta.camera_id);
+    meta.color_space = optional_string(image_meta, "color_space", meta.color_space);
+    meta.timestamp_ms = optional_integer(image_meta, "timestamp_ms", meta.timestamp_ms);
+    meta.camera_id = optional_string(image_meta, "camera_id", meta.camera_id);
     cv::Mat image;
     {
         py::gil_scoped_release release;
@@ -143,7 +176,9 @@ color_space ("RGB" default or "BGR": the channel order of raw 3-channel arrays),
 camera_id (accepted, informational). The frame's own size wins over image_meta's. Every format is
 normalized: gray expanded, BGR reversed, alpha dropped, 16-bit gray shifted, YUV converted, Bayer
 demosaiced, JPEG/PNG decoded. Zeros of (height, width, 3) when the id has no segment or frame, or
-the frame cannot be decoded (the reason is logged once). Raises ValueError for an invalid id.
+the frame cannot be decoded (the reason is logged once). Raises ValueError for an invalid id or
+an integer out of range (width or height above 65535, timestamp_ms beyond 64 bits), TypeError
+for a value of the wrong type.
 )doc");
     module.def(
         "write_image_array_to_shared_memory", &write_image_array, py::arg("shared_mem_id"),

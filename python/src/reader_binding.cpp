@@ -20,6 +20,25 @@ namespace {
 // once, so this bounds only the reaction to signals.
 constexpr std::chrono::milliseconds kSignalCheckInterval{100};
 
+// Text read from a segment is whatever bytes its writer put there: invalid UTF-8 becomes U+FFFD
+// rather than a UnicodeDecodeError in the middle of a read loop.
+py::str text_from_segment(const std::string& text)
+{
+    PyObject* decoded =
+        PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "replace");
+    if (!decoded)
+        throw py::error_already_set();
+    return py::reinterpret_steal<py::str>(decoded);
+}
+
+ReaderOptions reader_options(bool allow_other_owner)
+{
+    ReaderOptions options;
+    options.allow_other_owner = allow_other_owner;
+    options.allow_other_owner_switch = "allow_other_owner=True";
+    return options;
+}
+
 py::dict metadata_dict(const FrameInfo& info)
 {
     py::dict meta;
@@ -29,8 +48,8 @@ py::dict metadata_dict(const FrameInfo& info)
     meta["sequence"] = info.sequence;
     meta["timestamp_ns"] = info.timestamp_realtime_ns;
     meta["monotonic_ns"] = info.timestamp_monotonic_ns;
-    meta["camera_id"] = info.camera_id;
-    meta["caps"] = info.caps;
+    meta["camera_id"] = text_from_segment(info.camera_id);
+    meta["caps"] = text_from_segment(info.caps);
     meta["payload_size"] = info.payload_size;
     return meta;
 }
@@ -38,7 +57,7 @@ py::dict metadata_dict(const FrameInfo& info)
 } // namespace
 
 ReaderBinding::ReaderBinding(const std::string& shared_mem_id, bool allow_other_owner)
-    : id_(shared_mem_id), reader_(shared_mem_id, pvshm::ReaderOptions{allow_other_owner})
+    : id_(shared_mem_id), reader_(shared_mem_id, reader_options(allow_other_owner))
 {
 }
 

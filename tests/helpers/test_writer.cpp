@@ -1,13 +1,17 @@
 // Second-process writer for the cross-process tests: writes stamped GRAY8 frames to an id.
 //
 //   pvshm-test-writer ID WIDTH HEIGHT COUNT [--slots N] [--stamp-base B] [--hold] [--die-mid-frame]
-//                     [--metadata]
+//                     [--metadata] [--lossless [--lossless-timeout-ms N]] [--go]
+//                     [--camera-id BYTES] [--caps BYTES]
 //
+// --go waits for a "go" line on stdin after "ready" before writing (readers attach meanwhile).
+// --skip-stamp S leaves out the frame of stamp S (a camera that missed a trigger).
 // --metadata tags each frame with user metadata naming its stamp: {"serial": "S-<stamp>",
 // "stamp": <stamp>, "gain": <stamp>.5}.
 // COUNT 0 writes until killed. Prints "ready <pid>" once it owns the id, "done <last sequence>"
 // after COUNT frames; --hold then keeps the id until stdin closes; --die-mid-frame then fills half
 // of one more frame and kills itself with SIGKILL. Errors print "error <message>" and exit 3.
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -36,6 +40,9 @@ int main(int argc, char** argv)
     bool hold = false;
     bool die_mid_frame = false;
     bool metadata = false;
+    bool go = false;
+    uint64_t skip_stamp = 0;
+    std::string caps;
     for (int i = 5; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--slots" && i + 1 < argc)
@@ -48,13 +55,34 @@ int main(int argc, char** argv)
             die_mid_frame = true;
         else if (arg == "--metadata")
             metadata = true;
+        else if (arg == "--lossless")
+            options.lossless = true;
+        else if (arg == "--lossless-timeout-ms" && i + 1 < argc)
+            options.lossless_timeout =
+                std::chrono::milliseconds(std::strtol(argv[++i], nullptr, 10));
+        else if (arg == "--go")
+            go = true;
+        else if (arg == "--skip-stamp" && i + 1 < argc)
+            skip_stamp = std::strtoull(argv[++i], nullptr, 10);
+        else if (arg == "--camera-id" && i + 1 < argc)
+            options.camera_id = argv[++i]; // any bytes: readers must cope with invalid UTF-8
+        else if (arg == "--caps" && i + 1 < argc)
+            caps = argv[++i];
     }
     try {
         pvshm::Writer writer(id, options);
         std::printf("ready %d\n", static_cast<int>(getpid()));
+        if (go) {
+            char line[8] = {};
+            if (!std::fgets(line, sizeof line, stdin) || std::strncmp(line, "go", 2) != 0)
+                return 0;
+        }
         auto info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, width, height);
+        info.caps = caps;
         uint64_t last = 0;
         for (uint64_t n = 0; count == 0 || n < count; ++n, ++stamp) {
+            if (stamp == skip_stamp)
+                continue;
             auto slot = writer.loan(info.payload_size);
             if (!slot)
                 continue; // every slot pinned: dropped and counted by the writer
@@ -65,7 +93,10 @@ int main(int argc, char** argv)
                                  {"gain", static_cast<double>(stamp) + 0.5}};
             last = writer.publish(*slot, info).value_or(last);
         }
-        std::printf("done %llu\n", static_cast<unsigned long long>(last));
+        std::printf("done %llu dropped %llu lossless-drops %llu\n",
+                    static_cast<unsigned long long>(last),
+                    static_cast<unsigned long long>(writer.stats().frames_dropped),
+                    static_cast<unsigned long long>(writer.stats().lossless_drops));
         if (die_mid_frame) {
             auto slot = writer.loan(info.payload_size);
             if (slot) {

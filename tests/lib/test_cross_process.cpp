@@ -257,3 +257,39 @@ TEST_F(CrossProcess, StaleFramesAreVisibleAndRefusedByMaxAge)
     meta.max_age_ms = 0;
     EXPECT_GT(cv::countNonZero(pvshm::read_image_from_shared_memory(id, meta).reshape(1)), 0);
 }
+
+// Lossless replay: a slow reader of every frame gets all of them, in order, while a reader that
+// registered and then died does not hold the writer.
+TEST_F(CrossProcess, LosslessWriterKeepsEveryFrameForReadersOfEveryFrame)
+{
+    ChildProcess writer("pvshm-test-writer",
+                        {id, "64", "48", "300", "--lossless", "--go", "--hold"});
+    ASSERT_TRUE(writer.wait_for_line("ready", 10s));
+    ChildProcess slow("pvshm-test-reader", {id, "read-all", "300", "2000"});
+    ASSERT_TRUE(slow.wait_for_line("registered", 10s));
+    ChildProcess stalled("pvshm-test-reader", {id, "read-all", "300", "stall"});
+    ASSERT_TRUE(stalled.wait_for_line("registered", 10s));
+    writer.write_line("go");
+    stalled.kill(SIGKILL);
+    EXPECT_EQ(slow.wait_for_line("read", 60s), "read 300 torn 0 gaps 0 last 300");
+    EXPECT_EQ(writer.wait_for_line("done", 60s), "done 300 dropped 0 lossless-drops 0");
+    writer.close_stdin();
+    EXPECT_EQ(writer.wait_exit(10s), 0);
+}
+
+// A reader of every frame that stops reading holds a lossless writer only for its timeout.
+TEST_F(CrossProcess, LosslessTimeoutDropsAStalledReaderAndCountsIt)
+{
+    ChildProcess writer("pvshm-test-writer", {id, "64", "48", "50", "--lossless",
+                                              "--lossless-timeout-ms", "100", "--go", "--hold"});
+    ASSERT_TRUE(writer.wait_for_line("ready", 10s));
+    ChildProcess stalled("pvshm-test-reader", {id, "read-all", "50", "stall"});
+    ASSERT_TRUE(stalled.wait_for_line("registered", 10s));
+    writer.write_line("go");
+    const auto done = writer.wait_for_line("done", 30s);
+    ASSERT_TRUE(done);
+    EXPECT_EQ(done->rfind("done 50 dropped 0 lossless-drops ", 0), 0u) << *done;
+    EXPECT_NE(*done, "done 50 dropped 0 lossless-drops 0");
+    writer.close_stdin();
+    EXPECT_EQ(writer.wait_exit(10s), 0);
+}

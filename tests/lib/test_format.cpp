@@ -97,7 +97,7 @@ TEST(PackedFrameInfo, LaysOutEachFormatTightly)
             EXPECT_EQ(info.plane_offsets[i], expected.offsets[i]) << "plane " << i;
         }
         EXPECT_EQ(info.payload_size, expected.payload_size);
-        EXPECT_EQ(check_frame_geometry(info), "");
+        EXPECT_EQ(frame_geometry_problem(info), "");
     }
 }
 
@@ -108,7 +108,7 @@ TEST(PackedFrameInfo, EncodedFormatsTakeTheByteCountAsWidth)
         EXPECT_EQ(info.plane_count, 1u);
         EXPECT_EQ(info.strides[0], 0u);
         EXPECT_EQ(info.payload_size, 123456u);
-        EXPECT_EQ(check_frame_geometry(info), "");
+        EXPECT_EQ(frame_geometry_problem(info), "");
     }
 }
 
@@ -135,116 +135,116 @@ TEST(PackedFrameInfo, RejectsUnknownFormat)
     EXPECT_THROW(packed_frame_info(static_cast<PixelFormat>(999), 4, 4), std::invalid_argument);
 }
 
-TEST(CheckFrameGeometry, AcceptsPaddedStridesAndGapsBetweenPlanes)
+TEST(FrameGeometryProblem, AcceptsPaddedStridesAndGapsBetweenPlanes)
 {
     FrameInfo info = packed_frame_info(PixelFormat::I420, 5, 3);
     info.strides = {8, 4, 4};
     info.plane_offsets = {0, 32, 48};
     info.payload_size = 48 + 4 + 3;
-    EXPECT_EQ(check_frame_geometry(info), "");
+    EXPECT_EQ(frame_geometry_problem(info), "");
 }
 
-TEST(CheckFrameGeometry, RejectsUnknownFormat)
+TEST(FrameGeometryProblem, RejectsUnknownFormat)
 {
     FrameInfo info = packed_frame_info(PixelFormat::GRAY8, 4, 4);
     info.format = static_cast<PixelFormat>(77);
-    EXPECT_NE(check_frame_geometry(info), "");
+    EXPECT_NE(frame_geometry_problem(info), "");
 }
 
-TEST(CheckFrameGeometry, RejectsWrongPlaneCount)
+TEST(FrameGeometryProblem, RejectsWrongPlaneCount)
 {
     FrameInfo info = packed_frame_info(PixelFormat::NV12, 4, 4);
     info.plane_count = 0;
-    EXPECT_NE(check_frame_geometry(info), "");
+    EXPECT_NE(frame_geometry_problem(info), "");
     info.plane_count = 1;
-    EXPECT_NE(check_frame_geometry(info), "");
+    EXPECT_NE(frame_geometry_problem(info), "");
     info.plane_count = 3;
-    EXPECT_NE(check_frame_geometry(info), "");
+    EXPECT_NE(frame_geometry_problem(info), "");
 }
 
-TEST(CheckFrameGeometry, RejectsZeroAndHugeDimensions)
+TEST(FrameGeometryProblem, RejectsZeroAndHugeDimensions)
 {
     FrameInfo info = packed_frame_info(PixelFormat::GRAY8, 4, 4);
     info.width = 0;
-    EXPECT_NE(check_frame_geometry(info), "");
+    EXPECT_NE(frame_geometry_problem(info), "");
     info.width = kMaxDimension + 1;
-    EXPECT_NE(check_frame_geometry(info), "");
+    EXPECT_NE(frame_geometry_problem(info), "");
     info.width = 4;
     info.height = 0;
-    EXPECT_NE(check_frame_geometry(info), "");
+    EXPECT_NE(frame_geometry_problem(info), "");
 }
 
-TEST(CheckFrameGeometry, RejectsStrideShorterThanARow)
+TEST(FrameGeometryProblem, RejectsStrideShorterThanARow)
 {
     FrameInfo info = packed_frame_info(PixelFormat::RGB, 5, 3);
     info.strides[0] = 14;
-    EXPECT_NE(check_frame_geometry(info), "");
+    EXPECT_NE(frame_geometry_problem(info), "");
 
     info = packed_frame_info(PixelFormat::I420, 5, 3);
     info.strides[2] = 2; // the V plane needs 3 bytes a row
-    EXPECT_NE(check_frame_geometry(info), "");
+    EXPECT_NE(frame_geometry_problem(info), "");
 }
 
-TEST(CheckFrameGeometry, RejectsPlaneEndingOneBytePastThePayload)
+TEST(FrameGeometryProblem, RejectsPlaneEndingOneBytePastThePayload)
 {
     FrameInfo info = packed_frame_info(PixelFormat::NV12, 5, 3);
     info.payload_size -= 1;
-    EXPECT_NE(check_frame_geometry(info), "");
+    EXPECT_NE(frame_geometry_problem(info), "");
 }
 
-TEST(CheckFrameGeometry, RejectsPlaneStartingBeyondThePayload)
+TEST(FrameGeometryProblem, RejectsPlaneStartingBeyondThePayload)
 {
     FrameInfo info = packed_frame_info(PixelFormat::I420, 4, 4);
     info.plane_offsets[1] = info.payload_size + 1;
-    EXPECT_NE(check_frame_geometry(info), "");
+    EXPECT_NE(frame_geometry_problem(info), "");
 }
 
-TEST(CheckFrameGeometry, RejectsOffsetsThatWouldOverflow)
+TEST(FrameGeometryProblem, RejectsOffsetsThatWouldOverflow)
 {
     FrameInfo info = packed_frame_info(PixelFormat::I420, 4, 4);
     info.plane_offsets[2] = std::numeric_limits<uint64_t>::max() - 1;
-    EXPECT_NE(check_frame_geometry(info), "");
+    EXPECT_NE(frame_geometry_problem(info), "");
 }
 
-TEST(CheckFrameGeometry, RejectsStridesThatReachPastThePayload)
+TEST(FrameGeometryProblem, RejectsStridesThatReachPastThePayload)
 {
     FrameInfo info = packed_frame_info(PixelFormat::GRAY8, 4, 4);
     info.strides[0] = std::numeric_limits<uint32_t>::max();
-    EXPECT_NE(check_frame_geometry(info), "");
+    EXPECT_NE(frame_geometry_problem(info), "");
 }
 
-TEST(CheckFrameGeometry, RejectsHugeStrideOnASingleRowPlane)
+TEST(FrameGeometryProblem, RejectsHugeStrideOnASingleRowPlane)
 {
     // One row never multiplies the stride, yet consumers take the stride as an int.
     FrameInfo info = packed_frame_info(PixelFormat::GRAY8, 4, 1);
     info.strides[0] = std::numeric_limits<uint32_t>::max();
-    EXPECT_NE(check_frame_geometry(info), "");
+    EXPECT_NE(frame_geometry_problem(info), "");
 }
 
-TEST(CheckFrameGeometry, RejectsPayloadSizeBeyondTheLimit)
+TEST(FrameGeometryProblem, RejectsPayloadSizeBeyondTheLimit)
 {
     FrameInfo info = packed_frame_info(PixelFormat::GRAY8, 4, 4);
     info.payload_size = kMaxPayloadSize + 1;
-    EXPECT_NE(check_frame_geometry(info), "");
+    EXPECT_NE(frame_geometry_problem(info), "");
 }
 
-TEST(CheckFrameGeometry, RejectsOddStrideForSixteenBitSamples)
+TEST(FrameGeometryProblem, RejectsOddStrideForSixteenBitSamples)
 {
     FrameInfo info = packed_frame_info(PixelFormat::GRAY16_LE, 4, 2);
     info.strides[0] = 9;
     info.payload_size = 32;
-    EXPECT_NE(check_frame_geometry(info), "");
+    EXPECT_NE(frame_geometry_problem(info), "");
 }
 
-TEST(CheckFrameGeometry, EncodedNeedsANonEmptyPayloadWithinTheLimit)
+TEST(FrameGeometryProblem, EncodedNeedsANonEmptyPayloadWithinTheLimit)
 {
     FrameInfo info = packed_frame_info(PixelFormat::Png, 100, 1);
     info.payload_size = 0;
-    EXPECT_NE(check_frame_geometry(info), "");
+    EXPECT_NE(frame_geometry_problem(info), "");
     info.payload_size = kMaxPayloadSize + 1;
-    EXPECT_NE(check_frame_geometry(info), "");
+    EXPECT_NE(frame_geometry_problem(info), "");
     info.payload_size = kMaxPayloadSize;
-    EXPECT_EQ(check_frame_geometry(info), "");
+    EXPECT_EQ(frame_geometry_problem(info), "");
 }
 
 } // namespace

@@ -2,8 +2,12 @@
 
 import os
 import re
+import shutil
+import socket
 import struct
+import subprocess
 import sys
+import tempfile
 import zlib
 from pathlib import Path
 
@@ -12,7 +16,7 @@ import pytest
 import pvshm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "helpers"))
-from pvshm_pytest import helper, segment_path, spawn as spawn_process  # noqa: E402,F401
+from pvshm_pytest import TIMEOUT, helper, segment_path, spawn as spawn_process  # noqa: E402,F401
 
 # A second process must import the same pvshm as this one, built or installed.
 PACKAGE_PARENT = str(Path(pvshm.__file__).resolve().parent.parent)
@@ -21,9 +25,15 @@ PACKAGE_PARENT = str(Path(pvshm.__file__).resolve().parent.parent)
 @pytest.fixture
 def spawn(spawn_process):
     """Starts second processes that import this pvshm."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_PARENT, env.get("PYTHONPATH")]))
+    env = package_env()
     return lambda argv: spawn_process(argv, env)
+
+
+def package_env(extra=None):
+    """The environment of a second process that imports this pvshm."""
+    env = dict(os.environ, **(extra or {}))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [PACKAGE_PARENT, env.get("PYTHONPATH")]))
+    return env
 
 
 @pytest.fixture
@@ -76,3 +86,67 @@ def png_bytes(rgb):
         + chunk(b"IDAT", zlib.compress(raw))
         + chunk(b"IEND", b"")
     )
+
+
+# uid of "another user" for the tests that run as root: nobody.
+OTHER_UID = 65534
+
+
+class PrivateShmDir:
+    """A shared-memory directory (PVSHM_SHM_DIR) of one test alone, read by second processes
+    (the library reads the variable once per process). Objects planted here cannot meet the
+    tests of other processes in /dev/shm: a FIFO under a segment name hangs readers that lack
+    the library's check."""
+
+    def __init__(self):
+        # Short, so that a socket path fits in sun_path's 108 bytes.
+        self.path = Path(tempfile.mkdtemp(prefix="pvshm-"))
+        self.env = package_env({"PVSHM_SHM_DIR": str(self.path)})
+        self.env.pop("PVSHM_ALLOW_OTHER_OWNERS", None)
+
+    def object_path(self, shared_mem_id):
+        return self.path / f"pvshm.{shared_mem_id}"
+
+    def python(self, code, *args, timeout=TIMEOUT):
+        """Runs `code` in a second Python process; returns its stripped stdout."""
+        result = subprocess.run(
+            [sys.executable, "-c", code, *map(str, args)],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    def plant(self, kind, shared_mem_id):
+        """Puts an object that is not a usable segment of this user under the id's name."""
+        path = self.object_path(shared_mem_id)
+        if kind == "fifo":
+            os.mkfifo(path, 0o600)
+        elif kind == "socket":
+            with socket.socket(socket.AF_UNIX) as server:
+                server.bind(str(path))  # the name stays after the socket is closed
+        elif kind == "directory":
+            path.mkdir(0o700)
+        elif kind.startswith("other-user"):
+            if os.geteuid() != 0:
+                pytest.skip("another user's segment needs root to chown it")
+            self.python(
+                "import sys, numpy, pvshm\n"
+                "pvshm.write_image_array_to_shared_memory(sys.argv[1], "
+                "numpy.full((3, 4, 3), 7, numpy.uint8))",
+                shared_mem_id,
+            )
+            os.chown(path, OTHER_UID, -1)
+            os.chmod(path, 0o644 if kind.endswith("0644") else 0o600)
+        else:
+            raise ValueError(kind)
+        return path
+
+
+@pytest.fixture
+def private_shm():
+    directory = PrivateShmDir()
+    yield directory
+    shutil.rmtree(directory.path)

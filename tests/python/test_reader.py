@@ -1,5 +1,6 @@
 """pvshm.Reader: frames of other processes, waiting, metadata, and views that pin their slot."""
 
+import os
 import threading
 import time
 
@@ -64,6 +65,23 @@ def test_reads_the_frames_a_cpp_writer_writes(shm_id, helper):
     rgb = reader.read()
     assert rgb.shape == (8, 16, 3)
     np.testing.assert_array_equal(rgb[..., 0], view[..., 0])
+    assert writer.finish() == 0
+
+
+def test_metadata_text_that_is_not_utf8_is_replaced_not_raised(shm_id, helper):
+    """Regression: a camera id or caps of invalid UTF-8 raised UnicodeDecodeError."""
+    camera_id, caps = b"cam\xff\xfe0", b"video/x-raw,\xc3("
+    writer = helper(
+        "pvshm-test-writer", shm_id, 4, 2, 1, "--hold",
+        "--camera-id", os.fsdecode(camera_id), "--caps", os.fsdecode(caps),
+    )  # fmt: skip
+    writer.expect("ready")
+    writer.expect("done")
+    reader = pvshm.Reader(shm_id)
+    assert reader.read() is not None
+    meta = reader.metadata
+    assert meta["camera_id"] == "cam\ufffd\ufffd0"
+    assert meta["caps"] == "video/x-raw,\ufffd("
     assert writer.finish() == 0
 
 

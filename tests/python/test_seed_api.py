@@ -113,6 +113,24 @@ def test_optional_keys_are_accepted_and_type_checked(shm_id):
         read(shm_id, 2, 2, color_space=3)
 
 
+@pytest.mark.parametrize(
+    "key, value, low, high",
+    [
+        ("timestamp_ms", 2**70, -(2**63), 2**63 - 1),
+        ("timestamp_ms", -(2**64), -(2**63), 2**63 - 1),
+        ("width", 2**40, 1, 65535),
+        ("height", 2**70, 1, 65535),
+        ("width", 65536, 1, 65535),
+    ],
+)
+def test_out_of_range_image_meta_values_name_the_key_and_the_range(shm_id, key, value, low, high):
+    """Regression: timestamp_ms=2**70 raised "must be an int, got int"."""
+    meta = {"width": 2, "height": 2, key: value}
+    expected = rf"image_meta\['{key}'\] = {value} is out of range: it must be from {low} to {high}"
+    with pytest.raises(ValueError, match=expected):
+        pvshm.read_image_from_shared_memory(shm_id, meta)
+
+
 def test_the_result_is_a_private_writable_copy(shm_id):
     image = gradient(4, 4)
     pvshm.write_image_array_to_shared_memory(shm_id, image)

@@ -2,12 +2,16 @@
 
 import os
 import re
-import sys
 import shutil
+import socket
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+
+import pngfile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "helpers"))
 from pvshm_pytest import TIMEOUT, helper, segment_path, spawn  # noqa: E402,F401
@@ -29,9 +33,9 @@ def cli_path(pytestconfig):
 def pvshm(cli_path):
     """Runs `pvshm ARGS...` to its end; returns the CompletedProcess (text output)."""
 
-    def run(*args, timeout=TIMEOUT):
+    def run(*args, timeout=TIMEOUT, env=None):
         return subprocess.run(
-            [cli_path, *map(str, args)], capture_output=True, text=True, timeout=timeout
+            [cli_path, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env
         )
 
     return run
@@ -44,3 +48,68 @@ def shm_id(request, pvshm):
     yield shared_mem_id
     pvshm("clear", "--force", shared_mem_id)
     assert not segment_path(shared_mem_id).exists()
+
+
+# uid of "another user" for the tests that run as root: nobody.
+OTHER_UID = 65534
+
+
+class PrivateShmDir:
+    """A shared-memory directory (PVSHM_SHM_DIR) of one test alone, for what must not meet the
+    tests of other processes in /dev/shm: FIFOs and sockets under a segment name (they hang
+    readers that lack the library's check), other users' files, `pvshm clear --dead`."""
+
+    def __init__(self, pvshm, spawn):
+        # Short, so that a socket path fits in sun_path's 108 bytes.
+        self.path = Path(tempfile.mkdtemp(prefix="pvshm-"))
+        self.env = dict(os.environ, PVSHM_SHM_DIR=str(self.path))
+        self._pvshm = pvshm
+        self._spawn = spawn
+
+    def object_path(self, shared_mem_id):
+        return self.path / f"pvshm.{shared_mem_id}"
+
+    def pvshm(self, *args, timeout=TIMEOUT):
+        return self._pvshm(*args, timeout=timeout, env=self.env)
+
+    def writer(self, *args):
+        """Starts pvshm-test-writer ARGS in this directory."""
+        directory = os.environ.get("PVSHM_TEST_HELPERS")
+        if not directory:
+            pytest.skip("PVSHM_TEST_HELPERS is not set (run through meson test)")
+        program = str(Path(directory) / "pvshm-test-writer")
+        return self._spawn([program, *map(str, args)], self.env)
+
+    def write_png(self, shared_mem_id, image_path):
+        image_path.write_bytes(pngfile.encode(2, 1, [[(1, 2, 3), (4, 5, 6)]]))
+        result = self.pvshm("write", shared_mem_id, image_path)
+        assert result.returncode == 0, result.stderr
+
+    def plant(self, kind, shared_mem_id, scratch):
+        """Puts an object that is not a usable segment of this user under the id's name."""
+        path = self.object_path(shared_mem_id)
+        if kind == "fifo":
+            os.mkfifo(path, 0o600)
+        elif kind == "socket":
+            with socket.socket(socket.AF_UNIX) as server:
+                server.bind(str(path))  # the name stays after the socket is closed
+        elif kind == "directory":
+            path.mkdir(0o700)
+        elif kind == "truncated":
+            path.write_bytes(b"not a segment")
+        elif kind.startswith("other-user"):
+            if os.geteuid() != 0:
+                pytest.skip("another user's segment needs root to chown it")
+            self.write_png(shared_mem_id, scratch / f"{shared_mem_id}.png")
+            os.chown(path, OTHER_UID, -1)
+            os.chmod(path, 0o644 if kind.endswith("0644") else 0o600)
+        else:
+            raise ValueError(kind)
+        return path
+
+
+@pytest.fixture
+def private_shm(pvshm, spawn):
+    directory = PrivateShmDir(pvshm, spawn)
+    yield directory
+    shutil.rmtree(directory.path)

@@ -1,6 +1,7 @@
 // Pixel formats a frame can hold, and the colorimetry that decides how YUV becomes RGB.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -58,5 +59,8 @@ std::optional<PixelFormat> format_from_name(std::string_view name);
 
 // True for formats whose payload is an encoded image rather than pixels.
 bool is_encoded(PixelFormat format);
+
+// Jpeg or Png when `bytes` start with that container's signature, else nullopt.
+std::optional<PixelFormat> encoded_format_of(const uint8_t* bytes, size_t size);
 
 } // namespace pvshm

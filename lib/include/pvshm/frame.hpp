@@ -68,7 +68,7 @@ FrameInfo packed_frame_info(PixelFormat format, uint32_t width, uint32_t height)
 
 // Checks that the planes described by `info` lie inside payload_size and hold the pixels that
 // width, height and format need. Returns an explanation when they do not.
-std::string check_frame_geometry(const FrameInfo& info);
+std::string frame_geometry_problem(const FrameInfo& info);
 
 namespace detail {
 class SlotPin;

@@ -17,6 +17,8 @@
 #include <pvshm/log.hpp>
 #include <pvshm/normalize.hpp>
 #include <pvshm/reader.hpp>
+#include <pvshm/shared_mem_id.hpp>
+#include <pvshm/sync_reader.hpp>
 #include <pvshm/writer.hpp>
 
 namespace pvshm {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <sys/types.h>
+#include <vector>
 
 #include <pvshm/frame.hpp>
 
@@ -83,8 +84,17 @@ public:
     const std::string& id() const;
 
 private:
+    friend std::vector<Reader*> wait_any(const std::vector<Reader*>& readers,
+                                         std::chrono::nanoseconds timeout);
     std::unique_ptr<detail::ReaderCore> core_;
 };
+
+// Waits until at least one of `readers` has a frame newer than the last one it returned, without
+// polling: one sleep on every segment's wake word at once (futex_waitv), woken by whichever
+// writer publishes first. Returns those readers (in the order given), empty on timeout. Ids
+// without a segment yet are looked at again every 50 ms. Throws what Reader::wait() throws.
+std::vector<Reader*> wait_any(const std::vector<Reader*>& readers,
+                              std::chrono::nanoseconds timeout = kWaitForever);
 
 // Ids of the segments in the shared-memory directory, sorted.
 std::vector<std::string> list_segment_ids();

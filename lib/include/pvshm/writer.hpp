@@ -2,6 +2,7 @@
 // (write) or filled in place (loan, then publish).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -21,6 +22,14 @@ struct WriterOptions
     uint64_t initial_slot_size = 0;
     // Significant bits stored with every GRAY16_LE frame whose FrameInfo says 0 (0: all 16).
     uint32_t bit_depth = 0;
+    // Lossless replay (recorded video through an algorithm): keep every frame until each reader
+    // that reads every frame (Reader::view_next, pvshmsrc mode=all) took it, waiting for them
+    // without polling. Readers of the newest frame never make the writer wait; a reader that
+    // dies stops counting at once. Off (the default for cameras): the writer never waits.
+    bool lossless = false;
+    // How long a lossless writer waits for readers that fell behind before it drops them from
+    // the wait (counted in WriterStats::lossless_drops); 0: as long as they live.
+    std::chrono::nanoseconds lossless_timeout{0};
 };
 
 struct WriterStats
@@ -28,6 +37,7 @@ struct WriterStats
     uint64_t frames_written = 0; // of this id, across every writer it had
     uint64_t frames_dropped = 0; // frames that found every slot pinned by readers
     uint64_t bytes_written = 0;
+    uint64_t lossless_drops = 0; // lossless waits that ran out of time and dropped readers
 };
 
 namespace detail {
@@ -84,7 +94,8 @@ public:
 
     // Lends a slot of at least `size` bytes for the next frame, growing the segment first if
     // needed (readers notice and remap). Returns nullopt when readers pin every other slot: the
-    // frame is counted as dropped. Never waits for a reader.
+    // frame is counted as dropped. Never waits for a reader, except in lossless mode for readers
+    // of every frame.
     std::optional<SlotLoan> loan(uint64_t size);
     // As loan(), for a slot asked for ahead of any frame (a buffer pool): nullopt drops nothing.
     std::optional<SlotLoan> try_loan(uint64_t size);
@@ -106,6 +117,9 @@ public:
     bool still_published() const;
     // Removes the segment's name now (the "persist=false" behaviour); readers keep what they map.
     void remove();
+    // Makes a loan() waiting for lossless readers give up now (the frame is dropped), e.g. when
+    // a pipeline stops. Safe from any thread.
+    void cancel_wait();
 
 private:
     std::shared_ptr<detail::WriterCore> core_;

@@ -1,0 +1,214 @@
+#include <pvshm/sync_reader.hpp>
+
+// Matching frames of several ids: a few pending frames per id, matched oldest first.
+#include <algorithm>
+#include <cstdint>
+#include <deque>
+#include <set>
+#include <stdexcept>
+
+namespace pvshm {
+namespace detail {
+
+class SyncReaderCore
+{
+public:
+    SyncReaderCore(const std::vector<std::string>& ids, SyncOptions options)
+        : options_(std::move(options))
+    {
+        if (ids.empty())
+            throw std::invalid_argument("SyncReader: no ids given");
+        if (std::set<std::string>(ids.begin(), ids.end()).size() != ids.size())
+            throw std::invalid_argument("SyncReader: an id is given twice");
+        if (options_.pending_per_id == 0)
+            throw std::invalid_argument("SyncReader: pending_per_id must be at least 1");
+        if (options_.tolerance.count() < 0)
+            throw std::invalid_argument("SyncReader: tolerance must not be negative");
+        for (const auto& id : ids)
+            streams_.push_back({std::make_unique<Reader>(id, options_.reader), {}});
+        for (auto& stream : streams_)
+            readers_.push_back(stream.reader.get());
+    }
+
+    std::optional<std::vector<FrameView>> next(std::chrono::nanoseconds timeout)
+    {
+        using Clock = std::chrono::steady_clock;
+        const auto start = Clock::now();
+        for (;;) {
+            take_new_frames();
+            if (auto set = match())
+                return set;
+            if (made_room_) {
+                made_room_ = false;
+                continue;
+            }
+            const auto waited = Clock::now() - start;
+            if (waited >= timeout)
+                return std::nullopt;
+            wait_any(readers_,
+                     timeout - std::chrono::duration_cast<std::chrono::nanoseconds>(waited));
+        }
+    }
+
+    uint64_t frames_unmatched() const { return unmatched_; }
+
+private:
+    struct Stream
+    {
+        std::unique_ptr<Reader> reader;
+        std::deque<FrameView> pending; // oldest first
+    };
+
+    // New frames, up to pending_per_id per id: the rest wait in their segment (where a lossless
+    // writer keeps them for us).
+    void take_new_frames()
+    {
+        for (auto& stream : streams_) {
+            while (stream.pending.size() < options_.pending_per_id) {
+                auto view = stream.reader->view_next();
+                if (!view)
+                    break;
+                if (!options_.key.empty() && !view->info().metadata.count(options_.key)) {
+                    ++unmatched_; // cannot belong to any set
+                    continue;
+                }
+                stream.pending.push_back(std::move(*view));
+            }
+        }
+    }
+
+    bool belong_together(const FrameView& a, const FrameView& b) const
+    {
+        if (!options_.key.empty())
+            return a.info().metadata.at(options_.key) == b.info().metadata.at(options_.key);
+        const int64_t gap = a.info().timestamp_realtime_ns - b.info().timestamp_realtime_ns;
+        return (gap < 0 ? -gap : gap) <= options_.tolerance.count();
+    }
+
+    // The oldest set of pending frames that belong together, if any; the frames before it
+    // are given up. With capture times, every frame of a set lies within the tolerance of the
+    // first id's frame, so of each other.
+    std::optional<std::vector<FrameView>> match()
+    {
+        for (size_t first = 0; first < streams_[0].pending.size(); ++first) {
+            const FrameView& anchor = streams_[0].pending[first];
+            std::vector<size_t> chosen{first};
+            for (size_t i = 1; i < streams_.size(); ++i) {
+                const auto& pending = streams_[i].pending;
+                auto partner =
+                    std::find_if(pending.begin(), pending.end(),
+                                 [&](const FrameView& v) { return belong_together(anchor, v); });
+                if (partner == pending.end())
+                    break;
+                chosen.push_back(static_cast<size_t>(partner - pending.begin()));
+            }
+            if (chosen.size() == streams_.size() &&
+                (options_.key.empty() ? within_tolerance(chosen) : true))
+                return take(chosen);
+        }
+        give_up_hopeless();
+        return std::nullopt;
+    }
+
+    bool within_tolerance(const std::vector<size_t>& chosen) const
+    {
+        int64_t lowest = INT64_MAX;
+        int64_t highest = INT64_MIN;
+        for (size_t i = 0; i < streams_.size(); ++i) {
+            const int64_t t = streams_[i].pending[chosen[i]].info().timestamp_realtime_ns;
+            lowest = std::min(lowest, t);
+            highest = std::max(highest, t);
+        }
+        return highest - lowest <= options_.tolerance.count();
+    }
+
+    std::vector<FrameView> take(const std::vector<size_t>& chosen)
+    {
+        std::vector<FrameView> set;
+        for (size_t i = 0; i < streams_.size(); ++i) {
+            auto& pending = streams_[i].pending;
+            set.push_back(std::move(pending[chosen[i]]));
+            unmatched_ += chosen[i];
+            pending.erase(pending.begin(),
+                          pending.begin() + static_cast<std::ptrdiff_t>(chosen[i]) + 1);
+        }
+        return set;
+    }
+
+    // Frames that can no longer be part of a set make room for newer ones. With capture times:
+    // a frame whose partner in some id should already have come (that id has a frame captured
+    // later than the tolerance allows) and is not there never will. In any mode, when every id
+    // has a full window and nothing matches, the oldest frame of them all goes.
+    void give_up_hopeless()
+    {
+        if (options_.key.empty()) {
+            for (size_t i = 0; i < streams_.size(); ++i) {
+                auto& pending = streams_[i].pending;
+                while (!pending.empty() && hopeless(pending.front(), i)) {
+                    pending.pop_front();
+                    ++unmatched_;
+                    made_room_ = true;
+                }
+            }
+        }
+        const bool stuck = std::all_of(streams_.begin(), streams_.end(), [&](const Stream& s) {
+            return s.pending.size() >= options_.pending_per_id;
+        });
+        if (!stuck)
+            return;
+        auto oldest = std::min_element(streams_.begin(), streams_.end(),
+                                       [](const Stream& a, const Stream& b) {
+                                           return a.pending.front().info().timestamp_realtime_ns <
+                                                  b.pending.front().info().timestamp_realtime_ns;
+                                       });
+        oldest->pending.pop_front();
+        ++unmatched_;
+        made_room_ = true;
+    }
+
+    bool hopeless(const FrameView& frame, size_t own) const
+    {
+        for (size_t j = 0; j < streams_.size(); ++j) {
+            const auto& other = streams_[j].pending;
+            if (j == own || other.empty())
+                continue;
+            const bool partner = std::any_of(other.begin(), other.end(), [&](const FrameView& v) {
+                return belong_together(frame, v);
+            });
+            const bool passed = other.back().info().timestamp_realtime_ns >
+                                frame.info().timestamp_realtime_ns + options_.tolerance.count();
+            if (!partner && passed)
+                return true;
+        }
+        return false;
+    }
+
+    SyncOptions options_;
+    std::vector<Stream> streams_;
+    std::vector<Reader*> readers_;
+    uint64_t unmatched_ = 0;
+    bool made_room_ = false; // frames were given up: look for new ones before sleeping
+};
+
+} // namespace detail
+
+SyncReader::SyncReader(const std::vector<std::string>& shared_mem_ids, SyncOptions options)
+    : core_(std::make_unique<detail::SyncReaderCore>(shared_mem_ids, std::move(options)))
+{
+}
+
+SyncReader::~SyncReader() = default;
+SyncReader::SyncReader(SyncReader&&) noexcept = default;
+SyncReader& SyncReader::operator=(SyncReader&&) noexcept = default;
+
+std::optional<std::vector<FrameView>> SyncReader::next(std::chrono::nanoseconds timeout)
+{
+    return core_->next(timeout);
+}
+
+uint64_t SyncReader::frames_unmatched() const
+{
+    return core_->frames_unmatched();
+}
+
+} // namespace pvshm

@@ -1,0 +1,119 @@
+// Synchronised sets across writer processes: the frames of one trigger together, never a mix.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <pvshm/pvshm.hpp>
+
+#include "child_process.hpp"
+#include "stamp.hpp"
+
+using namespace std::chrono_literals;
+using pvshm::test::ChildProcess;
+using pvshm::test::read_stamp;
+
+namespace {
+
+class SyncReaderTest : public ::testing::Test
+{
+protected:
+    void TearDown() override
+    {
+        for (const auto& id : ids) {
+            pvshm::dev_clear_shared_memory(id);
+            EXPECT_TRUE(pvshm::test::segment_absent(id));
+        }
+    }
+
+    // Three cameras of 50 triggered frames each (lossless, so that only `skip` is missing),
+    // started once the reader looked at them.
+    std::vector<std::unique_ptr<ChildProcess>> start_cameras(const std::string& skip_on_second)
+    {
+        std::vector<std::unique_ptr<ChildProcess>> cameras;
+        for (size_t i = 0; i < ids.size(); ++i) {
+            std::vector<std::string> args{ids[i],       "32",         "24",   "50",
+                                          "--metadata", "--lossless", "--go", "--hold"};
+            if (i == 1 && !skip_on_second.empty())
+                args.insert(args.end(), {"--skip-stamp", skip_on_second});
+            cameras.push_back(std::make_unique<ChildProcess>("pvshm-test-writer", args));
+            EXPECT_TRUE(cameras.back()->wait_for_line("ready", 10s));
+        }
+        return cameras;
+    }
+
+    const std::vector<std::string> ids{pvshm::test::unique_id("a"), pvshm::test::unique_id("b"),
+                                       pvshm::test::unique_id("c")};
+};
+
+// One stamp per set, in every id; a set of a stamp one camera missed is never returned.
+void expect_sets(pvshm::SyncReader& sync, std::vector<std::unique_ptr<ChildProcess>>& cameras,
+                 uint64_t missing)
+{
+    for (auto& camera : cameras)
+        camera->write_line("go");
+    uint64_t expected = 1;
+    int sets = 0;
+    while (auto set = sync.next(10s)) {
+        if (expected == missing)
+            ++expected;
+        ASSERT_EQ(set->size(), 3u);
+        for (const auto& view : *set) {
+            EXPECT_EQ(read_stamp(view.data(), view.size()), expected);
+            EXPECT_EQ(std::get<int64_t>(view.info().metadata.at("stamp")), int64_t(expected));
+        }
+        ++expected;
+        if (++sets == (missing ? 49 : 50))
+            break;
+    }
+    EXPECT_EQ(sets, missing ? 49 : 50);
+}
+
+} // namespace
+
+TEST_F(SyncReaderTest, FramesOfOneTriggerComeTogetherAndAMissedTriggerIsSkipped)
+{
+    auto cameras = start_cameras("7");
+    pvshm::SyncOptions options;
+    options.key = "stamp";
+    pvshm::SyncReader sync(ids, options);
+    EXPECT_FALSE(sync.next(0ns)); // looks at every id: a lossless writer now waits for it
+    expect_sets(sync, cameras, 7);
+    EXPECT_EQ(sync.frames_unmatched(), 2u); // stamp 7 of the first and third camera
+}
+
+TEST_F(SyncReaderTest, CaptureTimesWithinTheToleranceMatch)
+{
+    // Capture times are the writers' publish times; a tolerance of a whole second makes every
+    // frame n of the three cameras a set only if frames of other n are further apart, which
+    // back-to-back writers do not guarantee: so this checks that sets are whole and in order.
+    auto cameras = start_cameras("");
+    pvshm::SyncOptions options;
+    options.tolerance = 1s;
+    pvshm::SyncReader sync(ids, options);
+    EXPECT_FALSE(sync.next(0ns));
+    for (auto& camera : cameras)
+        camera->write_line("go");
+    int sets = 0;
+    int64_t last = 0;
+    while (auto set = sync.next(2s)) {
+        ASSERT_EQ(set->size(), 3u);
+        int64_t lowest = INT64_MAX;
+        int64_t highest = INT64_MIN;
+        for (const auto& view : *set) {
+            EXPECT_TRUE(read_stamp(view.data(), view.size()));
+            lowest = std::min(lowest, view.info().timestamp_realtime_ns);
+            highest = std::max(highest, view.info().timestamp_realtime_ns);
+        }
+        EXPECT_LE(highest - lowest, 1000000000);
+        EXPECT_GE(lowest, last);
+        last = lowest;
+        ++sets;
+    }
+    EXPECT_GT(sets, 0);
+}
+
+TEST(SyncReaderOptions, BadListsAreInvalidArguments)
+{
+    EXPECT_THROW(pvshm::SyncReader({}), std::invalid_argument);
+    EXPECT_THROW(pvshm::SyncReader({"a", "a"}), std::invalid_argument);
+    EXPECT_THROW(pvshm::SyncReader({"bad/id"}), std::invalid_argument);
+}

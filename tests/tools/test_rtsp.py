@@ -1,0 +1,515 @@
+"""`pvshm rtsp` against real players: a videotestsrc producer through pvshmsink in one process,
+the server in another, and clients pvshm did not write: OpenCV's FFmpeg backend
+(opencv_viewer.py) and GStreamer's rtspsrc in gst-launch-1.0. Every connection is to 127.0.0.1.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import segment_path
+
+# Generous: the machine's two cores are shared with encoders, decoders and other tests.
+WAIT = 30.0
+BLUE = (0, 0, 255)  # videotestsrc foreground-color=0xff0000ff (ARGB)
+RED = (255, 0, 0)  # 0xffff0000
+# H.264 and JPEG, through limited-range I420, stay this close to a flat colour.
+CODEC_TOLERANCE = 20
+VIEWER = Path(__file__).resolve().parent / "opencv_viewer.py"
+
+
+def argb(colour):
+    red, green, blue = colour
+    return f"0xff{red:02x}{green:02x}{blue:02x}"
+
+
+def assert_colour(rgb, expected):
+    assert all(abs(a - b) <= CODEC_TOLERANCE for a, b in zip(rgb, expected)), (rgb, expected)
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def gst_env(cli_path, tmp_path_factory):
+    """The environment of every process here: the built plugin and a registry of our own."""
+    if not shutil.which("gst-launch-1.0"):
+        pytest.skip("gst-launch-1.0 is not installed")
+    env = dict(os.environ)
+    built = Path(cli_path).resolve().parent.parent / "plugins"
+    if built.is_dir():
+        paths = [str(built), env.get("GST_PLUGIN_PATH")]
+        env["GST_PLUGIN_PATH"] = os.pathsep.join(filter(None, paths))
+    env["GST_REGISTRY"] = str(tmp_path_factory.mktemp("gst") / "registry.bin")
+    # Builds the registry once, before processes would race to.
+    found = subprocess.run(
+        ["gst-inspect-1.0", "pvshmsrc"], env=env, capture_output=True, timeout=120
+    )
+    if found.returncode != 0:
+        pytest.skip("the pvshm plugin is not found (GST_PLUGIN_PATH)")
+    help_text = subprocess.run([cli_path, "rtsp", "--help"], capture_output=True, text=True)
+    if "not in this build" in help_text.stdout:
+        pytest.skip("pvshm was built without gst-rtsp-server")
+    return env
+
+
+@pytest.fixture
+def opencv():
+    pytest.importorskip("cv2", reason="OpenCV's Python module (python3-opencv) is missing")
+
+
+@pytest.fixture
+def rtsp_id(request, pvshm):
+    shared_mem_id = re.sub(r"[^A-Za-z0-9._-]", "_", f"rtsp-{request.node.name}-{os.getpid()}")
+    yield shared_mem_id
+    pvshm("clear", "--force", shared_mem_id)
+    assert not segment_path(shared_mem_id).exists()
+
+
+class Server:
+    """`pvshm rtsp --json` and the events it printed."""
+
+    def __init__(self, child, port):
+        self.child = child
+        self.port = port
+        self.events = []
+
+    def url(self, shared_mem_id, credentials=""):
+        return f"rtsp://{credentials}127.0.0.1:{self.port}/{shared_mem_id}"
+
+    def wait_for(self, name, timeout=WAIT, **fields):
+        """The first event `name` with `fields`, seen before or read now."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for event in self.events:
+                if event["event"] == name and all(event.get(k) == v for k, v in fields.items()):
+                    return event
+            self.events.append(json.loads(self.child.read_line(deadline - time.monotonic())))
+
+    def count(self, name, **fields):
+        return sum(
+            e["event"] == name and all(e.get(k) == v for k, v in fields.items())
+            for e in self.events
+        )
+
+
+@pytest.fixture
+def producer(spawn, gst_env, rtsp_id):
+    """Starts videotestsrc -> pvshmsink of a solid colour (width, height, colour). The writers
+    stop before rtsp_id clears the id: a live writer would create its segment again."""
+    writers = []
+
+    def start(shared_mem_id, width=320, height=240, colour=BLUE, env=None, pattern="solid-color"):
+        writer = spawn(
+            [
+                "gst-launch-1.0", "-q",
+                "videotestsrc", f"pattern={pattern}", f"foreground-color={argb(colour)}",
+                "is-live=true", "!",
+                f"video/x-raw,width={width},height={height},framerate=30/1", "!",
+                "pvshmsink", f"shared-mem-id={shared_mem_id}",
+            ],
+            env or gst_env,
+        )
+        writers.append(writer)
+        return writer
+
+    yield start
+    for writer in writers:
+        writer.kill()
+
+
+@pytest.fixture
+def server(spawn, cli_path, gst_env):
+    """Starts `pvshm rtsp --json ARGS` on a free port; returns a Server once it listens."""
+
+    def start(*args, env=None):
+        port = free_port()
+        child = spawn([cli_path, "rtsp", "--json", "--port", str(port), *map(str, args)],
+                      env or gst_env)
+        started = Server(child, port)
+        started.wait_for("listening")
+        return started
+
+    return start
+
+
+@pytest.fixture
+def viewer(spawn, gst_env, opencv):
+    """Starts opencv_viewer.py on a URL; returns the child once it said opened or refused."""
+
+    def start(url, *args, env=None):
+        child = spawn([sys.executable, str(VIEWER), url, *map(str, args)], env or gst_env)
+        child.outcome = child.read_line(WAIT)
+        return child
+
+    return start
+
+
+def next_frame(child):
+    line = child.read_line(WAIT)
+    assert line != "end", "the stream ended"
+    return json.loads(line)
+
+
+def gst_viewer_argv(url, *rtspsrc_args, sink):
+    return [
+        "gst-launch-1.0", "-q", "rtspsrc", f"location={url}", "protocols=tcp", "latency=0",
+        *rtspsrc_args, "!", "decodebin", "!", "videoconvert", "!", "video/x-raw,format=RGB",
+        "!", *sink,
+    ]
+
+
+def watching_gst_viewer(spawn, gst_env, url):
+    """gst-launch-1.0 rtspsrc ... ! fakesink that prints a line per frame: "(N bytes" each."""
+    argv = gst_viewer_argv(url, sink=["fakesink", "name=out", "silent=false"])
+    argv[1] = "-v"
+    return spawn(argv, gst_env)
+
+
+def next_frame_size(child):
+    """Bytes of the next frame the watching viewer got."""
+    for _ in range(1000):
+        line = child.read_line(WAIT)
+        if "last-message = chain" in line:
+            return int(re.search(r"\((\d+) bytes", line).group(1))
+        assert "EOS" not in line, line
+    pytest.fail("the viewer printed no frame in 1000 lines")
+
+
+def drain(child):
+    """Reads what the child prints from now on, so that it never blocks on a full pipe."""
+
+    def read_to_end():
+        while os.read(child.process.stdout.fileno(), 65536):
+            pass
+
+    threading.Thread(target=read_to_end, daemon=True).start()
+
+
+def test_opencv_and_rtspsrc_decode_the_producers_picture(
+    server, producer, viewer, rtsp_id, gst_env, tmp_path
+):
+    producer(rtsp_id)
+    rtsp = server(rtsp_id)
+    listening = rtsp.events[0]
+    assert listening["address"] == "127.0.0.1"  # no credentials: this machine only
+    assert listening["encoder"] in ("x264enc", "openh264enc")
+    assert rtsp.wait_for("stream-added", id=rtsp_id)["url"] == rtsp.url(rtsp_id)
+
+    opencv = viewer(rtsp.url(rtsp_id), "--frames", 10)
+    assert opencv.outcome == "opened"
+    for _ in range(10):
+        frame = next_frame(opencv)
+        assert (frame["width"], frame["height"]) == (320, 240)
+        assert_colour(frame["rgb"], BLUE)
+    assert opencv.read_line(WAIT) == "end"
+    rtsp.wait_for("client-playing", id=rtsp_id)
+
+    frames = 10
+    raw = tmp_path / "frames.rgb"
+    sink = ["identity", f"eos-after={frames}", "!", "filesink", f"location={raw}"]
+    result = subprocess.run(
+        gst_viewer_argv(rtsp.url(rtsp_id), sink=sink),
+        env=gst_env, capture_output=True, text=True, timeout=WAIT,
+    )
+    assert result.returncode == 0, result.stderr
+    data = raw.read_bytes()
+    frame_size = 320 * 240 * 3
+    assert len(data) >= (frames - 1) * frame_size and len(data) % frame_size == 0
+    last = data[-frame_size:]
+    centre = (120 * 320 + 160) * 3
+    assert_colour(tuple(last[centre : centre + 3]), BLUE)
+
+    rtsp.child.process.send_signal(signal.SIGTERM)
+    assert rtsp.wait_for("stopped")["frames_served"] >= 10
+    assert rtsp.child.process.wait(WAIT) == 0
+
+
+def test_openh264enc_when_x264enc_is_missing(server, producer, viewer, rtsp_id, gst_env, tmp_path):
+    found = subprocess.run(["gst-inspect-1.0", "x264enc"], env=gst_env, capture_output=True,
+                           text=True, timeout=WAIT)
+    x264 = re.search(r"Filename\s+(\S+)", found.stdout)
+    if not x264 or subprocess.run(["gst-inspect-1.0", "openh264enc"], env=gst_env,
+                                  capture_output=True, timeout=WAIT).returncode != 0:
+        pytest.skip("needs both x264enc and openh264enc installed")
+    # The system's plugins but x264's, through a directory of links.
+    system = tmp_path / "plugins"
+    system.mkdir()
+    for plugin in Path(x264.group(1)).parent.glob("*.so"):
+        if plugin.name != Path(x264.group(1)).name:
+            (system / plugin.name).symlink_to(plugin)
+    env = dict(gst_env, GST_PLUGIN_SYSTEM_PATH=str(system),
+               GST_REGISTRY=str(tmp_path / "registry.bin"))
+    producer(rtsp_id, colour=RED, env=env)
+    rtsp = server(rtsp_id, env=env)
+    assert rtsp.events[0]["encoder"] == "openh264enc"
+    rtsp.wait_for("stream-added", id=rtsp_id)
+    opencv = viewer(rtsp.url(rtsp_id), "--frames", 5, env=env)
+    assert opencv.outcome == "opened"
+    for _ in range(5):
+        frame = next_frame(opencv)
+        assert (frame["width"], frame["height"]) == (320, 240)
+        assert_colour(frame["rgb"], RED)
+
+
+def test_jpeg_encoding(server, producer, viewer, rtsp_id):
+    producer(rtsp_id, colour=RED)
+    rtsp = server(rtsp_id, "--encode", "jpeg")
+    assert rtsp.events[0]["encoder"] == "jpegenc"
+    rtsp.wait_for("stream-added", id=rtsp_id)
+    opencv = viewer(rtsp.url(rtsp_id), "--frames", 5)
+    assert opencv.outcome == "opened"
+    for _ in range(5):
+        frame = next_frame(opencv)
+        assert (frame["width"], frame["height"]) == (320, 240)
+        assert_colour(frame["rgb"], RED)
+
+
+def test_two_viewers_share_one_pipeline(server, producer, viewer, rtsp_id):
+    producer(rtsp_id)
+    rtsp = server(rtsp_id)
+    rtsp.wait_for("stream-added", id=rtsp_id)
+    first = viewer(rtsp.url(rtsp_id))
+    assert first.outcome == "opened"
+    next_frame(first)
+    second = viewer(rtsp.url(rtsp_id))
+    assert second.outcome == "opened"
+    next_frame(second)
+    # Both get frames at the same time, and from the same pipeline.
+    for _ in range(10):
+        assert_colour(next_frame(first)["rgb"], BLUE)
+        assert_colour(next_frame(second)["rgb"], BLUE)
+    rtsp.wait_for("client-playing", client=2, id=rtsp_id)
+    assert rtsp.count("client-connected") == 2
+    assert rtsp.count("pipeline-started", id=rtsp_id) == 1
+
+
+def rtsp_describe(port, path):
+    """The head of the server's answer to an unauthenticated DESCRIBE."""
+    request = (
+        f"DESCRIBE rtsp://127.0.0.1:{port}/{path} RTSP/1.0\r\nCSeq: 1\r\n"
+        "Accept: application/sdp\r\n\r\n"
+    )
+    answer = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as connection:
+        connection.sendall(request.encode())
+        for _ in range(64):
+            chunk = connection.recv(4096)
+            answer += chunk
+            if not chunk or b"\r\n\r\n" in answer:
+                break
+    return answer.decode(errors="replace")
+
+
+class RtspConnection:
+    """Just enough RTSP over one TCP connection to play, for a client that then stops reading."""
+
+    def __init__(self, port, receive_buffer):
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        self.socket.settimeout(WAIT)
+        self.socket.connect(("127.0.0.1", port))
+        self.cseq = 0
+        self.pending = b""
+
+    def request(self, method, url, *headers):
+        self.cseq += 1
+        lines = [f"{method} {url} RTSP/1.0", f"CSeq: {self.cseq}", *headers, "", ""]
+        self.socket.sendall("\r\n".join(lines).encode())
+        for _ in range(1000):
+            if b"\r\n\r\n" in self.pending:
+                break
+            self.pending += self.socket.recv(4096)
+        head, _, self.pending = self.pending.partition(b"\r\n\r\n")
+        head = head.decode()
+        length = re.search(r"Content-Length: *(\d+)", head, re.IGNORECASE)
+        size = int(length.group(1)) if length else 0
+        for _ in range(1000):
+            if len(self.pending) >= size:
+                break
+            self.pending += self.socket.recv(4096)
+        body, self.pending = self.pending[:size].decode(), self.pending[size:]
+        assert head.startswith("RTSP/1.0 200"), head
+        return head, body
+
+    def play_over_tcp(self, url):
+        _, sdp = self.request("DESCRIBE", url, "Accept: application/sdp")
+        control = re.search(r"a=control:(\S+)", sdp.split("m=video", 1)[1]).group(1)
+        track = control if control.startswith("rtsp://") else f"{url}/{control}"
+        head, _ = self.request("SETUP", track, "Transport: RTP/AVP/TCP;unicast;interleaved=0-1")
+        session = re.search(r"Session: *([^;\r\n]+)", head).group(1)
+        self.request("PLAY", url, f"Session: {session}")
+
+    def close(self):
+        self.socket.close()
+
+
+def test_a_viewer_that_stops_reading_does_not_stall_the_others(
+    server, producer, viewer, rtsp_id, gst_env
+):
+    # Big JPEG frames (noise) fill the stalled viewer's small buffers within a frame or two.
+    producer(rtsp_id, 640, 480, pattern="snow")
+    rtsp = server(rtsp_id, "--encode", "jpeg")
+    rtsp.wait_for("stream-added", id=rtsp_id)
+    stalled = RtspConnection(rtsp.port, receive_buffer=4096)
+    try:
+        stalled.play_over_tcp(rtsp.url(rtsp_id))
+        rtsp.wait_for("client-playing", client=1)
+        # Over TCP as well, so that both depend on the server's handling of slow TCP clients.
+        env = dict(gst_env, OPENCV_FFMPEG_CAPTURE_OPTIONS="rtsp_transport;tcp")
+        healthy = viewer(rtsp.url(rtsp_id), "--frames", 60, env=env)
+        assert healthy.outcome == "opened"
+        start = time.monotonic()
+        for _ in range(60):
+            next_frame(healthy)
+        # 60 frames at 30 fps: 2 s when nothing stalls; generous for a loaded machine.
+        assert time.monotonic() - start < 10
+    finally:
+        stalled.close()
+
+
+def test_only_the_user_with_the_password_may_watch(
+    server, producer, viewer, rtsp_id, gst_env, tmp_path
+):
+    password_file = tmp_path / "password"
+    password_file.write_text("s3cret-Pass\n")
+    password_file.chmod(0o600)
+    producer(rtsp_id)
+    rtsp = server(rtsp_id, "--listen", "127.0.0.1", "--user", "alice",
+                  "--password-file", password_file)
+    assert rtsp.events[0]["authentication"] == "digest"
+    rtsp.wait_for("stream-added", id=rtsp_id)
+
+    answer = rtsp_describe(rtsp.port, rtsp_id)
+    assert answer.startswith("RTSP/1.0 401"), answer
+    assert "WWW-Authenticate: Digest" in answer and "Basic" not in answer
+
+    assert viewer(rtsp.url(rtsp_id)).outcome == "refused"
+    assert viewer(rtsp.url(rtsp_id, "alice:wrong@")).outcome == "refused"
+    assert viewer(rtsp.url(rtsp_id, "mallory:s3cret-Pass@")).outcome == "refused"
+    refused = subprocess.run(
+        gst_viewer_argv(rtsp.url(rtsp_id), "user-id=alice", "user-pw=wrong",
+                        sink=["fakesink"]),
+        env=gst_env, capture_output=True, text=True, timeout=WAIT,
+    )
+    assert refused.returncode != 0 and "Unauthorized" in refused.stderr
+    assert rtsp.count("pipeline-started") == 0
+
+    allowed = viewer(rtsp.url(rtsp_id, "alice:s3cret-Pass@"), "--frames", 3)
+    assert allowed.outcome == "opened"
+    assert_colour(next_frame(allowed)["rgb"], BLUE)
+
+
+def test_a_writer_restarted_with_a_new_size_is_followed(
+    server, producer, viewer, spawn, rtsp_id, gst_env
+):
+    """rtspsrc keeps playing and gets the new size; OpenCV 4.6 keeps the size it opened with
+    (its scaler is not rebuilt), so an OpenCV viewer reconnects to get the new size."""
+    first_writer = producer(rtsp_id, 320, 240, BLUE)
+    rtsp = server(rtsp_id)
+    rtsp.wait_for("stream-added", id=rtsp_id)
+    watching = watching_gst_viewer(spawn, gst_env, rtsp.url(rtsp_id))
+    assert next_frame_size(watching) == 320 * 240 * 3
+
+    first_writer.kill()  # its segment stays, with its last frame; the next writer takes it over
+    producer(rtsp_id, 640, 480, RED)
+    deadline = time.monotonic() + WAIT
+    while next_frame_size(watching) != 640 * 480 * 3:
+        assert time.monotonic() < deadline, "the viewer never got a frame of the new size"
+    for _ in range(10):
+        assert next_frame_size(watching) == 640 * 480 * 3
+    rtsp.wait_for("client-playing", client=1)
+    assert rtsp.count("pipeline-started") == 1
+
+    reconnected = viewer(rtsp.url(rtsp_id), "--frames", 3)
+    assert reconnected.outcome == "opened"
+    frame = next_frame(reconnected)
+    assert (frame["width"], frame["height"]) == (640, 480)
+    assert_colour(frame["rgb"], RED)
+
+
+def test_clearing_the_id_ends_the_stream(server, producer, viewer, spawn, rtsp_id, gst_env, pvshm):
+    writer = producer(rtsp_id)
+    rtsp = server(rtsp_id)
+    rtsp.wait_for("stream-added", id=rtsp_id)
+    watching = watching_gst_viewer(spawn, gst_env, rtsp.url(rtsp_id))
+    next_frame_size(watching)
+    drain(watching)
+
+    writer.kill()
+    assert pvshm("clear", rtsp_id).returncode == 0
+    rtsp.wait_for("stream-removed", id=rtsp_id, reason="cleared")
+    # gst-launch ends with status 0 only on the end of the stream.
+    assert watching.process.wait(WAIT) == 0
+    assert viewer(rtsp.url(rtsp_id)).outcome == "refused"
+
+
+def test_without_ids_every_segment_is_served_also_those_created_later(
+    server, producer, viewer, gst_env, rtsp_id, tmp_path
+):
+    env = dict(gst_env, PVSHM_SHM_DIR=str(tmp_path))
+    rtsp = server(env=env)
+    producer(rtsp_id, colour=RED, env=env)
+    assert rtsp.wait_for("stream-added", id=rtsp_id)["url"] == rtsp.url(rtsp_id)
+    opencv = viewer(rtsp.url(rtsp_id), "--frames", 3, env=env)
+    assert opencv.outcome == "opened"
+    assert_colour(next_frame(opencv)["rgb"], RED)
+    assert [e["id"] for e in rtsp.events if e["event"] == "stream-added"] == [rtsp_id]
+
+
+def test_tls_serves_rtsps_only(server, producer, viewer, rtsp_id, tmp_path):
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed")
+    certificate, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-keyout", key, "-out", certificate],
+        check=True, capture_output=True, timeout=WAIT,
+    )
+    producer(rtsp_id)
+    rtsp = server(rtsp_id, "--tls-cert", certificate, "--tls-key", key)
+    assert rtsp.events[0]["tls"] is True
+    url = rtsp.wait_for("stream-added", id=rtsp_id)["url"]
+    assert url.startswith("rtsps://127.0.0.1:")
+    assert viewer(url.replace("rtsps://", "rtsp://")).outcome == "refused"
+    secure = viewer(url, "--frames", 3)
+    assert secure.outcome == "opened"
+    assert_colour(next_frame(secure)["rgb"], BLUE)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["../etc"], "[A-Za-z0-9._-]"),
+        (["--user", "alice", "--password-file", "/nonexistent/password"], "password file"),
+        (["--user", "alice"], "password-file"),
+        (["--encode", "vp9"], "vp9"),
+    ],
+    ids=["invalid-id", "unreadable-password", "user-without-password", "unknown-encoding"],
+)
+def test_bad_arguments_exit_1(cli_path, gst_env, args, message):
+    result = subprocess.run([cli_path, "rtsp", "--port", str(free_port()), *args], env=gst_env,
+                            capture_output=True, text=True, timeout=WAIT)
+    assert result.returncode == 1 and message in result.stderr, result.stderr
+
+
+def test_a_port_in_use_exits_1(cli_path, gst_env):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = subprocess.run([cli_path, "rtsp", "--port", str(taken.getsockname()[1])],
+                                env=gst_env, capture_output=True, text=True, timeout=WAIT)
+    assert result.returncode == 1 and "cannot listen" in result.stderr, result.stderr

@@ -1,0 +1,429 @@
+#include "rtsp_server.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <gio/gio.h>
+#include <glib.h>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <utility>
+
+#include <gst/gst.h>
+#include <gst/rtsp-server/rtsp-server.h>
+
+namespace pvshm::cli {
+namespace {
+
+// In order of preference for each encoding. Every H.264 encoder is told to send a key frame at
+// least every second, so that a viewer joining a shared stream waits at most that long for a
+// picture, and to repeat SPS/PPS in band (config-interval=-1), so that a size change of the
+// writer reaches viewers who only read the SDP once. I420 is what every decoder takes (from
+// RGB, videoconvert would otherwise pick 4:4:4, a profile few players decode).
+constexpr RtspEncoder kEncoders[] = {
+    {RtspEncoding::H264, "x264enc", "H.264 by x264enc",
+     "video/x-raw,format=I420 ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 "
+     "! rtph264pay name=pay0 pt=96 config-interval=-1"},
+    {RtspEncoding::H264, "openh264enc", "H.264 by openh264enc",
+     "video/x-raw,format=I420 ! openh264enc usage-type=camera complexity=low gop-size=30 "
+     "! rtph264pay name=pay0 pt=96 config-interval=-1"},
+    {RtspEncoding::Jpeg, "jpegenc", "JPEG by jpegenc",
+     "video/x-raw,format=I420 ! jpegenc ! rtpjpegpay name=pay0 pt=26"},
+};
+
+// The role every authenticated user (or, with TLS only, every client) is given.
+constexpr const char* kViewerRole = "viewer";
+// The pvshmsrc of each media pipeline, which remove_stream() sends the end of stream to.
+constexpr const char* kSourceName = "source";
+
+std::string media_launch(const std::string& id, const RtspEncoder& encoder)
+{
+    // The id is 1 to 200 characters of [A-Za-z0-9._-]: nothing in it needs quoting.
+    return std::string("( pvshmsrc name=") + kSourceName + " shared-mem-id=" + id +
+           " normalize=true is-live=true ! videoconvert ! " + encoder.launch + " )";
+}
+
+// What the callbacks share; they hold it through GLib destroy notifies, so it lives as long as
+// the last object that can still call one, even past the RtspServer.
+struct Shared
+{
+    RtspServer::EventHandler on_event;
+    std::mutex event_lock;
+    std::atomic<uint64_t> clients_connected{0};
+    std::atomic<uint64_t> clients_numbered{0};
+    std::atomic<uint64_t> frames_served{0};
+
+    void emit(const RtspEvent& event)
+    {
+        std::lock_guard lock(event_lock);
+        if (on_event)
+            on_event(event);
+    }
+};
+
+struct ClientState
+{
+    std::shared_ptr<Shared> shared;
+    uint64_t number = 0;
+    std::string address;
+};
+
+struct StreamState
+{
+    std::shared_ptr<Shared> shared;
+    std::string id;
+    // Pipelines built for the stream, each shared by all of its viewers at the time.
+    std::mutex lock;
+    std::vector<GWeakRef*> medias;
+
+    ~StreamState()
+    {
+        for (GWeakRef* media : medias) {
+            g_weak_ref_clear(media);
+            delete media;
+        }
+    }
+};
+
+// Drops the pipelines that no longer exist.
+void forget_finished(std::vector<GWeakRef*>& medias)
+{
+    auto finished = [](GWeakRef* weak) {
+        gpointer media = g_weak_ref_get(weak);
+        if (media) {
+            g_object_unref(media);
+            return false;
+        }
+        g_weak_ref_clear(weak);
+        delete weak;
+        return true;
+    };
+    medias.erase(std::remove_if(medias.begin(), medias.end(), finished), medias.end());
+}
+
+template <typename T> gpointer hold(const std::shared_ptr<T>& pointer)
+{
+    return new std::shared_ptr<T>(pointer);
+}
+
+template <typename T> void release(gpointer held, GClosure*)
+{
+    delete static_cast<std::shared_ptr<T>*>(held);
+}
+
+template <typename T> void release_probe(gpointer held)
+{
+    delete static_cast<std::shared_ptr<T>*>(held);
+}
+
+template <typename T> T& held(gpointer data)
+{
+    return **static_cast<std::shared_ptr<T>*>(data);
+}
+
+GstPadProbeReturn count_frame(GstPad*, GstPadProbeInfo*, gpointer data)
+{
+    held<Shared>(data).frames_served++;
+    return GST_PAD_PROBE_OK;
+}
+
+void on_media_unprepared(GstRTSPMedia*, gpointer data)
+{
+    auto& stream = held<StreamState>(data);
+    stream.shared->emit({RtspEvent::Kind::PipelineFinished, 0, {}, stream.id});
+}
+
+void on_media_configure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer data)
+{
+    const auto& stream = *static_cast<std::shared_ptr<StreamState>*>(data);
+    GstElement* element = gst_rtsp_media_get_element(media);
+    if (GstElement* payloader = gst_bin_get_by_name(GST_BIN(element), "pay0")) {
+        GstPad* pad = gst_element_get_static_pad(payloader, "sink");
+        gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, count_frame, hold(stream->shared),
+                          release_probe<Shared>);
+        gst_object_unref(pad);
+        gst_object_unref(payloader);
+    }
+    gst_object_unref(element);
+    g_signal_connect_data(media, "unprepared", G_CALLBACK(on_media_unprepared), hold(stream),
+                          release<StreamState>, GConnectFlags(0));
+    {
+        std::lock_guard lock(stream->lock);
+        forget_finished(stream->medias);
+        auto* weak = new GWeakRef;
+        g_weak_ref_init(weak, media);
+        stream->medias.push_back(weak);
+    }
+    stream->shared->emit({RtspEvent::Kind::PipelineStarted, 0, {}, stream->id});
+}
+
+// "/cam0" or "/cam0/stream=0" -> "cam0".
+std::string id_of_path(const char* path)
+{
+    std::string id = path ? path : "";
+    if (!id.empty() && id.front() == '/')
+        id.erase(0, 1);
+    return id.substr(0, id.find('/'));
+}
+
+void on_client_play(GstRTSPClient*, GstRTSPContext* context, gpointer data)
+{
+    const auto& client = held<ClientState>(data);
+    const char* path = context && context->uri ? context->uri->abspath : nullptr;
+    client.shared->emit(
+        {RtspEvent::Kind::ClientPlaying, client.number, client.address, id_of_path(path)});
+}
+
+void on_client_closed(GstRTSPClient*, gpointer data)
+{
+    const auto& client = held<ClientState>(data);
+    client.shared->clients_connected--;
+    client.shared->emit(
+        {RtspEvent::Kind::ClientDisconnected, client.number, client.address, std::string()});
+}
+
+void on_client_connected(GstRTSPServer*, GstRTSPClient* client, gpointer data)
+{
+    const auto& shared = *static_cast<std::shared_ptr<Shared>*>(data);
+    auto state = std::make_shared<ClientState>();
+    state->shared = shared;
+    state->number = ++shared->clients_numbered;
+    if (GstRTSPConnection* connection = gst_rtsp_client_get_connection(client))
+        if (const char* ip = gst_rtsp_connection_get_ip(connection))
+            state->address = ip;
+    shared->clients_connected++;
+    g_signal_connect_data(client, "closed", G_CALLBACK(on_client_closed), hold(state),
+                          release<ClientState>, GConnectFlags(0));
+    g_signal_connect_data(client, "play-request", G_CALLBACK(on_client_play), hold(state),
+                          release<ClientState>, GConnectFlags(0));
+    shared->emit({RtspEvent::Kind::ClientConnected, state->number, state->address, {}});
+}
+
+GstRTSPFilterResult remove_client(GstRTSPServer*, GstRTSPClient*, gpointer)
+{
+    return GST_RTSP_FILTER_REMOVE;
+}
+
+std::string error_text(GError* error)
+{
+    std::string text = error ? error->message : "unknown error";
+    g_clear_error(&error);
+    return text;
+}
+
+} // namespace
+
+std::optional<RtspEncoder> find_rtsp_encoder(RtspEncoding encoding)
+{
+    for (const RtspEncoder& encoder : kEncoders) {
+        if (encoder.encoding != encoding)
+            continue;
+        if (GstElementFactory* factory = gst_element_factory_find(encoder.element)) {
+            gst_object_unref(factory);
+            return encoder;
+        }
+    }
+    return std::nullopt;
+}
+
+struct RtspServer::Core
+{
+    RtspServerConfig config;
+    std::shared_ptr<Shared> shared = std::make_shared<Shared>();
+    GstRTSPServer* server = nullptr;
+    GstRTSPMountPoints* mounts = nullptr;
+    GstRTSPAuth* auth = nullptr;
+    GSource* source = nullptr;
+    gulong connected_handler = 0;
+
+    struct Stream
+    {
+        GstRTSPMediaFactory* factory = nullptr;
+        std::shared_ptr<StreamState> state;
+    };
+    // Main thread only.
+    std::map<std::string, Stream> streams;
+
+    ~Core()
+    {
+        {
+            // Objects still alive in GStreamer's threads may report more: to nobody now.
+            std::lock_guard lock(shared->event_lock);
+            shared->on_event = nullptr;
+        }
+        if (source) {
+            g_source_destroy(source);
+            g_source_unref(source);
+        }
+        for (auto& [id, stream] : streams)
+            g_object_unref(stream.factory);
+        if (server) {
+            if (connected_handler)
+                g_signal_handler_disconnect(server, connected_handler);
+            g_list_free_full(gst_rtsp_server_client_filter(server, remove_client, nullptr),
+                             g_object_unref);
+        }
+        if (auth)
+            g_object_unref(auth);
+        if (mounts)
+            g_object_unref(mounts);
+        if (server)
+            g_object_unref(server);
+    }
+};
+
+RtspServer::RtspServer(const RtspServerConfig& config, EventHandler on_event)
+    : core_(std::make_shared<Core>())
+{
+    Core& core = *core_;
+    core.config = config;
+    core.shared->on_event = std::move(on_event);
+    core.server = gst_rtsp_server_new();
+    gst_rtsp_server_set_address(core.server, config.address.c_str());
+    gst_rtsp_server_set_service(core.server, std::to_string(config.port).c_str());
+    core.mounts = gst_rtsp_server_get_mount_points(core.server);
+
+    const bool tls = config.tls_certificate_file.has_value();
+    if (config.credentials || tls) {
+        core.auth = gst_rtsp_auth_new();
+        gst_rtsp_auth_set_realm(core.auth, "pvshm");
+        GstRTSPToken* token = gst_rtsp_token_new(GST_RTSP_TOKEN_MEDIA_FACTORY_ROLE, G_TYPE_STRING,
+                                                 kViewerRole, static_cast<const char*>(nullptr));
+        if (config.credentials) {
+            // Digest: the password never crosses the network, even without TLS.
+            gst_rtsp_auth_set_supported_methods(core.auth, GST_RTSP_AUTH_DIGEST);
+            gst_rtsp_auth_add_digest(core.auth, config.credentials->user.c_str(),
+                                     config.credentials->password.c_str(), token);
+        } else {
+            gst_rtsp_auth_set_default_token(core.auth, token);
+        }
+        gst_rtsp_token_unref(token);
+        if (tls) {
+            GError* error = nullptr;
+            GTlsCertificate* certificate = g_tls_certificate_new_from_files(
+                config.tls_certificate_file->c_str(),
+                config.tls_key_file.value_or(*config.tls_certificate_file).c_str(), &error);
+            if (!certificate)
+                throw std::runtime_error("cannot load the TLS certificate '" +
+                                         *config.tls_certificate_file + "': " + error_text(error));
+            gst_rtsp_auth_set_tls_certificate(core.auth, certificate);
+            g_object_unref(certificate);
+        }
+        gst_rtsp_server_set_auth(core.server, core.auth);
+    }
+
+    core.connected_handler =
+        g_signal_connect_data(core.server, "client-connected", G_CALLBACK(on_client_connected),
+                              hold(core.shared), release<Shared>, GConnectFlags(0));
+    GError* error = nullptr;
+    core.source = gst_rtsp_server_create_source(core.server, nullptr, &error);
+    if (!core.source)
+        throw std::runtime_error("cannot listen on " + config.address + " port " +
+                                 std::to_string(config.port) + ": " + error_text(error));
+    g_source_attach(core.source, nullptr);
+}
+
+RtspServer::~RtspServer() = default;
+
+uint16_t RtspServer::port() const
+{
+    return static_cast<uint16_t>(gst_rtsp_server_get_bound_port(core_->server));
+}
+
+std::string RtspServer::url(const std::string& id) const
+{
+    std::string host = core_->config.address;
+    if (host == "0.0.0.0" || host == "::")
+        host = g_get_host_name();
+    else if (host.find(':') != std::string::npos)
+        host = "[" + host + "]";
+    const char* scheme = core_->config.tls_certificate_file ? "rtsps" : "rtsp";
+    return std::string(scheme) + "://" + host + ":" + std::to_string(port()) + "/" + id;
+}
+
+void RtspServer::add_stream(const std::string& id)
+{
+    Core& core = *core_;
+    if (core.streams.count(id))
+        return;
+    Core::Stream stream;
+    stream.state = std::make_shared<StreamState>();
+    stream.state->shared = core.shared;
+    stream.state->id = id;
+    stream.factory = gst_rtsp_media_factory_new();
+    gst_rtsp_media_factory_set_launch(stream.factory,
+                                      media_launch(id, core.config.encoder).c_str());
+    // One pipeline for every viewer; it stops with the last of them.
+    gst_rtsp_media_factory_set_shared(stream.factory, TRUE);
+    // Over UDP, RTP would bypass the TLS connection: media go interleaved in it instead.
+    if (core.config.tls_certificate_file)
+        gst_rtsp_media_factory_set_protocols(stream.factory, GST_RTSP_LOWER_TRANS_TCP);
+    if (core.auth)
+        gst_rtsp_media_factory_add_role(stream.factory, kViewerRole,
+                                        GST_RTSP_PERM_MEDIA_FACTORY_ACCESS, G_TYPE_BOOLEAN, TRUE,
+                                        GST_RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, G_TYPE_BOOLEAN, TRUE,
+                                        static_cast<const char*>(nullptr));
+    g_signal_connect_data(stream.factory, "media-configure", G_CALLBACK(on_media_configure),
+                          hold(stream.state), release<StreamState>, GConnectFlags(0));
+    // The mount points take a reference of their own.
+    g_object_ref(stream.factory);
+    gst_rtsp_mount_points_add_factory(core.mounts, ("/" + id).c_str(), stream.factory);
+    core.streams.emplace(id, std::move(stream));
+}
+
+void RtspServer::remove_stream(const std::string& id)
+{
+    Core& core = *core_;
+    auto found = core.streams.find(id);
+    if (found == core.streams.end())
+        return;
+    gst_rtsp_mount_points_remove_factory(core.mounts, ("/" + id).c_str());
+    StreamState& state = *found->second.state;
+    std::lock_guard lock(state.lock);
+    for (GWeakRef* weak : state.medias) {
+        auto* media = static_cast<GstRTSPMedia*>(g_weak_ref_get(weak));
+        if (!media)
+            continue;
+        GstElement* element = gst_rtsp_media_get_element(media);
+        if (GstElement* source = gst_bin_get_by_name(GST_BIN(element), kSourceName)) {
+            // Travels down the pipeline to rtpbin, which tells each viewer with an RTCP BYE.
+            gst_element_send_event(source, gst_event_new_eos());
+            gst_object_unref(source);
+        }
+        gst_object_unref(element);
+        g_object_unref(media);
+    }
+    g_object_unref(found->second.factory);
+    core.streams.erase(found);
+}
+
+bool RtspServer::has_stream(const std::string& id) const
+{
+    return core_->streams.count(id) != 0;
+}
+
+std::vector<std::string> RtspServer::stream_ids() const
+{
+    std::vector<std::string> ids;
+    for (const auto& [id, stream] : core_->streams)
+        ids.push_back(id);
+    return ids;
+}
+
+uint64_t RtspServer::clients_connected() const
+{
+    return core_->shared->clients_connected;
+}
+
+uint64_t RtspServer::frames_served() const
+{
+    return core_->shared->frames_served;
+}
+
+void RtspServer::close_clients()
+{
+    g_list_free_full(gst_rtsp_server_client_filter(core_->server, remove_client, nullptr),
+                     g_object_unref);
+}
+
+} // namespace pvshm::cli
