@@ -6,6 +6,10 @@
  * processes read it (pvshmsrc, or the pvshm library). Upstream elements that use the proposed
  * buffer pool draw their frames straight into shared memory; other buffers are copied once. The
  * sink never waits for a reader: a frame that finds every slot pinned is dropped and counted.
+ * With lossless=true (replaying recorded video through an algorithm) it waits, without polling,
+ * until every reader of every frame (pvshmsrc mode=all) has taken a frame before reusing its slot,
+ * for at most lossless-timeout per reader that fell behind; readers of the newest frame never
+ * make it wait, and a flushing or stopping pipeline ends the wait (the frame is dropped).
  *
  * A frame's capture time is the buffer's running time in CLOCK_MONOTONIC; its realtime capture
  * time comes from a `timestamp/x-unix` #GstReferenceTimestampMeta when the buffer has one. The
@@ -25,6 +29,7 @@
 #include "gstpvshmsink.h"
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -37,6 +42,7 @@
 
 #include <gst/video/video.h>
 
+#include <pvshm/clock.hpp>
 #include <pvshm/format.hpp>
 #include <pvshm/writer.hpp>
 
@@ -56,6 +62,8 @@ enum
     PROP_PERMS,
     PROP_PERSIST,
     PROP_BIT_DEPTH,
+    PROP_LOSSLESS,
+    PROP_LOSSLESS_TIMEOUT,
     PROP_STATS,
 };
 
@@ -67,6 +75,7 @@ constexpr guint kMinSlots = 2;
 constexpr guint kMaxSlots = 64;
 constexpr guint kMaxPerms = 0777;
 constexpr guint kMaxBitDepth = 16;
+constexpr guint64 kMaxLosslessTimeout = G_MAXINT64;
 constexpr gboolean kDefaultPersist = TRUE;
 
 GST_DEBUG_CATEGORY_STATIC(gst_pv_shm_sink_debug);
@@ -82,6 +91,8 @@ struct PvShmSinkState
     guint perms = kDefaultWriterOptions.mode;
     bool persist = kDefaultPersist;
     guint bit_depth = kDefaultWriterOptions.bit_depth;
+    bool lossless = kDefaultWriterOptions.lossless;
+    guint64 lossless_timeout = guint64(kDefaultWriterOptions.lossless_timeout.count());
     // Shared with the pools handed upstream, which hold it weakly.
     std::shared_ptr<pvshm::Writer> writer;
 
@@ -118,6 +129,7 @@ static gboolean gst_pv_shm_sink_start(GstBaseSink* sink);
 static gboolean gst_pv_shm_sink_set_caps(GstBaseSink* sink, GstCaps* caps);
 static gboolean gst_pv_shm_sink_propose_allocation(GstBaseSink* sink, GstQuery* query);
 static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer);
+static gboolean gst_pv_shm_sink_unlock(GstBaseSink* sink);
 static gboolean gst_pv_shm_sink_stop(GstBaseSink* sink);
 
 static void gst_pv_shm_sink_class_init(GstPvShmSinkClass* klass)
@@ -166,6 +178,21 @@ static void gst_pv_shm_sink_class_init(GstPvShmSinkClass* klass)
                           "Significant bits of GRAY16_LE frames, 1 to 16 (0: all 16), by which "
                           "readers scale them",
                           0, G_MAXUINT, kDefaultWriterOptions.bit_depth, settings));
+    g_object_class_install_property(
+        gobject_class, PROP_LOSSLESS,
+        g_param_spec_boolean("lossless", "Lossless",
+                             "Keep each frame until every reader of every frame (pvshmsrc "
+                             "mode=all, the library's view_next) has taken it, waiting for them "
+                             "(readers of the newest frame never make it wait)",
+                             kDefaultWriterOptions.lossless, settings));
+    g_object_class_install_property(
+        gobject_class, PROP_LOSSLESS_TIMEOUT,
+        g_param_spec_uint64("lossless-timeout", "Lossless timeout",
+                            "Nanoseconds a lossless sink waits for a reader that fell behind "
+                            "before it drops that reader from the wait, 0 to 2^63-1 (0: as long "
+                            "as the reader lives)",
+                            0, G_MAXUINT64, guint64(kDefaultWriterOptions.lossless_timeout.count()),
+                            settings));
     // Replaces GstBaseSink's own "stats", which knows nothing of shared memory.
     g_object_class_install_property(
         gobject_class, PROP_STATS,
@@ -188,6 +215,7 @@ static void gst_pv_shm_sink_class_init(GstPvShmSinkClass* klass)
     basesink_class->set_caps = GST_DEBUG_FUNCPTR(gst_pv_shm_sink_set_caps);
     basesink_class->propose_allocation = GST_DEBUG_FUNCPTR(gst_pv_shm_sink_propose_allocation);
     basesink_class->render = GST_DEBUG_FUNCPTR(gst_pv_shm_sink_render);
+    basesink_class->unlock = GST_DEBUG_FUNCPTR(gst_pv_shm_sink_unlock);
     basesink_class->stop = GST_DEBUG_FUNCPTR(gst_pv_shm_sink_stop);
 }
 
@@ -232,6 +260,12 @@ static void gst_pv_shm_sink_set_property(GObject* object, guint prop_id, const G
     case PROP_BIT_DEPTH:
         state->bit_depth = g_value_get_uint(value);
         break;
+    case PROP_LOSSLESS:
+        state->lossless = g_value_get_boolean(value);
+        break;
+    case PROP_LOSSLESS_TIMEOUT:
+        state->lossless_timeout = g_value_get_uint64(value);
+        break;
     default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
         break;
@@ -263,6 +297,12 @@ static void gst_pv_shm_sink_get_property(GObject* object, guint prop_id, GValue*
     case PROP_BIT_DEPTH:
         g_value_set_uint(value, state->bit_depth);
         break;
+    case PROP_LOSSLESS:
+        g_value_set_boolean(value, state->lossless);
+        break;
+    case PROP_LOSSLESS_TIMEOUT:
+        g_value_set_uint64(value, state->lossless_timeout);
+        break;
     case PROP_STATS:
         g_value_take_boxed(
             value, gst_structure_new("GstPvShmSinkStats", "frames-written", G_TYPE_UINT64,
@@ -284,14 +324,14 @@ static std::shared_ptr<pvshm::Writer> gst_pv_shm_sink_writer(GstPvShmSink* self)
 }
 
 // False, with an element error naming the property and its range, when `value` is outside
-// `minimum`..`maximum`. `format` prints a value ("%u", or "%#o" for permission bits).
-static bool gst_pv_shm_sink_in_range(GstPvShmSink* self, const char* property, guint value,
-                                     guint minimum, guint maximum, const char* format,
+// `minimum`..`maximum`. `format` prints a value (kDecimal, or kOctal for permission bits).
+static bool gst_pv_shm_sink_in_range(GstPvShmSink* self, const char* property, guint64 value,
+                                     guint64 minimum, guint64 maximum, const char* format,
                                      const char* note = "")
 {
     if (value >= minimum && value <= maximum)
         return true;
-    char text[3][32];
+    char text[3][48];
     std::snprintf(text[0], sizeof text[0], format, value);
     std::snprintf(text[1], sizeof text[1], format, minimum);
     std::snprintf(text[2], sizeof text[2], format, maximum);
@@ -309,6 +349,7 @@ static gboolean gst_pv_shm_sink_start(GstBaseSink* sink)
     std::string id;
     pvshm::WriterOptions options;
     guint perms = 0;
+    guint64 lossless_timeout = 0;
     {
         std::lock_guard lock(state->lock);
         id = state->shared_mem_id;
@@ -316,6 +357,8 @@ static gboolean gst_pv_shm_sink_start(GstBaseSink* sink)
         perms = state->perms;
         options.camera_id = state->camera_id;
         options.bit_depth = state->bit_depth;
+        options.lossless = state->lossless;
+        lossless_timeout = state->lossless_timeout;
     }
     if (id.empty()) {
         GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No shared-mem-id given"),
@@ -323,13 +366,18 @@ static gboolean gst_pv_shm_sink_start(GstBaseSink* sink)
         return FALSE;
     }
     // A decimal 644 is 01204: not permission bits.
-    if (!gst_pv_shm_sink_in_range(self, "slots", options.slots, kMinSlots, kMaxSlots, "%u") ||
-        !gst_pv_shm_sink_in_range(self, "perms", perms, 0, kMaxPerms, "%#o",
+    constexpr const char* kDecimal = "%" G_GUINT64_FORMAT;
+    constexpr const char* kOctal = "%#" G_GINT64_MODIFIER "o";
+    if (!gst_pv_shm_sink_in_range(self, "slots", options.slots, kMinSlots, kMaxSlots, kDecimal) ||
+        !gst_pv_shm_sink_in_range(self, "perms", perms, 0, kMaxPerms, kOctal,
                                   " (octal: write perms=0644, not perms=644)") ||
-        !gst_pv_shm_sink_in_range(self, "bit-depth", options.bit_depth, 0, kMaxBitDepth, "%u",
-                                  " (0: all 16 bits)"))
+        !gst_pv_shm_sink_in_range(self, "bit-depth", options.bit_depth, 0, kMaxBitDepth, kDecimal,
+                                  " (0: all 16 bits)") ||
+        !gst_pv_shm_sink_in_range(self, "lossless-timeout", lossless_timeout, 0,
+                                  kMaxLosslessTimeout, kDecimal))
         return FALSE;
     options.mode = perms;
+    options.lossless_timeout = std::chrono::nanoseconds(int64_t(lossless_timeout));
     std::shared_ptr<pvshm::Writer> writer;
     try {
         GstPvShmLogScope scope(GST_CAT_DEFAULT, self);
@@ -416,8 +464,8 @@ static gboolean gst_pv_shm_sink_propose_allocation(GstBaseSink* sink, GstQuery* 
 // us when it has none.
 static void gst_pv_shm_sink_stamp(GstPvShmSink* self, GstBuffer* buffer, pvshm::FrameInfo& frame)
 {
-    const int64_t now_monotonic = gst_pv_shm_now_ns(CLOCK_MONOTONIC);
-    const int64_t now_realtime = gst_pv_shm_now_ns(CLOCK_REALTIME);
+    const int64_t now_monotonic = pvshm::clock_ns(CLOCK_MONOTONIC);
+    const int64_t now_realtime = pvshm::clock_ns(CLOCK_REALTIME);
     int64_t monotonic = now_monotonic;
     if (GstClock* clock = gst_element_get_clock(GST_ELEMENT(self))) {
         const GstClockTime running = gst_segment_to_running_time(
@@ -605,6 +653,15 @@ static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer
         return GST_FLOW_ERROR;
     }
     return GST_FLOW_OK;
+}
+
+// A lossless sink waiting for its readers gives up the frame: the pipeline is flushing or
+// stopping.
+static gboolean gst_pv_shm_sink_unlock(GstBaseSink* sink)
+{
+    if (auto writer = gst_pv_shm_sink_writer(GST_PV_SHM_SINK(sink)))
+        writer->cancel_wait();
+    return TRUE;
 }
 
 static gboolean gst_pv_shm_sink_stop(GstBaseSink* sink)

@@ -453,7 +453,8 @@ GST_START_TEST(test_inspect_describes_properties)
 {
     const std::vector<std::pair<std::string, std::vector<std::string>>> elements = {
         {"pvshmsink",
-         {"shared-mem-id", "slots", "camera-id", "perms", "persist", "bit-depth", "stats"}},
+         {"shared-mem-id", "slots", "camera-id", "perms", "persist", "bit-depth", "lossless",
+          "lossless-timeout", "stats"}},
         {"pvshmsrc",
          {"shared-mem-id", "normalize", "mode", "timeout", "is-live", "color-space", "max-age",
           "allow-other-owner", "stats"}},

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 #include <sys/mman.h>
+#include <thread>
 #include <vector>
 
 #include <gst/video/video.h>
@@ -113,8 +114,13 @@ GST_START_TEST(test_sink_property_defaults)
     fail_unless(persist);
 
     guint bit_depth = 1;
-    g_object_get(sink, "bit-depth", &bit_depth, nullptr);
+    gboolean lossless = TRUE;
+    guint64 lossless_timeout = 1;
+    g_object_get(sink, "bit-depth", &bit_depth, "lossless", &lossless, "lossless-timeout",
+                 &lossless_timeout, nullptr);
     fail_unless_equals_int(bit_depth, 0);
+    fail_if(lossless);
+    fail_unless_equals_uint64(lossless_timeout, 0);
 
     // Out-of-range values reach the element, which refuses them at start: GObject would only
     // warn and keep the previous value. The blurb states the real range.
@@ -396,15 +402,24 @@ GST_START_TEST(test_sink_out_of_range_properties_keep_it_from_starting)
         // Decimal 644 is 01204: not permission bits.
         {"perms", "644", "Property perms is 01204, outside its range 0 to 0777"},
         {"bit-depth", "17", "Property bit-depth is 17, outside its range 0 to 16"},
+        {"lossless-timeout", "9223372036854775808",
+         "Property lossless-timeout is 9223372036854775808, outside its range 0 to "
+         "9223372036854775807"},
     };
     for (const auto& c : cases) {
         GstElement* sink = configured_sink(id.c_str());
         gst_util_set_object_arg(G_OBJECT(sink), c.property, c.value);
         // Kept as given, not replaced by a default.
         GValue value = G_VALUE_INIT;
-        g_value_init(&value, G_TYPE_UINT);
-        g_object_get_property(G_OBJECT(sink), c.property, &value);
-        fail_unless_equals_uint64(g_value_get_uint(&value), g_ascii_strtoull(c.value, nullptr, 0));
+        g_value_init(&value, G_TYPE_UINT64);
+        GValue kept = G_VALUE_INIT;
+        g_value_init(
+            &kept, g_object_class_find_property(G_OBJECT_GET_CLASS(sink), c.property)->value_type);
+        g_object_get_property(G_OBJECT(sink), c.property, &kept);
+        fail_unless(g_value_transform(&kept, &value));
+        fail_unless_equals_uint64(g_value_get_uint64(&value),
+                                  g_ascii_strtoull(c.value, nullptr, 0));
+        g_value_unset(&kept);
         g_value_unset(&value);
         GError* error = start_error(sink);
         fail_unless(error != nullptr, "%s=%s started", c.property, c.value);
@@ -600,6 +615,80 @@ GST_START_TEST(test_sink_metadata_the_writer_refuses_is_left_out_with_a_warning)
 }
 GST_END_TEST;
 
+// A reader of every frame sees each one, in order, when the sink waits for it.
+GST_START_TEST(test_sink_lossless_waits_for_every_frame_reader)
+{
+    const std::string id = unique_id("lossless");
+    SegmentCleanup cleanup(id);
+    GstHarness* h = sink_harness(
+        id, "video/x-raw,format=GRAY8,width=4,height=4,framerate=30/1",
+        [](GstElement* sink) { g_object_set(sink, "lossless", TRUE, "slots", 3u, nullptr); });
+    // Three slots: the newest, the one the reader pins while it looks at a frame, and one to
+    // write. (With two, the library drops the frame while the reader pins the other slot.)
+    pvshm::Reader reader(id);
+    // Registered before the first frame: it is owed every frame from the first.
+    fail_if(reader.view_next().has_value());
+    constexpr int kFrames = 12;
+    std::thread pusher([h] {
+        for (int i = 1; i <= kFrames; ++i)
+            gst_harness_push(h, pattern_buffer(16, uint8_t(i)));
+    });
+    for (uint64_t expected = 1; expected <= kFrames; ++expected) {
+        fail_unless(reader.wait(std::chrono::seconds(10)),
+                    "no frame %" G_GUINT64_FORMAT " (written %" G_GUINT64_FORMAT
+                    ", dropped %" G_GUINT64_FORMAT ")",
+                    expected, stat_of(h->element, "frames-written"),
+                    stat_of(h->element, "frames-dropped"));
+        auto view = reader.view_next();
+        fail_unless(view.has_value());
+        fail_unless_equals_uint64(view->info().sequence, expected);
+        fail_unless_equals_int(view->data()[0], uint8_t(expected));
+    }
+    pusher.join();
+    fail_unless_equals_uint64(reader.frames_skipped(), 0);
+    fail_unless_equals_uint64(stat_of(h->element, "frames-written"), kFrames);
+    fail_unless_equals_uint64(stat_of(h->element, "frames-dropped"), 0);
+    gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+// A reader that stops reading holds a lossless sink up until lossless-timeout, and never keeps
+// the pipeline from stopping.
+GST_START_TEST(test_sink_lossless_gives_up_on_timeout_and_on_stop)
+{
+    for (const guint64 timeout : {guint64(50 * GST_MSECOND), guint64(0)}) {
+        const std::string id = unique_id("losslessstuck" + std::to_string(timeout));
+        SegmentCleanup cleanup(id);
+        GstHarness* h = sink_harness(id, "video/x-raw,format=GRAY8,width=4,height=4,framerate=30/1",
+                                     [&](GstElement* sink) {
+                                         g_object_set(sink, "lossless", TRUE, "slots", 2u,
+                                                      "lossless-timeout", timeout, nullptr);
+                                     });
+        pvshm::Reader stuck(id);
+        fail_if(stuck.view_next().has_value());
+        // Frame 3 needs the slot of frame 1, which the stuck reader is owed.
+        std::thread pusher([h] {
+            for (int i = 1; i <= 3; ++i)
+                if (gst_harness_push(h, pattern_buffer(16, uint8_t(i))) != GST_FLOW_OK)
+                    break;
+        });
+        if (timeout != 0) {
+            pusher.join();
+            fail_unless_equals_uint64(stat_of(h->element, "frames-written"), 3);
+        } else {
+            pvshm::Reader newest(id);
+            while (!newest.view_latest() || newest.last_sequence() < 2)
+                fail_unless(newest.wait(std::chrono::seconds(10)));
+            // Stopping unlocks the render waiting for frame 3's slot.
+            gst_element_set_state(h->element, GST_STATE_NULL);
+            pusher.join();
+            fail_unless_equals_uint64(stat_of(h->element, "frames-written"), 2);
+        }
+        gst_harness_teardown(h);
+    }
+}
+GST_END_TEST;
+
 static Suite* pvshmsink_suite()
 {
     Suite* s = suite_create("pvshmsink");
@@ -620,6 +709,8 @@ static Suite* pvshmsink_suite()
     tcase_add_test(tc, test_sink_oversized_image_names_the_size_and_leaves_no_segment);
     tcase_add_test(tc, test_sink_takes_unix_time_and_frame_meta);
     tcase_add_test(tc, test_sink_metadata_the_writer_refuses_is_left_out_with_a_warning);
+    tcase_add_test(tc, test_sink_lossless_waits_for_every_frame_reader);
+    tcase_add_test(tc, test_sink_lossless_gives_up_on_timeout_and_on_stop);
     return s;
 }
 
