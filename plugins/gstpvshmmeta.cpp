@@ -28,32 +28,42 @@ void append_name(std::string& names, const char* name)
     names += name;
 }
 
-// The metadata value a field holds, for the types a writer can store without loss of meaning.
-std::optional<pvshm::MetadataValue> metadata_value_of(const GValue* value)
+// Stores the field as user metadata when it holds a type a writer keeps without loss of
+// meaning (integers and floats widened). False for any other type.
+bool store_metadata_value(pvshm::UserMetadata& metadata, const char* name, const GValue* value)
 {
     switch (G_VALUE_TYPE(value)) {
-    case G_TYPE_STRING:
-        if (const gchar* text = g_value_get_string(value))
-            return pvshm::MetadataValue(std::string(text));
-        return std::nullopt;
+    case G_TYPE_STRING: {
+        const gchar* text = g_value_get_string(value);
+        if (!text)
+            return false;
+        metadata[name] = std::string(text);
+        return true;
+    }
     case G_TYPE_INT64:
-        return pvshm::MetadataValue(int64_t{g_value_get_int64(value)});
+        metadata[name] = int64_t{g_value_get_int64(value)};
+        return true;
     case G_TYPE_INT:
-        return pvshm::MetadataValue(int64_t{g_value_get_int(value)});
+        metadata[name] = int64_t{g_value_get_int(value)};
+        return true;
     case G_TYPE_UINT:
-        return pvshm::MetadataValue(int64_t{g_value_get_uint(value)});
+        metadata[name] = int64_t{g_value_get_uint(value)};
+        return true;
     case G_TYPE_UINT64: {
         const guint64 number = g_value_get_uint64(value);
         if (number > guint64(std::numeric_limits<int64_t>::max()))
-            return std::nullopt;
-        return pvshm::MetadataValue(int64_t(number));
+            return false;
+        metadata[name] = int64_t(number);
+        return true;
     }
     case G_TYPE_DOUBLE:
-        return pvshm::MetadataValue(g_value_get_double(value));
+        metadata[name] = g_value_get_double(value);
+        return true;
     case G_TYPE_FLOAT:
-        return pvshm::MetadataValue(double{g_value_get_float(value)});
+        metadata[name] = double{g_value_get_float(value)};
+        return true;
     default:
-        return std::nullopt;
+        return false;
     }
 }
 
@@ -129,9 +139,7 @@ bool gst_pv_shm_meta_read(GstBuffer* buffer, std::string& camera_id, pvshm::User
         const gchar* name = gst_structure_nth_field_name(s, guint(i));
         if (is_own_field(name))
             continue;
-        if (auto value = metadata_value_of(gst_structure_get_value(s, name)))
-            metadata.insert_or_assign(name, std::move(*value));
-        else
+        if (!store_metadata_value(metadata, name, gst_structure_get_value(s, name)))
             append_name(skipped, name);
     }
     return true;
