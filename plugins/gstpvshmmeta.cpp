@@ -80,11 +80,10 @@ void gst_pv_shm_meta_register()
 
 std::string gst_pv_shm_meta_add(GstBuffer* buffer, const pvshm::FrameInfo& info)
 {
-    GstCaps* unix_time = gst_static_caps_get(&unix_time_caps);
+    g_autoptr(GstCaps) unix_time = gst_static_caps_get(&unix_time_caps);
     gst_buffer_add_reference_timestamp_meta(
         buffer, unix_time, GstClockTime(std::max<int64_t>(info.timestamp_realtime_ns, 0)),
         info.duration_ns > 0 ? GstClockTime(info.duration_ns) : GST_CLOCK_TIME_NONE);
-    gst_caps_unref(unix_time);
 
     auto* meta =
         reinterpret_cast<GstCustomMeta*>(gst_buffer_add_meta(buffer, frame_meta_info, nullptr));
@@ -115,10 +114,9 @@ std::string gst_pv_shm_meta_add(GstBuffer* buffer, const pvshm::FrameInfo& info)
 
 std::optional<int64_t> gst_pv_shm_meta_unix_time(GstBuffer* buffer)
 {
-    GstCaps* unix_time = gst_static_caps_get(&unix_time_caps);
+    g_autoptr(GstCaps) unix_time = gst_static_caps_get(&unix_time_caps);
     const GstReferenceTimestampMeta* meta =
         gst_buffer_get_reference_timestamp_meta(buffer, unix_time);
-    gst_caps_unref(unix_time);
     if (!meta || !GST_CLOCK_TIME_IS_VALID(meta->timestamp) ||
         meta->timestamp > GstClockTime(std::numeric_limits<int64_t>::max()))
         return std::nullopt;

@@ -703,10 +703,8 @@ static void gst_pv_shm_src_stamp(GstPvShmSrc* self, GstBuffer* buffer, const pvs
 
 static std::string seconds_text(guint64 ns)
 {
-    gchar* text = g_strdup_printf("%gs", double(ns) / GST_SECOND);
-    std::string result = text;
-    g_free(text);
-    return result;
+    g_autofree gchar* text = g_strdup_printf("%gs", double(ns) / GST_SECOND);
+    return text;
 }
 
 // Called when a wait found no frame: looks why and warns once per episode when the id has no
