@@ -2,11 +2,10 @@
 
 #include <cmath>
 #include <cstdio>
-#include <ctime>
+#include <glib.h>
 #include <stdexcept>
 
 #include "commands.hpp"
-#include "json.hpp"
 
 namespace pvshm::cli {
 
@@ -28,10 +27,7 @@ SegmentStatus require_segment(Reader& reader)
 
 double frame_age_ms(const FrameInfo& info)
 {
-    timespec now{};
-    clock_gettime(CLOCK_REALTIME, &now);
-    const int64_t now_ns = int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
-    return static_cast<double>(now_ns - info.timestamp_realtime_ns) / 1e6;
+    return static_cast<double>(info.age_ns()) / 1e6;
 }
 
 std::string frame_size_text(const FrameInfo& info)
@@ -56,28 +52,18 @@ std::string duration_text(double milliseconds)
     return text;
 }
 
-std::string printable(const std::string& text)
+std::string displayable(const std::string& text)
 {
+    gchar* valid = g_utf8_make_valid(text.data(), static_cast<gssize>(text.size()));
     std::string out;
-    for (size_t i = 0; i < text.size();) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c < 0x80) {
-            out += c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c);
-            ++i;
-            continue;
-        }
-        const size_t length = utf8_sequence_length(std::string_view(text).substr(i));
-        if (length == 0) {
-            out += "\xef\xbf\xbd"; // U+FFFD
-            ++i;
-        } else {
-            // C1 controls (U+0080..U+009F) are terminal escapes too.
-            const bool control =
-                length == 2 && c == 0xc2 && static_cast<unsigned char>(text[i + 1]) < 0xa0;
-            out.append(control ? "?" : text.substr(i, length));
-            i += length;
-        }
+    for (const gchar* c = valid; *c; c = g_utf8_next_char(c)) {
+        // Control characters, C1 included, are terminal escapes.
+        if (g_unichar_iscntrl(g_utf8_get_char(c)))
+            out += '?';
+        else
+            out.append(c, static_cast<size_t>(g_utf8_next_char(c) - c));
     }
+    g_free(valid);
     return out;
 }
 

@@ -24,6 +24,6 @@ std::string duration_text(double milliseconds);
 
 // `text` with control characters replaced by '?' and bytes that are not UTF-8 by U+FFFD, safe to
 // print on a terminal.
-std::string printable(const std::string& text);
+std::string displayable(const std::string& text);
 
 } // namespace pvshm::cli

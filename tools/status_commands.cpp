@@ -137,7 +137,7 @@ int list_segments(bool json, const ReaderOptions& options)
     for (const Listed& entry : listed) {
         if (!entry.status) {
             std::printf("%-*s  unusable: %s\n", w, entry.id.c_str(),
-                        printable(entry.error).c_str());
+                        displayable(entry.error).c_str());
             continue;
         }
         const SegmentStatus& status = *entry.status;
@@ -182,9 +182,9 @@ int show_info(const std::string& id, bool json, const ReaderOptions& options)
     std::printf("size:            %s (%llu bytes)\n", frame_size_text(frame).c_str(),
                 static_cast<unsigned long long>(frame.payload_size));
     if (!frame.camera_id.empty())
-        std::printf("camera:          %s\n", printable(frame.camera_id).c_str());
+        std::printf("camera:          %s\n", displayable(frame.camera_id).c_str());
     if (!frame.caps.empty())
-        std::printf("caps:            %s\n", printable(frame.caps).c_str());
+        std::printf("caps:            %s\n", displayable(frame.caps).c_str());
     return 0;
 }
 

@@ -142,7 +142,7 @@ public:
     {
         check_publishable(info, loan.capacity());
         const std::string metadata = serialize_metadata(info.metadata);
-        if (static_cast<const Segment*>(loan.segment_.get())->lost()) {
+        if (loan.segment_->lost()) {
             // Truncated by another process while the frame was filled in: the frame is gone.
             loan.give_back();
             std::lock_guard lock(mutex_);
@@ -179,10 +179,10 @@ public:
         return sequence;
     }
 
-    void give_back(const std::shared_ptr<void>& segment, uint32_t slot)
+    void give_back(const std::shared_ptr<Segment>& segment, uint32_t slot)
     {
         std::lock_guard lock(mutex_);
-        auto* owner = static_cast<Segment*>(segment.get());
+        Segment* owner = segment.get();
         auto& desc = owner->desc(slot);
         // Part of the old frame may be overwritten: the slot holds no frame any more.
         desc.sequence = 0;
@@ -529,7 +529,7 @@ private:
 
 } // namespace detail
 
-SlotLoan::SlotLoan(std::shared_ptr<detail::WriterCore> core, std::shared_ptr<void> segment,
+SlotLoan::SlotLoan(std::shared_ptr<detail::WriterCore> core, std::shared_ptr<Segment> segment,
                    uint32_t slot, uint8_t* data, uint64_t capacity)
     : core_(std::move(core)), segment_(std::move(segment)), slot_(slot), data_(data),
       capacity_(capacity)

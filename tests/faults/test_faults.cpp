@@ -15,10 +15,12 @@
 #include <pvshm/pvshm.hpp>
 
 #include "child_process.hpp"
+#include "segment_test.hpp"
 #include "stamp.hpp"
 
 using namespace std::chrono_literals;
 using pvshm::test::ChildProcess;
+using pvshm::test::object_path;
 using pvshm::test::read_stamp;
 using Clock = std::chrono::steady_clock;
 
@@ -32,34 +34,8 @@ std::string fault_helper()
     return std::string(dir) + "/pvshm-fault-helper";
 }
 
-std::string object_path(const std::string& id)
+class Faults : public pvshm::test::SegmentTest
 {
-    const char* dir = std::getenv("PVSHM_SHM_DIR");
-    return std::string(dir && *dir ? dir : "/dev/shm") + "/pvshm." + id;
-}
-
-class Faults : public ::testing::Test
-{
-protected:
-    void TearDown() override
-    {
-        pvshm::dev_clear_shared_memory(id);
-        EXPECT_TRUE(pvshm::test::segment_absent(id));
-    }
-
-    // The newest frame, checked intact; returns its stamp (0 when there is none).
-    uint64_t newest_stamp(pvshm::Reader& reader)
-    {
-        auto view = reader.view_latest();
-        EXPECT_TRUE(view) << "no frame";
-        if (!view)
-            return 0;
-        auto stamp = read_stamp(view->data(), view->size());
-        EXPECT_TRUE(stamp) << "torn frame, sequence " << view->info().sequence;
-        return stamp.value_or(0);
-    }
-
-    const std::string id = pvshm::test::unique_id();
 };
 
 // A writer in this process writing stamped frames as fast as it can until stopped.

@@ -15,6 +15,7 @@
 #include <system_error>
 #include <unistd.h>
 
+
 extern char** environ;
 
 namespace pvshm::test {
@@ -196,14 +197,18 @@ std::string unique_id(const std::string& hint)
     return id;
 }
 
-bool segment_absent(const std::string& id)
+std::string object_path(const std::string& id)
 {
     const char* dir = std::getenv("PVSHM_SHM_DIR");
-    const std::string path = std::string(dir && *dir ? dir : "/dev/shm") + "/pvshm." + id;
+    return std::string(dir && *dir ? dir : "/dev/shm") + "/pvshm." + id;
+}
+
+bool segment_absent(const std::string& id)
+{
     struct stat st
     {
     };
-    return lstat(path.c_str(), &st) != 0;
+    return lstat(object_path(id).c_str(), &st) != 0;
 }
 
 } // namespace pvshm::test

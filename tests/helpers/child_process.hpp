@@ -47,6 +47,9 @@ private:
 // A shared-memory id unique to this test and process, e.g. "t-Suite-Name-1234".
 std::string unique_id(const std::string& hint = {});
 
+// Path of the object `id` names (PVSHM_SHM_DIR, else /dev/shm).
+std::string object_path(const std::string& id);
+
 // True when no object is left for `id` (the test cleaned up after itself).
 bool segment_absent(const std::string& id);
 

@@ -7,6 +7,7 @@
 #include <pvshm/pvshm.hpp>
 
 #include "child_process.hpp"
+#include "segment_test.hpp"
 #include "stamp.hpp"
 
 using namespace std::chrono_literals;
@@ -15,28 +16,10 @@ using pvshm::test::read_stamp;
 
 namespace {
 
-class CrossProcess : public ::testing::Test
+class CrossProcess : public pvshm::test::SegmentTest
 {
 protected:
-    void TearDown() override
-    {
-        pvshm::dev_clear_shared_memory(id);
-        EXPECT_TRUE(pvshm::test::segment_absent(id));
-    }
-
-    // Reads the newest frame and checks it is intact; returns its stamp.
-    uint64_t read_intact(pvshm::Reader& reader)
-    {
-        auto view = reader.view_latest();
-        EXPECT_TRUE(view);
-        if (!view)
-            return 0;
-        auto stamp = read_stamp(view->data(), view->size());
-        EXPECT_TRUE(stamp) << "torn frame, sequence " << view->info().sequence;
-        return stamp.value_or(0);
-    }
-
-    const std::string id = pvshm::test::unique_id();
+    uint64_t read_intact(pvshm::Reader& reader) { return newest_stamp(reader); }
 };
 
 } // namespace

@@ -28,6 +28,8 @@ struct ImageMeta
     int width = 0;
     int height = 0;
     std::string color_space = "RGB"; // order of raw 3-channel arrays: "RGB" or "BGR"
+    // Not used by reads (kept from the seed API's dict): a frame's capture time and camera id
+    // are the writer's, in FrameInfo.
     int64_t timestamp_ms = 0;
     std::string camera_id;
     // Oldest frame accepted, in milliseconds since its capture (0: any age); an older frame gives

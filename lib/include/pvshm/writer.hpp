@@ -40,6 +40,8 @@ struct WriterStats
     uint64_t lossless_drops = 0; // lossless waits that ran out of time and dropped readers
 };
 
+class Segment; // lib/src/segment.hpp: one mapped shared-memory object
+
 namespace detail {
 class WriterCore;
 }
@@ -64,12 +66,12 @@ public:
 private:
     friend class detail::WriterCore;
     friend class Writer;
-    SlotLoan(std::shared_ptr<detail::WriterCore> core, std::shared_ptr<void> segment, uint32_t slot,
-             uint8_t* data, uint64_t capacity);
+    SlotLoan(std::shared_ptr<detail::WriterCore> core, std::shared_ptr<Segment> segment,
+             uint32_t slot, uint8_t* data, uint64_t capacity);
     void give_back();
 
     std::shared_ptr<detail::WriterCore> core_;
-    std::shared_ptr<void> segment_;
+    std::shared_ptr<Segment> segment_;
     uint32_t slot_ = 0;
     uint8_t* data_ = nullptr;
     uint64_t capacity_ = 0;
