@@ -4,10 +4,9 @@
 #pragma once
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 inline void report_row(const std::string& section, const std::string& name,
                        const std::string& metric, const std::string& unit,
