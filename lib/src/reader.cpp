@@ -134,7 +134,8 @@ public:
     {
         // A reader that registered before the first frame (lossless replay) starts at frame 1,
         // any other at the newest frame.
-        const bool from_first = need_segment_ && need_segment_ == segment_;
+        in_order_ = true;
+        const bool from_first = need_segment_ != nullptr;
         auto view = last_sequence_ == 0 && !from_first ? view_latest()
                                                        : judged([this] { return find_next(); });
         if (segment_)
@@ -229,6 +230,9 @@ private:
             // The name is looked up (a system call) only when the segment has nothing new: a
             // segment that is being published to is the one to read.
             if (!superseded && (has_new_frame() || segment_->still_named()))
+                return true;
+            // A reader of every frame finishes a replaced segment's frames before it follows.
+            if (superseded && in_order_ && find_slot(last_sequence_, Pick::Oldest).first != kNoSlot)
                 return true;
             segment_.reset();
             unreadable_latest_ = 0;
@@ -439,6 +443,7 @@ private:
     // The need lock held for lossless replay, if any.
     std::shared_ptr<Segment> need_segment_;
     int64_t need_byte_ = 0;
+    bool in_order_ = false; // view_next() was used: frames of a replaced segment are finished
 };
 
 } // namespace detail

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <system_error>
 #include <unistd.h>
+#include <vector>
 
 #include <pvshm/clock.hpp>
 #include <pvshm/error.hpp>
@@ -116,7 +117,7 @@ public:
             throw std::invalid_argument("frame of " + std::to_string(size) +
                                         " bytes is larger than the maximum of " +
                                         std::to_string(kMaxPayloadSize));
-        std::lock_guard lock(mutex_);
+        std::unique_lock lock(mutex_);
         keep_published();
         if (size > segment_->slot_stride() || options_.slots != segment_->slot_count())
             replace_segment(size);
@@ -127,7 +128,7 @@ public:
                 return lend(*slot);
             if (!needed || !count_drop || cancelled_.exchange(false))
                 break;
-            wait_for_lossless_readers(waited_since);
+            wait_for_lossless_readers(lock, waited_since);
         }
         if (count_drop) {
             layout::add_relaxed(segment_->header().frames_dropped, uint64_t{1});
@@ -257,11 +258,28 @@ private:
         return std::nullopt;
     }
 
-    bool still_needed(uint64_t sequence) const
+    // Whether a reader of every frame still needs frame `sequence` or an older one: in this
+    // segment, or in one it replaced, where readers finish the frames it held before they
+    // follow (their need locks move with them). A replaced segment nobody needs anything of
+    // any more is let go.
+    bool still_needed(uint64_t sequence)
     {
-        return sequence >= lossless_floor_ &&
-               segment_->read_locked_elsewhere(layout::need_lock_byte(lossless_floor_),
-                                               layout::need_lock_byte(sequence));
+        if (sequence < lossless_floor_)
+            return false;
+        const int64_t first = layout::need_lock_byte(lossless_floor_);
+        const int64_t last = layout::need_lock_byte(sequence);
+        if (segment_->read_locked_elsewhere(first, last))
+            return true;
+        bool needed = false;
+        for (auto it = replaced_.begin(); it != replaced_.end();) {
+            if ((*it)->read_locked_elsewhere(first, layout::need_lock_byte(UINT64_MAX >> 2))) {
+                needed = needed || (*it)->read_locked_elsewhere(first, last);
+                ++it;
+            } else {
+                it = replaced_.erase(it);
+            }
+        }
+        return needed;
     }
 
     SlotLoan lend(uint32_t slot)
@@ -278,9 +296,11 @@ private:
     // (a wake that lands between our look and our sleep is not lost for longer). Past the
     // lossless timeout the readers still behind are dropped from the wait: the floor rises
     // above every frame written so far.
-    void wait_for_lossless_readers(std::chrono::steady_clock::time_point since)
+    void wait_for_lossless_readers(std::unique_lock<std::mutex>& lock,
+                                   std::chrono::steady_clock::time_point since)
     {
-        auto& header = segment_->header();
+        const auto segment = segment_; // keeps the mapping while the lock is let go
+        auto& header = segment->header();
         if (options_.lossless_timeout.count() > 0 &&
             std::chrono::steady_clock::now() - since >= options_.lossless_timeout) {
             lossless_floor_ = sequence_ + 1;
@@ -291,8 +311,12 @@ private:
         }
         layout::store_seq_cst(header.writer_waiting, 1u);
         bool needed = false;
-        if (!free_slot_exists(needed) && needed)
-            segment_->wait_for_ack(std::chrono::nanoseconds(kLosslessRecheck).count());
+        if (!free_slot_exists(needed) && needed) {
+            // Asleep without the lock: stats() and other calls need not wait for our readers.
+            lock.unlock();
+            segment->wait_for_ack(std::chrono::nanoseconds(kLosslessRecheck).count());
+            lock.lock();
+        }
         layout::store_seq_cst(header.writer_waiting, 0u);
     }
 
@@ -433,6 +457,8 @@ private:
             auto& old_header = old->header();
             layout::set_bits_release(old_header.state_flags, layout::kSegmentSuperseded);
             old->wake_readers();
+            if (options_.lossless)
+                replaced_.push_back(old);
         }
         log::debug("'" + id_ + "': segment replaced, " + std::to_string(segment_->slot_count()) +
                    " slots of " + std::to_string(stride) + " bytes");
@@ -524,7 +550,10 @@ private:
     std::chrono::steady_clock::time_point next_name_check_{};
     std::atomic<bool> cancelled_{false};
     uint64_t lossless_floor_ = 1; // need locks below it no longer make the writer wait
-    bool name_taken_ = false;     // another writer holds the id since ours was removed
+    // Segments this lossless writer replaced while readers of every frame still need frames
+    // of them.
+    std::vector<std::shared_ptr<Segment>> replaced_;
+    bool name_taken_ = false; // another writer holds the id since ours was removed
 };
 
 } // namespace detail

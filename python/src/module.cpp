@@ -1,5 +1,5 @@
-// pvshm._pvshm: the seed API on numpy arrays, and the streaming Reader. The pure-Python package
-// pvshm re-exports everything here.
+// pvshm._pvshm: the seed API on numpy arrays, the streaming Reader and Writer, wait_any. The
+// pure-Python package pvshm re-exports everything here.
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -15,7 +15,9 @@
 #include <pvshm/pvshm.hpp>
 
 #include "arrays.hpp"
+#include "facts.hpp"
 #include "reader_binding.hpp"
+#include "writer_binding.hpp"
 
 namespace py = pybind11;
 
@@ -100,6 +102,16 @@ py::object read_image(const std::string& shared_mem_id, const py::dict& image_me
     meta.color_space = optional_string(image_meta, "color_space", meta.color_space);
     meta.timestamp_ms = optional_integer(image_meta, "timestamp_ms", meta.timestamp_ms);
     meta.camera_id = optional_string(image_meta, "camera_id", meta.camera_id);
+    if (image_meta.contains("max_age_ms")) {
+        const auto number = integer_value(image_meta["max_age_ms"]);
+        if (!number)
+            throw py::type_error("image_meta['max_age_ms'] must be an int, got " +
+                                 type_name(image_meta["max_age_ms"]));
+        // The library compares ages in nanoseconds: larger values would overflow.
+        meta.max_age_ms =
+            integer_in_range(*number, "max_age_ms", 0,
+                             std::numeric_limits<int64_t>::max() / 1000000, " (0: any age)");
+    }
     cv::Mat image;
     {
         py::gil_scoped_release release;
@@ -110,15 +122,36 @@ py::object read_image(const std::string& shared_mem_id, const py::dict& image_me
     return array_from_image(std::move(image));
 }
 
-void write_image_array(const std::string& shared_mem_id, py::handle image_array)
+// color_space None or "": the array's order is left to the reader; "RGB"/"BGR" stores it.
+std::string stated_color_space(const py::object& color_space, const char* caller)
 {
-    const BorrowedImage borrowed = borrow_image(image_array, "write_image_array_to_shared_memory");
-    py::gil_scoped_release release;
-    write_image_array_to_shared_memory(shared_mem_id, borrowed.image);
+    if (color_space.is_none())
+        return {};
+    if (!py::isinstance<py::str>(color_space))
+        throw py::type_error(std::string(caller) +
+                             ": color_space must be None, \"RGB\" or \"BGR\", got " +
+                             std::string(py::repr(color_space)));
+    auto name = color_space.cast<std::string>();
+    if (!name.empty())
+        color_order_from_name(name); // ValueError for anything else, also for a gray array
+    return name;
 }
 
-void dev_write_image(const std::string& shared_mem_id, py::handle image_bytes)
+void write_image_array(const std::string& shared_mem_id, py::handle image_array,
+                       const py::object& color_space, const py::object& metadata)
 {
+    const char* caller = "write_image_array_to_shared_memory";
+    const BorrowedImage borrowed = borrow_image(image_array, caller);
+    const std::string order = stated_color_space(color_space, caller);
+    const UserMetadata user_metadata = metadata_from(metadata, caller);
+    py::gil_scoped_release release;
+    write_image_array_to_shared_memory(shared_mem_id, borrowed.image, order, user_metadata);
+}
+
+void dev_write_image(const std::string& shared_mem_id, py::handle image_bytes,
+                     const py::object& metadata)
+{
+    const UserMetadata user_metadata = metadata_from(metadata, "dev_write_image_to_shared_memory");
     // Any bytes-like object (bytes, bytearray, memoryview, numpy): str and ints are TypeErrors.
     Py_buffer buffer;
     if (PyObject_GetBuffer(image_bytes.ptr(), &buffer, PyBUF_C_CONTIGUOUS) != 0)
@@ -130,8 +163,8 @@ void dev_write_image(const std::string& shared_mem_id, py::handle image_bytes)
     } release_buffer{&buffer};
     py::gil_scoped_release release;
     const auto* bytes = static_cast<const uint8_t*>(buffer.buf);
-    dev_write_image_to_shared_memory(shared_mem_id,
-                                     std::vector<uint8_t>(bytes, bytes + buffer.len));
+    dev_write_image_to_shared_memory(shared_mem_id, std::vector<uint8_t>(bytes, bytes + buffer.len),
+                                     user_metadata);
 }
 
 void dev_clear(const std::string& shared_mem_id)
@@ -172,31 +205,39 @@ PYBIND11_MODULE(_pvshm, module)
                R"doc(The newest frame of the segment as a (H,W,3) uint8 RGB array, or None.
 
 image_meta is a dict: width and height (ints; missing, non-integer or <= 0 give None),
-color_space ("RGB" default or "BGR": the channel order of raw 3-channel arrays), timestamp_ms and
-camera_id (accepted, informational). The frame's own size wins over image_meta's. Every format is
-normalized: gray expanded, BGR reversed, alpha dropped, 16-bit gray shifted, YUV converted, Bayer
-demosaiced, JPEG/PNG decoded. Zeros of (height, width, 3) when the id has no segment or frame, or
-the frame cannot be decoded (the reason is logged once). Raises ValueError for an invalid id or
-an integer out of range (width or height above 65535, timestamp_ms beyond 64 bits), TypeError
-for a value of the wrong type.
+color_space ("RGB" default or "BGR": the channel order of raw 3-channel arrays), max_age_ms (int;
+0, the default, accepts any age: an older frame gives zeros), timestamp_ms and camera_id
+(accepted, informational). The frame's own size wins over image_meta's. Every format is
+normalized: gray expanded, BGR reversed, alpha dropped, 16-bit gray scaled by its significant
+bits, YUV converted, Bayer demosaiced, JPEG/PNG decoded. Zeros of (height, width, 3) when the id
+has no segment or frame, the frame is older than max_age_ms or cannot be decoded (the reason is
+logged once). Raises ValueError for an invalid id or an integer out of range (width or height
+above 65535, timestamp_ms beyond 64 bits, max_age_ms negative or beyond 2**63 ns), TypeError for
+a value of the wrong type.
 )doc");
     module.def(
         "write_image_array_to_shared_memory", &write_image_array, py::arg("shared_mem_id"),
-        py::arg("image_array"),
+        py::arg("image_array"), py::arg("color_space") = py::none(),
+        py::arg("metadata") = py::none(),
         R"doc(Stores a uint8 array of shape (H,W,3), (H,W) or (H,W,1), contiguous or not, as the newest frame.
 
 The segment is created or grown as needed and this process stays the id's writer until it exits
-or clears the id. A 3-channel array carries no channel order: readers say it with color_space.
-Raises TypeError for a non-array or another dtype, ValueError for another shape or an invalid
-id, OSError (EBUSY) when another live process writes the id.
+or clears the id. color_space "RGB" or "BGR" stores the channel order of a 3-channel array
+(readers then convert by it); None or "" stores none, and readers say it with their own
+color_space. metadata is a dict of str keys to str, int or float values (at most 4 KiB as JSON)
+stored with the frame (Reader: info["metadata"]). Raises TypeError for a non-array, another dtype,
+or metadata that is not such a dict (bool values included); ValueError for another shape, an
+invalid id or color_space, metadata over 4 KiB, an empty key or a non-finite float; OSError
+(EBUSY) when another live process writes the id.
 )doc");
     module.def(
         "dev_write_image_to_shared_memory", &dev_write_image, py::arg("shared_mem_id"),
-        py::arg("image_bytes"),
+        py::arg("image_bytes"), py::arg("metadata") = py::none(),
         R"doc(Stores encoded image bytes (JPEG, PNG, anything OpenCV decodes) as the newest frame.
 
 image_bytes is any bytes-like object. Bytes that are not an image are stored anyway; readers then
-get zeros. Raises ValueError for an invalid id or empty bytes.
+get zeros. metadata as for write_image_array_to_shared_memory(). Raises ValueError for an invalid
+id or empty bytes.
 )doc");
     module.def(
         "dev_clear_shared_memory", &dev_clear, py::arg("shared_mem_id"),
@@ -205,4 +246,5 @@ Processes that still read it keep what they have mapped.
 )doc");
 
     bind_reader(module);
+    bind_writer(module);
 }

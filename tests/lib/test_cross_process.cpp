@@ -276,3 +276,20 @@ TEST_F(CrossProcess, LosslessTimeoutDropsAStalledReaderAndCountsIt)
     writer.close_stdin();
     EXPECT_EQ(writer.wait_exit(10s), 0);
 }
+
+// Guards a bug: a lossless writer that grew its segment (its first frame larger than a page)
+// overwrote frames that readers of every frame, whose need locks were on the old segment, had
+// not taken.
+TEST_F(CrossProcess, LosslessWriterKeepsEveryFrameWhenItGrowsItsSegment)
+{
+    ChildProcess writer("pvshm-test-writer",
+                        {id, "640", "480", "100", "--lossless", "--go", "--hold"});
+    ASSERT_TRUE(writer.wait_for_line("ready", 10s));
+    ChildProcess slow("pvshm-test-reader", {id, "read-all", "100", "2000"});
+    ASSERT_TRUE(slow.wait_for_line("registered", 10s));
+    writer.write_line("go");
+    EXPECT_EQ(slow.wait_for_line("read", 60s), "read 100 torn 0 gaps 0 last 100");
+    EXPECT_EQ(writer.wait_for_line("done", 60s), "done 100 dropped 0 lossless-drops 0");
+    writer.close_stdin();
+    EXPECT_EQ(writer.wait_exit(10s), 0);
+}

@@ -11,6 +11,7 @@ import tempfile
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import pvshm
@@ -43,6 +44,33 @@ def shm_id(request):
     yield shared_mem_id
     pvshm.dev_clear_shared_memory(shared_mem_id)
     assert not segment_path(shared_mem_id).exists()
+
+
+@pytest.fixture
+def shm_ids(shm_id):
+    """make(count): that many more ids unique to the test; none may be left behind."""
+    made = []
+
+    def make(count):
+        ids = [f"{shm_id}-{index}" for index in range(len(made), len(made) + count)]
+        made.extend(ids)
+        return ids
+
+    yield make
+    for shared_mem_id in made:
+        pvshm.dev_clear_shared_memory(shared_mem_id)
+        assert not segment_path(shared_mem_id).exists()
+
+
+def stamp_byte(stamp):
+    return (stamp * 31 + 7) & 0xFF
+
+
+def stamp_of(view):
+    """Stamp of an intact pvshm-test-writer frame (tests/helpers/stamp.hpp), None if torn."""
+    data = np.ascontiguousarray(view).reshape(-1)
+    stamp = int(data[:8].view("<u8")[0])
+    return stamp if (data[8:] == stamp_byte(stamp)).all() else None
 
 
 # Writes a frame filled with VALUE for every "VALUE" line on stdin, answering "wrote VALUE".

@@ -8,17 +8,7 @@ import numpy as np
 import pytest
 
 import pvshm
-
-
-def stamp_byte(stamp):
-    return (stamp * 31 + 7) & 0xFF
-
-
-def stamp_of(view):
-    """Stamp of an intact pvshm-test-writer frame (tests/helpers/stamp.hpp), None if torn."""
-    data = view.reshape(-1)
-    stamp = int(data[:8].view("<u8")[0])
-    return stamp if (data[8:] == stamp_byte(stamp)).all() else None
+from conftest import stamp_of
 
 
 def test_a_reader_before_any_frame(shm_id):
