@@ -1,11 +1,6 @@
 #include "gstpvshmclock.h"
 
-int64_t gst_pv_shm_now_ns(clockid_t clock_id)
-{
-    timespec ts{};
-    clock_gettime(clock_id, &ts);
-    return int64_t{ts.tv_sec} * GST_SECOND + ts.tv_nsec;
-}
+#include <pvshm/clock.hpp>
 
 int64_t gst_pv_shm_clock_to_monotonic_offset(GstClock* clock)
 {
@@ -15,5 +10,5 @@ int64_t gst_pv_shm_clock_to_monotonic_offset(GstClock* clock)
         if (type == GST_CLOCK_TYPE_MONOTONIC)
             return 0;
     }
-    return gst_pv_shm_now_ns(CLOCK_MONOTONIC) - int64_t(gst_clock_get_time(clock));
+    return pvshm::clock_ns(CLOCK_MONOTONIC) - int64_t(gst_clock_get_time(clock));
 }

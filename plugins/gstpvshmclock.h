@@ -1,13 +1,10 @@
 // Frames carry capture times in CLOCK_MONOTONIC, which every process shares; pipelines run on
-// their own clocks. These convert between the two.
+// their own clocks. This converts between the two.
 #pragma once
 
 #include <cstdint>
-#include <time.h>
 
 #include <gst/gst.h>
-
-int64_t gst_pv_shm_now_ns(clockid_t clock_id);
 
 // CLOCK_MONOTONIC minus `clock`'s time, now: 0 for GStreamer's default system clock, which reads
 // CLOCK_MONOTONIC itself.

@@ -61,11 +61,11 @@ std::optional<PixelFormat> pixel_of_video(GstVideoFormat video)
     return std::nullopt;
 }
 
-GstVideoFormat video_of_pixel(PixelFormat pixel)
+GstVideoFormat video_of_pixel(PixelFormat pixel, pvshm::ColorOrder unordered)
 {
-    // A raw array's channel order is unknown to the segment; RGB is the library's default too.
+    // A raw array's channel order is unknown to the segment: the reader says which it is.
     if (pixel == PixelFormat::Rgb3Unordered)
-        pixel = PixelFormat::RGB;
+        pixel = unordered == pvshm::ColorOrder::BGR ? PixelFormat::BGR : PixelFormat::RGB;
     for (const auto& entry : kRawFormats)
         if (entry.pixel == pixel)
             return entry.video;
@@ -143,13 +143,39 @@ GstVideoColorRange video_range_of(ColorRange range)
     return GST_VIDEO_COLOR_RANGE_UNKNOWN;
 }
 
+// Frames over the library's size limit are refused with their size, before GStreamer (whose own
+// limit is 2 GiB) fails to lay them out. Every format of the table takes a byte per pixel at
+// least. Returns the explanation, or "" when the size is within the limit.
+std::string size_over_limit(const GstStructure* s, uint64_t bytes)
+{
+    int width = 0;
+    int height = 0;
+    const char* format = gst_structure_get_string(s, "format");
+    gst_structure_get_int(s, "width", &width);
+    gst_structure_get_int(s, "height", &height);
+    const bool at_least = bytes == 0;
+    if (at_least && width > 0 && height > 0)
+        bytes = uint64_t(width) * uint64_t(height);
+    if (bytes <= pvshm::kMaxPayloadSize)
+        return "";
+    return std::to_string(width) + "x" + std::to_string(height) + " " + (format ? format : "") +
+           " frames take " + (at_least ? "at least " : "") + std::to_string(bytes) +
+           " bytes, more than the limit of " + std::to_string(pvshm::kMaxPayloadSize) +
+           " bytes per frame";
+}
+
 std::optional<pvshm::FrameInfo> raw_frame_info(const GstCaps* caps, std::string& error)
 {
+    const GstStructure* s = gst_caps_get_structure(caps, 0);
+    if (error = size_over_limit(s, 0); !error.empty())
+        return std::nullopt;
     GstVideoInfo video;
     if (!gst_video_info_from_caps(&video, caps)) {
         error = "incomplete video/x-raw caps";
         return std::nullopt;
     }
+    if (error = size_over_limit(s, GST_VIDEO_INFO_SIZE(&video)); !error.empty())
+        return std::nullopt;
     const auto pixel = pixel_of_video(GST_VIDEO_INFO_FORMAT(&video));
     if (!pixel) {
         error = std::string("unsupported video format ") +
@@ -192,6 +218,8 @@ std::optional<pvshm::FrameInfo> bayer_frame_info(const GstStructure* s, std::str
     // Rows padded to 4 bytes, as GStreamer's bayer elements lay them out.
     info.strides[0] = GST_ROUND_UP_4(width);
     info.payload_size = uint64_t{info.strides[0]} * info.height;
+    if (error = size_over_limit(s, info.payload_size); !error.empty())
+        return std::nullopt;
     return info;
 }
 
@@ -220,7 +248,8 @@ PixelFormat sniff_encoded(const pvshm::FrameInfo& info, const uint8_t* payload)
     return PixelFormat::Unknown;
 }
 
-GstCaps* derived_caps(const pvshm::FrameInfo& info, const uint8_t* payload)
+GstCaps* derived_caps(const pvshm::FrameInfo& info, const uint8_t* payload,
+                      pvshm::ColorOrder unordered)
 {
     if (pvshm::is_encoded(info.format)) {
         const PixelFormat format =
@@ -238,7 +267,7 @@ GstCaps* derived_caps(const pvshm::FrameInfo& info, const uint8_t* payload)
         return gst_caps_new_simple(kBayerMedia, "format", G_TYPE_STRING, bayer, "width", G_TYPE_INT,
                                    int(info.width), "height", G_TYPE_INT, int(info.height),
                                    "framerate", GST_TYPE_FRACTION, 0, 1, nullptr);
-    const GstVideoFormat video_format = video_of_pixel(info.format);
+    const GstVideoFormat video_format = video_of_pixel(info.format, unordered);
     if (video_format == GST_VIDEO_FORMAT_UNKNOWN)
         return nullptr;
     GstVideoInfo video;
@@ -338,7 +367,8 @@ std::optional<pvshm::FrameInfo> gst_pv_shm_format_frame_info(const GstCaps* caps
     return info;
 }
 
-GstCaps* gst_pv_shm_format_caps_for_frame(const pvshm::FrameInfo& info, const uint8_t* payload)
+GstCaps* gst_pv_shm_format_caps_for_frame(const pvshm::FrameInfo& info, const uint8_t* payload,
+                                          pvshm::ColorOrder unordered)
 {
     if (!info.caps.empty()) {
         GstCaps* stored = gst_caps_from_string(info.caps.c_str());
@@ -347,7 +377,7 @@ GstCaps* gst_pv_shm_format_caps_for_frame(const pvshm::FrameInfo& info, const ui
         if (stored)
             gst_caps_unref(stored);
     }
-    return derived_caps(info, payload);
+    return derived_caps(info, payload, unordered);
 }
 
 std::string gst_pv_shm_format_caps_key(const pvshm::FrameInfo& info, const uint8_t* payload)

@@ -6,17 +6,31 @@
  * processes read it (pvshmsrc, or the pvshm library). Upstream elements that use the proposed
  * buffer pool draw their frames straight into shared memory; other buffers are copied once. The
  * sink never waits for a reader: a frame that finds every slot pinned is dropped and counted.
+ * With lossless=true (replaying recorded video through an algorithm) it waits, without polling,
+ * until every reader of every frame (pvshmsrc mode=all) has taken a frame before reusing its slot,
+ * for at most lossless-timeout per reader that fell behind; readers of the newest frame never
+ * make it wait, and a flushing or stopping pipeline ends the wait (the frame is dropped).
+ *
+ * A frame's capture time is the buffer's running time in CLOCK_MONOTONIC; its realtime capture
+ * time comes from a `timestamp/x-unix` #GstReferenceTimestampMeta when the buffer has one. The
+ * user fields of a "GstPvShmFrameMeta" custom meta (see pvshmsrc) become the frame's user
+ * metadata, and its `camera-id` the frame's camera id unless the camera-id property is set.
+ *
+ * Property values outside their range (slots, perms, bit-depth) keep the element from starting.
+ * A segment that never received a frame is removed when the element stops.
  *
  * ## Example launch lines
  * |[
  * gst-launch-1.0 videotestsrc ! video/x-raw,format=BGR,width=640,height=480 ! pvshmsink
- * shared-mem-id=cam0 gst-launch-1.0 v4l2src ! image/jpeg ! pvshmsink shared-mem-id=cam0
- * camera-id=front persist=false
+ *     shared-mem-id=cam0
+ * gst-launch-1.0 v4l2src ! image/jpeg ! pvshmsink shared-mem-id=cam0 camera-id=front persist=false
  * ]|
  */
 #include "gstpvshmsink.h"
 
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <exception>
@@ -28,6 +42,7 @@
 
 #include <gst/video/video.h>
 
+#include <pvshm/clock.hpp>
 #include <pvshm/format.hpp>
 #include <pvshm/writer.hpp>
 
@@ -35,6 +50,7 @@
 #include "gstpvshmerror.h"
 #include "gstpvshmformat.h"
 #include "gstpvshmlog.h"
+#include "gstpvshmmeta.h"
 #include "gstpvshmpool.h"
 
 enum
@@ -45,13 +61,21 @@ enum
     PROP_CAMERA_ID,
     PROP_PERMS,
     PROP_PERSIST,
+    PROP_BIT_DEPTH,
+    PROP_LOSSLESS,
+    PROP_LOSSLESS_TIMEOUT,
     PROP_STATS,
 };
 
-constexpr guint kDefaultSlots = 4;
+// The library's defaults, not restated.
+static const pvshm::WriterOptions kDefaultWriterOptions{};
+// The library's limits. GObject would only warn about a value outside a param spec's range and
+// keep the previous one, so the specs take any value and start() refuses those out of range.
 constexpr guint kMinSlots = 2;
 constexpr guint kMaxSlots = 64;
-constexpr guint kDefaultPerms = 0600;
+constexpr guint kMaxPerms = 0777;
+constexpr guint kMaxBitDepth = 16;
+constexpr guint64 kMaxLosslessTimeout = G_MAXINT64;
 constexpr gboolean kDefaultPersist = TRUE;
 
 GST_DEBUG_CATEGORY_STATIC(gst_pv_shm_sink_debug);
@@ -62,10 +86,13 @@ struct PvShmSinkState
     // Guards the settings and `writer` against property calls from application threads.
     std::mutex lock;
     std::string shared_mem_id;
-    guint slots = kDefaultSlots;
+    guint slots = kDefaultWriterOptions.slots;
     std::string camera_id;
-    guint perms = kDefaultPerms;
+    guint perms = kDefaultWriterOptions.mode;
     bool persist = kDefaultPersist;
+    guint bit_depth = kDefaultWriterOptions.bit_depth;
+    bool lossless = kDefaultWriterOptions.lossless;
+    guint64 lossless_timeout = guint64(kDefaultWriterOptions.lossless_timeout.count());
     // Shared with the pools handed upstream, which hold it weakly.
     std::shared_ptr<pvshm::Writer> writer;
 
@@ -73,6 +100,8 @@ struct PvShmSinkState
     std::optional<pvshm::FrameInfo> frame;
     GstVideoInfo video_info{};
     bool raw_video = false;
+    bool camera_id_set = false;
+    bool warned_metadata = false;
 
     std::atomic<uint64_t> frames_written{0};
     std::atomic<uint64_t> bytes_written{0};
@@ -100,6 +129,7 @@ static gboolean gst_pv_shm_sink_start(GstBaseSink* sink);
 static gboolean gst_pv_shm_sink_set_caps(GstBaseSink* sink, GstCaps* caps);
 static gboolean gst_pv_shm_sink_propose_allocation(GstBaseSink* sink, GstQuery* query);
 static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer);
+static gboolean gst_pv_shm_sink_unlock(GstBaseSink* sink);
 static gboolean gst_pv_shm_sink_stop(GstBaseSink* sink);
 
 static void gst_pv_shm_sink_class_init(GstPvShmSinkClass* klass)
@@ -123,8 +153,9 @@ static void gst_pv_shm_sink_class_init(GstPvShmSinkClass* klass)
     g_object_class_install_property(
         gobject_class, PROP_SLOTS,
         g_param_spec_uint("slots", "Slots",
-                          "Frames the segment holds at once (readers pin them while they read)",
-                          kMinSlots, kMaxSlots, kDefaultSlots, settings));
+                          "Frames the segment holds at once (readers pin them while they read): "
+                          "2 to 64",
+                          0, G_MAXUINT, kDefaultWriterOptions.slots, settings));
     g_object_class_install_property(gobject_class, PROP_CAMERA_ID,
                                     g_param_spec_string("camera-id", "Camera id",
                                                         "Camera id stored with every frame",
@@ -132,14 +163,36 @@ static void gst_pv_shm_sink_class_init(GstPvShmSinkClass* klass)
     g_object_class_install_property(
         gobject_class, PROP_PERMS,
         g_param_spec_uint("perms", "Permissions",
-                          "Permission bits of the shared-memory object (e.g. 0600, 0640)", 0, 0777,
-                          kDefaultPerms, settings));
+                          "Permission bits of the shared-memory object: 0 to 0777, written in "
+                          "octal with a leading 0 (e.g. 0600, 0640)",
+                          0, G_MAXUINT, kDefaultWriterOptions.mode, settings));
     g_object_class_install_property(
         gobject_class, PROP_PERSIST,
         g_param_spec_boolean("persist", "Persist",
                              "Keep the segment and its last frame after the element stops "
                              "(false: remove it on stop)",
                              kDefaultPersist, settings));
+    g_object_class_install_property(
+        gobject_class, PROP_BIT_DEPTH,
+        g_param_spec_uint("bit-depth", "Bit depth",
+                          "Significant bits of GRAY16_LE frames, 1 to 16 (0: all 16), by which "
+                          "readers scale them",
+                          0, G_MAXUINT, kDefaultWriterOptions.bit_depth, settings));
+    g_object_class_install_property(
+        gobject_class, PROP_LOSSLESS,
+        g_param_spec_boolean("lossless", "Lossless",
+                             "Keep each frame until every reader of every frame (pvshmsrc "
+                             "mode=all, the library's view_next) has taken it, waiting for them "
+                             "(readers of the newest frame never make it wait)",
+                             kDefaultWriterOptions.lossless, settings));
+    g_object_class_install_property(
+        gobject_class, PROP_LOSSLESS_TIMEOUT,
+        g_param_spec_uint64("lossless-timeout", "Lossless timeout",
+                            "Nanoseconds a lossless sink waits for a reader that fell behind "
+                            "before it drops that reader from the wait, 0 to 2^63-1 (0: as long "
+                            "as the reader lives)",
+                            0, G_MAXUINT64, guint64(kDefaultWriterOptions.lossless_timeout.count()),
+                            settings));
     // Replaces GstBaseSink's own "stats", which knows nothing of shared memory.
     g_object_class_install_property(
         gobject_class, PROP_STATS,
@@ -162,6 +215,7 @@ static void gst_pv_shm_sink_class_init(GstPvShmSinkClass* klass)
     basesink_class->set_caps = GST_DEBUG_FUNCPTR(gst_pv_shm_sink_set_caps);
     basesink_class->propose_allocation = GST_DEBUG_FUNCPTR(gst_pv_shm_sink_propose_allocation);
     basesink_class->render = GST_DEBUG_FUNCPTR(gst_pv_shm_sink_render);
+    basesink_class->unlock = GST_DEBUG_FUNCPTR(gst_pv_shm_sink_unlock);
     basesink_class->stop = GST_DEBUG_FUNCPTR(gst_pv_shm_sink_stop);
 }
 
@@ -203,6 +257,15 @@ static void gst_pv_shm_sink_set_property(GObject* object, guint prop_id, const G
     case PROP_PERSIST:
         state->persist = g_value_get_boolean(value);
         break;
+    case PROP_BIT_DEPTH:
+        state->bit_depth = g_value_get_uint(value);
+        break;
+    case PROP_LOSSLESS:
+        state->lossless = g_value_get_boolean(value);
+        break;
+    case PROP_LOSSLESS_TIMEOUT:
+        state->lossless_timeout = g_value_get_uint64(value);
+        break;
     default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
         break;
@@ -231,6 +294,15 @@ static void gst_pv_shm_sink_get_property(GObject* object, guint prop_id, GValue*
     case PROP_PERSIST:
         g_value_set_boolean(value, state->persist);
         break;
+    case PROP_BIT_DEPTH:
+        g_value_set_uint(value, state->bit_depth);
+        break;
+    case PROP_LOSSLESS:
+        g_value_set_boolean(value, state->lossless);
+        break;
+    case PROP_LOSSLESS_TIMEOUT:
+        g_value_set_uint64(value, state->lossless_timeout);
+        break;
     case PROP_STATS:
         g_value_take_boxed(
             value, gst_structure_new("GstPvShmSinkStats", "frames-written", G_TYPE_UINT64,
@@ -251,24 +323,61 @@ static std::shared_ptr<pvshm::Writer> gst_pv_shm_sink_writer(GstPvShmSink* self)
     return self->state->writer;
 }
 
+// False, with an element error naming the property and its range, when `value` is outside
+// `minimum`..`maximum`. `format` prints a value (kDecimal, or kOctal for permission bits).
+static bool gst_pv_shm_sink_in_range(GstPvShmSink* self, const char* property, guint64 value,
+                                     guint64 minimum, guint64 maximum, const char* format,
+                                     const char* note = "")
+{
+    if (value >= minimum && value <= maximum)
+        return true;
+    char text[3][48];
+    std::snprintf(text[0], sizeof text[0], format, value);
+    std::snprintf(text[1], sizeof text[1], format, minimum);
+    std::snprintf(text[2], sizeof text[2], format, maximum);
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                      ("Property %s is %s, outside its range %s to %s%s", property, text[0],
+                       text[1], text[2], note),
+                      (nullptr));
+    return false;
+}
+
 static gboolean gst_pv_shm_sink_start(GstBaseSink* sink)
 {
     GstPvShmSink* self = GST_PV_SHM_SINK(sink);
     PvShmSinkState* state = self->state;
     std::string id;
     pvshm::WriterOptions options;
+    guint perms = 0;
+    guint64 lossless_timeout = 0;
     {
         std::lock_guard lock(state->lock);
         id = state->shared_mem_id;
         options.slots = state->slots;
-        options.mode = state->perms;
+        perms = state->perms;
         options.camera_id = state->camera_id;
+        options.bit_depth = state->bit_depth;
+        options.lossless = state->lossless;
+        lossless_timeout = state->lossless_timeout;
     }
     if (id.empty()) {
         GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No shared-mem-id given"),
                           ("the shared-mem-id property is required"));
         return FALSE;
     }
+    // A decimal 644 is 01204: not permission bits.
+    constexpr const char* kDecimal = "%" G_GUINT64_FORMAT;
+    constexpr const char* kOctal = "%#" G_GINT64_MODIFIER "o";
+    if (!gst_pv_shm_sink_in_range(self, "slots", options.slots, kMinSlots, kMaxSlots, kDecimal) ||
+        !gst_pv_shm_sink_in_range(self, "perms", perms, 0, kMaxPerms, kOctal,
+                                  " (octal: write perms=0644, not perms=644)") ||
+        !gst_pv_shm_sink_in_range(self, "bit-depth", options.bit_depth, 0, kMaxBitDepth, kDecimal,
+                                  " (0: all 16 bits)") ||
+        !gst_pv_shm_sink_in_range(self, "lossless-timeout", lossless_timeout, 0,
+                                  kMaxLosslessTimeout, kDecimal))
+        return FALSE;
+    options.mode = perms;
+    options.lossless_timeout = std::chrono::nanoseconds(int64_t(lossless_timeout));
     std::shared_ptr<pvshm::Writer> writer;
     try {
         GstPvShmLogScope scope(GST_CAT_DEFAULT, self);
@@ -283,6 +392,8 @@ static gboolean gst_pv_shm_sink_start(GstBaseSink* sink)
     state->bytes_written = 0;
     state->zero_copy_frames = 0;
     state->frames_dropped = 0;
+    state->warned_metadata = false;
+    state->camera_id_set = !options.camera_id.empty();
     std::lock_guard lock(state->lock);
     state->writer = std::move(writer);
     return TRUE;
@@ -296,6 +407,10 @@ static gboolean gst_pv_shm_sink_set_caps(GstBaseSink* sink, GstCaps* caps)
     auto frame = gst_pv_shm_format_frame_info(caps, error);
     if (!frame) {
         GST_ERROR_OBJECT(self, "cannot write %" GST_PTR_FORMAT ": %s", caps, error.c_str());
+        // Caps the template accepts can still describe frames over the size limit.
+        GST_ELEMENT_ERROR(self, STREAM, FORMAT,
+                          ("Cannot write frames of these caps: %s", error.c_str()),
+                          ("%" GST_PTR_FORMAT, caps));
         return FALSE;
     }
     gchar* text = gst_caps_to_string(caps);
@@ -349,8 +464,8 @@ static gboolean gst_pv_shm_sink_propose_allocation(GstBaseSink* sink, GstQuery* 
 // us when it has none.
 static void gst_pv_shm_sink_stamp(GstPvShmSink* self, GstBuffer* buffer, pvshm::FrameInfo& frame)
 {
-    const int64_t now_monotonic = gst_pv_shm_now_ns(CLOCK_MONOTONIC);
-    const int64_t now_realtime = gst_pv_shm_now_ns(CLOCK_REALTIME);
+    const int64_t now_monotonic = pvshm::clock_ns(CLOCK_MONOTONIC);
+    const int64_t now_realtime = pvshm::clock_ns(CLOCK_REALTIME);
     int64_t monotonic = now_monotonic;
     if (GstClock* clock = gst_element_get_clock(GST_ELEMENT(self))) {
         const GstClockTime running = gst_segment_to_running_time(
@@ -361,9 +476,55 @@ static void gst_pv_shm_sink_stamp(GstPvShmSink* self, GstBuffer* buffer, pvshm::
         gst_object_unref(clock);
     }
     frame.timestamp_monotonic_ns = monotonic;
-    frame.timestamp_realtime_ns = now_realtime - (now_monotonic - monotonic);
+    frame.timestamp_realtime_ns =
+        gst_pv_shm_meta_unix_time(buffer).value_or(now_realtime - (now_monotonic - monotonic));
     if (GST_BUFFER_DURATION_IS_VALID(buffer))
         frame.duration_ns = int64_t(GST_BUFFER_DURATION(buffer));
+}
+
+// The camera id and user metadata a GstPvShmFrameMeta brings (pvshmsrc upstream, or the
+// application); the camera-id property wins over the meta's.
+static void gst_pv_shm_sink_take_frame_meta(GstPvShmSink* self, GstBuffer* buffer,
+                                            pvshm::FrameInfo& frame)
+{
+    PvShmSinkState* state = self->state;
+    std::string camera_id;
+    std::string skipped;
+    if (!gst_pv_shm_meta_read(buffer, camera_id, frame.metadata, skipped))
+        return;
+    if (!state->camera_id_set && camera_id.size() <= pvshm::kMaxCameraIdLength)
+        frame.camera_id = std::move(camera_id);
+    if (!skipped.empty() && !state->warned_metadata) {
+        state->warned_metadata = true;
+        GST_ELEMENT_WARNING(self, STREAM, FORMAT,
+                            ("Fields %s of %s are not strings or numbers: not stored with the "
+                             "frame",
+                             skipped.c_str(), kGstPvShmFrameMetaName),
+                            (nullptr));
+    }
+}
+
+// Publishes `frame`, or, when its user metadata is what the writer refuses (too large, not
+// UTF-8, ...), the frame without it and a warning once.
+static std::optional<uint64_t> gst_pv_shm_sink_publish(GstPvShmSink* self, pvshm::Writer& writer,
+                                                       pvshm::SlotLoan& slot,
+                                                       pvshm::FrameInfo& frame)
+{
+    if (frame.metadata.empty())
+        return writer.publish(slot, frame);
+    try {
+        return writer.publish(slot, frame);
+    } catch (const std::invalid_argument& error) {
+        frame.metadata.clear();
+        auto sequence = writer.publish(slot, frame);
+        if (!self->state->warned_metadata) {
+            self->state->warned_metadata = true;
+            GST_ELEMENT_WARNING(self, STREAM, FORMAT,
+                                ("Frames written without their metadata: %s", error.what()),
+                                (nullptr));
+        }
+        return sequence;
+    }
 }
 
 // The layout of a buffer filled in place: its GstVideoMeta when upstream set one.
@@ -433,6 +594,7 @@ static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer
     }
     pvshm::FrameInfo frame = *state->frame;
     gst_pv_shm_sink_stamp(self, buffer, frame);
+    gst_pv_shm_sink_take_frame_meta(self, buffer, frame);
     GstPvShmLogScope scope(GST_CAT_DEFAULT, self);
     try {
         std::optional<uint64_t> sequence;
@@ -444,7 +606,7 @@ static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer
             if (pvshm::frame_geometry_problem(placed).empty() &&
                 placed.payload_size <= lent->capacity()) {
                 frame = std::move(placed);
-                sequence = writer->publish(*lent, frame);
+                sequence = gst_pv_shm_sink_publish(self, *writer, *lent, frame);
                 in_place = true;
             }
         }
@@ -455,6 +617,15 @@ static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer
                     GST_WARNING_OBJECT(self, "empty image buffer skipped");
                     return GST_FLOW_OK;
                 }
+                if (frame.payload_size > pvshm::kMaxPayloadSize) {
+                    GST_ELEMENT_ERROR(self, STREAM, FORMAT,
+                                      ("Frame of %" G_GUINT64_FORMAT
+                                       " bytes, more than the limit of %" G_GUINT64_FORMAT
+                                       " bytes per frame",
+                                       frame.payload_size, pvshm::kMaxPayloadSize),
+                                      (nullptr));
+                    return GST_FLOW_ERROR;
+                }
             }
             auto slot = writer->loan(frame.payload_size);
             if (!slot) {
@@ -464,7 +635,7 @@ static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer
             }
             if (gst_pv_shm_sink_copy(self, buffer, *slot, frame.payload_size) == 0)
                 return GST_FLOW_ERROR;
-            sequence = writer->publish(*slot, frame);
+            sequence = gst_pv_shm_sink_publish(self, *writer, *slot, frame);
         }
         if (!sequence) {
             state->frames_dropped++;
@@ -484,6 +655,15 @@ static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer
     return GST_FLOW_OK;
 }
 
+// A lossless sink waiting for its readers gives up the frame: the pipeline is flushing or
+// stopping.
+static gboolean gst_pv_shm_sink_unlock(GstBaseSink* sink)
+{
+    if (auto writer = gst_pv_shm_sink_writer(GST_PV_SHM_SINK(sink)))
+        writer->cancel_wait();
+    return TRUE;
+}
+
 static gboolean gst_pv_shm_sink_stop(GstBaseSink* sink)
 {
     GstPvShmSink* self = GST_PV_SHM_SINK(sink);
@@ -496,11 +676,17 @@ static gboolean gst_pv_shm_sink_stop(GstBaseSink* sink)
         persist = state->persist;
     }
     state->frame.reset();
-    if (writer && !persist) {
-        GstPvShmLogScope scope(GST_CAT_DEFAULT, self);
+    if (!writer)
+        return TRUE;
+    GstPvShmLogScope scope(GST_CAT_DEFAULT, self);
+    // A segment without a frame (the first one failed: too large, memory full) is of no use to
+    // anyone; one whose last frame stays readable is what persist=true keeps.
+    const bool empty = writer->stats().frames_written == 0;
+    if (!persist || empty) {
         try {
             writer->remove();
-            GST_INFO_OBJECT(self, "removed segment '%s'", writer->id().c_str());
+            GST_INFO_OBJECT(self, "removed %s segment '%s'", empty ? "empty" : "the",
+                            writer->id().c_str());
         } catch (...) {
             gst_pv_shm_post_exception(GST_ELEMENT(self), GstPvShmAccess::Write,
                                       "Could not remove shared memory");

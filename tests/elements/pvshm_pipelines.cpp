@@ -1,14 +1,20 @@
 // Real gst-launch-1.0 processes on both sides of a segment: startup in either order, a writer
 // killed and replaced with new caps under a running reader, clean EOS, readers that never let
-// go, and errors that end the process instead of crashing it.
+// go, a recording into MP4, what gst-launch -v shows, warnings and errors that end the process
+// instead of crashing it, and a full /dev/shm.
 #include <chrono>
 #include <csignal>
+#include <cstdio>
+#include <glib-unix.h>
 #include <optional>
 #include <poll.h>
 #include <string>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <vector>
+
+#include <glib/gstdio.h>
+#include <gst/app/gstappsink.h>
 
 #include "element_support.hpp"
 
@@ -17,8 +23,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A gst-launch-1.0 (or gst-inspect-1.0) process, found on PATH, with its standard output
-// collected when asked for.
+// A gst-launch-1.0 (or gst-inspect-1.0) process, found on PATH, with its standard output and
+// error (where gst-launch-1.0 prints errors) collected when asked for.
 class Launch
 {
 public:
@@ -28,13 +34,20 @@ public:
         for (auto& arg : args)
             argv.push_back(arg.data());
         argv.push_back(nullptr);
+        int pipe_fds[2] = {-1, -1};
+        if (capture) {
+            fail_unless(g_unix_open_pipe(pipe_fds, FD_CLOEXEC, nullptr));
+            out_ = pipe_fds[0];
+        }
         const auto flags = GSpawnFlags(G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
                                        (capture ? 0 : G_SPAWN_STDOUT_TO_DEV_NULL));
         GError* error = nullptr;
-        fail_unless(g_spawn_async_with_pipes(nullptr, argv.data(), nullptr, flags, nullptr, nullptr,
-                                             &pid_, nullptr, capture ? &out_ : nullptr, nullptr,
-                                             &error),
+        fail_unless(g_spawn_async_with_pipes_and_fds(
+                        nullptr, argv.data(), nullptr, flags, nullptr, nullptr, -1, pipe_fds[1],
+                        pipe_fds[1], nullptr, nullptr, 0, &pid_, nullptr, nullptr, nullptr, &error),
                     "cannot start %s: %s", args[0].c_str(), error ? error->message : "");
+        if (capture)
+            close(pipe_fds[1]);
         pidfd_ = int(syscall(SYS_pidfd_open, pid_, 0));
         fail_unless(pidfd_ >= 0);
     }
@@ -131,7 +144,219 @@ std::vector<std::string> producer(const std::string& id, const std::string& caps
     return args;
 }
 
+// Waits until the writer of `id` has published frame `sequence`.
+bool wait_for_frames(const std::string& id, uint64_t sequence, std::chrono::milliseconds timeout)
+{
+    pvshm::Reader reader(id);
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (auto now = std::chrono::steady_clock::now(); now < deadline;
+         now = std::chrono::steady_clock::now()) {
+        if (!reader.wait(deadline - now))
+            return false;
+        if (auto view = reader.view_latest(); view && view->info().sequence >= sequence)
+            return true;
+    }
+    return false;
+}
+
+// The first element factory of `names` this installation has.
+std::string first_available(const std::vector<std::string>& names)
+{
+    for (const auto& name : names)
+        if (GstElementFactory* factory = gst_element_factory_find(name.c_str())) {
+            gst_object_unref(factory);
+            return name;
+        }
+    return "";
+}
+
+// A file removed when the test ends, however it ends.
+class TemporaryFile
+{
+public:
+    explicit TemporaryFile(const std::string& name) : path_(g_get_tmp_dir() + ("/" + name)) {}
+    ~TemporaryFile() { g_unlink(path_.c_str()); }
+    TemporaryFile(const TemporaryFile&) = delete;
+    TemporaryFile& operator=(const TemporaryFile&) = delete;
+    const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+};
+
+// Decodes every frame of `pipeline_text` (ending in "appsink name=out"), checking that their PTS
+// increase. Returns how many there were, or -1 on an error.
+int count_decoded_frames(const std::string& pipeline_text)
+{
+    GError* error = nullptr;
+    GstElement* pipeline = gst_parse_launch(pipeline_text.c_str(), &error);
+    fail_unless(pipeline != nullptr, "%s", error ? error->message : "");
+    GstElement* out = gst_bin_get_by_name(GST_BIN(pipeline), "out");
+    g_object_set(out, "sync", FALSE, nullptr);
+    fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+    int frames = 0;
+    GstClockTime previous = GST_CLOCK_TIME_NONE;
+    while (GstSample* sample = gst_app_sink_try_pull_sample(GST_APP_SINK(out), 20 * GST_SECOND)) {
+        const GstClockTime pts = GST_BUFFER_PTS(gst_sample_get_buffer(sample));
+        fail_unless(GST_CLOCK_TIME_IS_VALID(pts));
+        fail_unless(!GST_CLOCK_TIME_IS_VALID(previous) || pts > previous);
+        previous = pts;
+        ++frames;
+        gst_sample_unref(sample);
+    }
+    GstBus* bus = gst_element_get_bus(pipeline);
+    if (GstMessage* message = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
+        frames = -1;
+        gst_message_unref(message);
+    }
+    gst_object_unref(bus);
+    fail_unless(gst_app_sink_is_eos(GST_APP_SINK(out)));
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(out);
+    gst_object_unref(pipeline);
+    return frames;
+}
+
+// The numbers that follow `field` ("offset: ", "pts: ") in gst-launch -v's fakesink lines, as
+// nanoseconds for times.
+std::vector<guint64> chain_values(const std::string& output, const std::string& field)
+{
+    std::vector<guint64> values;
+    for (size_t at = output.find("chain "); at != std::string::npos;
+         at = output.find("chain ", at + 1)) {
+        const size_t start = output.find(field, at);
+        if (start == std::string::npos)
+            break;
+        const char* text = output.c_str() + start + field.size();
+        guint hours = 0;
+        guint minutes = 0;
+        guint seconds = 0;
+        guint nanoseconds = 0;
+        if (std::sscanf(text, "%u:%u:%u.%u", &hours, &minutes, &seconds, &nanoseconds) == 4)
+            values.push_back(((guint64(hours) * 60 + minutes) * 60 + seconds) * GST_SECOND +
+                             nanoseconds);
+        else
+            values.push_back(g_ascii_strtoull(text, nullptr, 10));
+    }
+    return values;
+}
+
 } // namespace
+
+// A live producer recorded by a second process: the muxer takes pvshmsrc's timestamps, including
+// those of the frames captured before the recording pipeline started, and every frame decodes.
+GST_START_TEST(test_recording_to_mp4_keeps_every_frame)
+{
+    const std::string encoder = first_available({"openh264enc", "x264enc"});
+    const std::string decoder = first_available({"openh264dec", "avdec_h264"});
+    fail_if(encoder.empty() || decoder.empty(),
+            "no H.264 encoder or decoder: scripts/deps.sh installs gstreamer1.0-plugins-bad");
+    const std::string id = unique_id("record");
+    SegmentCleanup cleanup(id);
+    TemporaryFile file(id + ".mp4");
+    Launch writer(producer(id, "video/x-raw,format=BGR,width=320,height=240,framerate=30/1", 0));
+    // Recording starts once frames flow, so that some were captured before it.
+    fail_unless(wait_for_frames(id, 3, 20s));
+    Launch recorder({"gst-launch-1.0", "-e", "pvshmsrc", "shared-mem-id=" + id, "mode=all",
+                     "num-buffers=100", "!", "videoconvert", "!", encoder, "!", "h264parse", "!",
+                     "mp4mux", "!", "filesink", "location=" + file.path()},
+                    true);
+    const int status = recorder.wait_exit(40s).value_or(-1);
+    fail_unless_equals_int(status, 0);
+    fail_unless(recorder.output().find("ERROR") == std::string::npos, "%s",
+                recorder.output().c_str());
+    fail_unless_equals_int(count_decoded_frames("filesrc location=" + file.path() +
+                                                " ! qtdemux ! h264parse ! " + decoder +
+                                                " ! appsink name=out"),
+                           100);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_verbose_fakesink_shows_sequence_offsets_and_increasing_pts)
+{
+    const std::string id = unique_id("verbose");
+    SegmentCleanup cleanup(id);
+    Launch writer(producer(id, "video/x-raw,format=GRAY8,width=64,height=48,framerate=30/1", 0));
+    fail_unless(wait_for_frames(id, 1, 20s));
+    Launch reader({"gst-launch-1.0", "-v", "pvshmsrc", "shared-mem-id=" + id, "num-buffers=10", "!",
+                   "fakesink", "silent=false"},
+                  true);
+    fail_unless_equals_int(reader.wait_exit(20s).value_or(-1), 0);
+    const auto offsets = chain_values(reader.output(), "offset: ");
+    const auto pts = chain_values(reader.output(), "pts: ");
+    fail_unless_equals_int(offsets.size(), 10);
+    fail_unless_equals_int(pts.size(), 10);
+    pvshm::Reader segment(id);
+    const auto status = segment.status();
+    fail_unless(status.has_value());
+    for (size_t i = 0; i < offsets.size(); ++i) {
+        fail_unless(offsets[i] >= 1 && offsets[i] <= status->frames_written);
+        if (i > 0) {
+            fail_unless(offsets[i] > offsets[i - 1],
+                        "offset %" G_GUINT64_FORMAT " after %" G_GUINT64_FORMAT, offsets[i],
+                        offsets[i - 1]);
+            fail_unless(pts[i] > pts[i - 1]);
+        }
+    }
+}
+GST_END_TEST;
+
+GST_START_TEST(test_missing_segment_warns_naming_the_id_and_times_out)
+{
+    const std::string id = unique_id("typo");
+    Launch reader({"gst-launch-1.0", "pvshmsrc", "shared-mem-id=" + id, "timeout=2000000000", "!",
+                   "fakesink"},
+                  true);
+    fail_unless_equals_int(reader.wait_exit(20s).value_or(-1), 0);
+    const std::string& output = reader.output();
+    const size_t warning = output.find("WARNING");
+    fail_unless(warning != std::string::npos, "%s", output.c_str());
+    fail_unless(output.find("'" + id + "'", warning) != std::string::npos, "%s", output.c_str());
+    fail_unless(output.find("EOS") != std::string::npos, "%s", output.c_str());
+    fail_unless(segment_absent(id));
+}
+GST_END_TEST;
+
+GST_START_TEST(test_out_of_range_property_exits_nonzero)
+{
+    const std::string id = unique_id("perms");
+    Launch writer({"gst-launch-1.0", "videotestsrc", "num-buffers=1", "!", "pvshmsink",
+                   "shared-mem-id=" + id, "perms=644"},
+                  true);
+    const int status = writer.wait_exit(20s).value_or(-1);
+    fail_unless(status > 0, "status %d", status);
+    fail_unless(writer.output().find("Property perms is 01204, outside its range 0 to 0777") !=
+                    std::string::npos,
+                "%s", writer.output().c_str());
+    fail_unless(segment_absent(id));
+}
+GST_END_TEST;
+
+// A first frame that does not fit in shared memory fails the pipeline and leaves no empty segment
+// behind for readers to wait on.
+GST_START_TEST(test_full_shared_memory_leaves_no_segment)
+{
+    const std::string id = unique_id("full");
+    // A private 1 MiB tmpfs stands for a full /dev/shm.
+    const std::string script =
+        "dir=$(mktemp -d) && mount -t tmpfs -o size=1m pvshm-test \"$dir\" || exit 77; "
+        "PVSHM_SHM_DIR=\"$dir\" gst-launch-1.0 videotestsrc num-buffers=1 ! "
+        "video/x-raw,format=BGR,width=1920,height=1080 ! pvshmsink shared-mem-id=" +
+        id +
+        "; echo \"exit $?\"; echo \"left: [$(ls -A \"$dir\")]\"; umount \"$dir\"; rmdir \"$dir\"";
+    Launch writer({"unshare", "--mount", "/bin/sh", "-c", script}, true);
+    const int status = writer.wait_exit(20s).value_or(-1);
+    if (status == 77) {
+        g_print("skipped: cannot mount a private tmpfs here\n");
+        return;
+    }
+    fail_unless_equals_int(status, 0);
+    const std::string& output = writer.output();
+    fail_unless(output.find("No space left on device") != std::string::npos, "%s", output.c_str());
+    fail_unless(output.find("exit 1") != std::string::npos, "%s", output.c_str());
+    fail_unless(output.find("left: []") != std::string::npos, "%s", output.c_str());
+}
+GST_END_TEST;
 
 GST_START_TEST(test_consumer_started_first_then_producer_both_exit_0)
 {
@@ -227,8 +452,12 @@ GST_END_TEST;
 GST_START_TEST(test_inspect_describes_properties)
 {
     const std::vector<std::pair<std::string, std::vector<std::string>>> elements = {
-        {"pvshmsink", {"shared-mem-id", "slots", "camera-id", "perms", "persist", "stats"}},
-        {"pvshmsrc", {"shared-mem-id", "normalize", "mode", "timeout", "is-live", "stats"}},
+        {"pvshmsink",
+         {"shared-mem-id", "slots", "camera-id", "perms", "persist", "bit-depth", "lossless",
+          "lossless-timeout", "stats"}},
+        {"pvshmsrc",
+         {"shared-mem-id", "normalize", "mode", "timeout", "is-live", "color-space", "max-age",
+          "allow-other-owner", "stats"}},
     };
     for (const auto& [element, properties] : elements) {
         Launch inspect({"gst-inspect-1.0", element}, true);
@@ -252,6 +481,11 @@ static Suite* pvshm_pipelines_suite()
     tcase_add_test(tc, test_stuck_reader_never_stalls_producer);
     tcase_add_test(tc, test_invalid_id_exits_nonzero_without_crash);
     tcase_add_test(tc, test_inspect_describes_properties);
+    tcase_add_test(tc, test_recording_to_mp4_keeps_every_frame);
+    tcase_add_test(tc, test_verbose_fakesink_shows_sequence_offsets_and_increasing_pts);
+    tcase_add_test(tc, test_missing_segment_warns_naming_the_id_and_times_out);
+    tcase_add_test(tc, test_out_of_range_property_exits_nonzero);
+    tcase_add_test(tc, test_full_shared_memory_leaves_no_segment);
     return s;
 }
 

@@ -1,6 +1,10 @@
-// pvshmsink: properties, errors, every format, in-place (zero-copy) frames, caps changes and
-// what happens to the segment on stop.
+// pvshmsink: properties and their ranges, errors, every format, in-place (zero-copy) frames,
+// caps changes, frames over the size limit, the facts taken from incoming metas, and what
+// happens to the segment on stop.
 #include <cstring>
+#include <string>
+#include <sys/mman.h>
+#include <thread>
 #include <vector>
 
 #include <gst/video/video.h>
@@ -109,9 +113,29 @@ GST_START_TEST(test_sink_property_defaults)
     fail_unless_equals_int(perms, 0600);
     fail_unless(persist);
 
+    guint bit_depth = 1;
+    gboolean lossless = TRUE;
+    guint64 lossless_timeout = 1;
+    g_object_get(sink, "bit-depth", &bit_depth, "lossless", &lossless, "lossless-timeout",
+                 &lossless_timeout, nullptr);
+    fail_unless_equals_int(bit_depth, 0);
+    fail_if(lossless);
+    fail_unless_equals_uint64(lossless_timeout, 0);
+
+    // Out-of-range values reach the element, which refuses them at start: GObject would only
+    // warn and keep the previous value. The blurb states the real range.
+    for (const char* property : {"slots", "perms", "bit-depth"}) {
+        GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(sink), property);
+        fail_unless(spec != nullptr, "%s", property);
+        fail_unless_equals_int(G_PARAM_SPEC_UINT(spec)->minimum, 0);
+        fail_unless_equals_uint64(G_PARAM_SPEC_UINT(spec)->maximum, G_MAXUINT);
+    }
     GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(sink), "slots");
-    fail_unless_equals_int(G_PARAM_SPEC_UINT(spec)->minimum, 2);
-    fail_unless_equals_int(G_PARAM_SPEC_UINT(spec)->maximum, 64);
+    fail_unless(strstr(g_param_spec_get_blurb(spec), "2 to 64") != nullptr);
+    spec = g_object_class_find_property(G_OBJECT_GET_CLASS(sink), "perms");
+    fail_unless(strstr(g_param_spec_get_blurb(spec), "0 to 0777") != nullptr);
+    spec = g_object_class_find_property(G_OBJECT_GET_CLASS(sink), "bit-depth");
+    fail_unless(strstr(g_param_spec_get_blurb(spec), "1 to 16") != nullptr);
     // Our stats replace GstBaseSink's, read-only.
     spec = g_object_class_find_property(G_OBJECT_GET_CLASS(sink), "stats");
     fail_unless(spec->owner_type == G_OBJECT_TYPE(sink));
@@ -363,6 +387,308 @@ GST_START_TEST(test_sink_persist_keeps_last_frame_after_stop)
 }
 GST_END_TEST;
 
+GST_START_TEST(test_sink_out_of_range_properties_keep_it_from_starting)
+{
+    const std::string id = unique_id("range");
+    struct Case
+    {
+        const char* property;
+        const char* value;
+        const char* expected;
+    };
+    const Case cases[] = {
+        {"slots", "1", "Property slots is 1, outside its range 2 to 64"},
+        {"slots", "65", "Property slots is 65, outside its range 2 to 64"},
+        // Decimal 644 is 01204: not permission bits.
+        {"perms", "644", "Property perms is 01204, outside its range 0 to 0777"},
+        {"bit-depth", "17", "Property bit-depth is 17, outside its range 0 to 16"},
+        {"lossless-timeout", "9223372036854775808",
+         "Property lossless-timeout is 9223372036854775808, outside its range 0 to "
+         "9223372036854775807"},
+    };
+    for (const auto& c : cases) {
+        GstElement* sink = configured_sink(id.c_str());
+        gst_util_set_object_arg(G_OBJECT(sink), c.property, c.value);
+        // Kept as given, not replaced by a default.
+        GValue value = G_VALUE_INIT;
+        g_value_init(&value, G_TYPE_UINT64);
+        GValue kept = G_VALUE_INIT;
+        g_value_init(
+            &kept, g_object_class_find_property(G_OBJECT_GET_CLASS(sink), c.property)->value_type);
+        g_object_get_property(G_OBJECT(sink), c.property, &kept);
+        fail_unless(g_value_transform(&kept, &value));
+        fail_unless_equals_uint64(g_value_get_uint64(&value),
+                                  g_ascii_strtoull(c.value, nullptr, 0));
+        g_value_unset(&kept);
+        g_value_unset(&value);
+        GError* error = start_error(sink);
+        fail_unless(error != nullptr, "%s=%s started", c.property, c.value);
+        fail_unless(strstr(error->message, c.expected) != nullptr, "%s", error->message);
+        g_error_free(error);
+        gst_object_unref(sink);
+        fail_unless(segment_absent(id));
+    }
+    // Octal permission bits and bit depths in range start.
+    SegmentCleanup cleanup(id);
+    GstHarness* h = sink_harness(id, "video/x-raw,format=GRAY16_LE,width=4,height=2,framerate=1/1",
+                                 [](GstElement* sink) {
+                                     gst_util_set_object_arg(G_OBJECT(sink), "perms", "0640");
+                                     g_object_set(sink, "bit-depth", 12u, "slots", 64u, nullptr);
+                                 });
+    fail_unless_equals_int(gst_harness_push(h, pattern_buffer(16)), GST_FLOW_OK);
+    pvshm::Reader reader(id);
+    auto status = reader.status();
+    fail_unless(status.has_value());
+    fail_unless_equals_int(status->mode, 0640);
+    fail_unless_equals_int(status->slots, 64);
+    fail_unless(status->latest.has_value());
+    fail_unless_equals_int(status->latest->bit_depth, 12);
+    gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+// Bus messages of a harness's element, which the harness itself does not watch.
+static GstBus* watch_bus(GstElement* element)
+{
+    GstBus* bus = gst_bus_new();
+    gst_element_set_bus(element, bus);
+    return bus;
+}
+
+static std::string error_text(GstBus* bus)
+{
+    GstMessage* message = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+    if (!message)
+        return "";
+    GError* error = nullptr;
+    gst_message_parse_error(message, &error, nullptr);
+    std::string text = error->message;
+    g_error_free(error);
+    gst_message_unref(message);
+    return text;
+}
+
+GST_START_TEST(test_sink_oversized_caps_name_the_size_and_leave_no_segment)
+{
+    const std::string id = unique_id("hugecaps");
+    SegmentCleanup cleanup(id);
+    const struct
+    {
+        const char* caps;
+        const char* expected;
+    } cases[] = {
+        {"video/x-raw,format=RGBA,width=20000,height=20000,framerate=30/1",
+         "20000x20000 RGBA frames take 1600000000 bytes, more than the limit of 1073741824 bytes "
+         "per frame"},
+        // More than GStreamer itself lays out.
+        {"video/x-raw,format=RGBA,width=65535,height=65535,framerate=30/1",
+         "65535x65535 RGBA frames take at least 4294836225 bytes, more than the limit of "
+         "1073741824 bytes per frame"},
+        {"video/x-bayer,format=rggb,width=40000,height=30000,framerate=30/1",
+         "40000x30000 rggb frames take 1200000000 bytes, more than the limit"},
+    };
+    for (const auto& c : cases) {
+        GstBus* bus = nullptr;
+        GstHarness* h = sink_harness(id, c.caps, [&](GstElement* sink) { bus = watch_bus(sink); });
+        fail_unless_equals_int(gst_harness_push(h, pattern_buffer(64)), GST_FLOW_NOT_NEGOTIATED);
+        const std::string text = error_text(bus);
+        fail_unless(text.find(c.expected) != std::string::npos, "%s", text.c_str());
+        gst_element_set_bus(h->element, nullptr);
+        gst_harness_teardown(h);
+        gst_object_unref(bus);
+        fail_unless(segment_absent(id));
+    }
+}
+GST_END_TEST;
+
+GST_START_TEST(test_sink_oversized_image_names_the_size_and_leaves_no_segment)
+{
+    const std::string id = unique_id("hugeimage");
+    SegmentCleanup cleanup(id);
+    GstBus* bus = nullptr;
+    GstHarness* h = sink_harness(id, "image/jpeg,width=64,height=48,framerate=30/1",
+                                 [&](GstElement* sink) { bus = watch_bus(sink); });
+    // Address space only: the sink must refuse it before reading a byte.
+    const gsize size = pvshm::kMaxPayloadSize + 1;
+    void* pages =
+        mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    fail_unless(pages != MAP_FAILED);
+    GstBuffer* huge = gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, pages, size, 0, size,
+                                                  nullptr, nullptr);
+    fail_unless_equals_int(gst_harness_push(h, huge), GST_FLOW_ERROR);
+    munmap(pages, size);
+    const std::string text = error_text(bus);
+    fail_unless(text.find("1073741825 bytes, more than the limit of 1073741824") !=
+                    std::string::npos,
+                "%s", text.c_str());
+    gst_element_set_bus(h->element, nullptr);
+    gst_harness_teardown(h);
+    gst_object_unref(bus);
+    fail_unless(segment_absent(id));
+}
+GST_END_TEST;
+
+GST_START_TEST(test_sink_takes_unix_time_and_frame_meta)
+{
+    const std::string id = unique_id("takemeta");
+    SegmentCleanup cleanup(id);
+    GstBus* bus = nullptr;
+    GstHarness* h = sink_harness(id, "video/x-raw,format=GRAY8,width=4,height=4,framerate=30/1",
+                                 [&](GstElement* sink) { bus = watch_bus(sink); });
+    GstBuffer* buffer = pattern_buffer(16);
+    GstCaps* unix_time = gst_caps_from_string("timestamp/x-unix");
+    gst_buffer_add_reference_timestamp_meta(buffer, unix_time, 1'600'000'000'987'654'321,
+                                            GST_CLOCK_TIME_NONE);
+    gst_caps_unref(unix_time);
+    GstCustomMeta* meta = gst_buffer_add_custom_meta(buffer, "GstPvShmFrameMeta");
+    fail_unless(meta != nullptr, "GstPvShmFrameMeta is registered with the plugin");
+    gst_structure_set(gst_custom_meta_get_structure(meta), "camera-id", G_TYPE_STRING, "upstream",
+                      "sequence", G_TYPE_UINT64, guint64(99), "part", G_TYPE_STRING, "B-2", "count",
+                      G_TYPE_INT, 5, "big", G_TYPE_UINT64, guint64(1) << 40, "ratio", G_TYPE_DOUBLE,
+                      0.25, "gain", G_TYPE_FLOAT, 2.5f, "flag", G_TYPE_BOOLEAN, TRUE, nullptr);
+    fail_unless_equals_int(gst_harness_push(h, buffer), GST_FLOW_OK);
+
+    pvshm::Reader reader(id);
+    auto view = reader.view_latest();
+    fail_unless(bool(view));
+    const pvshm::FrameInfo& info = view->info();
+    fail_unless_equals_int64(info.timestamp_realtime_ns, 1'600'000'000'987'654'321);
+    fail_unless_equals_string(info.camera_id.c_str(), "upstream");
+    const pvshm::UserMetadata expected = {{"part", std::string("B-2")},
+                                          {"count", int64_t{5}},
+                                          {"big", int64_t{1} << 40},
+                                          {"ratio", 0.25},
+                                          {"gain", 2.5}};
+    fail_unless(info.metadata == expected);
+    // The boolean is left out, and said so once.
+    GstMessage* warning = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
+    fail_unless(warning != nullptr);
+    GError* error = nullptr;
+    gst_message_parse_warning(warning, &error, nullptr);
+    fail_unless(strstr(error->message, "flag") != nullptr, "%s", error->message);
+    g_error_free(error);
+    gst_message_unref(warning);
+    gst_element_set_bus(h->element, nullptr);
+    gst_harness_teardown(h);
+    gst_object_unref(bus);
+
+    // The camera-id property wins over the meta's.
+    h = sink_harness(id, "video/x-raw,format=GRAY8,width=4,height=4,framerate=30/1",
+                     [](GstElement* sink) { g_object_set(sink, "camera-id", "mine", nullptr); });
+    buffer = pattern_buffer(16);
+    meta = gst_buffer_add_custom_meta(buffer, "GstPvShmFrameMeta");
+    gst_structure_set(gst_custom_meta_get_structure(meta), "camera-id", G_TYPE_STRING, "upstream",
+                      nullptr);
+    fail_unless_equals_int(gst_harness_push(h, buffer), GST_FLOW_OK);
+    view = reader.view_latest();
+    fail_unless(bool(view));
+    fail_unless_equals_string(view->info().camera_id.c_str(), "mine");
+    fail_unless(view->info().metadata.empty());
+    gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_sink_metadata_the_writer_refuses_is_left_out_with_a_warning)
+{
+    const std::string id = unique_id("hugemeta");
+    SegmentCleanup cleanup(id);
+    GstBus* bus = nullptr;
+    GstHarness* h = sink_harness(id, "video/x-raw,format=GRAY8,width=4,height=4,framerate=30/1",
+                                 [&](GstElement* sink) { bus = watch_bus(sink); });
+    GstBuffer* buffer = pattern_buffer(16, 3);
+    GstCustomMeta* meta = gst_buffer_add_custom_meta(buffer, "GstPvShmFrameMeta");
+    const std::string long_text(pvshm::kMaxMetadataBytes, 'x');
+    gst_structure_set(gst_custom_meta_get_structure(meta), "note", G_TYPE_STRING, long_text.c_str(),
+                      nullptr);
+    fail_unless_equals_int(gst_harness_push(h, buffer), GST_FLOW_OK);
+    pvshm::Reader reader(id);
+    auto view = reader.view_latest();
+    fail_unless(bool(view));
+    fail_unless(view->info().metadata.empty());
+    fail_unless_equals_int(view->data()[0], 3);
+    GstMessage* warning = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
+    fail_unless(warning != nullptr);
+    gst_message_unref(warning);
+    gst_element_set_bus(h->element, nullptr);
+    gst_harness_teardown(h);
+    gst_object_unref(bus);
+}
+GST_END_TEST;
+
+// A reader of every frame sees each one, in order, when the sink waits for it.
+GST_START_TEST(test_sink_lossless_waits_for_every_frame_reader)
+{
+    const std::string id = unique_id("lossless");
+    SegmentCleanup cleanup(id);
+    GstHarness* h = sink_harness(
+        id, "video/x-raw,format=GRAY8,width=4,height=4,framerate=30/1",
+        [](GstElement* sink) { g_object_set(sink, "lossless", TRUE, "slots", 3u, nullptr); });
+    // Three slots: the newest, the one the reader pins while it looks at a frame, and one to
+    // write. (With two, the library drops the frame while the reader pins the other slot.)
+    pvshm::Reader reader(id);
+    // Registered before the first frame: it is owed every frame from the first.
+    fail_if(reader.view_next().has_value());
+    constexpr int kFrames = 12;
+    std::thread pusher([h] {
+        for (int i = 1; i <= kFrames; ++i)
+            gst_harness_push(h, pattern_buffer(16, uint8_t(i)));
+    });
+    for (uint64_t expected = 1; expected <= kFrames; ++expected) {
+        fail_unless(reader.wait(std::chrono::seconds(10)),
+                    "no frame %" G_GUINT64_FORMAT " (written %" G_GUINT64_FORMAT
+                    ", dropped %" G_GUINT64_FORMAT ")",
+                    expected, stat_of(h->element, "frames-written"),
+                    stat_of(h->element, "frames-dropped"));
+        auto view = reader.view_next();
+        fail_unless(view.has_value());
+        fail_unless_equals_uint64(view->info().sequence, expected);
+        fail_unless_equals_int(view->data()[0], uint8_t(expected));
+    }
+    pusher.join();
+    fail_unless_equals_uint64(reader.frames_skipped(), 0);
+    fail_unless_equals_uint64(stat_of(h->element, "frames-written"), kFrames);
+    fail_unless_equals_uint64(stat_of(h->element, "frames-dropped"), 0);
+    gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+// A reader that stops reading holds a lossless sink up until lossless-timeout, and never keeps
+// the pipeline from stopping.
+GST_START_TEST(test_sink_lossless_gives_up_on_timeout_and_on_stop)
+{
+    for (const guint64 timeout : {guint64(50 * GST_MSECOND), guint64(0)}) {
+        const std::string id = unique_id("losslessstuck" + std::to_string(timeout));
+        SegmentCleanup cleanup(id);
+        GstHarness* h = sink_harness(id, "video/x-raw,format=GRAY8,width=4,height=4,framerate=30/1",
+                                     [&](GstElement* sink) {
+                                         g_object_set(sink, "lossless", TRUE, "slots", 2u,
+                                                      "lossless-timeout", timeout, nullptr);
+                                     });
+        pvshm::Reader stuck(id);
+        fail_if(stuck.view_next().has_value());
+        // Frame 3 needs the slot of frame 1, which the stuck reader is owed.
+        std::thread pusher([h] {
+            for (int i = 1; i <= 3; ++i)
+                if (gst_harness_push(h, pattern_buffer(16, uint8_t(i))) != GST_FLOW_OK)
+                    break;
+        });
+        if (timeout != 0) {
+            pusher.join();
+            fail_unless_equals_uint64(stat_of(h->element, "frames-written"), 3);
+        } else {
+            pvshm::Reader newest(id);
+            while (!newest.view_latest() || newest.last_sequence() < 2)
+                fail_unless(newest.wait(std::chrono::seconds(10)));
+            // Stopping unlocks the render waiting for frame 3's slot.
+            gst_element_set_state(h->element, GST_STATE_NULL);
+            pusher.join();
+            fail_unless_equals_uint64(stat_of(h->element, "frames-written"), 2);
+        }
+        gst_harness_teardown(h);
+    }
+}
+GST_END_TEST;
+
 static Suite* pvshmsink_suite()
 {
     Suite* s = suite_create("pvshmsink");
@@ -378,6 +704,13 @@ static Suite* pvshmsink_suite()
     tcase_add_test(tc, test_sink_caps_change_mid_stream);
     tcase_add_test(tc, test_sink_persist_false_removes_segment_on_stop);
     tcase_add_test(tc, test_sink_persist_keeps_last_frame_after_stop);
+    tcase_add_test(tc, test_sink_out_of_range_properties_keep_it_from_starting);
+    tcase_add_test(tc, test_sink_oversized_caps_name_the_size_and_leave_no_segment);
+    tcase_add_test(tc, test_sink_oversized_image_names_the_size_and_leaves_no_segment);
+    tcase_add_test(tc, test_sink_takes_unix_time_and_frame_meta);
+    tcase_add_test(tc, test_sink_metadata_the_writer_refuses_is_left_out_with_a_warning);
+    tcase_add_test(tc, test_sink_lossless_waits_for_every_frame_reader);
+    tcase_add_test(tc, test_sink_lossless_gives_up_on_timeout_and_on_stop);
     return s;
 }
 
