@@ -661,28 +661,28 @@ GST_START_TEST(test_sink_lossless_gives_up_on_timeout_and_on_stop)
         SegmentCleanup cleanup(id);
         GstHarness* h = sink_harness(id, "video/x-raw,format=GRAY8,width=4,height=4,framerate=30/1",
                                      [&](GstElement* sink) {
-                                         g_object_set(sink, "lossless", TRUE, "slots", 2u,
+                                         g_object_set(sink, "lossless", TRUE, "slots", 3u,
                                                       "lossless-timeout", timeout, nullptr);
                                      });
         pvshm::Reader stuck(id);
         fail_if(stuck.view_next().has_value());
-        // Frame 3 needs the slot of frame 1, which the stuck reader is owed.
+        // Frame 4 needs the slot of frame 1 or 2, which the stuck reader is owed.
         std::thread pusher([h] {
-            for (int i = 1; i <= 3; ++i)
+            for (int i = 1; i <= 4; ++i)
                 if (gst_harness_push(h, pattern_buffer(16, uint8_t(i))) != GST_FLOW_OK)
                     break;
         });
         if (timeout != 0) {
             pusher.join();
-            fail_unless_equals_uint64(stat_of(h->element, "frames-written"), 3);
+            fail_unless_equals_uint64(stat_of(h->element, "frames-written"), 4);
         } else {
             pvshm::Reader newest(id);
-            while (!newest.view_latest() || newest.last_sequence() < 2)
+            while (!newest.view_latest() || newest.last_sequence() < 3)
                 fail_unless(newest.wait(std::chrono::seconds(10)));
-            // Stopping unlocks the render waiting for frame 3's slot.
+            // Stopping unlocks the render waiting for frame 4's slot.
             gst_element_set_state(h->element, GST_STATE_NULL);
             pusher.join();
-            fail_unless_equals_uint64(stat_of(h->element, "frames-written"), 2);
+            fail_unless_equals_uint64(stat_of(h->element, "frames-written"), 3);
         }
         gst_harness_teardown(h);
     }
