@@ -141,8 +141,8 @@ GST_START_TEST(test_sink_property_defaults)
     fail_unless(spec->owner_type == G_OBJECT_TYPE(sink));
     fail_unless(spec->value_type == GST_TYPE_STRUCTURE);
     fail_if(spec->flags & G_PARAM_WRITABLE);
-    for (const char* field :
-         {"frames-written", "bytes-written", "zero-copy-frames", "frames-dropped"})
+    for (const char* field : {"frames-written", "bytes-written", "zero-copy-frames",
+                              "frames-dropped", "lossless-drops"})
         fail_unless_equals_uint64(stat_of(sink, field), 0);
 
     const gchar* klass =
@@ -675,6 +675,7 @@ GST_START_TEST(test_sink_lossless_gives_up_on_timeout_and_on_stop)
         if (timeout != 0) {
             pusher.join();
             fail_unless_equals_uint64(stat_of(h->element, "frames-written"), 3);
+            fail_unless_equals_uint64(stat_of(h->element, "lossless-drops"), 1);
         } else {
             pvshm::Reader newest(id);
             while (!newest.view_latest() || newest.last_sequence() < 2)
