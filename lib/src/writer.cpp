@@ -609,6 +609,10 @@ Writer::Writer(const std::string& shared_mem_id, WriterOptions options)
                                     std::to_string(kMaxCameraIdLength) + " characters");
     if (options.initial_slot_size > kMaxPayloadSize)
         throw std::invalid_argument("initial_slot_size is larger than the maximum frame size");
+    if (options.lossless && options.slots < 3)
+        throw std::invalid_argument("lossless replay needs at least 3 slots (the newest frame, the "
+                                    "one a reader is taking, one to write), not " +
+                                    std::to_string(options.slots));
     if (options.lossless_timeout.count() < 0)
         throw std::invalid_argument("lossless_timeout must not be negative");
     if (options.bit_depth > 16)

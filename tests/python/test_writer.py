@@ -170,19 +170,19 @@ def test_a_lossless_python_writer_waits_for_a_slow_cpp_reader_of_every_frame(shm
 
 def stalled_lossless_writer(shm_id, helper, **options):
     """A lossless writer whose every slot but the newest holds a frame a stalled reader needs."""
-    writer = pvshm.Writer(shm_id, slots=2, lossless=True, **options)
+    writer = pvshm.Writer(shm_id, slots=3, lossless=True, **options)
     reader = helper("pvshm-test-reader", shm_id, "read-all", 1000, "stall")
     reader.expect("ready")
     reader.expect("registered")
-    assert writer.write(stamped(1, 2, 8)) == 1
-    assert writer.write(stamped(2, 2, 8)) == 2
+    for sequence in (1, 2, 3):
+        assert writer.write(stamped(sequence, 2, 8)) == sequence
     return writer
 
 
 def test_a_lossless_wait_ends_when_another_thread_cancels_it(shm_id, helper):
     writer = stalled_lossless_writer(shm_id, helper)
     result = {}
-    thread = threading.Thread(target=lambda: result.update(sequence=writer.write(stamped(3, 2, 8))))
+    thread = threading.Thread(target=lambda: result.update(sequence=writer.write(stamped(4, 2, 8))))
     thread.start()
     writer.cancel_wait()  # a cancel that comes before the wait ends it as well
     thread.join(10.0)
@@ -197,7 +197,7 @@ def test_close_ends_a_lossless_wait_of_another_thread(shm_id, helper):
 
     def write():
         try:
-            result["sequence"] = writer.write(stamped(3, 2, 8))
+            result["sequence"] = writer.write(stamped(4, 2, 8))
         except ValueError as error:  # close() came first
             result["error"] = str(error)
 
@@ -211,7 +211,7 @@ def test_close_ends_a_lossless_wait_of_another_thread(shm_id, helper):
 
 def test_a_lossless_wait_drops_the_reader_after_lossless_timeout(shm_id, helper):
     writer = stalled_lossless_writer(shm_id, helper, lossless_timeout=0.2)
-    assert writer.write(stamped(3, 2, 8)) == 3
+    assert writer.write(stamped(4, 2, 8)) == 4
     assert writer.stats["lossless_drops"] == 1
     writer.close()
 

@@ -26,6 +26,8 @@ struct WriterOptions
     // that reads every frame (Reader::view_next, pvshmsrc mode=all) took it, waiting for them
     // without polling. Readers of the newest frame never make the writer wait; a reader that
     // dies stops counting at once. Off (the default for cameras): the writer never waits.
+    // Needs at least 3 slots; with several readers of every frame, readers + 2, as each one
+    // pins the frame it is taking (a frame that finds every other slot pinned is dropped).
     bool lossless = false;
     // How long a lossless writer waits for readers that fell behind before it drops them from
     // the wait (counted in WriterStats::lossless_drops); 0: as long as they live.
