@@ -428,6 +428,16 @@ GST_START_TEST(test_sink_out_of_range_properties_keep_it_from_starting)
         gst_object_unref(sink);
         fail_unless(segment_absent(id));
     }
+    // What the library refuses is an element error too, in its words.
+    GstElement* sink = configured_sink(id.c_str());
+    g_object_set(sink, "lossless", TRUE, "slots", 2u, nullptr);
+    GError* error = start_error(sink);
+    fail_unless(error != nullptr);
+    fail_unless(strstr(error->message, "at least 3 slots") != nullptr, "%s", error->message);
+    g_error_free(error);
+    gst_object_unref(sink);
+    fail_unless(segment_absent(id));
+
     // Octal permission bits and bit depths in range start.
     SegmentCleanup cleanup(id);
     GstHarness* h = sink_harness(id, "video/x-raw,format=GRAY16_LE,width=4,height=2,framerate=1/1",
@@ -623,8 +633,8 @@ GST_START_TEST(test_sink_lossless_waits_for_every_frame_reader)
     GstHarness* h = sink_harness(
         id, "video/x-raw,format=GRAY8,width=4,height=4,framerate=30/1",
         [](GstElement* sink) { g_object_set(sink, "lossless", TRUE, "slots", 3u, nullptr); });
-    // Three slots: the newest, the one the reader pins while it looks at a frame, and one to
-    // write. (With two, the library drops the frame while the reader pins the other slot.)
+    // Three slots, the fewest lossless replay takes: the newest, the one the reader pins while
+    // it looks at a frame, and one to write.
     pvshm::Reader reader(id);
     // Registered before the first frame: it is owed every frame from the first.
     fail_if(reader.view_next().has_value());
@@ -661,29 +671,29 @@ GST_START_TEST(test_sink_lossless_gives_up_on_timeout_and_on_stop)
         SegmentCleanup cleanup(id);
         GstHarness* h = sink_harness(id, "video/x-raw,format=GRAY8,width=4,height=4,framerate=30/1",
                                      [&](GstElement* sink) {
-                                         g_object_set(sink, "lossless", TRUE, "slots", 2u,
+                                         g_object_set(sink, "lossless", TRUE, "slots", 3u,
                                                       "lossless-timeout", timeout, nullptr);
                                      });
         pvshm::Reader stuck(id);
         fail_if(stuck.view_next().has_value());
-        // Frame 3 needs the slot of frame 1, which the stuck reader is owed.
+        // Frame 4 needs the slot of frame 1, which the stuck reader is owed.
         std::thread pusher([h] {
-            for (int i = 1; i <= 3; ++i)
+            for (int i = 1; i <= 4; ++i)
                 if (gst_harness_push(h, pattern_buffer(16, uint8_t(i))) != GST_FLOW_OK)
                     break;
         });
         if (timeout != 0) {
             pusher.join();
-            fail_unless_equals_uint64(stat_of(h->element, "frames-written"), 3);
+            fail_unless_equals_uint64(stat_of(h->element, "frames-written"), 4);
             fail_unless_equals_uint64(stat_of(h->element, "lossless-drops"), 1);
         } else {
             pvshm::Reader newest(id);
-            while (!newest.view_latest() || newest.last_sequence() < 2)
+            while (!newest.view_latest() || newest.last_sequence() < 3)
                 fail_unless(newest.wait(std::chrono::seconds(10)));
-            // Stopping unlocks the render waiting for frame 3's slot.
+            // Stopping unlocks the render waiting for frame 4's slot.
             gst_element_set_state(h->element, GST_STATE_NULL);
             pusher.join();
-            fail_unless_equals_uint64(stat_of(h->element, "frames-written"), 2);
+            fail_unless_equals_uint64(stat_of(h->element, "frames-written"), 3);
         }
         gst_harness_teardown(h);
     }
