@@ -795,9 +795,15 @@ static std::optional<pvshm::FrameView> gst_pv_shm_src_next_frame(GstPvShmSrc* se
                 slice = std::clamp(
                     std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - Clock::now()),
                     std::chrono::nanoseconds(0), slice);
-            if (state->reader->wait(slice)) {
-                auto view = settings.mode == GST_PV_SHM_SRC_MODE_ALL ? state->reader->view_next()
-                                                                     : state->reader->view_latest();
+            // In order, a frame is looked for before any wait: a reader of every frame holds a
+            // lossless writer from the moment the segment exists, before its first frame.
+            const bool in_order = settings.mode == GST_PV_SHM_SRC_MODE_ALL;
+            std::optional<pvshm::FrameView> view;
+            if (in_order)
+                view = state->reader->view_next();
+            if (view || state->reader->wait(slice)) {
+                if (!view)
+                    view = in_order ? state->reader->view_next() : state->reader->view_latest();
                 if (view && !older_than(view->info(), settings.max_age))
                     return view;
                 if (view) {

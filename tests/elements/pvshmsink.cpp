@@ -676,7 +676,7 @@ GST_START_TEST(test_sink_lossless_gives_up_on_timeout_and_on_stop)
                                      });
         pvshm::Reader stuck(id);
         fail_if(stuck.view_next().has_value());
-        // Frame 4 needs the slot of frame 1, which the stuck reader is owed.
+        // Frame 4 needs the slot of frame 1 or 2, which the stuck reader is owed.
         std::thread pusher([h] {
             for (int i = 1; i <= 4; ++i)
                 if (gst_harness_push(h, pattern_buffer(16, uint8_t(i))) != GST_FLOW_OK)
