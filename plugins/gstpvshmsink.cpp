@@ -107,6 +107,8 @@ struct PvShmSinkState
     std::atomic<uint64_t> bytes_written{0};
     std::atomic<uint64_t> zero_copy_frames{0};
     std::atomic<uint64_t> frames_dropped{0};
+    // The segment counts lossless timeouts across its writers; stats count this run's.
+    uint64_t lossless_drops_before = 0;
 };
 
 struct _GstPvShmSink
@@ -197,8 +199,9 @@ static void gst_pv_shm_sink_class_init(GstPvShmSinkClass* klass)
     g_object_class_install_property(
         gobject_class, PROP_STATS,
         g_param_spec_boxed("stats", "Statistics",
-                           "Frames and bytes written, frames written in place (zero-copy-frames) "
-                           "and frames dropped because readers pinned every slot",
+                           "Frames and bytes written, frames written in place (zero-copy-frames), "
+                           "frames dropped because readers pinned every slot, and lossless waits "
+                           "that ran out of lossless-timeout (lossless-drops)",
                            GST_TYPE_STRUCTURE,
                            GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
@@ -305,11 +308,15 @@ static void gst_pv_shm_sink_get_property(GObject* object, guint prop_id, GValue*
         break;
     case PROP_STATS:
         g_value_take_boxed(
-            value, gst_structure_new("GstPvShmSinkStats", "frames-written", G_TYPE_UINT64,
-                                     state->frames_written.load(), "bytes-written", G_TYPE_UINT64,
-                                     state->bytes_written.load(), "zero-copy-frames", G_TYPE_UINT64,
-                                     state->zero_copy_frames.load(), "frames-dropped",
-                                     G_TYPE_UINT64, state->frames_dropped.load(), nullptr));
+            value,
+            gst_structure_new(
+                "GstPvShmSinkStats", "frames-written", G_TYPE_UINT64, state->frames_written.load(),
+                "bytes-written", G_TYPE_UINT64, state->bytes_written.load(), "zero-copy-frames",
+                G_TYPE_UINT64, state->zero_copy_frames.load(), "frames-dropped", G_TYPE_UINT64,
+                state->frames_dropped.load(), "lossless-drops", G_TYPE_UINT64,
+                state->writer ? state->writer->stats().lossless_drops - state->lossless_drops_before
+                              : 0,
+                nullptr));
         break;
     default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -395,6 +402,7 @@ static gboolean gst_pv_shm_sink_start(GstBaseSink* sink)
     state->warned_metadata = false;
     state->camera_id_set = !options.camera_id.empty();
     std::lock_guard lock(state->lock);
+    state->lossless_drops_before = writer->stats().lossless_drops;
     state->writer = std::move(writer);
     return TRUE;
 }

@@ -141,8 +141,8 @@ GST_START_TEST(test_sink_property_defaults)
     fail_unless(spec->owner_type == G_OBJECT_TYPE(sink));
     fail_unless(spec->value_type == GST_TYPE_STRUCTURE);
     fail_if(spec->flags & G_PARAM_WRITABLE);
-    for (const char* field :
-         {"frames-written", "bytes-written", "zero-copy-frames", "frames-dropped"})
+    for (const char* field : {"frames-written", "bytes-written", "zero-copy-frames",
+                              "frames-dropped", "lossless-drops"})
         fail_unless_equals_uint64(stat_of(sink, field), 0);
 
     const gchar* klass =
@@ -428,6 +428,16 @@ GST_START_TEST(test_sink_out_of_range_properties_keep_it_from_starting)
         gst_object_unref(sink);
         fail_unless(segment_absent(id));
     }
+    // What the library refuses is an element error too, in its words.
+    GstElement* sink = configured_sink(id.c_str());
+    g_object_set(sink, "lossless", TRUE, "slots", 2u, nullptr);
+    GError* error = start_error(sink);
+    fail_unless(error != nullptr);
+    fail_unless(strstr(error->message, "at least 3 slots") != nullptr, "%s", error->message);
+    g_error_free(error);
+    gst_object_unref(sink);
+    fail_unless(segment_absent(id));
+
     // Octal permission bits and bit depths in range start.
     SegmentCleanup cleanup(id);
     GstHarness* h = sink_harness(id, "video/x-raw,format=GRAY16_LE,width=4,height=2,framerate=1/1",
@@ -623,8 +633,8 @@ GST_START_TEST(test_sink_lossless_waits_for_every_frame_reader)
     GstHarness* h = sink_harness(
         id, "video/x-raw,format=GRAY8,width=4,height=4,framerate=30/1",
         [](GstElement* sink) { g_object_set(sink, "lossless", TRUE, "slots", 3u, nullptr); });
-    // Three slots: the newest, the one the reader pins while it looks at a frame, and one to
-    // write. (With two, the library drops the frame while the reader pins the other slot.)
+    // Three slots, the fewest lossless replay takes: the newest, the one the reader pins while
+    // it looks at a frame, and one to write.
     pvshm::Reader reader(id);
     // Registered before the first frame: it is owed every frame from the first.
     fail_if(reader.view_next().has_value());
@@ -675,6 +685,7 @@ GST_START_TEST(test_sink_lossless_gives_up_on_timeout_and_on_stop)
         if (timeout != 0) {
             pusher.join();
             fail_unless_equals_uint64(stat_of(h->element, "frames-written"), 4);
+            fail_unless_equals_uint64(stat_of(h->element, "lossless-drops"), 1);
         } else {
             pvshm::Reader newest(id);
             while (!newest.view_latest() || newest.last_sequence() < 3)
