@@ -71,10 +71,10 @@ enum
 static const pvshm::WriterOptions kDefaultWriterOptions{};
 // The library's limits. GObject would only warn about a value outside a param spec's range and
 // keep the previous one, so the specs take any value and start() refuses those out of range.
-constexpr guint kMinSlots = 2;
-constexpr guint kMaxSlots = 64;
-constexpr guint kMaxPerms = 0777;
-constexpr guint kMaxBitDepth = 16;
+constexpr guint kMinSlots = pvshm::kMinWriterSlots;
+constexpr guint kMaxSlots = pvshm::kMaxWriterSlots;
+constexpr guint kMaxPerms = pvshm::kMaxWriterMode;
+constexpr guint kMaxBitDepth = pvshm::kMaxBitDepth;
 constexpr guint64 kMaxLosslessTimeout = G_MAXINT64;
 constexpr gboolean kDefaultPersist = TRUE;
 

@@ -600,9 +600,12 @@ void SlotLoan::give_back()
 Writer::Writer(const std::string& shared_mem_id, WriterOptions options)
 {
     validate_id(shared_mem_id);
-    if (options.slots < 2 || options.slots > layout::kMaxSlots)
-        throw std::invalid_argument("slots must be 2 to 64, not " + std::to_string(options.slots));
-    if (options.mode & ~mode_t{0777})
+    static_assert(kMaxWriterSlots <= layout::kMaxSlots);
+    if (options.slots < kMinWriterSlots || options.slots > kMaxWriterSlots)
+        throw std::invalid_argument("slots must be " + std::to_string(kMinWriterSlots) + " to " +
+                                    std::to_string(kMaxWriterSlots) + ", not " +
+                                    std::to_string(options.slots));
+    if (options.mode & ~kMaxWriterMode)
         throw std::invalid_argument("mode must be permission bits (0 to 0777)");
     if (options.camera_id.size() > kMaxCameraIdLength)
         throw std::invalid_argument("camera_id is longer than " +
@@ -615,7 +618,7 @@ Writer::Writer(const std::string& shared_mem_id, WriterOptions options)
                                     std::to_string(options.slots));
     if (options.lossless_timeout.count() < 0)
         throw std::invalid_argument("lossless_timeout must not be negative");
-    if (options.bit_depth > 16)
+    if (options.bit_depth > kMaxBitDepth)
         throw std::invalid_argument("bit_depth must be 0 (all) or 1 to 16, not " +
                                     std::to_string(options.bit_depth));
     core_ = std::make_shared<detail::WriterCore>(shared_mem_id, std::move(options));

@@ -13,10 +13,16 @@
 
 namespace pvshm {
 
+// What WriterOptions accept.
+inline constexpr uint32_t kMinWriterSlots = 2;
+inline constexpr uint32_t kMaxWriterSlots = 64;
+inline constexpr mode_t kMaxWriterMode = 0777; // permission bits only
+inline constexpr uint32_t kMaxBitDepth = 16;
+
 struct WriterOptions
 {
-    uint32_t slots = 4;    // 2..64 frames held at once
-    mode_t mode = 0600;    // permissions of the shared-memory object
+    uint32_t slots = 4;    // kMinWriterSlots..kMaxWriterSlots frames held at once
+    mode_t mode = 0600;    // permissions of the shared-memory object, up to kMaxWriterMode
     std::string camera_id; // stored with every frame whose FrameInfo names none
     // Bytes reserved per slot when the segment is created; frames that do not fit grow it.
     uint64_t initial_slot_size = 0;
