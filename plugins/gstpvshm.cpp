@@ -2,12 +2,14 @@
 #include <gst/gst.h>
 
 #include "gstpvshmlog.h"
+#include "gstpvshmmeta.h"
 #include "gstpvshmsink.h"
 #include "gstpvshmsrc.h"
 
 static gboolean plugin_init(GstPlugin* plugin)
 {
     gst_pv_shm_log_init();
+    gst_pv_shm_meta_register();
     gboolean ok = GST_ELEMENT_REGISTER(pvshmsink, plugin);
     ok |= GST_ELEMENT_REGISTER(pvshmsrc, plugin);
     return ok;

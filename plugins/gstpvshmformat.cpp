@@ -61,11 +61,11 @@ std::optional<PixelFormat> pixel_of_video(GstVideoFormat video)
     return std::nullopt;
 }
 
-GstVideoFormat video_of_pixel(PixelFormat pixel)
+GstVideoFormat video_of_pixel(PixelFormat pixel, pvshm::ColorOrder unordered)
 {
-    // A raw array's channel order is unknown to the segment; RGB is the library's default too.
+    // A raw array's channel order is unknown to the segment: the reader says which it is.
     if (pixel == PixelFormat::Rgb3Unordered)
-        pixel = PixelFormat::RGB;
+        pixel = unordered == pvshm::ColorOrder::BGR ? PixelFormat::BGR : PixelFormat::RGB;
     for (const auto& entry : kRawFormats)
         if (entry.pixel == pixel)
             return entry.video;
@@ -220,7 +220,8 @@ PixelFormat sniff_encoded(const pvshm::FrameInfo& info, const uint8_t* payload)
     return PixelFormat::Unknown;
 }
 
-GstCaps* derived_caps(const pvshm::FrameInfo& info, const uint8_t* payload)
+GstCaps* derived_caps(const pvshm::FrameInfo& info, const uint8_t* payload,
+                      pvshm::ColorOrder unordered)
 {
     if (pvshm::is_encoded(info.format)) {
         const PixelFormat format =
@@ -238,7 +239,7 @@ GstCaps* derived_caps(const pvshm::FrameInfo& info, const uint8_t* payload)
         return gst_caps_new_simple(kBayerMedia, "format", G_TYPE_STRING, bayer, "width", G_TYPE_INT,
                                    int(info.width), "height", G_TYPE_INT, int(info.height),
                                    "framerate", GST_TYPE_FRACTION, 0, 1, nullptr);
-    const GstVideoFormat video_format = video_of_pixel(info.format);
+    const GstVideoFormat video_format = video_of_pixel(info.format, unordered);
     if (video_format == GST_VIDEO_FORMAT_UNKNOWN)
         return nullptr;
     GstVideoInfo video;
@@ -338,7 +339,8 @@ std::optional<pvshm::FrameInfo> gst_pv_shm_format_frame_info(const GstCaps* caps
     return info;
 }
 
-GstCaps* gst_pv_shm_format_caps_for_frame(const pvshm::FrameInfo& info, const uint8_t* payload)
+GstCaps* gst_pv_shm_format_caps_for_frame(const pvshm::FrameInfo& info, const uint8_t* payload,
+                                          pvshm::ColorOrder unordered)
 {
     if (!info.caps.empty()) {
         GstCaps* stored = gst_caps_from_string(info.caps.c_str());
@@ -347,7 +349,7 @@ GstCaps* gst_pv_shm_format_caps_for_frame(const pvshm::FrameInfo& info, const ui
         if (stored)
             gst_caps_unref(stored);
     }
-    return derived_caps(info, payload);
+    return derived_caps(info, payload, unordered);
 }
 
 std::string gst_pv_shm_format_caps_key(const pvshm::FrameInfo& info, const uint8_t* payload)

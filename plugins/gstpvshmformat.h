@@ -8,6 +8,7 @@
 #include <gst/video/video.h>
 
 #include <pvshm/frame.hpp>
+#include <pvshm/normalize.hpp>
 
 // Every caps pvshmsink accepts (and pvshmsrc may output), built from the table.
 GstCaps* gst_pv_shm_format_all_caps();
@@ -24,9 +25,11 @@ std::optional<pvshm::FrameInfo> gst_pv_shm_format_frame_info(const GstCaps* caps
                                                              std::string& error);
 
 // Caps describing a frame read from a segment: the caps pvshmsink stored with it when they
-// agree with the frame, otherwise caps derived from its format (encoded bytes are sniffed).
-// nullptr when the format has no caps.
-GstCaps* gst_pv_shm_format_caps_for_frame(const pvshm::FrameInfo& info, const uint8_t* payload);
+// agree with the frame, otherwise caps derived from its format (encoded bytes are sniffed; a
+// raw 3-channel array, PixelFormat::Rgb3Unordered, as RGB or BGR by `unordered`). nullptr when
+// the format has no caps.
+GstCaps* gst_pv_shm_format_caps_for_frame(const pvshm::FrameInfo& info, const uint8_t* payload,
+                                          pvshm::ColorOrder unordered);
 
 // What gst_pv_shm_format_caps_for_frame() depends on, as a string: frames with equal keys have
 // equal caps, so a reader builds caps only when the key changes.

@@ -7,16 +7,25 @@
  * buffer pool draw their frames straight into shared memory; other buffers are copied once. The
  * sink never waits for a reader: a frame that finds every slot pinned is dropped and counted.
  *
+ * A frame's capture time is the buffer's running time in CLOCK_MONOTONIC; its realtime capture
+ * time comes from a `timestamp/x-unix` #GstReferenceTimestampMeta when the buffer has one. The
+ * user fields of a "GstPvShmFrameMeta" custom meta (see pvshmsrc) become the frame's user
+ * metadata, and its `camera-id` the frame's camera id unless the camera-id property is set.
+ *
+ * Property values outside their range (slots, perms, bit-depth) keep the element from starting.
+ * A segment that never received a frame is removed when the element stops.
+ *
  * ## Example launch lines
  * |[
  * gst-launch-1.0 videotestsrc ! video/x-raw,format=BGR,width=640,height=480 ! pvshmsink
- * shared-mem-id=cam0 gst-launch-1.0 v4l2src ! image/jpeg ! pvshmsink shared-mem-id=cam0
- * camera-id=front persist=false
+ *     shared-mem-id=cam0
+ * gst-launch-1.0 v4l2src ! image/jpeg ! pvshmsink shared-mem-id=cam0 camera-id=front persist=false
  * ]|
  */
 #include "gstpvshmsink.h"
 
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <exception>
@@ -35,6 +44,7 @@
 #include "gstpvshmerror.h"
 #include "gstpvshmformat.h"
 #include "gstpvshmlog.h"
+#include "gstpvshmmeta.h"
 #include "gstpvshmpool.h"
 
 enum
@@ -45,13 +55,18 @@ enum
     PROP_CAMERA_ID,
     PROP_PERMS,
     PROP_PERSIST,
+    PROP_BIT_DEPTH,
     PROP_STATS,
 };
 
-constexpr guint kDefaultSlots = 4;
+// The library's defaults, not restated.
+static const pvshm::WriterOptions kDefaultWriterOptions{};
+// The library's limits. GObject would only warn about a value outside a param spec's range and
+// keep the previous one, so the specs take any value and start() refuses those out of range.
 constexpr guint kMinSlots = 2;
 constexpr guint kMaxSlots = 64;
-constexpr guint kDefaultPerms = 0600;
+constexpr guint kMaxPerms = 0777;
+constexpr guint kMaxBitDepth = 16;
 constexpr gboolean kDefaultPersist = TRUE;
 
 GST_DEBUG_CATEGORY_STATIC(gst_pv_shm_sink_debug);
@@ -62,10 +77,11 @@ struct PvShmSinkState
     // Guards the settings and `writer` against property calls from application threads.
     std::mutex lock;
     std::string shared_mem_id;
-    guint slots = kDefaultSlots;
+    guint slots = kDefaultWriterOptions.slots;
     std::string camera_id;
-    guint perms = kDefaultPerms;
+    guint perms = kDefaultWriterOptions.mode;
     bool persist = kDefaultPersist;
+    guint bit_depth = kDefaultWriterOptions.bit_depth;
     // Shared with the pools handed upstream, which hold it weakly.
     std::shared_ptr<pvshm::Writer> writer;
 
@@ -73,6 +89,8 @@ struct PvShmSinkState
     std::optional<pvshm::FrameInfo> frame;
     GstVideoInfo video_info{};
     bool raw_video = false;
+    bool camera_id_set = false;
+    bool warned_metadata = false;
 
     std::atomic<uint64_t> frames_written{0};
     std::atomic<uint64_t> bytes_written{0};
@@ -123,8 +141,9 @@ static void gst_pv_shm_sink_class_init(GstPvShmSinkClass* klass)
     g_object_class_install_property(
         gobject_class, PROP_SLOTS,
         g_param_spec_uint("slots", "Slots",
-                          "Frames the segment holds at once (readers pin them while they read)",
-                          kMinSlots, kMaxSlots, kDefaultSlots, settings));
+                          "Frames the segment holds at once (readers pin them while they read): "
+                          "2 to 64",
+                          0, G_MAXUINT, kDefaultWriterOptions.slots, settings));
     g_object_class_install_property(gobject_class, PROP_CAMERA_ID,
                                     g_param_spec_string("camera-id", "Camera id",
                                                         "Camera id stored with every frame",
@@ -132,14 +151,21 @@ static void gst_pv_shm_sink_class_init(GstPvShmSinkClass* klass)
     g_object_class_install_property(
         gobject_class, PROP_PERMS,
         g_param_spec_uint("perms", "Permissions",
-                          "Permission bits of the shared-memory object (e.g. 0600, 0640)", 0, 0777,
-                          kDefaultPerms, settings));
+                          "Permission bits of the shared-memory object: 0 to 0777, written in "
+                          "octal with a leading 0 (e.g. 0600, 0640)",
+                          0, G_MAXUINT, kDefaultWriterOptions.mode, settings));
     g_object_class_install_property(
         gobject_class, PROP_PERSIST,
         g_param_spec_boolean("persist", "Persist",
                              "Keep the segment and its last frame after the element stops "
                              "(false: remove it on stop)",
                              kDefaultPersist, settings));
+    g_object_class_install_property(
+        gobject_class, PROP_BIT_DEPTH,
+        g_param_spec_uint("bit-depth", "Bit depth",
+                          "Significant bits of GRAY16_LE frames, 1 to 16 (0: all 16), by which "
+                          "readers scale them",
+                          0, G_MAXUINT, kDefaultWriterOptions.bit_depth, settings));
     // Replaces GstBaseSink's own "stats", which knows nothing of shared memory.
     g_object_class_install_property(
         gobject_class, PROP_STATS,
@@ -203,6 +229,9 @@ static void gst_pv_shm_sink_set_property(GObject* object, guint prop_id, const G
     case PROP_PERSIST:
         state->persist = g_value_get_boolean(value);
         break;
+    case PROP_BIT_DEPTH:
+        state->bit_depth = g_value_get_uint(value);
+        break;
     default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
         break;
@@ -231,6 +260,9 @@ static void gst_pv_shm_sink_get_property(GObject* object, guint prop_id, GValue*
     case PROP_PERSIST:
         g_value_set_boolean(value, state->persist);
         break;
+    case PROP_BIT_DEPTH:
+        g_value_set_uint(value, state->bit_depth);
+        break;
     case PROP_STATS:
         g_value_take_boxed(
             value, gst_structure_new("GstPvShmSinkStats", "frames-written", G_TYPE_UINT64,
@@ -251,24 +283,53 @@ static std::shared_ptr<pvshm::Writer> gst_pv_shm_sink_writer(GstPvShmSink* self)
     return self->state->writer;
 }
 
+// False, with an element error naming the property and its range, when `value` is outside
+// `minimum`..`maximum`. `format` prints a value ("%u", or "%#o" for permission bits).
+static bool gst_pv_shm_sink_in_range(GstPvShmSink* self, const char* property, guint value,
+                                     guint minimum, guint maximum, const char* format,
+                                     const char* note = "")
+{
+    if (value >= minimum && value <= maximum)
+        return true;
+    char text[3][32];
+    std::snprintf(text[0], sizeof text[0], format, value);
+    std::snprintf(text[1], sizeof text[1], format, minimum);
+    std::snprintf(text[2], sizeof text[2], format, maximum);
+    GST_ELEMENT_ERROR(self, RESOURCE, SETTINGS,
+                      ("Property %s is %s, outside its range %s to %s%s", property, text[0],
+                       text[1], text[2], note),
+                      (nullptr));
+    return false;
+}
+
 static gboolean gst_pv_shm_sink_start(GstBaseSink* sink)
 {
     GstPvShmSink* self = GST_PV_SHM_SINK(sink);
     PvShmSinkState* state = self->state;
     std::string id;
     pvshm::WriterOptions options;
+    guint perms = 0;
     {
         std::lock_guard lock(state->lock);
         id = state->shared_mem_id;
         options.slots = state->slots;
-        options.mode = state->perms;
+        perms = state->perms;
         options.camera_id = state->camera_id;
+        options.bit_depth = state->bit_depth;
     }
     if (id.empty()) {
         GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No shared-mem-id given"),
                           ("the shared-mem-id property is required"));
         return FALSE;
     }
+    // A decimal 644 is 01204: not permission bits.
+    if (!gst_pv_shm_sink_in_range(self, "slots", options.slots, kMinSlots, kMaxSlots, "%u") ||
+        !gst_pv_shm_sink_in_range(self, "perms", perms, 0, kMaxPerms, "%#o",
+                                  " (octal: write perms=0644, not perms=644)") ||
+        !gst_pv_shm_sink_in_range(self, "bit-depth", options.bit_depth, 0, kMaxBitDepth, "%u",
+                                  " (0: all 16 bits)"))
+        return FALSE;
+    options.mode = perms;
     std::shared_ptr<pvshm::Writer> writer;
     try {
         GstPvShmLogScope scope(GST_CAT_DEFAULT, self);
@@ -283,6 +344,8 @@ static gboolean gst_pv_shm_sink_start(GstBaseSink* sink)
     state->bytes_written = 0;
     state->zero_copy_frames = 0;
     state->frames_dropped = 0;
+    state->warned_metadata = false;
+    state->camera_id_set = !options.camera_id.empty();
     std::lock_guard lock(state->lock);
     state->writer = std::move(writer);
     return TRUE;
@@ -296,6 +359,21 @@ static gboolean gst_pv_shm_sink_set_caps(GstBaseSink* sink, GstCaps* caps)
     auto frame = gst_pv_shm_format_frame_info(caps, error);
     if (!frame) {
         GST_ERROR_OBJECT(self, "cannot write %" GST_PTR_FORMAT ": %s", caps, error.c_str());
+        GstVideoInfo video;
+        // Caps the template accepts can still describe more bytes than a frame may have.
+        if (gst_video_info_from_caps(&video, caps) &&
+            GST_VIDEO_INFO_SIZE(&video) > pvshm::kMaxPayloadSize)
+            GST_ELEMENT_ERROR(
+                self, STREAM, FORMAT,
+                ("Frames of %dx%d %s take %" G_GSIZE_FORMAT
+                 " bytes, more than the limit of %" G_GUINT64_FORMAT " bytes per frame",
+                 GST_VIDEO_INFO_WIDTH(&video), GST_VIDEO_INFO_HEIGHT(&video),
+                 GST_VIDEO_INFO_NAME(&video), GST_VIDEO_INFO_SIZE(&video), pvshm::kMaxPayloadSize),
+                ("%s", error.c_str()));
+        else
+            GST_ELEMENT_ERROR(self, STREAM, FORMAT,
+                              ("Cannot write frames of these caps: %s", error.c_str()),
+                              ("%" GST_PTR_FORMAT, caps));
         return FALSE;
     }
     gchar* text = gst_caps_to_string(caps);
@@ -361,9 +439,55 @@ static void gst_pv_shm_sink_stamp(GstPvShmSink* self, GstBuffer* buffer, pvshm::
         gst_object_unref(clock);
     }
     frame.timestamp_monotonic_ns = monotonic;
-    frame.timestamp_realtime_ns = now_realtime - (now_monotonic - monotonic);
+    frame.timestamp_realtime_ns =
+        gst_pv_shm_meta_unix_time(buffer).value_or(now_realtime - (now_monotonic - monotonic));
     if (GST_BUFFER_DURATION_IS_VALID(buffer))
         frame.duration_ns = int64_t(GST_BUFFER_DURATION(buffer));
+}
+
+// The camera id and user metadata a GstPvShmFrameMeta brings (pvshmsrc upstream, or the
+// application); the camera-id property wins over the meta's.
+static void gst_pv_shm_sink_take_frame_meta(GstPvShmSink* self, GstBuffer* buffer,
+                                            pvshm::FrameInfo& frame)
+{
+    PvShmSinkState* state = self->state;
+    std::string camera_id;
+    std::string skipped;
+    if (!gst_pv_shm_meta_read(buffer, camera_id, frame.metadata, skipped))
+        return;
+    if (!state->camera_id_set && camera_id.size() <= pvshm::kMaxCameraIdLength)
+        frame.camera_id = std::move(camera_id);
+    if (!skipped.empty() && !state->warned_metadata) {
+        state->warned_metadata = true;
+        GST_ELEMENT_WARNING(self, STREAM, FORMAT,
+                            ("Fields %s of %s are not strings or numbers: not stored with the "
+                             "frame",
+                             skipped.c_str(), kGstPvShmFrameMetaName),
+                            (nullptr));
+    }
+}
+
+// Publishes `frame`, or, when its user metadata is what the writer refuses (too large, not
+// UTF-8, ...), the frame without it and a warning once.
+static std::optional<uint64_t> gst_pv_shm_sink_publish(GstPvShmSink* self, pvshm::Writer& writer,
+                                                       pvshm::SlotLoan& slot,
+                                                       pvshm::FrameInfo& frame)
+{
+    if (frame.metadata.empty())
+        return writer.publish(slot, frame);
+    try {
+        return writer.publish(slot, frame);
+    } catch (const std::invalid_argument& error) {
+        frame.metadata.clear();
+        auto sequence = writer.publish(slot, frame);
+        if (!self->state->warned_metadata) {
+            self->state->warned_metadata = true;
+            GST_ELEMENT_WARNING(self, STREAM, FORMAT,
+                                ("Frames written without their metadata: %s", error.what()),
+                                (nullptr));
+        }
+        return sequence;
+    }
 }
 
 // The layout of a buffer filled in place: its GstVideoMeta when upstream set one.
@@ -433,6 +557,7 @@ static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer
     }
     pvshm::FrameInfo frame = *state->frame;
     gst_pv_shm_sink_stamp(self, buffer, frame);
+    gst_pv_shm_sink_take_frame_meta(self, buffer, frame);
     GstPvShmLogScope scope(GST_CAT_DEFAULT, self);
     try {
         std::optional<uint64_t> sequence;
@@ -444,7 +569,7 @@ static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer
             if (pvshm::frame_geometry_problem(placed).empty() &&
                 placed.payload_size <= lent->capacity()) {
                 frame = std::move(placed);
-                sequence = writer->publish(*lent, frame);
+                sequence = gst_pv_shm_sink_publish(self, *writer, *lent, frame);
                 in_place = true;
             }
         }
@@ -455,6 +580,15 @@ static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer
                     GST_WARNING_OBJECT(self, "empty image buffer skipped");
                     return GST_FLOW_OK;
                 }
+                if (frame.payload_size > pvshm::kMaxPayloadSize) {
+                    GST_ELEMENT_ERROR(self, STREAM, FORMAT,
+                                      ("Frame of %" G_GUINT64_FORMAT
+                                       " bytes, more than the limit of %" G_GUINT64_FORMAT
+                                       " bytes per frame",
+                                       frame.payload_size, pvshm::kMaxPayloadSize),
+                                      (nullptr));
+                    return GST_FLOW_ERROR;
+                }
             }
             auto slot = writer->loan(frame.payload_size);
             if (!slot) {
@@ -464,7 +598,7 @@ static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer
             }
             if (gst_pv_shm_sink_copy(self, buffer, *slot, frame.payload_size) == 0)
                 return GST_FLOW_ERROR;
-            sequence = writer->publish(*slot, frame);
+            sequence = gst_pv_shm_sink_publish(self, *writer, *slot, frame);
         }
         if (!sequence) {
             state->frames_dropped++;
@@ -496,11 +630,17 @@ static gboolean gst_pv_shm_sink_stop(GstBaseSink* sink)
         persist = state->persist;
     }
     state->frame.reset();
-    if (writer && !persist) {
-        GstPvShmLogScope scope(GST_CAT_DEFAULT, self);
+    if (!writer)
+        return TRUE;
+    GstPvShmLogScope scope(GST_CAT_DEFAULT, self);
+    // A segment without a frame (the first one failed: too large, memory full) is of no use to
+    // anyone; one whose last frame stays readable is what persist=true keeps.
+    const bool empty = writer->stats().frames_written == 0;
+    if (!persist || empty) {
         try {
             writer->remove();
-            GST_INFO_OBJECT(self, "removed segment '%s'", writer->id().c_str());
+            GST_INFO_OBJECT(self, "removed %s segment '%s'", empty ? "empty" : "the",
+                            writer->id().c_str());
         } catch (...) {
             gst_pv_shm_post_exception(GST_ELEMENT(self), GstPvShmAccess::Write,
                                       "Could not remove shared memory");

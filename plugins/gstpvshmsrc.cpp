@@ -4,15 +4,35 @@
  *
  * Reads the frames of a pvshm shared-memory segment into a pipeline, with the caps the writer
  * stored (no capsfilter needed) or normalized to RGB. Buffers wrap the shared memory without a
- * copy and keep their slot from being overwritten while they live. They are timestamped from
- * the frame's CLOCK_MONOTONIC capture time, so the latency since capture is preserved. A writer
- * that restarts, even with new caps, is followed without restarting the reader.
+ * copy and keep their slot from being overwritten while they live. A writer that restarts, even
+ * with new caps, is followed without restarting the reader.
+ *
+ * Every buffer carries the facts of its frame:
+ *
+ * - PTS: the frame's CLOCK_MONOTONIC capture time in the pipeline's running time, so that the
+ *   latency since capture is preserved. PTS always increase: a frame that would not come after
+ *   the previous one (captured before the pipeline started, or by a restarted writer whose times
+ *   are older) is placed half a frame interval after it, and later frames catch up with their
+ *   capture time. Any muxer takes the stream.
+ * - duration: the frame's own, else the caps' framerate, else the gap to the previous frame.
+ * - offset: the frame's sequence number in its segment (offset-end: one more).
+ * - a #GstReferenceTimestampMeta with caps `timestamp/x-unix`: the CLOCK_REALTIME capture time.
+ * - a custom meta "GstPvShmFrameMeta" (gst_buffer_get_custom_meta()) whose structure holds
+ *   `camera-id` (string, when the frame names a camera), `sequence` (guint64) and one field per
+ *   key of the frame's user metadata: a string, gint64 or gdouble. pvshmsink reads both metas
+ *   back, so `pvshmsrc ! ... ! pvshmsink` keeps capture times and metadata.
+ *
+ * The element posts one warning naming the id when the id has no segment or its writer is gone
+ * (again after frames came and went), and an element message "GstPvShmSrcTimeout" with a
+ * `reason` before the end of stream that `timeout` causes.
  *
  * ## Example launch lines
  * |[
  * gst-launch-1.0 pvshmsrc shared-mem-id=cam0 ! videoconvert ! autovideosink
+ * gst-launch-1.0 -e pvshmsrc shared-mem-id=cam0 mode=all ! videoconvert ! openh264enc !
+ *     h264parse ! mp4mux ! filesink location=cam0.mp4
  * gst-launch-1.0 pvshmsrc shared-mem-id=cam0 normalize=true mode=all timeout=5000000000 ! pngenc !
- * multifilesink
+ *     multifilesink
  * ]|
  */
 #include "gstpvshmsrc.h"
@@ -39,6 +59,7 @@
 #include "gstpvshmerror.h"
 #include "gstpvshmformat.h"
 #include "gstpvshmlog.h"
+#include "gstpvshmmeta.h"
 
 enum
 {
@@ -48,6 +69,9 @@ enum
     PROP_MODE,
     PROP_TIMEOUT,
     PROP_IS_LIVE,
+    PROP_COLOR_SPACE,
+    PROP_MAX_AGE,
+    PROP_ALLOW_OTHER_OWNER,
     PROP_STATS,
 };
 
@@ -57,12 +81,25 @@ enum GstPvShmSrcMode
     GST_PV_SHM_SRC_MODE_ALL,
 };
 
+// The values are pvshm::ColorOrder's.
+enum GstPvShmSrcColorSpace
+{
+    GST_PV_SHM_SRC_COLOR_SPACE_RGB = int(pvshm::ColorOrder::RGB),
+    GST_PV_SHM_SRC_COLOR_SPACE_BGR = int(pvshm::ColorOrder::BGR),
+};
+
 constexpr gboolean kDefaultNormalize = FALSE;
 constexpr GstPvShmSrcMode kDefaultMode = GST_PV_SHM_SRC_MODE_LATEST;
 constexpr guint64 kDefaultTimeout = 0;
 constexpr gboolean kDefaultIsLive = TRUE;
+constexpr GstPvShmSrcColorSpace kDefaultColorSpace = GST_PV_SHM_SRC_COLOR_SPACE_RGB;
+constexpr guint64 kDefaultMaxAge = 0;
+constexpr gboolean kDefaultAllowOtherOwner = FALSE;
 // How long a wait for a frame goes without looking whether the element is being flushed.
 constexpr std::chrono::milliseconds kWaitSlice{50};
+// The frame interval assumed for placing a frame after the previous one when neither the frame
+// nor the caps give its rate.
+constexpr GstClockTime kUnknownFrameInterval = 2 * GST_MSECOND;
 
 GST_DEBUG_CATEGORY_STATIC(gst_pv_shm_src_debug);
 #define GST_CAT_DEFAULT gst_pv_shm_src_debug
@@ -82,6 +119,28 @@ static GType gst_pv_shm_src_mode_get_type()
     return type;
 }
 
+#define GST_TYPE_PV_SHM_SRC_COLOR_SPACE (gst_pv_shm_src_color_space_get_type())
+static GType gst_pv_shm_src_color_space_get_type()
+{
+    static gsize type = 0;
+    static const GEnumValue values[] = {
+        {GST_PV_SHM_SRC_COLOR_SPACE_RGB, "Red, green, blue", "RGB"},
+        {GST_PV_SHM_SRC_COLOR_SPACE_BGR, "Blue, green, red (OpenCV's order)", "BGR"},
+        {0, nullptr, nullptr},
+    };
+    if (g_once_init_enter(&type))
+        g_once_init_leave(&type, g_enum_register_static("GstPvShmSrcColorSpace", values));
+    return type;
+}
+
+// What keeps frames from coming, as far as the reader can tell.
+enum class Absence
+{
+    None, // a live writer, or nothing looked at yet
+    NoSegment,
+    WriterGone,
+};
+
 struct PvShmSrcState
 {
     // Guards the settings against property calls from application threads.
@@ -91,17 +150,30 @@ struct PvShmSrcState
     GstPvShmSrcMode mode = kDefaultMode;
     guint64 timeout = kDefaultTimeout;
     bool is_live = kDefaultIsLive;
+    GstPvShmSrcColorSpace color_space = kDefaultColorSpace;
+    guint64 max_age = kDefaultMaxAge;
+    bool allow_other_owner = kDefaultAllowOtherOwner;
 
     // Set by unlock() so that a waiting create() returns promptly.
     std::atomic<bool> flushing{false};
     std::atomic<uint64_t> frames_read{0};
     std::atomic<uint64_t> frames_dropped{0};
+    std::atomic<uint64_t> frames_too_old{0};
 
     // Streaming thread (and start/stop) only.
     std::unique_ptr<pvshm::Reader> reader;
     GstVideoInfo video_info{};
     bool raw_video = false;
     bool downstream_video_meta = false;
+    // The caps' frame interval; GST_CLOCK_TIME_NONE for a variable or unknown rate.
+    GstClockTime caps_frame_interval = GST_CLOCK_TIME_NONE;
+    // The PTS last output: for strictly increasing PTS and durations from gaps.
+    GstClockTime last_pts = GST_CLOCK_TIME_NONE;
+    // Without a pipeline clock, the first frame's capture time is the stream's zero.
+    std::optional<int64_t> clockless_origin_ns;
+    // The absence warned about since frames last came (one warning per episode).
+    Absence warned = Absence::None;
+    bool warned_left_out_keys = false;
 
     // What the negotiated caps were built from (gst_pv_shm_format_caps_key), to build and
     // compare caps only when frames change.
@@ -109,6 +181,17 @@ struct PvShmSrcState
 
     // Under the object lock: answers caps queries between frames.
     GstCaps* caps = nullptr;
+};
+
+// A consistent copy of the settings, for the streaming thread.
+struct PvShmSrcSettings
+{
+    std::string shared_mem_id;
+    bool normalize;
+    GstPvShmSrcMode mode;
+    guint64 timeout;
+    pvshm::ColorOrder color_order;
+    guint64 max_age;
 };
 
 struct _GstPvShmSrc
@@ -176,13 +259,33 @@ static void gst_pv_shm_src_class_init(GstPvShmSrcClass* klass)
                                                          "Act as a live source", kDefaultIsLive,
                                                          settings));
     g_object_class_install_property(
+        gobject_class, PROP_COLOR_SPACE,
+        g_param_spec_enum("color-space", "Color space",
+                          "Channel order of 3-channel frames written without one (raw arrays), "
+                          "for their caps and for normalize=true",
+                          GST_TYPE_PV_SHM_SRC_COLOR_SPACE, kDefaultColorSpace, settings));
+    g_object_class_install_property(
+        gobject_class, PROP_MAX_AGE,
+        g_param_spec_uint64("max-age", "Maximum age",
+                            "Skip frames captured longer ago than this many nanoseconds, by "
+                            "their realtime capture time (0: any age)",
+                            0, G_MAXUINT64, kDefaultMaxAge, settings));
+    g_object_class_install_property(
+        gobject_class, PROP_ALLOW_OTHER_OWNER,
+        g_param_spec_boolean("allow-other-owner", "Allow other owner",
+                             "Read a segment that belongs to another user (refused by default: "
+                             "anyone could have planted it under the id)",
+                             kDefaultAllowOtherOwner, settings));
+    g_object_class_install_property(
         gobject_class, PROP_STATS,
         g_param_spec_boxed("stats", "Statistics",
-                           "Frames read, and frames dropped (overwritten before they were read, "
-                           "in mode=all)",
+                           "Frames read, frames dropped (overwritten before they were read, "
+                           "in mode=all) and frames skipped as older than max-age "
+                           "(frames-too-old)",
                            GST_TYPE_STRUCTURE,
                            GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
     gst_type_mark_as_plugin_api(GST_TYPE_PV_SHM_SRC_MODE, GstPluginAPIFlags(0));
+    gst_type_mark_as_plugin_api(GST_TYPE_PV_SHM_SRC_COLOR_SPACE, GstPluginAPIFlags(0));
 
     // What pvshmsink writes; normalize=true outputs RGB, one of them.
     GstCaps* caps = gst_pv_shm_format_all_caps();
@@ -243,6 +346,15 @@ static void gst_pv_shm_src_set_property(GObject* object, guint prop_id, const GV
         state->is_live = g_value_get_boolean(value);
         gst_base_src_set_live(GST_BASE_SRC(self), state->is_live);
         break;
+    case PROP_COLOR_SPACE:
+        state->color_space = GstPvShmSrcColorSpace(g_value_get_enum(value));
+        break;
+    case PROP_MAX_AGE:
+        state->max_age = g_value_get_uint64(value);
+        break;
+    case PROP_ALLOW_OTHER_OWNER:
+        state->allow_other_owner = g_value_get_boolean(value);
+        break;
     default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
         break;
@@ -271,11 +383,21 @@ static void gst_pv_shm_src_get_property(GObject* object, guint prop_id, GValue* 
     case PROP_IS_LIVE:
         g_value_set_boolean(value, state->is_live);
         break;
+    case PROP_COLOR_SPACE:
+        g_value_set_enum(value, state->color_space);
+        break;
+    case PROP_MAX_AGE:
+        g_value_set_uint64(value, state->max_age);
+        break;
+    case PROP_ALLOW_OTHER_OWNER:
+        g_value_set_boolean(value, state->allow_other_owner);
+        break;
     case PROP_STATS:
-        g_value_take_boxed(value,
-                           gst_structure_new("GstPvShmSrcStats", "frames-read", G_TYPE_UINT64,
-                                             state->frames_read.load(), "frames-dropped",
-                                             G_TYPE_UINT64, state->frames_dropped.load(), nullptr));
+        g_value_take_boxed(
+            value, gst_structure_new("GstPvShmSrcStats", "frames-read", G_TYPE_UINT64,
+                                     state->frames_read.load(), "frames-dropped", G_TYPE_UINT64,
+                                     state->frames_dropped.load(), "frames-too-old", G_TYPE_UINT64,
+                                     state->frames_too_old.load(), nullptr));
         break;
     default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -288,9 +410,12 @@ static gboolean gst_pv_shm_src_start(GstBaseSrc* src)
     GstPvShmSrc* self = GST_PV_SHM_SRC(src);
     PvShmSrcState* state = self->state;
     std::string id;
+    pvshm::ReaderOptions options;
+    options.allow_other_owner_switch = "allow-other-owner=true";
     {
         std::lock_guard lock(state->lock);
         id = state->shared_mem_id;
+        options.allow_other_owner = state->allow_other_owner;
     }
     if (id.empty()) {
         GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No shared-mem-id given"),
@@ -299,7 +424,7 @@ static gboolean gst_pv_shm_src_start(GstBaseSrc* src)
     }
     try {
         GstPvShmLogScope scope(GST_CAT_DEFAULT, self);
-        state->reader = std::make_unique<pvshm::Reader>(id);
+        state->reader = std::make_unique<pvshm::Reader>(id, options);
     } catch (...) {
         gst_pv_shm_post_exception(GST_ELEMENT(self), GstPvShmAccess::Read,
                                   "Could not read shared memory '" + id + "'");
@@ -307,6 +432,11 @@ static gboolean gst_pv_shm_src_start(GstBaseSrc* src)
     }
     state->frames_read = 0;
     state->frames_dropped = 0;
+    state->frames_too_old = 0;
+    state->last_pts = GST_CLOCK_TIME_NONE;
+    state->clockless_origin_ns.reset();
+    state->warned = Absence::None;
+    state->warned_left_out_keys = false;
     GST_INFO_OBJECT(self, "reading '%s'", id.c_str());
     return TRUE;
 }
@@ -400,6 +530,13 @@ static bool gst_pv_shm_src_use_caps(GstPvShmSrc* self, GstCaps* caps)
     if (ok) {
         state->raw_video = gst_pv_shm_format_raw_video_info(caps, &state->video_info);
         state->downstream_video_meta = downstream_takes_video_meta(self, caps);
+        gint rate = 0;
+        gint scale = 1;
+        state->caps_frame_interval = gst_structure_get_fraction(gst_caps_get_structure(caps, 0),
+                                                                "framerate", &rate, &scale) &&
+                                             rate > 0 && scale > 0
+                                         ? gst_util_uint64_scale_int(GST_SECOND, scale, rate)
+                                         : GST_CLOCK_TIME_NONE;
     }
     gst_caps_unref(caps);
     return ok;
@@ -463,12 +600,12 @@ static GstBuffer* gst_pv_shm_src_wrap(GstPvShmSrc* self, pvshm::FrameView view)
 // The frame as the library normalizes it, or black of the frame's (else the current) size when
 // it cannot be decoded, with its caps. nullptr when there is no size to make black.
 static GstBuffer* gst_pv_shm_src_normalize(GstPvShmSrc* self, const pvshm::FrameView& view,
-                                           GstCaps*& caps)
+                                           pvshm::ColorOrder unordered, GstCaps*& caps)
 {
     PvShmSrcState* state = self->state;
     auto rgb = std::make_unique<cv::Mat>();
     try {
-        pvshm::normalize_to_rgb(view.info(), view.data(), *rgb);
+        pvshm::normalize_to_rgb(view.info(), view.data(), *rgb, unordered);
     } catch (const std::exception& error) {
         int width = int(view.info().width);
         int height = int(view.info().height);
@@ -506,31 +643,148 @@ static GstBuffer* gst_pv_shm_src_normalize(GstPvShmSrc* self, const pvshm::Frame
     return buffer;
 }
 
-// The frame's capture time in our running time, so that latency since capture is preserved.
+// The frame's facts on its buffer (see the element's documentation). PTS are the frame's
+// CLOCK_MONOTONIC capture time in our running time, so that latency since capture is preserved,
+// and always increase, so that muxers and encoders take the stream.
 static void gst_pv_shm_src_stamp(GstPvShmSrc* self, GstBuffer* buffer, const pvshm::FrameInfo& info)
 {
-    if (info.duration_ns >= 0)
-        GST_BUFFER_DURATION(buffer) = GstClockTime(info.duration_ns);
-    GstClock* clock = gst_element_get_clock(GST_ELEMENT(self));
-    if (!clock)
-        return;
-    const int64_t capture =
-        info.timestamp_monotonic_ns - gst_pv_shm_clock_to_monotonic_offset(clock);
-    gst_object_unref(clock);
-    const auto base_time = int64_t(gst_element_get_base_time(GST_ELEMENT(self)));
-    GST_BUFFER_PTS(buffer) = GstClockTime(std::max<int64_t>(capture - base_time, 0));
+    PvShmSrcState* state = self->state;
+    const int64_t capture = info.timestamp_monotonic_ns;
+    int64_t running = 0;
+    if (GstClock* clock = gst_element_get_clock(GST_ELEMENT(self))) {
+        running = capture - gst_pv_shm_clock_to_monotonic_offset(clock) -
+                  int64_t(gst_element_get_base_time(GST_ELEMENT(self)));
+        gst_object_unref(clock);
+    } else {
+        if (!state->clockless_origin_ns)
+            state->clockless_origin_ns = capture;
+        running = capture - *state->clockless_origin_ns;
+    }
+
+    GstClockTime pts;
+    if (!GST_CLOCK_TIME_IS_VALID(state->last_pts)) {
+        pts = GstClockTime(std::max<int64_t>(running, 0));
+    } else if (running > int64_t(state->last_pts)) {
+        pts = GstClockTime(running);
+    } else {
+        // Captured before the pipeline started, or by a restarted writer whose times are older.
+        // Half a frame interval (not the gap since the previous frame, which can be hours for a
+        // dead writer's last frame) lets the frames that follow catch up with their capture time
+        // instead of carrying the shift for good.
+        GstClockTime interval = kUnknownFrameInterval;
+        if (info.duration_ns > 0)
+            interval = GstClockTime(info.duration_ns);
+        else if (GST_CLOCK_TIME_IS_VALID(state->caps_frame_interval))
+            interval = state->caps_frame_interval;
+        pts = state->last_pts + std::max<GstClockTime>(interval / 2, 1);
+    }
+    GstClockTime duration = GST_CLOCK_TIME_NONE;
+    if (info.duration_ns > 0)
+        duration = GstClockTime(info.duration_ns);
+    else if (GST_CLOCK_TIME_IS_VALID(state->caps_frame_interval))
+        duration = state->caps_frame_interval;
+    else if (GST_CLOCK_TIME_IS_VALID(state->last_pts))
+        duration = pts - state->last_pts;
+    GST_BUFFER_PTS(buffer) = pts;
+    GST_BUFFER_DURATION(buffer) = duration;
+    GST_BUFFER_OFFSET(buffer) = info.sequence;
+    GST_BUFFER_OFFSET_END(buffer) = info.sequence + 1;
+    state->last_pts = pts;
+
+    const std::string left_out = gst_pv_shm_meta_add(buffer, info);
+    if (!left_out.empty() && !state->warned_left_out_keys) {
+        state->warned_left_out_keys = true;
+        GST_ELEMENT_WARNING(
+            self, STREAM, FORMAT,
+            ("Frame metadata keys %s are named like fields of %s and left out of it",
+             left_out.c_str(), kGstPvShmFrameMetaName),
+            (nullptr));
+    }
+}
+
+static std::string seconds_text(guint64 ns)
+{
+    gchar* text = g_strdup_printf("%gs", double(ns) / GST_SECOND);
+    std::string result = text;
+    g_free(text);
+    return result;
+}
+
+// Called when a wait found no frame: looks why and warns once per episode when the id has no
+// segment or its writer is gone. Returns what it found.
+static Absence gst_pv_shm_src_look_for_absence(GstPvShmSrc* self, const std::string& id)
+{
+    PvShmSrcState* state = self->state;
+    Absence absence = Absence::None;
+    if (!state->reader->writer_alive())
+        absence = state->reader->status() ? Absence::WriterGone : Absence::NoSegment;
+    if (absence == Absence::None || absence == state->warned)
+        return absence;
+    state->warned = absence;
+    if (absence == Absence::NoSegment)
+        GST_ELEMENT_WARNING(
+            self, RESOURCE, NOT_FOUND,
+            ("No shared-memory segment '%s' (yet): waiting for its writer", id.c_str()),
+            ("no segment named '%s' to read", id.c_str()));
+    else
+        GST_ELEMENT_WARNING(self, RESOURCE, READ,
+                            ("The writer of '%s' is gone: waiting for a new one", id.c_str()),
+                            ("segment '%s' has no live writer", id.c_str()));
+    return absence;
+}
+
+// Says why the stream ends for want of a frame within `timeout`: an element message
+// "GstPvShmSrcTimeout" (shared-mem-id, reason, timeout), and a warning unless one was already
+// posted for that reason.
+static void gst_pv_shm_src_post_timeout(GstPvShmSrc* self, const PvShmSrcSettings& settings,
+                                        uint64_t skipped_old)
+{
+    const Absence absence = gst_pv_shm_src_look_for_absence(self, settings.shared_mem_id);
+    const std::string& id = settings.shared_mem_id;
+    const std::string within = " within " + seconds_text(settings.timeout);
+    std::string reason;
+    switch (absence) {
+    case Absence::NoSegment:
+        reason = "no segment '" + id + "'" + within;
+        break;
+    case Absence::WriterGone:
+        reason = "writer of '" + id + "' is gone, no new frame" + within;
+        break;
+    case Absence::None:
+        reason = skipped_old > 0 ? "no frame of '" + id + "' younger than max-age (" +
+                                       seconds_text(settings.max_age) + ")" + within
+                                 : "no new frame of '" + id + "'" + within;
+        break;
+    }
+    GST_INFO_OBJECT(self, "%s, end of stream", reason.c_str());
+    if (absence == Absence::None)
+        GST_ELEMENT_WARNING(self, RESOURCE, READ, ("%s, end of stream", reason.c_str()), (nullptr));
+    gst_element_post_message(
+        GST_ELEMENT(self),
+        gst_message_new_element(GST_OBJECT(self),
+                                gst_structure_new("GstPvShmSrcTimeout", "shared-mem-id",
+                                                  G_TYPE_STRING, id.c_str(), "reason",
+                                                  G_TYPE_STRING, reason.c_str(), "timeout",
+                                                  G_TYPE_UINT64, settings.timeout, nullptr)));
+}
+
+static bool older_than(const pvshm::FrameInfo& info, guint64 max_age)
+{
+    const int64_t age = info.age_ns();
+    return max_age != 0 && age > 0 && guint64(age) > max_age;
 }
 
 // Waits for the next frame to output. nullopt with `result` set when there is none: flushing,
 // timeout (EOS) or a library error (posted).
 static std::optional<pvshm::FrameView> gst_pv_shm_src_next_frame(GstPvShmSrc* self,
-                                                                 GstPvShmSrcMode mode,
-                                                                 guint64 timeout,
+                                                                 const PvShmSrcSettings& settings,
                                                                  GstFlowReturn& result)
 {
     PvShmSrcState* state = self->state;
     using Clock = std::chrono::steady_clock;
+    const guint64 timeout = settings.timeout;
     const auto deadline = Clock::now() + std::chrono::nanoseconds(timeout);
+    uint64_t skipped_old = 0;
     GstPvShmLogScope scope(GST_CAT_DEFAULT, self);
     try {
         for (;;) {
@@ -544,21 +798,28 @@ static std::optional<pvshm::FrameView> gst_pv_shm_src_next_frame(GstPvShmSrc* se
                     std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - Clock::now()),
                     std::chrono::nanoseconds(0), slice);
             if (state->reader->wait(slice)) {
-                auto view = mode == GST_PV_SHM_SRC_MODE_ALL ? state->reader->view_next()
-                                                            : state->reader->view_latest();
-                if (view)
+                auto view = settings.mode == GST_PV_SHM_SRC_MODE_ALL ? state->reader->view_next()
+                                                                     : state->reader->view_latest();
+                if (view && !older_than(view->info(), settings.max_age))
                     return view;
+                if (view) {
+                    ++skipped_old;
+                    state->frames_too_old++;
+                    GST_LOG_OBJECT(self, "frame %" G_GUINT64_FORMAT " older than max-age, skipped",
+                                   view->info().sequence);
+                }
+            } else {
+                gst_pv_shm_src_look_for_absence(self, settings.shared_mem_id);
             }
             if (timeout != 0 && Clock::now() >= deadline) {
-                GST_INFO_OBJECT(self, "no new frame within %" GST_TIME_FORMAT ", end of stream",
-                                GST_TIME_ARGS(timeout));
+                gst_pv_shm_src_post_timeout(self, settings, skipped_old);
                 result = GST_FLOW_EOS;
                 return std::nullopt;
             }
         }
     } catch (...) {
         gst_pv_shm_post_exception(GST_ELEMENT(self), GstPvShmAccess::Read,
-                                  "Could not read shared memory");
+                                  "Could not read shared memory '" + settings.shared_mem_id + "'");
         result = GST_FLOW_ERROR;
         return std::nullopt;
     }
@@ -568,33 +829,38 @@ static GstFlowReturn gst_pv_shm_src_create(GstPushSrc* src, GstBuffer** out)
 {
     GstPvShmSrc* self = GST_PV_SHM_SRC(src);
     PvShmSrcState* state = self->state;
-    bool normalize;
-    GstPvShmSrcMode mode;
-    guint64 timeout;
+    PvShmSrcSettings settings;
     {
         std::lock_guard lock(state->lock);
-        normalize = state->normalize;
-        mode = state->mode;
-        timeout = state->timeout;
+        settings = {state->shared_mem_id,
+                    state->normalize,
+                    state->mode,
+                    state->timeout,
+                    pvshm::ColorOrder(state->color_space),
+                    state->max_age};
     }
     for (;;) {
         GstFlowReturn result = GST_FLOW_OK;
-        auto view = gst_pv_shm_src_next_frame(self, mode, timeout, result);
+        auto view = gst_pv_shm_src_next_frame(self, settings, result);
         if (!view)
             return result;
         state->frames_dropped = state->reader->frames_skipped();
-        const pvshm::FrameInfo info = view->info();
+        // Frames come again: a later absence is news.
+        state->warned = Absence::None;
+        // Keeps the description alive (not a copy of it) while the buffer takes the view.
+        const pvshm::FrameView frame = *view;
+        const pvshm::FrameInfo& info = frame.info();
         GstBuffer* buffer = nullptr;
         GstCaps* caps = nullptr;
-        if (normalize) {
-            buffer = gst_pv_shm_src_normalize(self, *view, caps);
+        if (settings.normalize) {
+            buffer = gst_pv_shm_src_normalize(self, *view, settings.color_order, caps);
             if (!buffer)
                 continue;
         } else {
             // Parsing and comparing caps would cost more than the rest of a frame's trip.
             std::string key = gst_pv_shm_format_caps_key(info, view->data());
             if (key != state->caps_key) {
-                caps = gst_pv_shm_format_caps_for_frame(info, view->data());
+                caps = gst_pv_shm_format_caps_for_frame(info, view->data(), settings.color_order);
                 if (!caps) {
                     GST_ELEMENT_WARNING(self, STREAM, WRONG_TYPE,
                                         ("Skipped a frame whose format has no caps"),
@@ -612,7 +878,7 @@ static GstFlowReturn gst_pv_shm_src_create(GstPushSrc* src, GstBuffer** out)
                               (nullptr));
             return GST_FLOW_NOT_NEGOTIATED;
         }
-        if (!normalize)
+        if (!settings.normalize)
             buffer = gst_pv_shm_src_wrap(self, std::move(*view));
         gst_pv_shm_src_stamp(self, buffer, info);
         state->frames_read++;

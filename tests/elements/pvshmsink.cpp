@@ -109,9 +109,24 @@ GST_START_TEST(test_sink_property_defaults)
     fail_unless_equals_int(perms, 0600);
     fail_unless(persist);
 
+    guint bit_depth = 1;
+    g_object_get(sink, "bit-depth", &bit_depth, nullptr);
+    fail_unless_equals_int(bit_depth, 0);
+
+    // Out-of-range values reach the element, which refuses them at start: GObject would only
+    // warn and keep the previous value. The blurb states the real range.
+    for (const char* property : {"slots", "perms", "bit-depth"}) {
+        GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(sink), property);
+        fail_unless(spec != nullptr, "%s", property);
+        fail_unless_equals_int(G_PARAM_SPEC_UINT(spec)->minimum, 0);
+        fail_unless_equals_uint64(G_PARAM_SPEC_UINT(spec)->maximum, G_MAXUINT);
+    }
     GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(sink), "slots");
-    fail_unless_equals_int(G_PARAM_SPEC_UINT(spec)->minimum, 2);
-    fail_unless_equals_int(G_PARAM_SPEC_UINT(spec)->maximum, 64);
+    fail_unless(strstr(g_param_spec_get_blurb(spec), "2 to 64") != nullptr);
+    spec = g_object_class_find_property(G_OBJECT_GET_CLASS(sink), "perms");
+    fail_unless(strstr(g_param_spec_get_blurb(spec), "0 to 0777") != nullptr);
+    spec = g_object_class_find_property(G_OBJECT_GET_CLASS(sink), "bit-depth");
+    fail_unless(strstr(g_param_spec_get_blurb(spec), "1 to 16") != nullptr);
     // Our stats replace GstBaseSink's, read-only.
     spec = g_object_class_find_property(G_OBJECT_GET_CLASS(sink), "stats");
     fail_unless(spec->owner_type == G_OBJECT_TYPE(sink));

@@ -1,8 +1,13 @@
 // pvshmsrc: properties, errors, frames from pvshmsink in every family of formats, caps that
-// follow the writer, normalize=true, mode=all drops, timeouts, timestamps and latency.
+// follow the writer, normalize=true, color-space, mode=all drops, max-age, timeouts and the
+// warnings before them, timestamps and latency, and the facts each buffer carries.
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <string>
+#include <unistd.h>
+#include <utility>
+#include <vector>
 
 #include <gst/base/gstbasesrc.h>
 #include <gst/video/video.h>
@@ -18,6 +23,50 @@ int64_t monotonic_ns()
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return int64_t{ts.tv_sec} * GST_SECOND + ts.tv_nsec;
+}
+
+int64_t realtime_ns()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return int64_t{ts.tv_sec} * GST_SECOND + ts.tv_nsec;
+}
+
+// Pulls events until EOS; false when the harness stops giving any (it waits 60 s for each).
+bool wait_for_eos(GstHarness* h)
+{
+    while (GstEvent* event = gst_harness_pull_event(h)) {
+        const bool eos = GST_EVENT_TYPE(event) == GST_EVENT_EOS;
+        gst_event_unref(event);
+        if (eos)
+            return true;
+    }
+    return false;
+}
+
+// What the source posted about missing frames: its warnings and its timeout reasons.
+struct Posted
+{
+    std::vector<std::string> warnings;
+    std::vector<std::string> timeout_reasons;
+};
+
+Posted pop_posted(GstBus* bus)
+{
+    Posted posted;
+    while (GstMessage* message = gst_bus_pop(bus)) {
+        if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_WARNING) {
+            GError* error = nullptr;
+            gst_message_parse_warning(message, &error, nullptr);
+            posted.warnings.emplace_back(error->message);
+            g_error_free(error);
+        } else if (gst_message_has_name(message, "GstPvShmSrcTimeout")) {
+            const GstStructure* s = gst_message_get_structure(message);
+            posted.timeout_reasons.emplace_back(gst_structure_get_string(s, "reason"));
+        }
+        gst_message_unref(message);
+    }
+    return posted;
 }
 
 bool current_caps_are(GstHarness* h, const char* expected_string)
@@ -424,6 +473,361 @@ GST_START_TEST(test_src_timestamps_are_capture_running_time)
 }
 GST_END_TEST;
 
+// Frames captured before the pipeline started, a writer whose times are older than what was
+// already output: PTS keep increasing (muxers refuse anything else), then follow capture time
+// again. Guards against every early frame getting PTS 0.
+GST_START_TEST(test_src_pts_strictly_increase_before_start_and_across_writer_restart)
+{
+    const std::string id = unique_id("ptsincrease");
+    SegmentCleanup cleanup(id);
+    GstElement* element = nullptr;
+    GstHarness* h = src_harness(id, [&](GstElement* src) {
+        element = src;
+        gst_util_set_object_arg(G_OBJECT(src), "mode", "all");
+    });
+    gst_harness_use_systemclock(h);
+    gst_element_set_state(h->element, GST_STATE_PAUSED);
+    gst_harness_play(h);
+    const auto base = int64_t(gst_element_get_base_time(element));
+
+    GstClockTime previous = GST_CLOCK_TIME_NONE;
+    auto write_and_pull = [&](pvshm::Writer& writer, int64_t capture_running, int64_t duration) {
+        pvshm::FrameInfo info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, 4, 4);
+        info.timestamp_monotonic_ns = base + capture_running;
+        info.duration_ns = duration;
+        std::vector<uint8_t> pixels(info.payload_size, 1);
+        fail_unless(writer.write(info, pixels.data()).has_value());
+        GstBuffer* out = gst_harness_pull(h);
+        fail_unless(out != nullptr);
+        const GstClockTime pts = GST_BUFFER_PTS(out);
+        fail_unless(GST_CLOCK_TIME_IS_VALID(pts));
+        fail_unless(GST_BUFFER_DURATION_IS_VALID(out));
+        if (GST_CLOCK_TIME_IS_VALID(previous))
+            fail_unless(pts > previous, "PTS %" GST_TIME_FORMAT " after %" GST_TIME_FORMAT,
+                        GST_TIME_ARGS(pts), GST_TIME_ARGS(previous));
+        previous = pts;
+        const GstClockTime duration_out = GST_BUFFER_DURATION(out);
+        gst_buffer_unref(out);
+        return std::make_pair(pts, duration_out);
+    };
+    {
+        pvshm::Writer original(id);
+        // Captured before the pipeline's base time.
+        fail_unless_equals_uint64(
+            write_and_pull(original, -300 * GST_MSECOND, 40 * GST_MSECOND).first, 0);
+        write_and_pull(original, -200 * GST_MSECOND, 40 * GST_MSECOND);
+        write_and_pull(original, -100 * GST_MSECOND, 40 * GST_MSECOND);
+        // Captured after it: its own running time again, latency preserved.
+        const auto [pts, duration] = write_and_pull(original, 500 * GST_MSECOND, 40 * GST_MSECOND);
+        fail_unless_equals_uint64(pts, 500 * GST_MSECOND);
+        fail_unless_equals_uint64(duration, 40 * GST_MSECOND);
+    }
+    // A new writer of the id (the first one is gone) with equal and older capture times.
+    pvshm::Writer restarted(id);
+    write_and_pull(restarted, 500 * GST_MSECOND, -1);
+    write_and_pull(restarted, 400 * GST_MSECOND, -1);
+    // Without a duration of its own or a framerate in its caps: the gap to the previous frame.
+    const GstClockTime before = previous;
+    const auto [pts, duration] = write_and_pull(restarted, 2 * GST_SECOND, -1);
+    fail_unless_equals_uint64(pts, 2 * GST_SECOND);
+    fail_unless_equals_uint64(duration, 2 * GST_SECOND - before);
+    gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_src_buffers_carry_the_frame_facts)
+{
+    const std::string id = unique_id("facts");
+    SegmentCleanup cleanup(id);
+    pvshm::WriterOptions options;
+    options.camera_id = "line-3";
+    pvshm::Writer writer(id, options);
+    pvshm::FrameInfo info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, 8, 2);
+    info.timestamp_realtime_ns = 1'700'000'000'123'456'789;
+    info.metadata = {{"part", std::string("A-17")}, {"count", int64_t{-42}}, {"score", 0.75}};
+    std::vector<uint8_t> pixels(info.payload_size, 9);
+    fail_unless(writer.write(info, pixels.data()).has_value());
+    info.metadata.clear();
+    fail_unless(writer.write(info, pixels.data()).has_value());
+
+    GstHarness* h = src_harness(
+        id, [](GstElement* src) { gst_util_set_object_arg(G_OBJECT(src), "mode", "all"); });
+    GstBuffer* out = gst_harness_pull(h);
+    // The newest frame first, as on every start.
+    fail_unless_equals_uint64(GST_BUFFER_OFFSET(out), 2);
+    fail_unless_equals_uint64(GST_BUFFER_OFFSET_END(out), 3);
+    gst_buffer_unref(out);
+    std::fill(pixels.begin(), pixels.end(), 10);
+    info.metadata = {{"part", std::string("A-18")}, {"count", int64_t{7}}, {"score", 0.5}};
+    fail_unless(writer.write(info, pixels.data()).has_value());
+    out = gst_harness_pull(h);
+    fail_unless_equals_uint64(GST_BUFFER_OFFSET(out), 3);
+    fail_unless_equals_uint64(GST_BUFFER_OFFSET_END(out), 4);
+
+    GstCaps* unix_time = gst_caps_from_string("timestamp/x-unix");
+    const GstReferenceTimestampMeta* realtime =
+        gst_buffer_get_reference_timestamp_meta(out, unix_time);
+    gst_caps_unref(unix_time);
+    fail_unless(realtime != nullptr);
+    fail_unless_equals_uint64(realtime->timestamp, 1'700'000'000'123'456'789);
+
+    GstCustomMeta* meta = gst_buffer_get_custom_meta(out, "GstPvShmFrameMeta");
+    fail_unless(meta != nullptr);
+    const GstStructure* s = gst_custom_meta_get_structure(meta);
+    fail_unless_equals_string(gst_structure_get_string(s, "camera-id"), "line-3");
+    guint64 sequence = 0;
+    fail_unless(gst_structure_get_uint64(s, "sequence", &sequence));
+    fail_unless_equals_uint64(sequence, 3);
+    fail_unless_equals_string(gst_structure_get_string(s, "part"), "A-18");
+    gint64 count = 0;
+    fail_unless(gst_structure_get_int64(s, "count", &count));
+    fail_unless_equals_int64(count, 7);
+    gdouble score = 0;
+    fail_unless(gst_structure_get_double(s, "score", &score));
+    fail_unless(score == 0.5);
+    fail_unless_equals_int(gst_structure_n_fields(s), 5);
+    gst_buffer_unref(out);
+    gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+// pvshmsrc ! pvshmsink keeps what pvshmsrc puts on its buffers.
+GST_START_TEST(test_src_facts_survive_a_relay_through_the_sink)
+{
+    const std::string from = unique_id("relayfrom");
+    const std::string to = unique_id("relayto");
+    SegmentCleanup cleanup_from(from);
+    SegmentCleanup cleanup_to(to);
+    pvshm::WriterOptions options;
+    options.camera_id = "dock";
+    pvshm::Writer writer(from, options);
+    pvshm::FrameInfo info = pvshm::packed_frame_info(pvshm::PixelFormat::BGR, 6, 4);
+    info.timestamp_realtime_ns = 1'650'000'000'000'000'001;
+    info.metadata = {{"lot", std::string("L9")}, {"n", int64_t{3}}, {"gain", 1.5}};
+    std::vector<uint8_t> pixels(info.payload_size, 5);
+    fail_unless(writer.write(info, pixels.data()).has_value());
+
+    GstHarness* src = src_harness(from);
+    GstBuffer* out = gst_harness_pull(src);
+    GstHarness* sink = sink_harness(to, "video/x-raw,format=BGR,width=6,height=4,framerate=30/1");
+    fail_unless_equals_int(gst_harness_push(sink, out), GST_FLOW_OK);
+
+    pvshm::Reader reader(to);
+    auto view = reader.view_latest();
+    fail_unless(bool(view));
+    fail_unless_equals_int64(view->info().timestamp_realtime_ns, 1'650'000'000'000'000'001);
+    fail_unless_equals_string(view->info().camera_id.c_str(), "dock");
+    fail_unless(view->info().metadata == info.metadata);
+    gst_harness_teardown(sink);
+    gst_harness_teardown(src);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_src_color_space_orders_unordered_frames)
+{
+    const std::string id = unique_id("colorspace");
+    SegmentCleanup cleanup(id);
+    cv::Mat array(2, 3, CV_8UC3, cv::Scalar(10, 20, 30));
+    pvshm::write_image_array_to_shared_memory(id, array);
+
+    GstElement* probe = gst_element_factory_make("pvshmsrc", nullptr);
+    gint color_space = -1;
+    g_object_get(probe, "color-space", &color_space, nullptr);
+    GEnumClass* spaces = G_ENUM_CLASS(g_type_class_ref(
+        g_object_class_find_property(G_OBJECT_GET_CLASS(probe), "color-space")->value_type));
+    fail_unless_equals_string(g_enum_get_value(spaces, color_space)->value_nick, "RGB");
+    g_type_class_unref(spaces);
+    gst_object_unref(probe);
+
+    struct Case
+    {
+        const char* color_space;
+        bool normalize;
+        const char* format;
+        uint8_t first;
+    };
+    const Case cases[] = {
+        {"RGB", false, "RGB", 10},
+        {"BGR", false, "BGR", 10},
+        {"RGB", true, "RGB", 10},
+        {"BGR", true, "RGB", 30},
+    };
+    for (const auto& c : cases) {
+        GstHarness* h = src_harness(id, [&](GstElement* src) {
+            gst_util_set_object_arg(G_OBJECT(src), "color-space", c.color_space);
+            g_object_set(src, "normalize", c.normalize, nullptr);
+        });
+        GstBuffer* out = gst_harness_pull(h);
+        GstCaps* caps = gst_pad_get_current_caps(h->sinkpad);
+        fail_unless_equals_string(
+            gst_structure_get_string(gst_caps_get_structure(caps, 0), "format"), c.format);
+        gst_caps_unref(caps);
+        fail_unless_equals_int(first_byte(out), c.first);
+        gst_buffer_unref(out);
+        gst_harness_teardown(h);
+    }
+}
+GST_END_TEST;
+
+GST_START_TEST(test_src_max_age_skips_old_frames)
+{
+    const std::string id = unique_id("maxage");
+    SegmentCleanup cleanup(id);
+    pvshm::Writer writer(id);
+    pvshm::FrameInfo info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, 4, 4);
+    info.timestamp_realtime_ns = realtime_ns() - 10 * GST_SECOND;
+    std::vector<uint8_t> pixels(info.payload_size, 1);
+    fail_unless(writer.write(info, pixels.data()).has_value());
+
+    GstBus* bus = gst_bus_new();
+    GstHarness* h = src_harness(id, [&](GstElement* src) {
+        g_object_set(src, "max-age", guint64(GST_SECOND), "timeout", guint64(300 * GST_MSECOND),
+                     nullptr);
+        gst_element_set_bus(src, bus);
+    });
+    // Only a frame too old: the timeout says so.
+    fail_unless(wait_for_eos(h));
+    const Posted posted = pop_posted(bus);
+    fail_unless_equals_int(posted.timeout_reasons.size(), 1);
+    const std::string& reason = posted.timeout_reasons[0];
+    fail_unless(reason.find("younger than max-age (1s) within 0.3s") != std::string::npos, "%s",
+                reason.c_str());
+    fail_unless_equals_uint64(stat_of(h->element, "frames-too-old"), 1);
+    gst_element_set_bus(h->element, nullptr);
+    gst_harness_teardown(h);
+    gst_object_unref(bus);
+
+    h = src_harness(id, [](GstElement* src) {
+        gst_util_set_object_arg(G_OBJECT(src), "mode", "all");
+        g_object_set(src, "max-age", guint64(GST_SECOND), nullptr);
+    });
+    std::fill(pixels.begin(), pixels.end(), 2);
+    info.timestamp_realtime_ns = 0; // now
+    fail_unless(writer.write(info, pixels.data()).has_value());
+    GstBuffer* out = gst_harness_pull(h);
+    fail_unless_equals_int(first_byte(out), 2);
+    gst_buffer_unref(out);
+    gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+// One warning naming the id per reason, and a timeout that says why it ended the stream.
+GST_START_TEST(test_src_warns_once_about_a_missing_segment)
+{
+    const std::string id = unique_id("nosegment");
+    GstBus* bus = gst_bus_new();
+    GstHarness* h = src_harness(id, [&](GstElement* src) {
+        g_object_set(src, "timeout", guint64(300 * GST_MSECOND), nullptr);
+        gst_element_set_bus(src, bus);
+    });
+    fail_unless(wait_for_eos(h));
+    const Posted posted = pop_posted(bus);
+    fail_unless_equals_int(posted.warnings.size(), 1);
+    fail_unless(posted.warnings[0].find("'" + id + "'") != std::string::npos, "%s",
+                posted.warnings[0].c_str());
+    fail_unless_equals_int(posted.timeout_reasons.size(), 1);
+    fail_unless(posted.timeout_reasons[0] == "no segment '" + id + "' within 0.3s", "%s",
+                posted.timeout_reasons[0].c_str());
+    gst_element_set_bus(h->element, nullptr);
+    gst_harness_teardown(h);
+    gst_object_unref(bus);
+    fail_unless(segment_absent(id));
+}
+GST_END_TEST;
+
+GST_START_TEST(test_src_warns_once_about_a_dead_writer)
+{
+    const std::string id = unique_id("deadwriter");
+    SegmentCleanup cleanup(id);
+    write_gray_frames(id, 2);
+    GstBus* bus = gst_bus_new();
+    GstHarness* h = src_harness(id, [&](GstElement* src) {
+        g_object_set(src, "timeout", guint64(300 * GST_MSECOND), nullptr);
+        gst_element_set_bus(src, bus);
+    });
+    // The dead writer's last frame is still delivered.
+    GstBuffer* out = gst_harness_pull(h);
+    fail_unless_equals_int(first_byte(out), 2);
+    gst_buffer_unref(out);
+    fail_unless(wait_for_eos(h));
+    const Posted posted = pop_posted(bus);
+    fail_unless_equals_int(posted.warnings.size(), 1);
+    fail_unless(posted.warnings[0].find("writer of '" + id + "' is gone") != std::string::npos,
+                "%s", posted.warnings[0].c_str());
+    fail_unless_equals_int(posted.timeout_reasons.size(), 1);
+    fail_unless(posted.timeout_reasons[0] ==
+                    "writer of '" + id + "' is gone, no new frame within 0.3s",
+                "%s", posted.timeout_reasons[0].c_str());
+    gst_element_set_bus(h->element, nullptr);
+    gst_harness_teardown(h);
+    gst_object_unref(bus);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_src_timeout_with_a_live_writer_says_no_new_frame)
+{
+    const std::string id = unique_id("nonewframe");
+    SegmentCleanup cleanup(id);
+    pvshm::Writer writer(id);
+    GstBus* bus = gst_bus_new();
+    GstHarness* h = src_harness(id, [&](GstElement* src) {
+        g_object_set(src, "timeout", guint64(200 * GST_MSECOND), nullptr);
+        gst_element_set_bus(src, bus);
+    });
+    fail_unless(wait_for_eos(h));
+    const Posted posted = pop_posted(bus);
+    fail_unless_equals_int(posted.warnings.size(), 1);
+    fail_unless(posted.warnings[0].find("no new frame of '" + id + "' within 0.2s") !=
+                    std::string::npos,
+                "%s", posted.warnings[0].c_str());
+    fail_unless_equals_int(posted.timeout_reasons.size(), 1);
+    gst_element_set_bus(h->element, nullptr);
+    gst_harness_teardown(h);
+    gst_object_unref(bus);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_src_allow_other_owner)
+{
+    const std::string id = unique_id("otherowner");
+    SegmentCleanup cleanup(id);
+    write_gray_frames(id, 1);
+    const char* dir = g_getenv("PVSHM_SHM_DIR");
+    const std::string path = std::string(dir && *dir ? dir : "/dev/shm") + "/pvshm." + id;
+    // Only root can give a file away; elsewhere only the default is checked.
+    const bool given_away = geteuid() == 0 && chown(path.c_str(), 4242, 4242) == 0;
+
+    GstElement* probe = gst_element_factory_make("pvshmsrc", nullptr);
+    gboolean allowed = TRUE;
+    g_object_get(probe, "allow-other-owner", &allowed, nullptr);
+    fail_if(allowed);
+    gst_object_unref(probe);
+    if (!given_away)
+        return;
+
+    GstBus* bus = gst_bus_new();
+    GstHarness* h = src_harness(id, [&](GstElement* src) { gst_element_set_bus(src, bus); });
+    GstMessage* message =
+        gst_bus_timed_pop_filtered(bus, 10 * GST_SECOND, GstMessageType(GST_MESSAGE_ERROR));
+    fail_unless(message != nullptr);
+    GError* error = nullptr;
+    gst_message_parse_error(message, &error, nullptr);
+    fail_unless(strstr(error->message, "allow-other-owner=true") != nullptr, "%s", error->message);
+    g_error_free(error);
+    gst_message_unref(message);
+    gst_element_set_bus(h->element, nullptr);
+    gst_harness_teardown(h);
+    gst_object_unref(bus);
+
+    h = src_harness(id,
+                    [](GstElement* src) { g_object_set(src, "allow-other-owner", TRUE, nullptr); });
+    GstBuffer* out = gst_harness_pull(h);
+    fail_unless_equals_int(first_byte(out), 1);
+    gst_buffer_unref(out);
+    gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 static Suite* pvshmsrc_suite()
 {
     Suite* s = suite_create("pvshmsrc");
@@ -441,6 +845,15 @@ static Suite* pvshmsrc_suite()
     tcase_add_test(tc, test_src_timeout_ends_stream);
     tcase_add_test(tc, test_src_waiting_forever_stops_promptly);
     tcase_add_test(tc, test_src_timestamps_are_capture_running_time);
+    tcase_add_test(tc, test_src_pts_strictly_increase_before_start_and_across_writer_restart);
+    tcase_add_test(tc, test_src_buffers_carry_the_frame_facts);
+    tcase_add_test(tc, test_src_facts_survive_a_relay_through_the_sink);
+    tcase_add_test(tc, test_src_color_space_orders_unordered_frames);
+    tcase_add_test(tc, test_src_max_age_skips_old_frames);
+    tcase_add_test(tc, test_src_warns_once_about_a_missing_segment);
+    tcase_add_test(tc, test_src_warns_once_about_a_dead_writer);
+    tcase_add_test(tc, test_src_timeout_with_a_live_writer_says_no_new_frame);
+    tcase_add_test(tc, test_src_allow_other_owner);
     return s;
 }
 

@@ -1,0 +1,138 @@
+#include "gstpvshmmeta.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+#include <variant>
+
+namespace {
+
+constexpr const char* kCameraIdField = "camera-id";
+constexpr const char* kSequenceField = "sequence";
+
+// Set once by plugin_init, read by every element afterwards.
+const GstMetaInfo* frame_meta_info = nullptr;
+
+GstStaticCaps unix_time_caps = GST_STATIC_CAPS("timestamp/x-unix");
+
+bool is_own_field(const char* name)
+{
+    return std::strcmp(name, kCameraIdField) == 0 || std::strcmp(name, kSequenceField) == 0;
+}
+
+void append_name(std::string& names, const char* name)
+{
+    if (!names.empty())
+        names += ", ";
+    names += name;
+}
+
+// The metadata value a field holds, for the types a writer can store without loss of meaning.
+std::optional<pvshm::MetadataValue> metadata_value_of(const GValue* value)
+{
+    switch (G_VALUE_TYPE(value)) {
+    case G_TYPE_STRING:
+        if (const gchar* text = g_value_get_string(value))
+            return pvshm::MetadataValue(std::string(text));
+        return std::nullopt;
+    case G_TYPE_INT64:
+        return pvshm::MetadataValue(int64_t{g_value_get_int64(value)});
+    case G_TYPE_INT:
+        return pvshm::MetadataValue(int64_t{g_value_get_int(value)});
+    case G_TYPE_UINT:
+        return pvshm::MetadataValue(int64_t{g_value_get_uint(value)});
+    case G_TYPE_UINT64: {
+        const guint64 number = g_value_get_uint64(value);
+        if (number > guint64(std::numeric_limits<int64_t>::max()))
+            return std::nullopt;
+        return pvshm::MetadataValue(int64_t(number));
+    }
+    case G_TYPE_DOUBLE:
+        return pvshm::MetadataValue(g_value_get_double(value));
+    case G_TYPE_FLOAT:
+        return pvshm::MetadataValue(double{g_value_get_float(value)});
+    default:
+        return std::nullopt;
+    }
+}
+
+} // namespace
+
+void gst_pv_shm_meta_register()
+{
+    // No tags: the facts describe the frame, not its pixels, so converters and scalers keep them.
+    static const gchar* tags[] = {nullptr};
+    if (!frame_meta_info)
+        frame_meta_info =
+            gst_meta_register_custom(kGstPvShmFrameMetaName, tags, nullptr, nullptr, nullptr);
+}
+
+std::string gst_pv_shm_meta_add(GstBuffer* buffer, const pvshm::FrameInfo& info)
+{
+    GstCaps* unix_time = gst_static_caps_get(&unix_time_caps);
+    gst_buffer_add_reference_timestamp_meta(
+        buffer, unix_time, GstClockTime(std::max<int64_t>(info.timestamp_realtime_ns, 0)),
+        info.duration_ns > 0 ? GstClockTime(info.duration_ns) : GST_CLOCK_TIME_NONE);
+    gst_caps_unref(unix_time);
+
+    auto* meta =
+        reinterpret_cast<GstCustomMeta*>(gst_buffer_add_meta(buffer, frame_meta_info, nullptr));
+    GstStructure* s = gst_custom_meta_get_structure(meta);
+    gst_structure_set(s, kSequenceField, G_TYPE_UINT64, guint64(info.sequence), nullptr);
+    if (!info.camera_id.empty())
+        gst_structure_set(s, kCameraIdField, G_TYPE_STRING, info.camera_id.c_str(), nullptr);
+    std::string left_out;
+    for (const auto& [key, value] : info.metadata) {
+        if (is_own_field(key.c_str())) {
+            append_name(left_out, key.c_str());
+            continue;
+        }
+        std::visit(
+            [&, &key = key](const auto& v) {
+                using T = std::decay_t<decltype(v)>;
+                if constexpr (std::is_same_v<T, std::string>)
+                    gst_structure_set(s, key.c_str(), G_TYPE_STRING, v.c_str(), nullptr);
+                else if constexpr (std::is_same_v<T, int64_t>)
+                    gst_structure_set(s, key.c_str(), G_TYPE_INT64, gint64{v}, nullptr);
+                else
+                    gst_structure_set(s, key.c_str(), G_TYPE_DOUBLE, gdouble{v}, nullptr);
+            },
+            value);
+    }
+    return left_out;
+}
+
+std::optional<int64_t> gst_pv_shm_meta_unix_time(GstBuffer* buffer)
+{
+    GstCaps* unix_time = gst_static_caps_get(&unix_time_caps);
+    const GstReferenceTimestampMeta* meta =
+        gst_buffer_get_reference_timestamp_meta(buffer, unix_time);
+    gst_caps_unref(unix_time);
+    if (!meta || !GST_CLOCK_TIME_IS_VALID(meta->timestamp) ||
+        meta->timestamp > GstClockTime(std::numeric_limits<int64_t>::max()))
+        return std::nullopt;
+    return int64_t(meta->timestamp);
+}
+
+bool gst_pv_shm_meta_read(GstBuffer* buffer, std::string& camera_id, pvshm::UserMetadata& metadata,
+                          std::string& skipped)
+{
+    GstCustomMeta* meta = gst_buffer_get_custom_meta(buffer, kGstPvShmFrameMetaName);
+    if (!meta)
+        return false;
+    const GstStructure* s = gst_custom_meta_get_structure(meta);
+    const gchar* camera = gst_structure_get_string(s, kCameraIdField);
+    camera_id = camera ? camera : "";
+    const gint fields = gst_structure_n_fields(s);
+    for (gint i = 0; i < fields; ++i) {
+        const gchar* name = gst_structure_nth_field_name(s, guint(i));
+        if (is_own_field(name))
+            continue;
+        if (auto value = metadata_value_of(gst_structure_get_value(s, name)))
+            metadata.insert_or_assign(name, std::move(*value));
+        else
+            append_name(skipped, name);
+    }
+    return true;
+}
