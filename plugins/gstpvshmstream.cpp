@@ -1,5 +1,6 @@
 #include "gstpvshmstream.h"
 
+#include <algorithm>
 #include <cstring>
 #include <exception>
 #include <stdexcept>
@@ -24,15 +25,21 @@ bool has_nul(std::string_view text)
     return text.find('\0') != std::string_view::npos;
 }
 
+// gst_caps_to_string() escapes everything else: other bytes are no caps a sender wrote.
+bool is_printable_ascii(std::string_view text)
+{
+    return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+}
+
 } // namespace
 
 std::vector<uint8_t> encode_frame_prefix(const FrameFacts& facts, std::string_view caps,
                                          const uint8_t* payload, uint64_t payload_size)
 {
-    if (caps.empty() || caps.size() > kMaxCapsLength || has_nul(caps))
+    if (caps.empty() || caps.size() > kMaxCapsLength || !is_printable_ascii(caps))
         throw std::invalid_argument("caps of " + std::to_string(caps.size()) +
                                     " characters: a stream carries 1 to " +
-                                    std::to_string(kMaxCapsLength) + ", without NUL");
+                                    std::to_string(kMaxCapsLength) + " of printable ASCII");
     if (facts.camera_id.size() > kMaxCameraIdLength || has_nul(facts.camera_id))
         throw std::invalid_argument("camera id of " + std::to_string(facts.camera_id.size()) +
                                     " bytes: a stream carries at most " +
@@ -119,13 +126,16 @@ std::optional<Frame> decode_frame(const Header& header, const uint8_t* bytes, st
     const std::string_view camera_id(text + header.caps_length, header.camera_id_length);
     const std::string_view metadata(text + header.caps_length + header.camera_id_length,
                                     header.metadata_length);
-    if (has_nul(caps) || has_nul(camera_id)) {
-        problem = "NUL in the caps or the camera id";
+    if (!is_printable_ascii(caps) || has_nul(camera_id)) {
+        problem = "caps not printable ASCII, or NUL in the camera id";
         return std::nullopt;
     }
     Frame frame;
     try {
         frame.facts.metadata = pvshm::parse_metadata(metadata);
+        // What a segment would refuse (an empty key, a number that grows past the bound when
+        // written back) is refused here, so that every frame delivered can be stored.
+        pvshm::serialize_metadata(frame.facts.metadata);
     } catch (const std::exception& error) {
         problem = error.what();
         return std::nullopt;
