@@ -295,8 +295,8 @@ std::string message_text(GstMessage* message)
         if (line != std::string::npos)
             details = details.substr(line + 1);
         // A debug text of one line is only where it was posted: "file.c(123): function (): ...".
-        const bool location = details.find(".c(") != std::string::npos &&
-                              details.find("(): ") != std::string::npos;
+        const bool location =
+            details.find(".c(") != std::string::npos && details.find("(): ") != std::string::npos;
         if (!details.empty() && details != text && !location)
             text += ": " + details;
     }
