@@ -44,6 +44,7 @@
 #include <pvshm/format.hpp>
 
 #include "gstpvshmclock.h"
+#include "gstpvshmerror.h"
 #include "gstpvshmformat.h"
 #include "gstpvshmmeta.h"
 #include "gstpvshmstream.h"
@@ -414,10 +415,20 @@ static GstFlowReturn gst_pv_shm_depay_chain(GstPad*, GstObject* parent, GstBuffe
     const gsize received = gst_buffer_get_size(buffer);
     gst_adapter_push(state->adapter, buffer);
     state->flow = GST_FLOW_OK;
-    state->deframer.drain(bytes,
-                          [self](const pvshm::stream::Frame& frame, AdapterBytes::Taken& taken) {
-                              return gst_pv_shm_depay_push(self, frame, taken);
-                          });
+    if (gst_adapter_available(state->adapter) < state->deframer.wanted()) {
+        gst_pv_shm_depay_publish_stats(state, received);
+        return GST_FLOW_OK;
+    }
+    try {
+        state->deframer.drain(
+            bytes, [self](const pvshm::stream::Frame& frame, AdapterBytes::Taken& taken) {
+                return gst_pv_shm_depay_push(self, frame, taken);
+            });
+    } catch (...) {
+        gst_pv_shm_post_exception(GST_ELEMENT(self), GstPvShmAccess::Read,
+                                  "Could not read the stream");
+        state->flow = GST_FLOW_ERROR;
+    }
     gst_pv_shm_depay_publish_stats(state, received);
     return state->flow;
 }

@@ -37,6 +37,7 @@
 #include <pvshm/format.hpp>
 
 #include "gstpvshmclock.h"
+#include "gstpvshmerror.h"
 #include "gstpvshmformat.h"
 #include "gstpvshmmeta.h"
 #include "gstpvshmstream.h"
@@ -356,9 +357,23 @@ static std::optional<std::vector<uint8_t>> gst_pv_shm_pay_prefix(GstPvShmPay* se
     return std::nullopt;
 }
 
+static GstFlowReturn gst_pv_shm_pay_push(GstPvShmPay* self, GstBuffer* buffer);
+
 static GstFlowReturn gst_pv_shm_pay_chain(GstPad*, GstObject* parent, GstBuffer* buffer)
 {
     GstPvShmPay* self = GST_PV_SHM_PAY(parent);
+    try {
+        return gst_pv_shm_pay_push(self, buffer);
+    } catch (...) {
+        gst_pv_shm_post_exception(GST_ELEMENT(self), GstPvShmAccess::Read,
+                                  "Could not send a frame");
+        return GST_FLOW_ERROR;
+    }
+}
+
+// Takes `buffer`.
+static GstFlowReturn gst_pv_shm_pay_push(GstPvShmPay* self, GstBuffer* buffer)
+{
     PvShmPayState* state = self->state;
     if (!state->frame) {
         gst_buffer_unref(buffer);

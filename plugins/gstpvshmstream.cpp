@@ -166,6 +166,7 @@ void Deframer::end()
 
 void Deframer::restart()
 {
+    wanted_ = 0;
     last_sequence_.reset();
     losses_since_last_ = 0;
     in_loss_ = false;

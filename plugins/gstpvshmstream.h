@@ -194,10 +194,16 @@ public:
     // Nothing follows (end of stream): the losses met since the last frame count as drops.
     void end();
 
-    // Forgets the previous frame and pending losses (a new stream), keeping the counts.
+    // Forgets the previous frame, pending losses and the frame in progress (a new stream, its
+    // bytes gone), keeping the counts.
     void restart();
 
     const DeframeStats& stats() const { return stats_; }
+
+    // Bytes the queue must hold before drain() can do anything: the size of the frame whose
+    // header checked and whose body is still coming, else 0. A receiver may skip drain() until
+    // then (a frame of megabytes arrives in thousands of packets).
+    uint64_t wanted() const { return wanted_; }
 
 private:
     void skip_garbage(size_t size);
@@ -206,6 +212,7 @@ private:
     void delivered(const Frame& frame);
 
     DeframeStats stats_;
+    uint64_t wanted_ = 0;
     std::optional<uint64_t> last_sequence_;
     uint64_t losses_since_last_ = 0;
     // Skipping bytes that belong to a loss already counted (a garbage run, a damaged frame).
@@ -214,6 +221,7 @@ private:
 
 template <typename Bytes, typename Deliver> void Deframer::drain(Bytes& bytes, Deliver&& deliver)
 {
+    wanted_ = 0;
     // Every pass consumes at least one byte, or returns.
     while (bytes.available() >= sizeof kMagic) {
         const auto magic = bytes.find_magic();
@@ -240,8 +248,10 @@ template <typename Bytes, typename Deliver> void Deframer::drain(Bytes& bytes, D
             continue;
         }
         const uint64_t size = header->frame_size();
-        if (bytes.available() < size)
+        if (bytes.available() < size) {
+            wanted_ = size;
             return;
+        }
         auto taken = bytes.take(size_t(size));
         auto frame = decode_frame(*header, taken.data(), problem);
         if (!frame) {
@@ -266,6 +276,7 @@ template <typename Bytes, typename Deliver> void Deframer::drain(Bytes& bytes, D
 
 template <typename Bytes> void Deframer::discard(Bytes& bytes)
 {
+    wanted_ = 0;
     const size_t left = bytes.available();
     if (left == 0)
         return;

@@ -1,6 +1,6 @@
 // `pvshm mirror srt://HOST:PORT ID`: the frames a `pvshm serve` sends, into an id of this host,
 // as an SRT caller:
-//   srtsrc uri=srt://HOST:PORT?mode=caller ! pvshmdepay ! pvshmsink shared-mem-id=ID
+//   srtsrc uri=srt://HOST:PORT?mode=caller ! queue ! pvshmdepay ! pvshmsink shared-mem-id=ID
 // Readers of ID see the sender's caps, camera id, user metadata and realtime capture times.
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -21,6 +21,8 @@ namespace {
 
 // libsrt's connection timeout (SRTO_CONNTIMEO), which srtsrc leaves at its default.
 constexpr int kConnectTimeoutSeconds = 3;
+// Bytes received but not yet cut into frames: a few 1080p BGR frames.
+constexpr size_t kSrtQueueBytes = 64 * 1024 * 1024;
 
 struct MirrorOptions
 {
@@ -71,19 +73,24 @@ int run_mirror(const MirrorOptions& options)
     LinkOutput output("mirror");
     GstElement* pipeline = gst_pipeline_new("mirror");
     GstElement* src = gst_element_factory_make("srtsrc", "src");
+    GstElement* queue = gst_element_factory_make("queue", "queue");
     GstElement* depay = gst_element_factory_make("pvshmdepay", "depay");
     GstElement* sink = gst_element_factory_make("pvshmsink", "sink");
-    if (!src || !depay || !sink)
+    if (!src || !queue || !depay || !sink)
         throw std::runtime_error("cannot create the SRT or pvshm elements");
+    // srtsrc reads packets on its own thread while frames are checked and stored on another: a
+    // receiver busy with a frame would otherwise let SRT's buffer fill and drop packets late.
+    g_object_set(queue, "max-size-buffers", 0u, "max-size-time", guint64{0}, "max-size-bytes",
+                 guint(kSrtQueueBytes), nullptr);
     g_object_set(src, "uri", address.uri("caller").c_str(), "latency", options.link.latency_ms,
                  "auto-reconnect", gboolean(options.retry), nullptr);
     if (!passphrase.empty())
         g_object_set(src, "passphrase", passphrase.c_str(), nullptr);
     // Frames are stored as they arrive; their capture times are the sender's.
     g_object_set(sink, "shared-mem-id", options.id.c_str(), "sync", FALSE, nullptr);
-    gst_bin_add_many(GST_BIN(pipeline), src, depay, sink, nullptr);
-    if (!gst_element_link_many(src, depay, sink, nullptr))
-        throw std::runtime_error("cannot link srtsrc ! pvshmdepay ! pvshmsink");
+    gst_bin_add_many(GST_BIN(pipeline), src, queue, depay, sink, nullptr);
+    if (!gst_element_link_many(src, queue, depay, sink, nullptr))
+        throw std::runtime_error("cannot link srtsrc ! queue ! pvshmdepay ! pvshmsink");
 
     guint64 last_bytes = 0;
     guint64 last_frames = 0;

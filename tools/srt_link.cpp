@@ -129,7 +129,8 @@ gboolean on_status(gpointer data)
 std::string SrtAddress::uri(const char* mode) const
 {
     const bool v6 = host.find(':') != std::string::npos;
-    return "srt://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "?mode=" + mode;
+    return "srt://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) +
+           "?mode=" + mode + "&" + kSrtBufferOptions;
 }
 
 SrtAddress parse_srt_address(const std::string& text, bool host_required)

@@ -21,13 +21,21 @@ inline constexpr size_t kMaxPassphraseLength = 79;
 // SRT's default receive latency (ms), the buffer that absorbs retransmissions.
 inline constexpr int kDefaultSrtLatencyMs = 125;
 
+// SRT options for raw frames, which come in bursts of megabytes: srtsink's sends do not block,
+// and it drops a receiver whose send buffer is full, which SRT's 12 MB default is after two 1080p
+// BGR frames; and live mode caps the rate at 1 Gbit/s unless maxbw=0 (the input rate plus 25%).
+// payloadsize: the largest live-mode packet, 10% fewer packets than the default 1316 bytes.
+inline constexpr const char* kSrtBufferOptions =
+    "sndbuf=67108864&rcvbuf=67108864&fc=51000&maxbw=0&payloadsize=1456";
+
 struct SrtAddress
 {
     std::string host; // numeric (resolved); empty: every IPv4 address (serve only)
     int port = 0;
     std::string text; // as the user wrote it, for messages
 
-    // The address as srtsink and srtsrc take it, in `mode` (listener or caller).
+    // The address as srtsink and srtsrc take it, in `mode` (listener or caller), with
+    // kSrtBufferOptions.
     std::string uri(const char* mode) const;
 };
 

@@ -2,6 +2,7 @@
 // depayloader fed garbage, truncated and damaged frames, a stream joined midway and a sender
 // that restarted, in pieces of any size.
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -178,6 +179,34 @@ GstCaps* output_caps(GstHarness* h)
 }
 
 } // namespace
+
+// The wire format, pinned: a frame encoded by an independent implementation of the layout that
+// gstpvshmstream.h draws (Python's struct and zlib.crc32). A change here is a new stream version.
+GST_START_TEST(test_stream_format_is_pinned)
+{
+    const std::string expected_hex =
+        "5056534601004000010000000900030007000000000000000800000000000000"
+        "070000000000000000002a36fe9c9717005a6202000000005a7427b8af21ecdc"
+        "696d6167652f706e6763616d7b226b223a317d89504e470d0a1a0a";
+    stream::FrameFacts facts;
+    facts.flags = stream::kFlagSenderStart;
+    facts.sequence = 7;
+    facts.realtime_ns = 1'700'000'000'000'000'000;
+    facts.duration_ns = 40'000'000;
+    facts.camera_id = "cam";
+    facts.metadata = {{"k", int64_t{1}}};
+    const Bytes payload = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    Bytes frame = stream::encode_frame_prefix(facts, "image/png", payload.data(), payload.size());
+    frame.insert(frame.end(), payload.begin(), payload.end());
+    std::string hex;
+    for (uint8_t byte : frame) {
+        char digits[3];
+        std::snprintf(digits, sizeof digits, "%02x", byte);
+        hex += digits;
+    }
+    fail_unless_equals_string(hex.c_str(), expected_hex.c_str());
+}
+GST_END_TEST;
 
 // Every format pvshmsink takes comes out of pvshmpay ! pvshmdepay with its caps and bytes.
 GST_START_TEST(test_stream_round_trip_of_every_format)
@@ -607,6 +636,7 @@ static Suite* pvshm_stream_suite()
     TCase* tc = tcase_create("general");
     tcase_set_timeout(tc, 30);
     suite_add_tcase(s, tc);
+    tcase_add_test(tc, test_stream_format_is_pinned);
     tcase_add_test(tc, test_stream_round_trip_of_every_format);
     tcase_add_test(tc, test_stream_writes_out_the_implied_colorimetry);
     tcase_add_test(tc, test_stream_follows_caps_changes);

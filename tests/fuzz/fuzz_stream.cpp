@@ -164,6 +164,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     for (size_t at = 0; at < received.size(); at += piece) {
         const size_t length = std::min(piece, received.size() - at);
         queue.append(received.data() + at, length);
+        // As pvshmdepay does: nothing to do until the frame in progress can be complete.
+        if (queue.available() < deframer.wanted())
+            continue;
         deframer.drain(queue, deliver);
     }
     deframer.discard(queue);
