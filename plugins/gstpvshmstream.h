@@ -10,12 +10,12 @@
 //   +-----------------+------------+-------------+-------------+---------------------+
 //   | FrameHeader     | caps       | camera id   | metadata    | payload             |
 //   | magic "PVSF",   | caps_length| camera_id_  | metadata_   | payload_length bytes|
-//   | version, flags, | bytes, no  | length bytes| length bytes| laid out as the caps|
-//   | lengths,        | NUL: the   | (0: none)   | (0: none):  | say (planes one     |
-//   | sequence, times,| frame's    |             | user        | after the other,    |
-//   | body_crc,       | GStreamer  |             | metadata as | strides without     |
-//   | header_crc      | caps       |             | the library | padding), or the    |
-//   |                 |            |             | stores it   | encoded image bytes |
+//   | version, flags, | bytes of   | length bytes| length bytes| in the layout       |
+//   | lengths,        | printable  | (0: none),  | (0: none):  | GStreamer gives the |
+//   | sequence, times,| ASCII: the | no NUL      | user        | caps without a      |
+//   | body_crc,       | frame's    |             | metadata as | GstVideoMeta, or    |
+//   | header_crc      | GStreamer  |             | the library | the encoded image   |
+//   |                 | caps       |             | stores it   | bytes               |
 //   +-----------------+------------+-------------+-------------+---------------------+
 //   |<- header_crc -->|<------------------------ body_crc --------------------------->|
 //
@@ -30,7 +30,8 @@
 // A receiver (Deframer below) resynchronises on the magic: bytes before a magic, and a frame
 // whose header or body does not check, are skipped; a damaged frame is searched from its second
 // byte on, so a frame that began inside it (the sender restarted, packets were lost) is found.
-// A frame is delivered whole or not at all.
+// A frame cut short is known to be only once the bytes its header announced have arrived (those
+// of the frames after it, then searched again). A frame is delivered whole or not at all.
 #pragma once
 
 #include <cstddef>
