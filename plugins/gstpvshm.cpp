@@ -1,8 +1,10 @@
-// The pvshm plugin: pvshmsink and pvshmsrc.
+// The pvshm plugin: pvshmsink and pvshmsrc, and pvshmpay and pvshmdepay for other hosts.
 #include <gst/gst.h>
 
+#include "gstpvshmdepay.h"
 #include "gstpvshmlog.h"
 #include "gstpvshmmeta.h"
+#include "gstpvshmpay.h"
 #include "gstpvshmsink.h"
 #include "gstpvshmsrc.h"
 
@@ -12,6 +14,8 @@ static gboolean plugin_init(GstPlugin* plugin)
     gst_pv_shm_meta_register();
     gboolean ok = GST_ELEMENT_REGISTER(pvshmsink, plugin);
     ok |= GST_ELEMENT_REGISTER(pvshmsrc, plugin);
+    ok |= GST_ELEMENT_REGISTER(pvshmpay, plugin);
+    ok |= GST_ELEMENT_REGISTER(pvshmdepay, plugin);
     return ok;
 }
 

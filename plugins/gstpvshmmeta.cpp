@@ -123,6 +123,16 @@ std::optional<int64_t> gst_pv_shm_meta_unix_time(GstBuffer* buffer)
     return int64_t(meta->timestamp);
 }
 
+std::optional<uint64_t> gst_pv_shm_meta_sequence(GstBuffer* buffer)
+{
+    GstCustomMeta* meta = gst_buffer_get_custom_meta(buffer, kGstPvShmFrameMetaName);
+    guint64 sequence = 0;
+    if (!meta ||
+        !gst_structure_get_uint64(gst_custom_meta_get_structure(meta), kSequenceField, &sequence))
+        return std::nullopt;
+    return uint64_t{sequence};
+}
+
 bool gst_pv_shm_meta_read(GstBuffer* buffer, std::string& camera_id, pvshm::UserMetadata& metadata,
                           std::string& skipped)
 {

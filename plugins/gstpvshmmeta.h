@@ -29,6 +29,9 @@ std::string gst_pv_shm_meta_add(GstBuffer* buffer, const pvshm::FrameInfo& info)
 // The capture time (CLOCK_REALTIME ns) of the buffer's `timestamp/x-unix` reference timestamp.
 std::optional<int64_t> gst_pv_shm_meta_unix_time(GstBuffer* buffer);
 
+// The sequence number a GstPvShmFrameMeta on `buffer` names, if any.
+std::optional<uint64_t> gst_pv_shm_meta_sequence(GstBuffer* buffer);
+
 // What a GstPvShmFrameMeta on `buffer` tells a writer: its camera id ("" if none) and its user
 // fields, converted to metadata values (other integer and floating-point types widened). Fields
 // of any other type are left out and named in `skipped`. False when the buffer has no such meta.

@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "rtsp_command.hpp"
+#include "srt_commands.hpp"
 
 namespace {
 
@@ -150,6 +151,8 @@ int main(int argc, char** argv)
     });
 
     pvshm::cli::add_rtsp_command(app, run);
+    pvshm::cli::add_serve_command(app, run);
+    pvshm::cli::add_mirror_command(app, run);
 
     try {
         app.parse(argc, argv);

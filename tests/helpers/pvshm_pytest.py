@@ -18,10 +18,11 @@ def segment_path(shared_mem_id):
 class Child:
     """A second process, talked to through its stdin and stdout lines, with timeouts."""
 
-    def __init__(self, argv, env=None):
+    def __init__(self, argv, env=None, stderr=None):
         # Unbuffered bytes: a buffered reader could hold lines that select() no longer sees.
+        # stderr=subprocess.STDOUT reads its stderr lines too.
         self.process = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, env=env
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, env=env, stderr=stderr
         )
         self._selector = selectors.DefaultSelector()
         self._selector.register(self.process.stdout, selectors.EVENT_READ)
@@ -65,11 +66,12 @@ class Child:
 
 @pytest.fixture
 def spawn():
-    """Starts second processes (argv, env=None) and kills those still running at the end."""
+    """Starts second processes (argv, env=None, stderr=None) and kills those still running at
+    the end."""
     children = []
 
-    def start(argv, env=None):
-        child = Child(argv, env)
+    def start(argv, env=None, stderr=None):
+        child = Child(argv, env, stderr)
         children.append(child)
         return child
 

@@ -1,0 +1,211 @@
+#include "gstpvshmstream.h"
+
+#include <algorithm>
+#include <cstring>
+#include <exception>
+#include <stdexcept>
+#include <zlib.h>
+
+// The library's user-metadata form (a JSON object), so that a frame's metadata crosses the
+// network exactly as a segment stores it, within the same kMaxMetadataBytes.
+#include "metadata.hpp"
+
+namespace pvshm::stream {
+namespace {
+
+constexpr size_t kHeaderCrcSpan = offsetof(FrameHeader, header_crc);
+
+uint32_t crc32_of(uint32_t crc, const uint8_t* bytes, size_t size)
+{
+    return uint32_t(crc32_z(crc, bytes, size));
+}
+
+bool has_nul(std::string_view text)
+{
+    return text.find('\0') != std::string_view::npos;
+}
+
+// gst_caps_to_string() escapes everything else: other bytes are no caps a sender wrote.
+bool is_printable_ascii(std::string_view text)
+{
+    return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+}
+
+} // namespace
+
+std::vector<uint8_t> encode_frame_prefix(const FrameFacts& facts, std::string_view caps,
+                                         const uint8_t* payload, uint64_t payload_size)
+{
+    if (caps.empty() || caps.size() > kMaxCapsLength || !is_printable_ascii(caps))
+        throw std::invalid_argument("caps of " + std::to_string(caps.size()) +
+                                    " characters: a stream carries 1 to " +
+                                    std::to_string(kMaxCapsLength) + " of printable ASCII");
+    if (facts.camera_id.size() > kMaxCameraIdLength || has_nul(facts.camera_id))
+        throw std::invalid_argument("camera id of " + std::to_string(facts.camera_id.size()) +
+                                    " bytes: a stream carries at most " +
+                                    std::to_string(kMaxCameraIdLength) + ", without NUL");
+    if (payload_size == 0 || payload_size > kMaxPayloadLength)
+        throw std::invalid_argument("frame of " + std::to_string(payload_size) +
+                                    " bytes: a stream carries 1 to " +
+                                    std::to_string(kMaxPayloadLength));
+    const std::string metadata = pvshm::serialize_metadata(facts.metadata);
+
+    FrameHeader header{};
+    std::memcpy(header.magic, kMagic, sizeof kMagic);
+    header.version = kVersion;
+    header.header_length = kHeaderSize;
+    header.flags = facts.flags;
+    header.caps_length = uint16_t(caps.size());
+    header.camera_id_length = uint16_t(facts.camera_id.size());
+    header.metadata_length = uint32_t(metadata.size());
+    header.payload_length = payload_size;
+    header.sequence = facts.sequence;
+    header.realtime_ns = facts.realtime_ns > 0 ? facts.realtime_ns : 0;
+    header.duration_ns = facts.duration_ns >= 0 ? facts.duration_ns : -1;
+
+    std::vector<uint8_t> prefix(kHeaderSize);
+    prefix.reserve(kHeaderSize + caps.size() + facts.camera_id.size() + metadata.size());
+    prefix.insert(prefix.end(), caps.begin(), caps.end());
+    prefix.insert(prefix.end(), facts.camera_id.begin(), facts.camera_id.end());
+    prefix.insert(prefix.end(), metadata.begin(), metadata.end());
+    uint32_t body_crc = crc32_of(0, prefix.data() + kHeaderSize, prefix.size() - kHeaderSize);
+    header.body_crc = crc32_of(body_crc, payload, size_t(payload_size));
+    header.header_crc = crc32_of(0, reinterpret_cast<const uint8_t*>(&header), kHeaderCrcSpan);
+    std::memcpy(prefix.data(), &header, kHeaderSize);
+    return prefix;
+}
+
+std::optional<Header> decode_header(const uint8_t* bytes, std::string& problem)
+{
+    FrameHeader raw;
+    std::memcpy(&raw, bytes, kHeaderSize);
+    if (std::memcmp(raw.magic, kMagic, sizeof kMagic) != 0) {
+        problem = "no frame magic";
+        return std::nullopt;
+    }
+    if (raw.header_crc != crc32_of(0, bytes, kHeaderCrcSpan)) {
+        problem = "header checksum mismatch";
+        return std::nullopt;
+    }
+    if (raw.version != kVersion || raw.header_length != kHeaderSize) {
+        problem = "stream version " + std::to_string(raw.version) + " with a header of " +
+                  std::to_string(raw.header_length) + " bytes (this receiver reads version " +
+                  std::to_string(kVersion) + ")";
+        return std::nullopt;
+    }
+    if (raw.reserved != 0 || raw.caps_length == 0 || raw.caps_length > kMaxCapsLength ||
+        raw.camera_id_length > kMaxCameraIdLength || raw.metadata_length > kMaxMetadataLength ||
+        raw.payload_length == 0 || raw.payload_length > kMaxPayloadLength || raw.realtime_ns < 0 ||
+        raw.duration_ns < -1) {
+        problem = "header field out of range";
+        return std::nullopt;
+    }
+    Header header;
+    header.flags = raw.flags;
+    header.caps_length = raw.caps_length;
+    header.camera_id_length = raw.camera_id_length;
+    header.metadata_length = raw.metadata_length;
+    header.payload_length = raw.payload_length;
+    header.sequence = raw.sequence;
+    header.realtime_ns = raw.realtime_ns;
+    header.duration_ns = raw.duration_ns;
+    header.body_crc = raw.body_crc;
+    return header;
+}
+
+std::optional<Frame> decode_frame(const Header& header, const uint8_t* bytes, std::string& problem)
+{
+    const uint8_t* body = bytes + kHeaderSize;
+    const uint64_t body_size = header.frame_size() - kHeaderSize;
+    if (crc32_of(0, body, size_t(body_size)) != header.body_crc) {
+        problem = "body checksum mismatch";
+        return std::nullopt;
+    }
+    const auto* text = reinterpret_cast<const char*>(body);
+    const std::string_view caps(text, header.caps_length);
+    const std::string_view camera_id(text + header.caps_length, header.camera_id_length);
+    const std::string_view metadata(text + header.caps_length + header.camera_id_length,
+                                    header.metadata_length);
+    if (!is_printable_ascii(caps) || has_nul(camera_id)) {
+        problem = "caps not printable ASCII, or NUL in the camera id";
+        return std::nullopt;
+    }
+    Frame frame;
+    try {
+        frame.facts.metadata = pvshm::parse_metadata(metadata);
+        // What a segment would refuse (an empty key, a number that grows past the bound when
+        // written back) is refused here, so that every frame delivered can be stored.
+        pvshm::serialize_metadata(frame.facts.metadata);
+    } catch (const std::exception& error) {
+        problem = error.what();
+        return std::nullopt;
+    }
+    frame.facts.flags = header.flags;
+    frame.facts.sequence = header.sequence;
+    frame.facts.realtime_ns = header.realtime_ns;
+    frame.facts.duration_ns = header.duration_ns;
+    frame.facts.camera_id = camera_id;
+    frame.caps = caps;
+    frame.payload_offset = header.frame_size() - header.payload_length;
+    frame.payload_size = header.payload_length;
+    return frame;
+}
+
+std::optional<size_t> find_magic(const uint8_t* bytes, size_t size)
+{
+    if (const void* found = memmem(bytes, size, kMagic, sizeof kMagic))
+        return size_t(static_cast<const uint8_t*>(found) - bytes);
+    return std::nullopt;
+}
+
+void Deframer::end()
+{
+    stats_.drops += losses_since_last_;
+    restart();
+}
+
+void Deframer::restart()
+{
+    wanted_ = 0;
+    last_sequence_.reset();
+    losses_since_last_ = 0;
+    in_loss_ = false;
+}
+
+void Deframer::skip_garbage(size_t size)
+{
+    if (!in_loss_) {
+        in_loss_ = true;
+        ++losses_since_last_;
+    }
+    stats_.bytes_skipped += size;
+}
+
+void Deframer::damaged()
+{
+    ++stats_.frames_damaged;
+    ++losses_since_last_;
+    in_loss_ = true;
+}
+
+void Deframer::refused(uint64_t size)
+{
+    ++losses_since_last_;
+    stats_.bytes_skipped += size;
+    in_loss_ = false;
+}
+
+void Deframer::delivered(const Frame& frame)
+{
+    const uint64_t sequence = frame.facts.sequence;
+    if (last_sequence_ && !(frame.facts.flags & kFlagSenderStart) && sequence > *last_sequence_)
+        stats_.drops += sequence - *last_sequence_ - 1;
+    else
+        stats_.drops += losses_since_last_;
+    ++stats_.frames;
+    last_sequence_ = sequence;
+    losses_since_last_ = 0;
+    in_loss_ = false;
+}
+
+} // namespace pvshm::stream

@@ -1,0 +1,301 @@
+// THE pvshm stream format (caps application/x-pvshm-stream): the only file that knows where
+// anything lies in it. pvshmpay writes it, pvshmdepay reads it, over any byte transport that
+// keeps the order of the bytes it delivers (SRT, TCP, a pipe, a file). Pure C++, without
+// GStreamer, so that its parser is fuzzed alone (tests/fuzz/fuzz_stream.cpp).
+//
+// A stream is frames back to back, nothing between them. Each frame describes itself whole, so
+// a receiver may join anywhere:
+//
+//   0                 64                                                     frame_size()
+//   +-----------------+------------+-------------+-------------+---------------------+
+//   | FrameHeader     | caps       | camera id   | metadata    | payload             |
+//   | magic "PVSF",   | caps_length| camera_id_  | metadata_   | payload_length bytes|
+//   | version, flags, | bytes of   | length bytes| length bytes| in the layout       |
+//   | lengths,        | printable  | (0: none),  | (0: none):  | GStreamer gives the |
+//   | sequence, times,| ASCII: the | no NUL      | user        | caps without a      |
+//   | body_crc,       | frame's    |             | metadata as | GstVideoMeta, or    |
+//   | header_crc      | GStreamer  |             | the library | the encoded image   |
+//   |                 | caps       |             | stores it   | bytes               |
+//   +-----------------+------------+-------------+-------------+---------------------+
+//   |<- header_crc -->|<------------------------ body_crc --------------------------->|
+//
+// Every field is fixed width and little-endian; reserved bytes are zero. header_crc covers the
+// 60 bytes before it (body_crc among them), so header and body are checked end to end, and no
+// length is trusted before its header checked: a magic found in garbage or in pixels never makes
+// a receiver wait for bytes that will not come. Checksums are zlib's CRC-32.
+//
+// Stream versions:
+//   1  initial format.
+//
+// A receiver (Deframer below) resynchronises on the magic: bytes before a magic, and a frame
+// whose header or body does not check, are skipped; a damaged frame is searched from its second
+// byte on, so a frame that began inside it (the sender restarted, packets were lost) is found.
+// A frame cut short is known to be only once the bytes its header announced have arrived (those
+// of the frames after it, then searched again). A frame is delivered whole or not at all.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include <pvshm/frame.hpp>
+
+namespace pvshm::stream {
+
+inline constexpr uint8_t kMagic[4] = {'P', 'V', 'S', 'F'};
+// kMagic as the big-endian word GstAdapter's scans compare with.
+inline constexpr uint32_t kMagicWord = 0x50565346;
+inline constexpr uint16_t kVersion = 1;
+
+// FrameHeader::flags
+// The first frame a sender sent: its sequence may start anew, a gap before it is no loss.
+inline constexpr uint32_t kFlagSenderStart = 1u << 0;
+inline constexpr uint32_t kKnownFlags = kFlagSenderStart;
+
+// Bounds of the body, the library's own: a frame that fits a segment fits a stream.
+inline constexpr size_t kMaxCapsLength = pvshm::kMaxCapsLength;
+inline constexpr size_t kMaxCameraIdLength = pvshm::kMaxCameraIdLength;
+inline constexpr size_t kMaxMetadataLength = pvshm::kMaxMetadataBytes;
+inline constexpr uint64_t kMaxPayloadLength = pvshm::kMaxPayloadSize;
+
+struct FrameHeader
+{
+    uint8_t magic[4];          // kMagic
+    uint16_t version;          // kVersion
+    uint16_t header_length;    // sizeof(FrameHeader)
+    uint32_t flags;            // kFlag*; unknown bits are ignored (a change receivers must
+                               // understand takes a new version)
+    uint16_t caps_length;      // 1..kMaxCapsLength
+    uint16_t camera_id_length; // 0..kMaxCameraIdLength
+    uint32_t metadata_length;  // 0..kMaxMetadataLength
+    uint32_t reserved;         // zero
+    uint64_t payload_length;   // 1..kMaxPayloadLength
+    uint64_t sequence;         // the sender's sequence number of the frame
+    int64_t realtime_ns;       // capture time, the sender's CLOCK_REALTIME; 0: unknown
+    int64_t duration_ns;       // -1: unknown
+    uint32_t body_crc;         // CRC-32 of the body (caps, camera id, metadata, payload)
+    uint32_t header_crc;       // CRC-32 of the header's bytes before this field
+};
+
+inline constexpr size_t kHeaderSize = sizeof(FrameHeader);
+inline constexpr uint64_t kMaxFrameSize =
+    kHeaderSize + kMaxCapsLength + kMaxCameraIdLength + kMaxMetadataLength + kMaxPayloadLength;
+
+static_assert(sizeof(FrameHeader) == 64);
+static_assert(offsetof(FrameHeader, flags) == 8);
+static_assert(offsetof(FrameHeader, caps_length) == 12);
+static_assert(offsetof(FrameHeader, metadata_length) == 16);
+static_assert(offsetof(FrameHeader, payload_length) == 24);
+static_assert(offsetof(FrameHeader, sequence) == 32);
+static_assert(offsetof(FrameHeader, realtime_ns) == 40);
+static_assert(offsetof(FrameHeader, duration_ns) == 48);
+static_assert(offsetof(FrameHeader, body_crc) == 56);
+static_assert(offsetof(FrameHeader, header_crc) == 60);
+static_assert(std::is_standard_layout_v<FrameHeader> && std::is_trivially_copyable_v<FrameHeader>);
+// Encoding copies the header as it lies in memory; a big-endian port would swap its fields there.
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__);
+
+// What a frame says besides its caps and its bytes.
+struct FrameFacts
+{
+    uint32_t flags = 0;
+    uint64_t sequence = 0;
+    int64_t realtime_ns = 0;
+    int64_t duration_ns = -1;
+    std::string camera_id;
+    pvshm::UserMetadata metadata;
+};
+
+// The header and the body up to the payload (caps, camera id, metadata) of one frame: a sender
+// writes these bytes, then the payload's. Throws std::invalid_argument for caps, camera id,
+// metadata or payload outside their bounds (the metadata message is the library's).
+std::vector<uint8_t> encode_frame_prefix(const FrameFacts& facts, std::string_view caps,
+                                         const uint8_t* payload, uint64_t payload_size);
+
+// A header that checked: every length within its bounds.
+struct Header
+{
+    uint32_t flags = 0;
+    uint16_t caps_length = 0;
+    uint16_t camera_id_length = 0;
+    uint32_t metadata_length = 0;
+    uint64_t payload_length = 0;
+    uint64_t sequence = 0;
+    int64_t realtime_ns = 0;
+    int64_t duration_ns = -1;
+    uint32_t body_crc = 0;
+
+    uint64_t frame_size() const
+    {
+        return kHeaderSize + caps_length + camera_id_length + metadata_length + payload_length;
+    }
+};
+
+// The header at `bytes` (kHeaderSize of them), or nullopt when it does not check (magic,
+// version, length, reserved bytes, checksum); `problem` says why.
+std::optional<Header> decode_header(const uint8_t* bytes, std::string& problem);
+
+// A frame whose body checked against its header.
+struct Frame
+{
+    FrameFacts facts;
+    std::string caps;
+    uint64_t payload_offset = 0; // from the start of the frame
+    uint64_t payload_size = 0;
+};
+
+// The frame of `header` at `bytes` (header.frame_size() of them, header included), or nullopt
+// when its body does not check (checksum, metadata); `problem` says why.
+std::optional<Frame> decode_frame(const Header& header, const uint8_t* bytes, std::string& problem);
+
+// The offset of the first kMagic in `bytes`, or nullopt.
+std::optional<size_t> find_magic(const uint8_t* bytes, size_t size);
+
+struct DeframeStats
+{
+    uint64_t frames = 0;         // delivered
+    uint64_t drops = 0;          // lost: sequence gaps, else damaged frames and garbage runs
+    uint64_t frames_damaged = 0; // headers that checked over bodies that did not
+    uint64_t bytes_skipped = 0;  // bytes that were no part of a delivered frame
+};
+
+enum class Delivery
+{
+    Delivered, // taken: go on
+    Refused,   // a frame that checked but the receiver cannot use (caps it does not know): a drop
+    Stop,      // taken, and the receiver wants no more now (downstream refused it)
+};
+
+// Cuts received bytes into frames. `Bytes` is the receiver's queue, read from its head:
+//   size_t available() const;
+//   std::optional<size_t> find_magic();                  offset of the first kMagic, or nullopt
+//   void copy(size_t size, uint8_t* out);                the first `size` bytes
+//   void skip(size_t size);                              drops the first `size` bytes
+//   Taken take(size_t size);                             removes the first `size` bytes, as an
+//                                                        object with data() (contiguous) and size()
+//   void put_back(Taken&& taken, size_t offset);         puts taken bytes from `offset` on back
+//                                                        at the head
+// `deliver(const Frame&, Taken&)` gets each frame that checked.
+//
+// Drops: a frame delivered with a sequence number above the previous one's (and no
+// kFlagSenderStart) counts the numbers in between; otherwise (the first frame, a sender that
+// restarted) the damaged frames and garbage runs met since the previous frame count, one each.
+class Deframer
+{
+public:
+    template <typename Bytes, typename Deliver> void drain(Bytes& bytes, Deliver&& deliver);
+
+    // The bytes left can never become a frame (end of stream, a discontinuity): skips them.
+    template <typename Bytes> void discard(Bytes& bytes);
+
+    // Nothing follows (end of stream): the losses met since the last frame count as drops.
+    void end();
+
+    // Forgets the previous frame, pending losses and the frame in progress (a new stream, its
+    // bytes gone), keeping the counts.
+    void restart();
+
+    const DeframeStats& stats() const { return stats_; }
+
+    // Bytes the queue must hold before drain() can do anything: the size of the frame whose
+    // header checked and whose body is still coming, else 0. A receiver may skip drain() until
+    // then (a frame of megabytes arrives in thousands of packets).
+    uint64_t wanted() const { return wanted_; }
+
+private:
+    void skip_garbage(size_t size);
+    void damaged();
+    void refused(uint64_t size);
+    void delivered(const Frame& frame);
+
+    DeframeStats stats_;
+    uint64_t wanted_ = 0;
+    std::optional<uint64_t> last_sequence_;
+    uint64_t losses_since_last_ = 0;
+    // Skipping bytes that belong to a loss already counted (a garbage run, a damaged frame).
+    bool in_loss_ = false;
+};
+
+template <typename Bytes, typename Deliver> void Deframer::drain(Bytes& bytes, Deliver&& deliver)
+{
+    wanted_ = 0;
+    // Every pass consumes at least one byte, or returns.
+    while (bytes.available() >= sizeof kMagic) {
+        const auto magic = bytes.find_magic();
+        if (!magic) {
+            // The last bytes may be the start of a magic.
+            const size_t garbage = bytes.available() - (sizeof kMagic - 1);
+            skip_garbage(garbage);
+            bytes.skip(garbage);
+            return;
+        }
+        if (*magic > 0) {
+            skip_garbage(*magic);
+            bytes.skip(*magic);
+        }
+        if (bytes.available() < kHeaderSize)
+            return;
+        uint8_t raw[kHeaderSize];
+        bytes.copy(kHeaderSize, raw);
+        std::string problem;
+        const auto header = decode_header(raw, problem);
+        if (!header) {
+            skip_garbage(1);
+            bytes.skip(1);
+            continue;
+        }
+        const uint64_t size = header->frame_size();
+        if (bytes.available() < size) {
+            wanted_ = size;
+            return;
+        }
+        auto taken = bytes.take(size_t(size));
+        auto frame = decode_frame(*header, taken.data(), problem);
+        if (!frame) {
+            damaged();
+            // A frame may begin inside this one: look from its second byte on.
+            const auto next = find_magic(taken.data() + 1, size_t(size) - 1);
+            const size_t resume = next ? 1 + *next : size_t(size) - (sizeof kMagic - 1);
+            stats_.bytes_skipped += resume;
+            bytes.put_back(std::move(taken), resume);
+            continue;
+        }
+        const Delivery delivery = deliver(static_cast<const Frame&>(*frame), taken);
+        if (delivery == Delivery::Refused) {
+            refused(size);
+            continue;
+        }
+        delivered(*frame);
+        if (delivery == Delivery::Stop)
+            return;
+    }
+}
+
+template <typename Bytes> void Deframer::discard(Bytes& bytes)
+{
+    wanted_ = 0;
+    const size_t left = bytes.available();
+    if (left == 0)
+        return;
+    bool cut_short = false;
+    if (left >= kHeaderSize) {
+        uint8_t raw[kHeaderSize];
+        std::string problem;
+        bytes.copy(kHeaderSize, raw);
+        cut_short = decode_header(raw, problem).has_value();
+    }
+    if (cut_short) {
+        damaged();
+        stats_.bytes_skipped += left;
+    } else {
+        skip_garbage(left);
+    }
+    bytes.skip(left);
+    in_loss_ = false;
+}
+
+} // namespace pvshm::stream

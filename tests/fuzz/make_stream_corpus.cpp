@@ -1,0 +1,140 @@
+// Writes the seeds of tests/fuzz/corpus-stream: streams as pvshmpay writes them and as a network
+// damages them, each behind the mode byte fuzz_stream.cpp reads.
+//   ninja -C build tests/fuzz/make_stream_corpus &&
+//       build/tests/fuzz/make_stream_corpus tests/fuzz/corpus-stream
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "gstpvshmstream.h"
+
+namespace {
+
+namespace stream = pvshm::stream;
+using Bytes = std::vector<uint8_t>;
+
+constexpr uint8_t kFixChecksums = 1 << 0;
+constexpr uint8_t kRefuseSome = 1 << 4;
+uint8_t pieces(uint8_t selector)
+{
+    return uint8_t(selector << 1);
+}
+
+constexpr const char* kGrayCaps = "video/x-raw, format=(string)GRAY8, width=(int)4, "
+                                  "height=(int)2, framerate=(fraction)30/1";
+
+Bytes frame(uint64_t sequence, const char* caps = kGrayCaps, size_t payload_size = 8,
+            pvshm::UserMetadata metadata = {}, std::string camera_id = "")
+{
+    stream::FrameFacts facts;
+    facts.sequence = sequence;
+    facts.flags = sequence == 1 ? stream::kFlagSenderStart : 0;
+    facts.realtime_ns = 1'700'000'000'000'000'000 + int64_t(sequence) * 33'333'333;
+    facts.duration_ns = 33'333'333;
+    facts.metadata = std::move(metadata);
+    facts.camera_id = std::move(camera_id);
+    Bytes payload(payload_size);
+    for (size_t i = 0; i < payload_size; ++i)
+        payload[i] = uint8_t(sequence + i);
+    Bytes bytes = stream::encode_frame_prefix(facts, caps, payload.data(), payload.size());
+    bytes.insert(bytes.end(), payload.begin(), payload.end());
+    return bytes;
+}
+
+Bytes garbage(size_t size)
+{
+    Bytes bytes(size);
+    for (size_t i = 0; i < size; ++i)
+        bytes[i] = uint8_t(i * 31 + 7);
+    std::memcpy(bytes.data() + size / 2, stream::kMagic, sizeof stream::kMagic);
+    return bytes;
+}
+
+void append(Bytes& to, const Bytes& bytes, size_t from = 0, size_t size = SIZE_MAX)
+{
+    size = std::min(size, bytes.size() - from);
+    to.insert(to.end(), bytes.begin() + from, bytes.begin() + from + size);
+}
+
+bool write(const std::string& directory, const char* name, uint8_t mode, const Bytes& bytes)
+{
+    std::ofstream out(directory + "/" + name, std::ios::binary);
+    out.put(char(mode));
+    out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+    return bool(out);
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    if (argc != 2) {
+        std::fprintf(stderr, "usage: %s DIRECTORY\n", argv[0]);
+        return 2;
+    }
+    const std::string dir = argv[1];
+    bool ok = true;
+
+    Bytes clean;
+    for (uint64_t sequence = 1; sequence <= 3; ++sequence)
+        append(clean, frame(sequence));
+    ok &= write(dir, "three-frames", 0, clean);
+    ok &= write(dir, "three-frames-bytewise", pieces(0), clean);
+    ok &= write(dir, "three-frames-refused", pieces(4) | kRefuseSome, clean);
+
+    Bytes facts;
+    append(facts,
+           frame(5, kGrayCaps, 8,
+                 {{"serial", std::string("S-5")}, {"stamp", int64_t{5}}, {"gain", 5.5}}, "line-3"));
+    append(facts, frame(6, "image/jpeg, width=(int)4, height=(int)2", 40, {}, "line-3"));
+    ok &= write(dir, "metadata-camera-jpeg", kFixChecksums | pieces(2), facts);
+
+    Bytes noisy;
+    append(noisy, garbage(90));
+    append(noisy, frame(1));
+    append(noisy, garbage(200));
+    append(noisy, frame(2));
+    ok &= write(dir, "garbage-between", pieces(1), noisy);
+
+    const Bytes big =
+        frame(8, "video/x-raw, format=(string)GRAY8, width=(int)40, height=(int)25", 1000);
+    Bytes truncated;
+    append(truncated, frame(7));
+    append(truncated, big, 0, big.size() / 2);
+    append(truncated, big);
+    append(truncated, frame(9));
+    ok &= write(dir, "truncated-then-whole", pieces(3), truncated);
+
+    Bytes joined;
+    append(joined, big, 300);
+    append(joined, frame(9));
+    ok &= write(dir, "joined-mid-frame", pieces(4), joined);
+
+    // Checksums made right by the fuzz target over what a sender would never write.
+    Bytes out_of_bounds = frame(2);
+    stream::FrameHeader header;
+    std::memcpy(&header, out_of_bounds.data(), sizeof header);
+    header.payload_length = stream::kMaxPayloadLength + 1;
+    std::memcpy(out_of_bounds.data(), &header, sizeof header);
+    append(out_of_bounds, frame(3));
+    ok &= write(dir, "payload-length-out-of-bounds", kFixChecksums, out_of_bounds);
+
+    Bytes bad_json = frame(4, kGrayCaps, 8, {{"k", std::string("vvvvvv")}});
+    const char* json = "{\"k\":[[[[1e300]]]],\"\":1}";
+    std::memcpy(&header, bad_json.data(), sizeof header);
+    const size_t at = stream::kHeaderSize + header.caps_length + header.camera_id_length;
+    bad_json.erase(bad_json.begin() + at, bad_json.begin() + at + header.metadata_length);
+    bad_json.insert(bad_json.begin() + at, json, json + std::strlen(json));
+    header.metadata_length = uint32_t(std::strlen(json));
+    std::memcpy(bad_json.data(), &header, sizeof header);
+    ok &= write(dir, "metadata-not-storable", kFixChecksums, bad_json);
+
+    if (!ok) {
+        std::fprintf(stderr, "cannot write the corpus into %s\n", dir.c_str());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,351 @@
+"""`pvshm serve` and `pvshm mirror` as separate processes over SRT on 127.0.0.1: a videotestsrc
+producer through pvshmsink, the sender, one or more receivers, and readers of the mirrored ids
+through the Python module. Every connection stays on the loopback interface.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import segment_path
+
+# Generous: the machine's two cores are shared with other tests and builds.
+WAIT = 30.0
+# libsrt's connection timeout (3 s) plus start-up.
+CONNECT_FAILS_WITHIN = 20.0
+PASSPHRASE = "correct horse battery"
+
+
+def free_udp_port():
+    """A UDP port nobody uses now (SRT runs over UDP)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def srt_env(cli_path, tmp_path_factory):
+    """The environment of every process here: the built plugin and a registry of our own."""
+    if not shutil.which("gst-launch-1.0"):
+        pytest.skip("gst-launch-1.0 is not installed")
+    env = dict(os.environ)
+    built = Path(cli_path).resolve().parent.parent / "plugins"
+    if built.is_dir():
+        paths = [str(built), env.get("GST_PLUGIN_PATH")]
+        env["GST_PLUGIN_PATH"] = os.pathsep.join(filter(None, paths))
+    env["GST_REGISTRY"] = str(tmp_path_factory.mktemp("gst") / "registry.bin")
+    for element in ("pvshmpay", "srtsink"):
+        found = subprocess.run(
+            ["gst-inspect-1.0", element], env=env, capture_output=True, timeout=120
+        )
+        if found.returncode != 0:
+            pytest.skip(f"the GStreamer element {element} is not found")
+    return env
+
+
+@pytest.fixture(scope="session")
+def pvshm_module():
+    return pytest.importorskip("pvshm", reason="the pvshm Python module is not on the path")
+
+
+def passphrase_file(directory, text=PASSPHRASE, name="passphrase"):
+    path = directory / name
+    path.write_text(text + "\n")
+    path.chmod(0o600)
+    return path
+
+
+class Link:
+    """The processes of one test and the ids they write; at the end the processes are killed
+    first (a live writer would create its segment again), then the ids cleared."""
+
+    def __init__(self, request, cli_path, env, spawn):
+        self.cli = cli_path
+        self.env = env
+        self._spawn = spawn
+        self._name = re.sub(r"[^A-Za-z0-9._-]", "_", request.node.name)
+        self.ids = []
+        self.children = []
+
+    def id(self, role):
+        shared_mem_id = f"srt-{self._name}-{role}-{os.getpid()}"[:200]
+        self.ids.append(shared_mem_id)
+        return shared_mem_id
+
+    def start(self, argv):
+        child = self._spawn(argv, self.env, stderr=subprocess.STDOUT)
+        self.children.append(child)
+        return child
+
+    def producer(self, shared_mem_id, camera_id="cam-A"):
+        return self.start([
+            "gst-launch-1.0", "-q", "videotestsrc", "is-live=true", "pattern=ball", "!",
+            "video/x-raw,format=I420,width=160,height=120,framerate=30/1", "!",
+            "pvshmsink", f"shared-mem-id={shared_mem_id}", f"camera-id={camera_id}",
+        ])
+
+    def serve(self, shared_mem_id, port, *args):
+        address = f"srt://127.0.0.1:{port}"
+        child = self.start([self.cli, "serve", shared_mem_id, address, *map(str, args)])
+        wait_for_line(child, "serving ")
+        return child
+
+    def mirror(self, port, shared_mem_id, *args):
+        address = f"srt://127.0.0.1:{port}"
+        return self.start([self.cli, "mirror", address, shared_mem_id, *map(str, args)])
+
+    def stop(self):
+        for child in self.children:
+            child.kill()
+
+
+@pytest.fixture
+def link(request, cli_path, srt_env, spawn, pvshm):
+    started = Link(request, cli_path, srt_env, spawn)
+    yield started
+    started.stop()
+    for shared_mem_id in started.ids:
+        pvshm("clear", "--force", shared_mem_id)
+        assert not segment_path(shared_mem_id).exists()
+
+
+def wait_for_line(child, text, timeout=WAIT):
+    """The first line of the child's output that contains `text`; the lines before it are read."""
+    deadline = time.monotonic() + timeout
+    while True:
+        line = child.read_line(max(deadline - time.monotonic(), 0.01))
+        if text in line:
+            return line
+
+
+def wait_for_exit(child, timeout=WAIT):
+    """The child's exit status and everything it printed until it exited."""
+    deadline = time.monotonic() + timeout
+    lines = []
+    while True:
+        try:
+            lines.append(child.read_line(max(deadline - time.monotonic(), 0.01)))
+        except pytest.fail.Exception:
+            # read_line fails at the end of the output: the process has ended.
+            break
+    return child.process.wait(max(deadline - time.monotonic(), 0.01)), "\n".join(lines)
+
+
+def newest(reader, predicate=lambda metadata: True, timeout=WAIT):
+    """The payload and metadata of the first frame from now on for which predicate holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0 and reader.wait(remaining), "no such frame arrived"
+        view = reader.view()
+        if view is not None and predicate(reader.metadata):
+            return bytes(view), dict(reader.metadata)
+        del view
+
+
+def caps_fields(caps):
+    return set(caps.split(", "))
+
+
+@pytest.fixture
+def relayed(link, pvshm_module, tmp_path):
+    """producer -> A, serve A, mirror into B; the producer stops and its last frame reaches B.
+    Returns (A's last frame, B's copy of it), each as (payload, metadata)."""
+    key = passphrase_file(tmp_path)
+    sent = link.id("a")
+    mirrored = link.id("b")
+    port = free_udp_port()
+    producer = link.producer(sent)
+    serve = link.serve(sent, port, "--passphrase-file", key)
+    mirror = link.mirror(port, mirrored, "--passphrase-file", key)
+    wait_for_line(mirror, "receiving from")
+    reader = pvshm_module.Reader(mirrored)
+    newest(reader)  # frames flow
+    producer.kill()
+    last_sent = pvshm_module.Reader(sent)
+    assert last_sent.wait(WAIT)
+    sent_frame = (bytes(last_sent.view()), dict(last_sent.metadata))
+    received = newest(reader, lambda m: m["timestamp_ns"] == sent_frame[1]["timestamp_ns"])
+    # The status lines say what moves.
+    assert "receiver(s)" in wait_for_line(serve, "frames/s")
+    assert "Mbit/s" in wait_for_line(mirror, "drops")
+    return sent_frame, received
+
+
+def test_mirror_stores_the_producers_frames_with_their_facts(relayed):
+    (sent_pixels, sent), (received_pixels, received) = relayed
+    assert received_pixels == sent_pixels
+    assert (received["format"], received["width"], received["height"]) == ("I420", 160, 120)
+    assert received["camera_id"] == sent["camera_id"] == "cam-A"
+    assert received["timestamp_ns"] == sent["timestamp_ns"]
+    # The caps are the producer's, with the colorimetry they imply written out.
+    assert caps_fields(sent["caps"]) <= caps_fields(received["caps"])
+    assert "colorimetry=(string)bt601" in received["caps"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the library's Writer numbers the frames it publishes itself: the mirror's pvshmsink "
+    "cannot store the sender's sequence number (needs FrameInfo::sequence honoured by "
+    "Writer::publish when set)",
+)
+def test_mirror_readers_see_the_senders_sequence_numbers(relayed):
+    (_, sent), (_, received) = relayed
+    assert received["sequence"] == sent["sequence"]
+
+
+def test_several_receivers_mirror_one_id(link, pvshm_module, tmp_path):
+    key = passphrase_file(tmp_path)
+    sent = link.id("a")
+    port = free_udp_port()
+    link.producer(sent)
+    serve = link.serve(sent, port, "--passphrase-file", key)
+    mirrored = [link.id(f"b{n}") for n in range(2)]
+    mirrors = [link.mirror(port, each, "--passphrase-file", key) for each in mirrored]
+    for mirror in mirrors:
+        wait_for_line(mirror, "receiving from")
+    wait_for_line(serve, "2 receiver(s)")
+    for shared_mem_id in mirrored:
+        _, metadata = newest(pvshm_module.Reader(shared_mem_id))
+        assert metadata["camera_id"] == "cam-A"
+
+
+def test_receiver_recovers_when_the_sender_restarts(link, pvshm_module, tmp_path):
+    key = passphrase_file(tmp_path)
+    sent = link.id("a")
+    mirrored = link.id("b")
+    port = free_udp_port()
+    link.producer(sent)
+    serve = link.serve(sent, port, "--passphrase-file", key)
+    mirror = link.mirror(port, mirrored, "--passphrase-file", key, "--retry")
+    wait_for_line(mirror, "receiving from")
+    reader = pvshm_module.Reader(mirrored)
+    newest(reader)
+    serve.kill()
+    killed_at = time.time_ns()
+    link.serve(sent, port, "--passphrase-file", key)
+    # Only the second sender can have sent a frame captured after the first one died.
+    _, metadata = newest(reader, lambda m: m["timestamp_ns"] > killed_at, timeout=60)
+    assert metadata["camera_id"] == "cam-A"
+    assert mirror.process.poll() is None
+
+
+def test_mirror_without_retry_exits_1_when_the_sender_goes(link, pvshm_module, tmp_path):
+    key = passphrase_file(tmp_path)
+    sent = link.id("a")
+    port = free_udp_port()
+    link.producer(sent)
+    serve = link.serve(sent, port, "--passphrase-file", key)
+    mirror = link.mirror(port, link.id("b"), "--passphrase-file", key)
+    wait_for_line(mirror, "receiving from")
+    serve.kill()
+    status, output = wait_for_exit(mirror, timeout=60)
+    assert status == 1, output
+    assert "was lost" in output and "--retry" in output, output
+
+
+@pytest.mark.parametrize("retry", [False, True])
+def test_a_wrong_passphrase_is_refused(link, tmp_path, retry):
+    sent = link.id("a")
+    port = free_udp_port()
+    link.producer(sent)
+    link.serve(sent, port, "--passphrase-file", passphrase_file(tmp_path))
+    wrong = passphrase_file(tmp_path, "another passphrase", "wrong")
+    retrying = ["--retry"] if retry else []
+    mirror = link.mirror(port, link.id("b"), "--passphrase-file", wrong, *retrying)
+    status, output = wait_for_exit(mirror, CONNECT_FAILS_WITHIN)
+    assert status == 1, output
+    assert "refused the passphrase" in output, output
+
+
+def test_an_unencrypted_receiver_is_refused_by_an_encrypted_sender(link, tmp_path):
+    sent = link.id("a")
+    port = free_udp_port()
+    link.producer(sent)
+    link.serve(sent, port, "--passphrase-file", passphrase_file(tmp_path))
+    mirror = link.mirror(port, link.id("b"), "--insecure")
+    status, output = wait_for_exit(mirror, CONNECT_FAILS_WITHIN)
+    assert status == 1, output
+    assert "disagree on encryption" in output, output
+
+
+@pytest.mark.parametrize("command", ["serve", "mirror"])
+def test_no_passphrase_is_refused_unless_insecure(pvshm, srt_env, command):
+    address = f"srt://127.0.0.1:{free_udp_port()}"
+    args = ["cam", address] if command == "serve" else [address, "cam"]
+    result = pvshm(command, *args, env=srt_env)
+    assert result.returncode == 1
+    assert "unencrypted" in result.stderr and "--passphrase-file" in result.stderr
+    assert "--insecure" in result.stderr
+
+
+@pytest.mark.parametrize("length", [9, 80])
+def test_a_passphrase_of_the_wrong_length_is_refused(pvshm, srt_env, tmp_path, length):
+    key = passphrase_file(tmp_path, "x" * length)
+    result = pvshm("serve", "cam", f"srt://127.0.0.1:{free_udp_port()}", "--passphrase-file", key,
+                   env=srt_env)
+    assert result.returncode == 1
+    assert f"has {length} characters" in result.stderr and "10 to 79" in result.stderr
+
+
+def test_an_unreadable_passphrase_file_is_refused(pvshm, srt_env, tmp_path):
+    result = pvshm("mirror", f"srt://127.0.0.1:{free_udp_port()}", "cam", "--passphrase-file",
+                   tmp_path / "missing", env=srt_env)
+    assert result.returncode == 1
+    assert "cannot read the passphrase file" in result.stderr
+
+
+@pytest.mark.parametrize("address, says", [
+    ("http://127.0.0.1:7001", "does not start with srt://"),
+    ("srt://127.0.0.1", "no port"),
+    ("srt://127.0.0.1:0", "1 to 65535"),
+    ("srt://127.0.0.1:70000", "1 to 65535"),
+    ("srt://127.0.0.1:7001?mode=caller", "options after '?'"),
+    ("srt://127.0.0.1:7001/path", "no path"),
+    ("srt://user@127.0.0.1:7001", "no user names"),
+    ("srt://::1:7001", "in brackets"),
+    ("srt://:7001", "no host"),
+])
+def test_a_bad_address_exits_1(pvshm, srt_env, address, says):
+    result = pvshm("mirror", address, "cam", "--insecure", env=srt_env)
+    assert result.returncode == 1
+    assert "is not an SRT address" in result.stderr and says in result.stderr, result.stderr
+
+
+def test_a_sender_that_does_not_answer_exits_1(link):
+    started = time.monotonic()
+    status, output = wait_for_exit(link.mirror(free_udp_port(), link.id("b"), "--insecure"),
+                                   CONNECT_FAILS_WITHIN)
+    assert status == 1, output
+    assert "no answer from" in output and "within 3 s" in output, output
+    assert time.monotonic() - started < CONNECT_FAILS_WITHIN
+
+
+def test_a_port_in_use_exits_1(link):
+    sent = link.id("a")
+    port = free_udp_port()
+    link.serve(sent, port, "--insecure")
+    second = link.start([link.cli, "serve", sent, f"srt://127.0.0.1:{port}", "--insecure"])
+    status, output = wait_for_exit(second)
+    assert status == 1, output
+    assert "cannot listen on" in output, output
+
+
+def test_serve_and_mirror_stop_on_sigterm_with_status_0(link, tmp_path):
+    sent = link.id("a")
+    port = free_udp_port()
+    link.producer(sent)
+    serve = link.serve(sent, port, "--insecure")
+    mirror = link.mirror(port, link.id("b"), "--insecure")
+    wait_for_line(mirror, "receiving from")
+    for child in (mirror, serve):
+        child.process.send_signal(signal.SIGTERM)
+        status, output = wait_for_exit(child)
+        assert status == 0, output

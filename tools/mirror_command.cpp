@@ -1,0 +1,171 @@
+// `pvshm mirror srt://HOST:PORT ID`: the frames a `pvshm serve` sends, into an id of this host,
+// as an SRT caller:
+//   srtsrc uri=srt://HOST:PORT?mode=caller ! queue ! pvshmdepay ! pvshmsink shared-mem-id=ID
+// Readers of ID see the sender's caps, camera id, user metadata and realtime capture times.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include <gst/gst.h>
+
+#include <pvshm/shared_mem_id.hpp>
+
+#include "srt_commands.hpp"
+#include "srt_link.hpp"
+
+namespace pvshm::cli {
+namespace {
+
+// libsrt's connection timeout (SRTO_CONNTIMEO), which srtsrc leaves at its default.
+constexpr int kConnectTimeoutSeconds = 3;
+// Bytes received but not yet cut into frames: a few 1080p BGR frames.
+constexpr size_t kSrtQueueBytes = 64 * 1024 * 1024;
+
+struct MirrorOptions
+{
+    std::string address;
+    std::string id;
+    SrtLinkOptions link;
+    bool retry = false;
+};
+
+bool contains(const std::string& text, const char* part)
+{
+    return text.find(part) != std::string::npos;
+}
+
+// What srtsrc's message means here, or nullopt when it is not about the connection.
+std::optional<std::string> connection_problem(std::string text, const std::string& address)
+{
+    // srtsrc's warnings with auto-reconnect end so; the caller says what happens next.
+    const size_t retrying = text.find(". Trying to reconnect");
+    if (retrying != std::string::npos)
+        text.erase(retrying);
+    if (contains(text, "Incorrect passphrase"))
+        return "the sender at " + address + " refused the passphrase: both ends need the same";
+    if (contains(text, "Password required or unexpected"))
+        return "the sender at " + address +
+               " and this receiver disagree on encryption: one has a passphrase, the other "
+               "--insecure";
+    if (contains(text, "Connection timeout"))
+        return "no answer from " + address + " within " + std::to_string(kConnectTimeoutSeconds) +
+               " s: is `pvshm serve` running there, and its UDP port reachable?";
+    if (contains(text, "Connection rejected") || contains(text, "Connection was broken") ||
+        contains(text, "Unknown or erroneous") || contains(text, "Connection does not exist"))
+        return "the connection to " + address + " was lost: " + text;
+    return std::nullopt;
+}
+
+int run_mirror(const MirrorOptions& options)
+{
+    pvshm::validate_id(options.id);
+    const SrtAddress address = parse_srt_address(options.address, true);
+    const std::string passphrase = link_passphrase(options.link, "mirror");
+
+    gst_init(nullptr, nullptr);
+    require_element("pvshmdepay",
+                    "the pvshm plugin: install it, or run under `meson devenv -C build`");
+    require_element("srtsrc", "gstreamer1.0-plugins-bad, built with libsrt");
+
+    LinkOutput output("mirror");
+    GstElement* pipeline = gst_pipeline_new("mirror");
+    GstElement* src = gst_element_factory_make("srtsrc", "src");
+    GstElement* queue = gst_element_factory_make("queue", "queue");
+    GstElement* depay = gst_element_factory_make("pvshmdepay", "depay");
+    GstElement* sink = gst_element_factory_make("pvshmsink", "sink");
+    if (!src || !queue || !depay || !sink)
+        throw std::runtime_error("cannot create the SRT or pvshm elements");
+    // srtsrc reads packets on its own thread while frames are checked and stored on another: a
+    // receiver busy with a frame would otherwise let SRT's buffer fill and drop packets late.
+    g_object_set(queue, "max-size-buffers", 0u, "max-size-time", guint64{0}, "max-size-bytes",
+                 guint(kSrtQueueBytes), nullptr);
+    g_object_set(src, "uri", address.uri("caller").c_str(), "latency", options.link.latency_ms,
+                 "auto-reconnect", gboolean(options.retry), nullptr);
+    if (!passphrase.empty())
+        g_object_set(src, "passphrase", passphrase.c_str(), nullptr);
+    // Frames are stored as they arrive; their capture times are the sender's.
+    g_object_set(sink, "shared-mem-id", options.id.c_str(), "sync", FALSE, nullptr);
+    gst_bin_add_many(GST_BIN(pipeline), src, queue, depay, sink, nullptr);
+    if (!gst_element_link_many(src, queue, depay, sink, nullptr))
+        throw std::runtime_error("cannot link srtsrc ! queue ! pvshmdepay ! pvshmsink");
+
+    guint64 last_bytes = 0;
+    guint64 last_frames = 0;
+    bool receiving = false;
+    LinkHooks hooks;
+    hooks.started = [&] {
+        output.event("connecting to " + options.address + " for " + options.id + " (" +
+                     (passphrase.empty() ? "unencrypted" : "encrypted") +
+                     (options.retry ? ", retrying until Ctrl-C" : "") + ")");
+    };
+    hooks.status = [&](double seconds) {
+        const guint64 frames = element_stat(depay, "frames");
+        const guint64 bytes = element_stat(depay, "bytes-received");
+        const guint64 drops = element_stat(depay, "drops");
+        if (bytes > last_bytes && !receiving)
+            output.event("receiving from " + options.address);
+        receiving = bytes > last_bytes;
+        char line[200];
+        std::snprintf(
+            line, sizeof line, "%s: %.1f frames/s, %llu frames, %llu drops, %.1f Mbit/s%s",
+            options.id.c_str(), seconds > 0 ? double(frames - last_frames) / seconds : 0.0,
+            static_cast<unsigned long long>(frames), static_cast<unsigned long long>(drops),
+            seconds > 0 ? double(bytes - last_bytes) * 8 / seconds / 1e6 : 0.0,
+            receiving ? "" : " (waiting for the sender)");
+        last_frames = frames;
+        last_bytes = bytes;
+        return std::string(line);
+    };
+    hooks.explain_error = [&](GstMessage* message) {
+        const std::string text = message_text(message);
+        if (GST_MESSAGE_SRC(message) == GST_OBJECT(src))
+            if (auto problem = connection_problem(text, options.address))
+                return *problem + (options.retry || contains(*problem, "passphrase")
+                                       ? ""
+                                       : " (--retry keeps trying)");
+        return text;
+    };
+    // With --retry, srtsrc warns at every attempt; only a passphrase refused is hopeless.
+    hooks.on_warning = [&](GstMessage* message) -> std::optional<std::string> {
+        const std::string text = message_text(message);
+        const auto problem = GST_MESSAGE_SRC(message) == GST_OBJECT(src)
+                                 ? connection_problem(text, options.address)
+                                 : std::nullopt;
+        if (problem && (contains(text, "passphrase") || contains(text, "Password")))
+            return problem;
+        if (problem) {
+            receiving = false;
+            output.event(*problem + ": trying again");
+        } else {
+            output.warning(text);
+        }
+        return std::nullopt;
+    };
+    return run_link(pipeline, output, hooks);
+}
+
+} // namespace
+
+void add_mirror_command(CLI::App& app, std::function<int()>& run)
+{
+    auto options = std::make_shared<MirrorOptions>();
+    auto* mirror = app.add_subcommand(
+        "mirror", "Receive the frames a `pvshm serve` sends into an id of this host (an SRT "
+                  "caller), until Ctrl-C");
+    mirror->add_option("ADDRESS", options->address, "srt://HOST:PORT of the sender")->required();
+    mirror->add_option("ID", options->id, std::string("Shared-memory id to write: ") + kIdRule)
+        ->required();
+    add_srt_link_options(*mirror, options->link);
+    mirror->add_flag("--retry", options->retry,
+                     "Keep connecting when the sender is not there yet or goes away (default: "
+                     "exit 1 when the connection fails or is lost)");
+    mirror->footer("Exit status 1 on a bad id or address, a passphrase the sender refuses, a "
+                   "sender that does not answer within 3 s or a lost connection (unless "
+                   "--retry), or an id another writer holds.");
+    mirror->callback([options, &run] { run = [options] { return run_mirror(*options); }; });
+}
+
+} // namespace pvshm::cli

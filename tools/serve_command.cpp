@@ -1,0 +1,167 @@
+// `pvshm serve ID srt://[HOST]:PORT`: every frame of an id, with its facts, to the hosts that
+// mirror it, as an SRT listener:
+//   pvshmsrc shared-mem-id=ID mode=all ! pvshmpay ! srtsink uri=srt://HOST:PORT?mode=listener
+// Any number of receivers may connect at once and come and go; frames go to nobody while none
+// is connected.
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <cstdio>
+#include <gio/gio.h>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include <gst/gst.h>
+
+#include <pvshm/shared_mem_id.hpp>
+
+#include "srt_commands.hpp"
+#include "srt_link.hpp"
+
+namespace pvshm::cli {
+namespace {
+
+struct ServeOptions
+{
+    std::string id;
+    std::string address;
+    SrtLinkOptions link;
+    bool allow_other_owner = false;
+};
+
+std::string socket_address_text(GSocketAddress* address)
+{
+    if (!G_IS_INET_SOCKET_ADDRESS(address))
+        return "an unknown address";
+    auto* inet = G_INET_SOCKET_ADDRESS(address);
+    gchar* host = g_inet_address_to_string(g_inet_socket_address_get_address(inet));
+    std::string text =
+        std::string(host) + ":" + std::to_string(g_inet_socket_address_get_port(inet));
+    g_free(host);
+    return text;
+}
+
+struct Receivers
+{
+    LinkOutput* output = nullptr;
+    std::atomic<int> connected{0};
+};
+
+void on_caller_added(GstElement*, gint, GSocketAddress* address, gpointer data)
+{
+    auto& receivers = *static_cast<Receivers*>(data);
+    receivers.connected++;
+    receivers.output->event("receiver connected from " + socket_address_text(address));
+}
+
+void on_caller_removed(GstElement*, gint, GSocketAddress* address, gpointer data)
+{
+    auto& receivers = *static_cast<Receivers*>(data);
+    receivers.connected--;
+    receivers.output->event("receiver from " + socket_address_text(address) + " left");
+}
+
+void on_caller_rejected(GstElement*, GSocketAddress* address, const gchar*, gpointer data)
+{
+    static_cast<Receivers*>(data)->output->event("refused a receiver from " +
+                                                 socket_address_text(address));
+}
+
+int run_serve(const ServeOptions& options)
+{
+    pvshm::validate_id(options.id);
+    const SrtAddress address = parse_srt_address(options.address, false);
+    const std::string passphrase = link_passphrase(options.link, "serve");
+
+    gst_init(nullptr, nullptr);
+    require_element("pvshmsrc",
+                    "the pvshm plugin: install it, or run under `meson devenv -C build`");
+    require_element("srtsink", "gstreamer1.0-plugins-bad, built with libsrt");
+
+    LinkOutput output("serve");
+    GstElement* pipeline = gst_pipeline_new("serve");
+    GstElement* src = gst_element_factory_make("pvshmsrc", "src");
+    GstElement* pay = gst_element_factory_make("pvshmpay", "pay");
+    GstElement* sink = gst_element_factory_make("srtsink", "sink");
+    if (!src || !pay || !sink)
+        throw std::runtime_error("cannot create the pvshm or SRT elements");
+    g_object_set(src, "shared-mem-id", options.id.c_str(), "allow-other-owner",
+                 gboolean(options.allow_other_owner), nullptr);
+    gst_util_set_object_arg(G_OBJECT(src), "mode", "all");
+    // No receiver yet: frames go to nobody rather than wait, so a receiver's first frame is new.
+    g_object_set(sink, "uri", address.uri("listener").c_str(), "latency", options.link.latency_ms,
+                 "sync", FALSE, "wait-for-connection", FALSE, nullptr);
+    if (!passphrase.empty())
+        g_object_set(sink, "passphrase", passphrase.c_str(), nullptr);
+    gst_bin_add_many(GST_BIN(pipeline), src, pay, sink, nullptr);
+    if (!gst_element_link_many(src, pay, sink, nullptr))
+        throw std::runtime_error("cannot link pvshmsrc ! pvshmpay ! srtsink");
+
+    Receivers receivers;
+    receivers.output = &output;
+    g_signal_connect(sink, "caller-added", G_CALLBACK(on_caller_added), &receivers);
+    g_signal_connect(sink, "caller-removed", G_CALLBACK(on_caller_removed), &receivers);
+    g_signal_connect(sink, "caller-rejected", G_CALLBACK(on_caller_rejected), &receivers);
+
+    const std::string where = address.host.empty() ? "every address" : address.host;
+    guint64 last_bytes = 0;
+    guint64 last_frames = 0;
+    LinkHooks hooks;
+    hooks.started = [&] {
+        output.event("serving " + options.id + " on " + options.address + " (port " +
+                     std::to_string(address.port) + ", " + where + ", " +
+                     (passphrase.empty() ? "unencrypted" : "encrypted") + ")");
+    };
+    hooks.status = [&](double seconds) {
+        const guint64 frames = element_stat(pay, "frames");
+        const guint64 bytes = element_stat(pay, "bytes");
+        const guint64 drops = element_stat(src, "frames-dropped");
+        char line[200];
+        std::snprintf(line, sizeof line,
+                      "%s: %d receiver(s), %.1f frames/s, %llu frames, %llu drops, %.1f Mbit/s",
+                      options.id.c_str(), receivers.connected.load(),
+                      seconds > 0 ? double(frames - last_frames) / seconds : 0.0,
+                      static_cast<unsigned long long>(frames),
+                      static_cast<unsigned long long>(drops),
+                      seconds > 0 ? double(bytes - last_bytes) * 8 / seconds / 1e6 : 0.0);
+        last_frames = frames;
+        last_bytes = bytes;
+        return std::string(line);
+    };
+    hooks.explain_error = [&](GstMessage* message) {
+        const std::string text = message_text(message);
+        if (GST_MESSAGE_SRC(message) == GST_OBJECT(sink) && text.find("bind") != std::string::npos)
+            return "cannot listen on " + options.address + " (is the port in use?): " + text;
+        return text;
+    };
+    hooks.on_warning = [&](GstMessage* message) -> std::optional<std::string> {
+        output.warning(message_text(message));
+        return std::nullopt;
+    };
+    return run_link(pipeline, output, hooks);
+}
+
+} // namespace
+
+void add_serve_command(CLI::App& app, std::function<int()>& run)
+{
+    auto options = std::make_shared<ServeOptions>();
+    auto* serve = app.add_subcommand(
+        "serve", "Send every frame of an id, with its facts, to the hosts that mirror it (an SRT "
+                 "listener), until Ctrl-C");
+    serve->add_option("ID", options->id, std::string("Shared-memory id to send: ") + kIdRule)
+        ->required();
+    serve
+        ->add_option("ADDRESS", options->address,
+                     "srt://[HOST]:PORT to listen on (no HOST: every IPv4 address)")
+        ->required();
+    add_srt_link_options(*serve, options->link);
+    serve->add_flag("--allow-other-owner", options->allow_other_owner,
+                    "Read a segment owned by another user (refused by default: it could have "
+                    "been planted)");
+    serve->footer("Any number of `pvshm mirror` receivers may connect at once; one with another "
+                  "passphrase cannot. Exit status 1 on a bad id or address, or a port in use.");
+    serve->callback([options, &run] { run = [options] { return run_serve(*options); }; });
+}
+
+} // namespace pvshm::cli

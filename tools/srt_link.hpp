@@ -1,0 +1,106 @@
+// What `pvshm serve` and `pvshm mirror` share: the srt:// address, the passphrase, and running a
+// pipeline until Ctrl-C with events and a status line on stderr.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <gst/gst.h>
+
+namespace CLI {
+class App;
+}
+
+namespace pvshm::cli {
+
+// SRT's own bounds on a passphrase.
+inline constexpr size_t kMinPassphraseLength = 10;
+inline constexpr size_t kMaxPassphraseLength = 79;
+// SRT's default receive latency (ms), the buffer that absorbs retransmissions.
+inline constexpr int kDefaultSrtLatencyMs = 125;
+
+// SRT options for raw frames, which come in bursts of megabytes: srtsink's sends do not block,
+// and it drops a receiver whose send buffer is full, which SRT's 12 MB default is after two 1080p
+// BGR frames; and live mode caps the rate at 1 Gbit/s unless maxbw=0 (the input rate plus 25%).
+// payloadsize: the largest live-mode packet, 10% fewer packets than the default 1316 bytes.
+inline constexpr const char* kSrtBufferOptions =
+    "sndbuf=67108864&rcvbuf=67108864&fc=51000&maxbw=0&payloadsize=1456";
+
+struct SrtAddress
+{
+    std::string host; // numeric (resolved); empty: every IPv4 address (serve only)
+    int port = 0;
+    std::string text; // as the user wrote it, for messages
+
+    // The address as srtsink and srtsrc take it, in `mode` (listener or caller), with
+    // kSrtBufferOptions.
+    std::string uri(const char* mode) const;
+};
+
+// Parses srt://[HOST]:PORT (HOST: a name, an IPv4 address or an IPv6 one in brackets); a name is
+// resolved now, preferring IPv4. Throws std::invalid_argument saying what is wrong, for
+// anything else: another scheme, no port, options after '?', a user name.
+SrtAddress parse_srt_address(const std::string& text, bool host_required);
+
+// The options both commands take.
+struct SrtLinkOptions
+{
+    std::optional<std::string> passphrase_file;
+    bool insecure = false;
+    int latency_ms = kDefaultSrtLatencyMs;
+};
+void add_srt_link_options(CLI::App& command, SrtLinkOptions& options);
+
+// The passphrase of --passphrase-file (its first line), or "" with --insecure. Throws
+// std::runtime_error when there is neither, or the file cannot be read, or the passphrase is not
+// 10 to 79 characters. Warns on stderr when other users may read the file.
+std::string link_passphrase(const SrtLinkOptions& options, const char* command);
+
+// Throws std::runtime_error naming the package when a GStreamer element is missing.
+void require_element(const char* name, const char* package);
+
+// Lines on stderr: events, warnings, and a status line once a second (redrawn in place on a
+// terminal). Any thread may call them.
+class LinkOutput
+{
+public:
+    explicit LinkOutput(std::string command);
+    void event(const std::string& text);
+    void warning(const std::string& text);
+    void status(const std::string& text);
+
+private:
+    void clear_status();
+
+    const std::string command_;
+    const bool terminal_;
+    bool status_shown_ = false;
+    std::mutex lock_;
+};
+
+struct LinkHooks
+{
+    // The status line, once a second.
+    std::function<std::string(double seconds)> status;
+    // What an element's error means for the user (the message printed before exit 1).
+    std::function<std::string(GstMessage* error)> explain_error;
+    // Called for each warning: returns the message to exit 1 with, or nullopt to go on.
+    std::function<std::optional<std::string>(GstMessage* warning)> on_warning;
+    // Called once the pipeline plays.
+    std::function<void()> started;
+};
+
+// Plays `pipeline` until SIGINT or SIGTERM (exit status 0), an error (1) or the end of the
+// stream (0). Takes the pipeline.
+int run_link(GstElement* pipeline, LinkOutput& output, LinkHooks& hooks);
+
+// The text of a GStreamer error or warning message, with its debug details' last line (where the
+// SRT elements put the reason).
+std::string message_text(GstMessage* message);
+
+// A guint64 field of an element's "stats" structure (0 when absent).
+guint64 element_stat(GstElement* element, const char* field);
+
+} // namespace pvshm::cli
