@@ -365,6 +365,8 @@ static gboolean gst_pv_shm_sink_start(GstBaseSink* sink)
         options.camera_id = state->camera_id;
         options.bit_depth = state->bit_depth;
         options.lossless = state->lossless;
+        // Frames relayed from another segment (pvshmsrc, pvshmdepay) keep their numbers.
+        options.keep_sequence = true;
         lossless_timeout = state->lossless_timeout;
     }
     if (id.empty()) {
@@ -498,6 +500,7 @@ static void gst_pv_shm_sink_take_frame_meta(GstPvShmSink* self, GstBuffer* buffe
     PvShmSinkState* state = self->state;
     std::string camera_id;
     std::string skipped;
+    frame.sequence = gst_pv_shm_meta_sequence(buffer).value_or(0);
     if (!gst_pv_shm_meta_read(buffer, camera_id, frame.metadata, skipped))
         return;
     if (!state->camera_id_set && camera_id.size() <= pvshm::kMaxCameraIdLength)

@@ -164,7 +164,9 @@ public:
         }
         const uint32_t slot = loan.slot_;
         auto& desc = segment_->desc(slot);
-        const uint64_t sequence = ++sequence_;
+        const uint64_t sequence =
+            options_.keep_sequence && info.sequence > sequence_ ? info.sequence : sequence_ + 1;
+        sequence_ = sequence;
         fill_descriptor(desc, info, metadata, sequence);
         // Publication: the descriptor and payload become visible before the seqlock and
         // `latest` say so (release), which is what readers' acquire loads pair with.

@@ -38,6 +38,10 @@ struct WriterOptions
     // How long a lossless writer waits for readers that fell behind before it drops them from
     // the wait (counted in WriterStats::lossless_drops); 0: as long as they live.
     std::chrono::nanoseconds lossless_timeout{0};
+    // A frame whose FrameInfo::sequence is above the last one published keeps that number (a
+    // mirror of another host's segment, a relay: readers see the source's numbers, and a gap
+    // counts a frame lost anywhere on the way). Other frames get the next number.
+    bool keep_sequence = false;
 };
 
 struct WriterStats
@@ -98,8 +102,8 @@ public:
     Writer& operator=(Writer&&) noexcept;
 
     // Copies one frame in and publishes it. `info` describes `payload` (payload_size bytes);
-    // its sequence is ignored. Returns the frame's sequence number, or nullopt when readers pin
-    // every slot and the frame was dropped (and counted).
+    // its sequence is ignored unless WriterOptions::keep_sequence. Returns the frame's sequence
+    // number, or nullopt when readers pin every slot and the frame was dropped (and counted).
     std::optional<uint64_t> write(const FrameInfo& info, const uint8_t* payload);
 
     // Lends a slot of at least `size` bytes for the next frame, growing the segment first if
