@@ -3,11 +3,14 @@ a deliberately slow Python reader of every frame in this one, `pvshmsrc mode=all
 and a fourth reader killed while it is owed frames. Both live readers get all 300 frames in
 order; the dead one holds nobody."""
 
+import fcntl
 import os
 import re
 import shutil
+import struct
 import subprocess
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -15,6 +18,20 @@ import pytest
 import pvshm
 
 FRAMES = 300
+NEED_LOCK_BASE = 1 << 32  # lib/src/layout.hpp: kNeedLockBase
+F_OFD_GETLK = 36
+
+
+def need_lock_held(shared_mem_id, sequence):
+    """Whether a reader of every frame holds the need lock of frame `sequence` of the segment."""
+    directory = os.environ.get("PVSHM_SHM_DIR") or "/dev/shm"
+    fd = os.open(f"{directory}/pvshm.{shared_mem_id}", os.O_RDONLY)
+    try:
+        request = struct.pack("hh4xqqi4x", fcntl.F_WRLCK, os.SEEK_SET,
+                              NEED_LOCK_BASE + sequence, 1, 0)
+        return struct.unpack("hh4xqqi4x", fcntl.fcntl(fd, F_OFD_GETLK, request))[0] != fcntl.F_UNLCK
+    finally:
+        os.close(fd)
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +64,6 @@ def test_a_recording_replayed_losslessly_reaches_every_reader_of_every_frame(
     # The id exists, lossless, before anything reads it, so that every reader holds the replay
     # from its first frame: a writer that created it and left (pvshmsink takes it over).
     pvshm.Writer(shm_id, lossless=True).close()
-    reader = pvshm.Reader(shm_id)
-    assert reader.read_next() is None  # reads every frame from now on
-    dead = helper("pvshm-test-reader", shm_id, "read-all", FRAMES, "stall")
-    dead.expect("ready")
-    dead.expect("registered")
     # Its output is read as it comes: a full pipe would stall it, and the lossless writer with it.
     pipeline_reader = subprocess.Popen(
         ["gst-launch-1.0", "pvshmsrc", f"shared-mem-id={shm_id}", "mode=all",
@@ -66,6 +78,17 @@ def test_a_recording_replayed_losslessly_reaches_every_reader_of_every_frame(
 
     collector = threading.Thread(target=collect_offsets)
     collector.start()
+    # pvshmsrc holds the replay once it holds the need lock of frame 1 (the library's protocol,
+    # lib/src/layout.hpp); it is the only reader yet, so that lock is its.
+    deadline = time.monotonic() + 60
+    while not need_lock_held(shm_id, 1):
+        assert time.monotonic() < deadline and pipeline_reader.poll() is None, "pvshmsrc never looked"
+        time.sleep(0.01)
+    reader = pvshm.Reader(shm_id)
+    assert reader.read_next() is None  # reads every frame from now on
+    dead = helper("pvshm-test-reader", shm_id, "read-all", FRAMES, "stall")
+    dead.expect("ready")
+    dead.expect("registered")
     replay = spawn_process(
         ["gst-launch-1.0", "-q", "filesrc", f"location={recording}", "!", "matroskademux", "!",
          "pvshmsink", f"shared-mem-id={shm_id}", "lossless=true", "sync=false"], gst_env)

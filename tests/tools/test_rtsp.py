@@ -217,6 +217,9 @@ def test_opencv_and_rtspsrc_decode_the_producers_picture(
         assert_colour(frame["rgb"], BLUE)
     assert opencv.read_line(WAIT) == "end"
     rtsp.wait_for("client-playing", id=rtsp_id)
+    # The next viewer comes once the first one's shared pipeline stopped, not while it shuts
+    # down (seen under load: that viewer's requests end in end-of-file).
+    rtsp.wait_for("pipeline-stopped", id=rtsp_id)
 
     frames = 10
     raw = tmp_path / "frames.rgb"
