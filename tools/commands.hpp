@@ -17,7 +17,7 @@ ReaderOptions reader_options(bool allow_other_owner);
 int list_segments(bool json, const ReaderOptions& options);
 int show_info(const std::string& id, bool json, const ReaderOptions& options);
 int snapshot(const std::string& id, const std::string& file, const std::string& color_space,
-             const ReaderOptions& options);
+             bool raw, const ReaderOptions& options);
 int write_image_file(const std::string& id, const std::string& file);
 // Removes each id's segment unless its writer is alive (then refused, unless `force`); an id
 // without a segment is not an error.

@@ -124,7 +124,7 @@ int32_t live_writer_pid(const std::string& id)
 } // namespace
 
 int snapshot(const std::string& id, const std::string& file, const std::string& color_space,
-             const ReaderOptions& options)
+             bool raw, const ReaderOptions& options)
 {
     const ColorOrder order = color_order_from_name(color_space);
     // Checked first so that a bad name costs no read, and OpenCV's own error stays unseen.
@@ -133,21 +133,28 @@ int snapshot(const std::string& id, const std::string& file, const std::string& 
                                  "': no image format for its extension (use .png)");
     Reader reader(id, options);
     require_segment(reader);
-    cv::Mat rgb;
+    cv::Mat image; // what imwrite takes: BGR, or 16-bit gray samples as stored
     uint64_t sequence = 0;
     {
         const auto view = reader.view_latest();
         if (!view)
             throw std::runtime_error("segment '" + id + "' holds no frame yet");
-        normalize_to_rgb(view->info(), view->data(), rgb, order);
-        sequence = view->info().sequence;
+        const FrameInfo& info = view->info();
+        if (raw && info.format == PixelFormat::GRAY16_LE) {
+            cv::Mat(int(info.height), int(info.width), CV_16UC1,
+                    const_cast<uint8_t*>(view->plane(0)), info.strides[0])
+                .copyTo(image);
+        } else {
+            cv::Mat rgb;
+            normalize_to_rgb(info, view->data(), rgb, order);
+            cv::cvtColor(rgb, image, cv::COLOR_RGB2BGR);
+        }
+        sequence = info.sequence;
     } // unpinned before the slow part: encoding and writing the file
-    cv::Mat bgr;
-    cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR); // imwrite takes OpenCV's BGR order
-    if (!cv::imwrite(file, bgr))
+    if (!cv::imwrite(file, image))
         throw std::runtime_error("cannot write '" + file + "'");
     std::printf("wrote frame #%llu of '%s' (%dx%d) to %s\n",
-                static_cast<unsigned long long>(sequence), id.c_str(), rgb.cols, rgb.rows,
+                static_cast<unsigned long long>(sequence), id.c_str(), image.cols, image.rows,
                 file.c_str());
     return 0;
 }

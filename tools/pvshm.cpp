@@ -71,6 +71,7 @@ int main(int argc, char** argv)
 
     bool json = false;
     bool force = false;
+    bool raw = false;
     bool dead = false;
     bool allow_other_owner = false;
     std::string id;
@@ -108,8 +109,11 @@ int main(int argc, char** argv)
         ->check(CLI::IsMember({"RGB", "BGR"}, CLI::ignore_case))
         ->capture_default_str();
     snapshot->add_flag("--allow-other-owner", allow_other_owner, kAllowOtherOwnerHelp);
+    snapshot->add_flag("--raw", raw,
+                       "16-bit gray frames as 16-bit PNG, their samples as stored (others as "
+                       "without it)");
     snapshot->callback([&] {
-        run = [&] { return pvshm::cli::snapshot(id, file, color_space, reader_options()); };
+        run = [&] { return pvshm::cli::snapshot(id, file, color_space, raw, reader_options()); };
     });
 
     auto* write = app.add_subcommand(

@@ -124,6 +124,24 @@ def test_snapshot_writes_the_frame_as_png(pvshm, shm_id, held_writer, tmp_path):
     assert rows == [[(v, v, v) for v in row] for row in expected]
 
 
+def test_snapshot_raw_writes_16_bit_gray_as_16_bit_png(pvshm, shm_id, helper, tmp_path):
+    cv2 = pytest.importorskip("cv2")
+    writer = helper("pvshm-test-writer", shm_id, 12, 5, 1, "--format", "GRAY16_LE", "--hold")
+    writer.expect("ready")
+    writer.expect("done")
+    target = tmp_path / "raw.png"
+    result = pvshm("snapshot", shm_id, target, "--raw")
+    assert result.returncode == 0, result.stderr
+    image = cv2.imread(str(target), cv2.IMREAD_UNCHANGED)
+    assert image.dtype == "uint16" and image.shape == (5, 12)
+
+    def byte(row, index):  # tests/helpers/pattern.hpp
+        return (row * 3 + index) % 251
+
+    expected = [[byte(r, 2 * c) | byte(r, 2 * c + 1) << 8 for c in range(12)] for r in range(5)]
+    assert image.tolist() == expected
+
+
 def test_write_then_snapshot_round_trips_a_png(pvshm, shm_id, tmp_path):
     source = tmp_path / "source.png"
     source.write_bytes(pngfile.encode(20, 10, gradient(20, 10)))
