@@ -113,3 +113,24 @@ def private_shm(pvshm, spawn):
     directory = PrivateShmDir(pvshm, spawn)
     yield directory
     shutil.rmtree(directory.path)
+
+
+def pipeline_env(cli_path, registry_dir, elements):
+    """The environment of processes running pipelines: the plugin built next to the CLI and a
+    registry of their own; skips the test when one of `elements` is not found."""
+    if not shutil.which("gst-launch-1.0"):
+        pytest.skip("gst-launch-1.0 is not installed")
+    env = dict(os.environ)
+    built = Path(cli_path).resolve().parent.parent / "plugins"
+    if built.is_dir():
+        paths = [str(built), env.get("GST_PLUGIN_PATH")]
+        env["GST_PLUGIN_PATH"] = os.pathsep.join(filter(None, paths))
+    env["GST_REGISTRY"] = str(registry_dir / "registry.bin")
+    # Builds the registry once, before processes would race to.
+    for element in elements:
+        found = subprocess.run(
+            ["gst-inspect-1.0", element], env=env, capture_output=True, timeout=120
+        )
+        if found.returncode != 0:
+            pytest.skip(f"the GStreamer element {element} is not found")
+    return env

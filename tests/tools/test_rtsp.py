@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import segment_path
+from conftest import pipeline_env, segment_path
 
 # Generous: the machine's two cores are shared with encoders, decoders and other tests.
 WAIT = 30.0
@@ -46,20 +46,7 @@ def free_port():
 @pytest.fixture(scope="session")
 def gst_env(cli_path, tmp_path_factory):
     """The environment of every process here: the built plugin and a registry of our own."""
-    if not shutil.which("gst-launch-1.0"):
-        pytest.skip("gst-launch-1.0 is not installed")
-    env = dict(os.environ)
-    built = Path(cli_path).resolve().parent.parent / "plugins"
-    if built.is_dir():
-        paths = [str(built), env.get("GST_PLUGIN_PATH")]
-        env["GST_PLUGIN_PATH"] = os.pathsep.join(filter(None, paths))
-    env["GST_REGISTRY"] = str(tmp_path_factory.mktemp("gst") / "registry.bin")
-    # Builds the registry once, before processes would race to.
-    found = subprocess.run(
-        ["gst-inspect-1.0", "pvshmsrc"], env=env, capture_output=True, timeout=120
-    )
-    if found.returncode != 0:
-        pytest.skip("the pvshm plugin is not found (GST_PLUGIN_PATH)")
+    env = pipeline_env(cli_path, tmp_path_factory.mktemp("gst"), ("pvshmsrc",))
     help_text = subprocess.run([cli_path, "rtsp", "--help"], capture_output=True, text=True)
     if "not in this build" in help_text.stdout:
         pytest.skip("pvshm was built without gst-rtsp-server")

@@ -5,7 +5,6 @@ through the Python module. Every connection stays on the loopback interface.
 
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import segment_path
+from conftest import pipeline_env, segment_path
 
 # Generous: the machine's two cores are shared with other tests and builds.
 WAIT = 30.0
@@ -33,21 +32,7 @@ def free_udp_port():
 @pytest.fixture(scope="session")
 def srt_env(cli_path, tmp_path_factory):
     """The environment of every process here: the built plugin and a registry of our own."""
-    if not shutil.which("gst-launch-1.0"):
-        pytest.skip("gst-launch-1.0 is not installed")
-    env = dict(os.environ)
-    built = Path(cli_path).resolve().parent.parent / "plugins"
-    if built.is_dir():
-        paths = [str(built), env.get("GST_PLUGIN_PATH")]
-        env["GST_PLUGIN_PATH"] = os.pathsep.join(filter(None, paths))
-    env["GST_REGISTRY"] = str(tmp_path_factory.mktemp("gst") / "registry.bin")
-    for element in ("pvshmpay", "srtsink"):
-        found = subprocess.run(
-            ["gst-inspect-1.0", element], env=env, capture_output=True, timeout=120
-        )
-        if found.returncode != 0:
-            pytest.skip(f"the GStreamer element {element} is not found")
-    return env
+    return pipeline_env(cli_path, tmp_path_factory.mktemp("gst"), ("pvshmpay", "srtsink"))
 
 
 @pytest.fixture(scope="session")
