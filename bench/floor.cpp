@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The physical floor: single-thread memcpy of one 1920x1080 and one 3840x2160 BGR frame, with hot
 // buffers (the same source and target copied again and again, cache-resident when they fit) and
 // cold ones (a 128 MiB sweep through other memory between copies evicts both from every cache).

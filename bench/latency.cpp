@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Publish-to-receive latency of a 1920x1080 BGR frame at 100 frames/s between two processes:
 // the producer stamps CLOCK_MONOTONIC into the first 8 bytes of the frame just before handing it
 // over, the consumer computes now - stamp when it receives it.

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The Python module's reads of a 1920x1080 frame next to a plain numpy copy of the same array.
 
 pvshm.read_image_from_shared_memory, pvshm.Reader.read (normalized copies) and pvshm.Reader.view

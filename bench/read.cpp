@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The algorithm side of pvshm, each figure next to its floor measured in the same run:
 //  - read_image_from_shared_memory on 1920x1080 frames stored as RGB, BGR (a raw array read with
 //    color_space BGR, and PixelFormat::BGR), GRAY8, NV12 and JPEG q90, versus the same work done

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Turns the JSON lines the bench programs print into one Markdown table and one JSON file.
 
 Each input line is an object: {"section", "case", "metric", "unit", "value", "anchor", "anchor_value"}

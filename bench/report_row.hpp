@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // One measurement, printed as a JSON line in bench/report.py's format: `values` and
 // `anchor_values` are repeated measurements (report.py takes their medians); no anchor when
 // `anchor` is empty.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # `pvshm rtsp` against its anchor, a hand-written gst-rtsp-server launch line (test-launch style,
 # bench/rtsp_anchor.cpp) serving the same videotestsrc with the same encoder settings: server CPU
 # per frame while one viewer (rtspsrc ! decodebin) decodes --frames frames over TCP.

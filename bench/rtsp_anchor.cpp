@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The anchor of bench/rtsp.sh, as gst-rtsp-server's test-launch example: one launch line served
 // at rtsp://127.0.0.1:PORT/anchor, one pipeline shared by its viewers, until SIGINT or SIGTERM.
 #include <cstdio>

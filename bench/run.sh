@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Every benchmark of pvshm next to its anchor (GStreamer's shmsink/shmsrc, OpenCV, memcpy) measured
 # in the same run: prints a Markdown table and writes it as JSON under bench/results/.
 #

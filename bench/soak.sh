@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Soak test (not part of the test suite): one 1920x1080 GRAY8 writer at 60 frames/s and N readers
 # of three kinds at once, C++ (pvshm::Reader), Python (pvshm.Reader under /usr/bin/python3) and
 # pipelines (pvshmsrc ! appsink), each checking that every frame it gets is intact. Every 1 to 3 s

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # `pvshm serve` -> `pvshm mirror` over SRT on 127.0.0.1 against its anchor, a hand-built
 # `pvshmsrc ! gdppay ! srtsink` / `srtsrc ! queue ! gdpdepay ! pvshmsink` pair with the same SRT
 # options: frames/s arriving in the mirrored id and CPU per frame of sender and receiver, while a

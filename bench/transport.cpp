@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Transport between two processes: pvshmsink -> pvshmsrc against shmsink -> shmsrc, the same
 // producer (videotestsrc pattern=black, unthrottled) and the same consumer (fakesink) on both
 // sides, and the producer alone into fakesink as the floor. Prints JSON lines for report.py.

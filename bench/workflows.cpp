@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Several cameras and every frame, across two processes (a forked writer, this reader):
 // wait_any() over 1, 4 and 16 ids, publish-to-wake-up latency next to a single Reader::wait();
 // lossless replay frames/s with a reader that takes every frame and does nothing else, next to

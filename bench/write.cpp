@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The writer's side in one process: Writer::write (one copy in) of a 1920x1080 and a 3840x2160
 // BGR frame next to a memcpy of the same bytes between two reused buffers, and the zero-copy
 // Writer::loan + publish. Prints JSON lines in bench/report.py's format.

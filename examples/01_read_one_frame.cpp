@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Reads the newest frame of a shared-memory id with the seed API and saves it as a PNG.
 //
 //   pvshm-example-read-one-frame ID WIDTH HEIGHT OUT.png

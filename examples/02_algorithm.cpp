@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A vision "algorithm": waits for each new frame of an id, computes its mean colour, and reports
 // frames read, frame rate and read latency; saves one frame it read as a PNG.
 //

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Example 2: a Python algorithm that reads the newest frame of an id and prints its mean colour.
 
 The Python twin of 02_algorithm.cpp: waits for each new frame, computes its mean colour per

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Example 4: four cameras read together, each synchronised set of four frames processed as one.
 
 Waits on the four ids at once (pvshm.wait_any: one sleep, no polling), takes every frame of each

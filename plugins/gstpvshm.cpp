@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The pvshm plugin: pvshmsink and pvshmsrc, and pvshmpay and pvshmdepay for other hosts.
 #include <gst/gst.h>
 

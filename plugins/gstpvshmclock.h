@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Frames carry capture times in CLOCK_MONOTONIC, which every process shares; pipelines run on
 // their own clocks. This converts between the two.
 #pragma once

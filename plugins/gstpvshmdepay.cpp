@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The example launch lines below stand one per line.
+// clang-format off
 /**
  * SECTION:element-pvshmdepay
  * @title: pvshmdepay
@@ -26,11 +29,11 @@
  *
  * ## Example launch lines
  * |[
- * gst-launch-1.0 srtsrc uri=srt://sender:7001?mode=caller passphrase=0123456789 ! pvshmdepay !
- *     pvshmsink shared-mem-id=cam0 sync=false
+ * gst-launch-1.0 srtsrc uri=srt://sender:7001?mode=caller passphrase=0123456789 ! pvshmdepay ! pvshmsink shared-mem-id=cam0 sync=false
  * gst-launch-1.0 filesrc location=cam0.pvs ! pvshmdepay ! videoconvert ! autovideosink
  * ]|
  */
+// clang-format on
 #include "gstpvshmdepay.h"
 
 #include <algorithm>

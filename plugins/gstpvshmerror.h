@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Library exceptions never cross a GLib callback: the elements catch them and post them here.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The one table between GStreamer caps and pvshm frames, used by pvshmsink and pvshmsrc alike.
 #pragma once
 

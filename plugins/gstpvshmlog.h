@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Library messages in GStreamer's debug log: each one goes to the category and object of the
 // element that called into the library on that thread, so GST_DEBUG=pvshm*:6 shows them in context.
 #pragma once

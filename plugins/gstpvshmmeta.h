@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The facts of a frame on a GStreamer buffer, beyond its timestamps: the capture time as a
 // `timestamp/x-unix` GstReferenceTimestampMeta, and the camera id, sequence number and user
 // metadata in the custom meta "GstPvShmFrameMeta", whose GstStructure holds

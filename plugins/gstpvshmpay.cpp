@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The example launch lines below stand one per line.
+// clang-format off
 /**
  * SECTION:element-pvshmpay
  * @title: pvshmpay
@@ -17,11 +20,11 @@
  *
  * ## Example launch lines
  * |[
- * gst-launch-1.0 pvshmsrc shared-mem-id=cam0 mode=all ! pvshmpay ! srtsink
- *     uri=srt://:7001?mode=listener passphrase=0123456789 sync=false wait-for-connection=false
+ * gst-launch-1.0 pvshmsrc shared-mem-id=cam0 mode=all ! pvshmpay ! srtsink uri=srt://:7001?mode=listener passphrase=0123456789 sync=false wait-for-connection=false
  * gst-launch-1.0 -e pvshmsrc shared-mem-id=cam0 mode=all ! pvshmpay ! filesink location=cam0.pvs
  * ]|
  */
+// clang-format on
 #include "gstpvshmpay.h"
 
 #include <atomic>

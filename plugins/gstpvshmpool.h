@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A buffer pool whose buffers are slots lent by a pvshm::Writer, so that upstream elements fill
 // shared memory in place and pvshmsink publishes them without a copy.
 #pragma once

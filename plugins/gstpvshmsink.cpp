@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The example launch lines below stand one per line.
+// clang-format off
 /**
  * SECTION:element-pvshmsink
  * @title: pvshmsink
@@ -21,11 +24,11 @@
  *
  * ## Example launch lines
  * |[
- * gst-launch-1.0 videotestsrc ! video/x-raw,format=BGR,width=640,height=480 ! pvshmsink
- *     shared-mem-id=cam0
+ * gst-launch-1.0 videotestsrc ! video/x-raw,format=BGR,width=640,height=480 ! pvshmsink shared-mem-id=cam0
  * gst-launch-1.0 v4l2src ! image/jpeg ! pvshmsink shared-mem-id=cam0 camera-id=front persist=false
  * ]|
  */
+// clang-format on
 #include "gstpvshmsink.h"
 
 #include <atomic>

@@ -1,3 +1,6 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The example launch lines below stand one per line.
+// clang-format off
 /**
  * SECTION:element-pvshmsrc
  * @title: pvshmsrc
@@ -29,12 +32,11 @@
  * ## Example launch lines
  * |[
  * gst-launch-1.0 pvshmsrc shared-mem-id=cam0 ! videoconvert ! autovideosink
- * gst-launch-1.0 -e pvshmsrc shared-mem-id=cam0 mode=all ! videoconvert ! openh264enc !
- *     h264parse ! mp4mux ! filesink location=cam0.mp4
- * gst-launch-1.0 pvshmsrc shared-mem-id=cam0 normalize=true mode=all timeout=5000000000 ! pngenc !
- *     multifilesink
+ * gst-launch-1.0 -e pvshmsrc shared-mem-id=cam0 mode=all ! videoconvert ! openh264enc ! h264parse ! mp4mux ! filesink location=cam0.mp4
+ * gst-launch-1.0 pvshmsrc shared-mem-id=cam0 normalize=true mode=all timeout=5000000000 ! pngenc ! multifilesink
  * ]|
  */
+// clang-format on
 #include "gstpvshmsrc.h"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // THE pvshm stream format (caps application/x-pvshm-stream): the only file that knows where
 // anything lies in it. pvshmpay writes it, pvshmdepay reads it, over any byte transport that
 // keeps the order of the bytes it delivers (SRT, TCP, a pipe, a file). Pure C++, without

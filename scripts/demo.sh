@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The main job, end to end: a live capture pipeline writes into pvshmsink in one process while the
 # example algorithm reads its frames through the library in another; prints frames read, frame
 # rate and read latency, and saves a PNG of a frame it read (build/demo-snapshot.png).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Sourced by the scripts: installs the Debian 12 packages pvshm needs, when any is missing.
 # shellcheck shell=bash
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Builds a libFuzzer target with clang (fuzzer + ASan + UBSan) into build-fuzz/ and runs it for
 # SECONDS (default 60) on a working copy of its committed corpus:
 #   PVSHM_FUZZ_TARGET=segment (default)  tests/fuzz/fuzz_segment.cpp on tests/fuzz/corpus

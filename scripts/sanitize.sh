@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Sanitizer runs, zero reports allowed:
 #   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer (fatal): suites lib and elements.
 #   build-tsan/  ThreadSanitizer: the library's in-process concurrency tests (see TSAN_TESTS).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Installs what is missing, builds into build/ and runs the whole test suite.
 #   --sanitize  also the AddressSanitizer/UBSan and ThreadSanitizer runs (scripts/sanitize.sh)
 #   --fuzz      also a 60-second fuzzing run (scripts/fuzz.sh)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The subcommands of the pvshm tool. Each returns the exit status; failures (an invalid id, a
 // missing segment, an unreadable file) are thrown as exceptions that main() reports.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // `pvshm snapshot`, `pvshm write` and `pvshm clear`: frames to and from image files.
 #include <cerrno>
 #include <cstdio>

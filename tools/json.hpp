@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // JSON output for `pvshm list --json`, `pvshm info --json` and `pvshm rtsp --json`.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // `pvshm mirror srt://HOST:PORT ID`: the frames a `pvshm serve` sends, into an id of this host,
 // as an SRT caller:
 //   srtsrc uri=srt://HOST:PORT?mode=caller ! queue ! pvshmdepay ! pvshmsink shared-mem-id=ID

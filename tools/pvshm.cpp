@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // pvshm: look at, read and write the shared-memory segments of pvshm from the command line.
 #include <CLI/CLI.hpp>
 #include <cmath>

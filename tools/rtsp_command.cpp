@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // `pvshm rtsp`: each id as an RTSP stream for any video player. With no id, every segment is
 // served, those created later too; an id whose segment is cleared ends its viewers' stream.
 #include "rtsp_command.hpp"

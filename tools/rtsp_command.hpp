@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // `pvshm rtsp`: ids served as RTSP streams, for any video player.
 #pragma once
 

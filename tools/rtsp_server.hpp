@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Shared-memory ids served as RTSP streams through gst-rtsp-server: one media pipeline per id,
 // shared by all of its viewers, reading the newest frame so that no viewer can slow the writer.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // `pvshm rtsp` in a build without gst-rtsp-server: the command exists and says what is missing.
 #include <CLI/CLI.hpp>
 #include <stdexcept>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // What several subcommands need to know about a segment and its newest frame.
 #pragma once
 

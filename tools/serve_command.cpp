@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // `pvshm serve ID srt://[HOST]:PORT`: every frame of an id, with its facts, to the hosts that
 // mirror it, as an SRT listener:
 //   pvshmsrc shared-mem-id=ID mode=all ! pvshmpay ! srtsink uri=srt://HOST:PORT?mode=listener

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // `pvshm serve` and `pvshm mirror`: an id sent to other hosts over SRT, and received there into
 // an id of their own.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include "srt_link.hpp"
 
 #include <CLI/CLI.hpp>

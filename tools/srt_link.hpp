@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // What `pvshm serve` and `pvshm mirror` share: the srt:// address, the passphrase, and running a
 // pipeline until Ctrl-C with events and a status line on stderr.
 #pragma once

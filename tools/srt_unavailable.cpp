@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // `pvshm serve` and `pvshm mirror` in a build without GStreamer: the commands exist and say what
 // is missing.
 #include <CLI/CLI.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // `pvshm list` and `pvshm info`: what segments exist and what they hold.
 #include <algorithm>
 #include <cstdio>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // `pvshm watch`: one line, refreshed in place, with the frame rate, drops and latency of an id.
 #include <algorithm>
 #include <atomic>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Encoded frames (JPEG, PNG) to RGB, bounded before any pixel memory is allocated.
 #pragma once
 

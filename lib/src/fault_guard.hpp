@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Survives another process truncating a mapped segment.
 //
 // Touching a page of a shared mapping beyond the end of its object raises SIGBUS, and any process

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include <pvshm/frame.hpp>
 
 // packed_frame_info() and frame_geometry_problem(); FrameView lives in frame_view.cpp.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Shared-memory ids and where their objects live.
 #pragma once
 

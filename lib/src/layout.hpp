@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // THE segment layout: the only file that knows where anything lies in a pvshm segment.
 //
 // One id names one POSIX shared-memory object, /dev/shm/pvshm.<id> (shm_open's directory; the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Internal logging entry points; the handler is chosen with pvshm::set_log_handler().
 #pragma once
 

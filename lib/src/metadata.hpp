@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A frame's user metadata as it is stored in its slot descriptor: a JSON object whose values
 // are strings, integers or floating-point numbers.
 #pragma once

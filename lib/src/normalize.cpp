@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include <pvshm/normalize.hpp>
 
 // YUV goes through libyuv, which takes a colour matrix; everything else through OpenCV.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include <pvshm/reader.hpp>
 
 // The reading side of the protocol in layout.hpp: leases, waiting, following replacements.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include <pvshm/pvshm.hpp>
 
 // The seed API over per-process cached readers and writers.

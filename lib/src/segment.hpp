@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // One open shared-memory object and its mapping: the only place that calls open, mmap and the
 // OFD lock operations. The writer maps it read-write, readers read-only.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A reader's lease on one slot: while it lives, the writer will not reuse the slot.
 #pragma once
 

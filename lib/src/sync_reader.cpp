@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include <pvshm/sync_reader.hpp>
 
 // Matching frames of several ids: a few pending frames per id, matched oldest first.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 #include <pvshm/writer.hpp>
 
 // The writing side of the protocol in layout.hpp: taking the id, lending and publishing slots.

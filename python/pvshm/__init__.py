@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Camera frames between processes through shared memory.
 
 The seed API reads and writes whole images by id::

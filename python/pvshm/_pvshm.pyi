@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Type stubs of the pvshm extension; the docstrings live in the extension itself."""
 
 from typing import (

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Moving images between numpy and the library: numpy arrays in as cv::Mat without a copy when
 // their rows allow it, cv::Mat and frame views out as numpy arrays that own what they point to.
 #pragma once

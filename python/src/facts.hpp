@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Frame facts between the library and Python: a frame's description as a dict, and user
 // metadata dicts (str keys to str, int or float values) both ways.
 #pragma once

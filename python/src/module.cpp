@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // pvshm._pvshm: the seed API on numpy arrays, the streaming Reader and Writer, wait_any. The
 // pure-Python package pvshm re-exports everything here.
 #include <cstdint>

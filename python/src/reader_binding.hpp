@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // pvshm.Reader and pvshm.wait_any: the library's Reader made safe to share between Python
 // threads.
 #pragma once

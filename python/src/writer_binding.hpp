@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // pvshm.Writer: the one writer of an id, over the library's Writer, safe to share between
 // Python threads.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // What the element tests share: ids unique to a test, elements set up in a GstHarness before
 // they start, and buffers of known content.
 #pragma once

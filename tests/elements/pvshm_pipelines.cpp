@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Real gst-launch-1.0 processes on both sides of a segment: startup in either order, a writer
 // killed and replaced with new caps under a running reader, clean EOS, readers that never let
 // go, a recording into MP4, what gst-launch -v shows, warnings and errors that end the process

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // pvshmpay and pvshmdepay: every format and its caps across the stream, the frame facts, and a
 // depayloader fed garbage, truncated and damaged frames, a stream joined midway and a sender
 // that restarted, in pieces of any size.

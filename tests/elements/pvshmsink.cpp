@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // pvshmsink: properties and their ranges, errors, every format, in-place (zero-copy) frames,
 // caps changes, frames over the size limit, the facts taken from incoming metas, and what
 // happens to the segment on stop.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // pvshmsrc: properties, errors, frames from pvshmsink in every family of formats, caps that
 // follow the writer, normalize=true, color-space, mode=all drops, max-age, timeouts and the
 // warnings before them, timestamps and latency, and the facts each buffer carries.

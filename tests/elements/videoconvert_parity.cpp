@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The library turns YUV frames written by pvshmsink into the RGB that GStreamer's videoconvert
 // gives for the same frames, for every YUV format, BT.601 and BT.709, studio and full swing: within
 // 3 levels per channel (the contract) for at least 99% of the values and never more than 4 off

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Second process for the fault-injection tests, driven through stdin and stdout.
 //
 //   pvshm-fault-helper race-writer ID   prints "waiting", takes the id as writer when it reads

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Faults injected into real processes: writers and readers killed or stopped at any moment,
 // segments unlinked or truncated under readers, writers racing for one id. Each test checks that
 // no frame is torn or lost and nothing hangs. Synchronisation is on lines, frames and exit

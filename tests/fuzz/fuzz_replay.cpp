@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Runs a libFuzzer target's entry point on every file of the corpora named on the command line
 // (files or directories), without libFuzzer: the normal build replays the committed corpus and
 // the crashes found so far, as a regression test.

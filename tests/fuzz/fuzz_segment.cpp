@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // libFuzzer target: the input becomes a shared-memory object under a segment's name, and everything
 // that parses what a segment holds reads it: Reader (status, view_latest, view_next, wait),
 // normalize_to_rgb on every frame returned (caps, geometry, encoded bytes handed to the decoders),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // libFuzzer target: the input is what a pvshmdepay receives from the network, cut into frames by
 // the same pvshm::stream::Deframer the element runs (over a byte queue of its own instead of a
 // GstAdapter) and checked by decode_header/decode_frame.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Writes the seed corpus of fuzz_segment into the directory given: real segments written by the
 // library for each kind of frame (raw and structured inputs, see fuzz_segment.cpp), with a
 // Writer takeover variant, and truncated ones.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Writes the seeds of tests/fuzz/corpus-stream: streams as pvshmpay writes them and as a network
 // damages them, each behind the mode byte fuzz_stream.cpp reads.
 //   ninja -C build tests/fuzz/make_stream_corpus &&

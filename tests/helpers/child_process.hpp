@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A second process for cross-process tests: started from tests/helpers, talked to through its
 // stdin and stdout, waited for with timeouts (never with sleeps).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Frames whose bytes say where they are (plane, row, byte), with padded rows, so that a reader
 // that misses a plane offset or a stride is caught by looking at what it returns.
 #pragma once

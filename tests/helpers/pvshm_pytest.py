@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """What the pytest suites share: second processes talked to by lines, and where segments live."""
 
 import os

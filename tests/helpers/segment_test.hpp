@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The fixture of tests that own one id: a unique id, cleared and checked gone afterwards, and
 // the newest frame read and checked intact.
 #pragma once

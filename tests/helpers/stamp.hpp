@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Frames whose every byte derives from one stamp, so that a torn frame (bytes of two frames)
 // is detected by looking at it.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Second-process reader for the cross-process tests.
 //
 //   pvshm-test-reader ID hold-view     pins the newest frame, prints "pinned <stamp> <sequence>",

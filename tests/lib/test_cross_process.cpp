@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Writers and readers in different processes, including ones that crash at the worst moment.
 #include <gtest/gtest.h>
 #include <random>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Format names, packed frame layouts and the geometry check that guards against hostile segments.
 #include <cstdint>
 #include <gtest/gtest.h>

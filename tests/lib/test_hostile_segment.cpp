@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Objects under a segment's name that are truncated, corrupt, foreign or hostile: a clear error
 // (or the seed API's zeros), never a crash.
 #include <chrono>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Every public entry point rejects ids outside the contract's rule, naming the id and the rule.
 #include <functional>
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Pins the segment layout: a change here is a change of the layout version.
 #include <cstring>
 #include <gtest/gtest.h>

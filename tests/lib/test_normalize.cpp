@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // normalize_to_rgb() on hand-built frames of every format, checked against known pixel values.
 #include <algorithm>
 #include <cmath>

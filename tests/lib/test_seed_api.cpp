@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The four seed functions, case by case as the contract states them.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Synchronised sets across writer processes: the frames of one trigger together, never a mix.
 #include <gtest/gtest.h>
 #include <signal.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The writer and reader classes in one process: publication, leases, drops, growth, waiting.
 #include <cerrno>
 #include <gtest/gtest.h>

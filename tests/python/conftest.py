@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Fixtures of the pvshm Python tests: an id per test, second processes, a PNG encoder."""
 
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Every frame in order (read_next, view_next, iteration), several ids at once (wait_any), and
 lossless replay: CONTRACT section 8."""
 

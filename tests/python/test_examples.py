@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The Python examples run as their docstrings say, so that they cannot rot."""
 
 import subprocess

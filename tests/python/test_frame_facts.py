@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Facts that travel with each frame: user metadata, sequence, capture time, age, liveness.
 
 CONTRACT section 7: with_info=True returns (frame, info) describing exactly the frame returned,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Lossless replay of a recorded file: `filesrc ! ... ! pvshmsink lossless=true` in one process,
 a deliberately slow Python reader of every frame in this one, `pvshmsrc mode=all` in a third,
 and a fourth reader killed while it is owed frames. Both live readers get all 300 frames in

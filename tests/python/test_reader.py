@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """pvshm.Reader: frames of other processes, waiting, metadata, and views that pin their slot."""
 
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The four seed functions on numpy arrays, case by case as CONTRACT section 5 states them."""
 
 import numpy as np

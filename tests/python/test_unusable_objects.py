@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Objects under a segment's name that are not this user's segments: FIFOs, sockets,
 directories, another user's files. The seed read gives zeros, never an exception or a hang;
 Reader says what is wrong. Each case runs in a second process over a private PVSHM_SHM_DIR."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Reader.view() of every stored layout: one array per plane, over the stored rows, no copy."""
 
 import numpy as np

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """pvshm.Writer: the one writer of an id, from Python, read here and by other processes."""
 
 import errno

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Fixtures of the pvshm CLI tests: the binary, an id per test, second processes."""
 
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """An RTSP viewer that pvshm did not write: OpenCV's VideoCapture with its FFmpeg backend.
 
 Prints "opened" (or "refused" when the server does not let it play), then one JSON line per

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Minimal PNG encoding and decoding (8-bit gray or RGB, not interlaced), so that the tests need
 nothing beyond the standard library: no numpy, no OpenCV."""
 

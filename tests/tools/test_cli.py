@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The pvshm command-line tool, run as a program, against segments other processes wrote."""
 
 import json

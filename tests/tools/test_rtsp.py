@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """`pvshm rtsp` against real players: a videotestsrc producer through pvshmsink in one process,
 the server in another, and clients pvshm did not write: OpenCV's FFmpeg backend
 (opencv_viewer.py) and GStreamer's rtspsrc in gst-launch-1.0. Every connection is to 127.0.0.1.

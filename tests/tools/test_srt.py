@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """`pvshm serve` and `pvshm mirror` as separate processes over SRT on 127.0.0.1: a videotestsrc
 producer through pvshmsink, the sender, one or more receivers, and readers of the mirrored ids
 through the Python module. Every connection stays on the loopback interface.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The clocks frames are stamped with, in nanoseconds.
 #pragma once
 

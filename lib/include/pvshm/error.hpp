@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Errors the library reports about what it finds in shared memory.
 #pragma once
 

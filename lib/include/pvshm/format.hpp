@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Pixel formats a frame can hold, and the colorimetry that decides how YUV becomes RGB.
 #pragma once
 

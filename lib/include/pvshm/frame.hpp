@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // What a frame is: its description (FrameInfo), a zero-copy view that pins its slot (FrameView),
 // and an owned copy (Frame).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Where the library's messages go. By default warnings and errors are written to stderr, unless
 // the PVSHM_LOG environment variable is "off" (or "debug", to see everything); a program or a
 // GStreamer element routes them elsewhere with set_log_handler().

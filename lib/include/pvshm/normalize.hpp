@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Turning a frame of any supported format into the RGB image an algorithm expects.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // pvshm: camera frames between processes through shared memory.
 //
 // The four functions below are the seed API for algorithm code. Under them: pvshm::Writer and

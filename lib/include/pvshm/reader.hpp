@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Reading the frames of a segment, from any number of processes at once, without ever making the
 // writer wait.
 #pragma once

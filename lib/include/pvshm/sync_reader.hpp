@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // Frames of several ids that belong together: the cameras of one inspection station, triggered
 // at once.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // The one writer of a segment: stores frames as the newest of its id, either copied in
 // (write) or filled in place (loan, then publish).
 #pragma once
