@@ -3,7 +3,6 @@
 #include <gst/gst.h>
 
 #include "gstpvshmdepay.h"
-#include "gstpvshmlog.h"
 #include "gstpvshmmeta.h"
 #include "gstpvshmpay.h"
 #include "gstpvshmsink.h"
@@ -11,7 +10,6 @@
 
 static gboolean plugin_init(GstPlugin* plugin)
 {
-    gst_pv_shm_log_init();
     gst_pv_shm_meta_register();
     gboolean ok = GST_ELEMENT_REGISTER(pvshmsink, plugin);
     ok |= GST_ELEMENT_REGISTER(pvshmsrc, plugin);

@@ -1,23 +1,19 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Library messages in GStreamer's debug log: each one goes to the category and object of the
-// element that called into the library on that thread, so GST_DEBUG=pvshm*:6 shows them in context.
+// Library messages in GStreamer's debug log: the messages of the library calls an element makes
+// go to that element's category and object, so GST_DEBUG=pvshm*:6 shows them in context. Calls
+// the application makes itself keep the application's own pvshm log handler (or stderr).
 #pragma once
 
 #include <gst/gst.h>
 
-// Installs the process-wide pvshm log handler; called once from plugin_init.
-void gst_pv_shm_log_init();
+#include <pvshm/log.hpp>
 
-// While alive, library messages of this thread are logged into `category` for `object`.
+// While alive, the library messages of this thread are logged into `category` for `object`.
 class GstPvShmLogScope
 {
 public:
     GstPvShmLogScope(GstDebugCategory* category, gpointer object);
-    ~GstPvShmLogScope();
-    GstPvShmLogScope(const GstPvShmLogScope&) = delete;
-    GstPvShmLogScope& operator=(const GstPvShmLogScope&) = delete;
 
 private:
-    GstDebugCategory* previous_category_;
-    GObject* previous_object_;
+    pvshm::ThreadLogHandler handler_;
 };

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <mutex>
 #include <set>
+#include <utility>
 
 namespace pvshm {
 namespace {
@@ -21,6 +22,8 @@ LogHandler& current_handler()
     static LogHandler handler;
     return handler;
 }
+
+thread_local const ThreadLogHandler* thread_handler = nullptr;
 
 LogLevel stderr_threshold()
 {
@@ -58,10 +61,25 @@ void set_log_handler(LogHandler handler)
     current_handler() = std::move(handler);
 }
 
+ThreadLogHandler::ThreadLogHandler(LogHandler handler)
+    : handler_(std::move(handler)), outer_(thread_handler)
+{
+    thread_handler = this;
+}
+
+ThreadLogHandler::~ThreadLogHandler()
+{
+    thread_handler = outer_;
+}
+
 namespace log {
 
 void message(LogLevel level, std::string_view text)
 {
+    if (thread_handler && thread_handler->handler()) {
+        thread_handler->handler()(level, text);
+        return;
+    }
     std::lock_guard lock(handler_mutex());
     if (current_handler()) {
         current_handler()(level, text);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// Internal logging entry points; the handler is chosen with pvshm::set_log_handler().
+// Internal logging entry points; the handler is chosen with pvshm::set_log_handler() and
+// pvshm::ThreadLogHandler.
 #pragma once
 
 #include <string>
