@@ -13,6 +13,8 @@
 #include <gst/gst.h>
 #include <gst/rtsp-server/rtsp-server.h>
 
+#include <pvshm/pvshm.hpp>
+
 namespace pvshm::cli {
 namespace {
 
@@ -37,11 +39,43 @@ constexpr const char* kViewerRole = "viewer";
 // The pvshmsrc of each media pipeline, which remove_stream() sends the end of stream to.
 constexpr const char* kSourceName = "source";
 
-std::string media_launch(const std::string& id, const RtspEncoder& encoder)
+// Raw frames that videoconvert takes as they are stored go to it untouched (for I420 or NV12 no
+// conversion at all); Bayer, encoded and channel-order-less frames are normalized to RGB by
+// pvshmsrc first.
+bool videoconvert_takes(PixelFormat format)
+{
+    switch (format) {
+    case PixelFormat::Unknown:
+    case PixelFormat::BayerRGGB:
+    case PixelFormat::BayerBGGR:
+    case PixelFormat::BayerGRBG:
+    case PixelFormat::BayerGBRG:
+    case PixelFormat::Rgb3Unordered:
+        return false;
+    default:
+        return !is_encoded(format);
+    }
+}
+
+// What `id` holds now: the format of its newest frame, Unknown when there is none to read.
+PixelFormat current_format(const std::string& id)
+{
+    try {
+        Reader reader(id);
+        if (const auto view = reader.view_latest())
+            return view->info().format;
+    } catch (const SegmentError&) {
+    }
+    return PixelFormat::Unknown;
+}
+
+std::string media_launch(const std::string& id, const char* encoder_launch)
 {
     // The id is 1 to 200 characters of [A-Za-z0-9._-]: nothing in it needs quoting.
+    const bool normalize = !videoconvert_takes(current_format(id));
     return std::string("( pvshmsrc name=") + kSourceName + " shared-mem-id=" + id +
-           " normalize=true is-live=true ! videoconvert ! " + encoder.launch + " )";
+           (normalize ? " normalize=true" : "") + " is-live=true ! videoconvert ! " +
+           encoder_launch + " )";
 }
 
 // What the callbacks share; they hold it through GLib destroy notifies, so it lives as long as
@@ -73,6 +107,7 @@ struct StreamState
 {
     std::shared_ptr<Shared> shared;
     std::string id;
+    const char* encoder_launch = nullptr; // RtspEncoder::launch, static
     // Pipelines built for the stream, each shared by all of its viewers at the time.
     std::mutex lock;
     std::vector<GWeakRef*> medias;
@@ -85,6 +120,36 @@ struct StreamState
         }
     }
 };
+
+// The media factory of one id: its launch line is chosen whenever a pipeline is built for its
+// viewers, from the format the id holds at that moment (media_launch).
+struct MediaFactory
+{
+    GstRTSPMediaFactory parent;
+};
+struct MediaFactoryClass
+{
+    GstRTSPMediaFactoryClass parent_class;
+};
+G_DEFINE_TYPE(MediaFactory, media_factory, GST_TYPE_RTSP_MEDIA_FACTORY)
+
+constexpr const char* kStreamKey = "pvshm-stream";
+
+GstElement* media_factory_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl* url)
+{
+    const auto* stream = static_cast<std::shared_ptr<StreamState>*>(
+        g_object_get_data(G_OBJECT(factory), kStreamKey));
+    gst_rtsp_media_factory_set_launch(
+        factory, media_launch((*stream)->id, (*stream)->encoder_launch).c_str());
+    return GST_RTSP_MEDIA_FACTORY_CLASS(media_factory_parent_class)->create_element(factory, url);
+}
+
+void media_factory_class_init(MediaFactoryClass* klass)
+{
+    GST_RTSP_MEDIA_FACTORY_CLASS(klass)->create_element = media_factory_create_element;
+}
+
+void media_factory_init(MediaFactory*) {}
 
 // Drops the pipelines that no longer exist.
 void forget_finished(std::vector<GWeakRef*>& medias)
@@ -112,7 +177,7 @@ template <typename T> void release(gpointer held, GClosure*)
     delete static_cast<std::shared_ptr<T>*>(held);
 }
 
-template <typename T> void release_probe(gpointer held)
+template <typename T> void release_notify(gpointer held)
 {
     delete static_cast<std::shared_ptr<T>*>(held);
 }
@@ -141,7 +206,7 @@ void on_media_configure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer data
     if (GstElement* payloader = gst_bin_get_by_name(GST_BIN(element), "pay0")) {
         GstPad* pad = gst_element_get_static_pad(payloader, "sink");
         gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, count_frame, hold(stream->shared),
-                          release_probe<Shared>);
+                          release_notify<Shared>);
         gst_object_unref(pad);
         gst_object_unref(payloader);
     }
@@ -351,9 +416,10 @@ void RtspServer::add_stream(const std::string& id)
     stream.state = std::make_shared<StreamState>();
     stream.state->shared = core.shared;
     stream.state->id = id;
-    stream.factory = gst_rtsp_media_factory_new();
-    gst_rtsp_media_factory_set_launch(stream.factory,
-                                      media_launch(id, core.config.encoder).c_str());
+    stream.state->encoder_launch = core.config.encoder.launch;
+    stream.factory = GST_RTSP_MEDIA_FACTORY(g_object_new(media_factory_get_type(), nullptr));
+    g_object_set_data_full(G_OBJECT(stream.factory), kStreamKey, hold(stream.state),
+                           release_notify<StreamState>);
     // One pipeline for every viewer; it stops with the last of them.
     gst_rtsp_media_factory_set_shared(stream.factory, TRUE);
     // Over UDP, RTP would bypass the TLS connection: media go interleaved in it instead.

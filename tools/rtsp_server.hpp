@@ -18,7 +18,7 @@ enum class RtspEncoding
     Jpeg,
 };
 
-// One way of turning RGB frames into RTP packets. `launch` goes between videoconvert and the
+// One way of turning raw frames into RTP packets. `launch` goes between videoconvert and the
 // end of the media pipeline and ends in the payloader gst-rtsp-server looks for, named pay0.
 struct RtspEncoder
 {

@@ -100,13 +100,16 @@ def producer(spawn, gst_env, rtsp_id):
     stop before rtsp_id clears the id: a live writer would create its segment again."""
     writers = []
 
-    def start(shared_mem_id, width=320, height=240, colour=BLUE, env=None, pattern="solid-color"):
+    def start(shared_mem_id, width=320, height=240, colour=BLUE, env=None, pattern="solid-color",
+              stored=()):
+        """`stored`: elements (and caps) that make what pvshmsink stores, after the raw caps."""
         writer = spawn(
             [
                 "gst-launch-1.0", "-q",
                 "videotestsrc", f"pattern={pattern}", f"foreground-color={argb(colour)}",
                 "is-live=true", "!",
                 f"video/x-raw,width={width},height={height},framerate=30/1", "!",
+                *stored,
                 "pvshmsink", f"shared-mem-id={shared_mem_id}",
             ],
             env or gst_env,
@@ -264,6 +267,33 @@ def test_jpeg_encoding(server, producer, viewer, rtsp_id):
     opencv = viewer(rtsp.url(rtsp_id), "--frames", 5)
     assert opencv.outcome == "opened"
     for _ in range(5):
+        frame = next_frame(opencv)
+        assert (frame["width"], frame["height"]) == (320, 240)
+        assert_colour(frame["rgb"], RED)
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        ["videoconvert", "!", "video/x-raw,format=I420", "!"],
+        ["videoconvert", "!", "video/x-raw,format=BGRx", "!"],
+        ["jpegenc", "!"],
+        ["videoconvert", "!", "rgb2bayer", "!", "video/x-bayer,format=rggb", "!"],
+    ],
+    ids=["I420", "BGRx", "jpeg", "bayer"],
+)
+def test_every_kind_of_stored_frame_is_served(server, producer, viewer, rtsp_id, gst_env, stored):
+    """Raw frames go to the encoder as stored, Bayer and JPEG frames normalized first."""
+    producer(rtsp_id, colour=RED, stored=stored)
+    # The pipeline is chosen from the newest frame when the viewer comes: let there be one.
+    first = ["gst-launch-1.0", "-q", "pvshmsrc", f"shared-mem-id={rtsp_id}", "num-buffers=1",
+             "!", "fakesink"]
+    subprocess.run(first, env=gst_env, check=True, timeout=WAIT)
+    rtsp = server(rtsp_id)
+    rtsp.wait_for("stream-added", id=rtsp_id)
+    opencv = viewer(rtsp.url(rtsp_id), "--frames", 3)
+    assert opencv.outcome == "opened"
+    for _ in range(3):
         frame = next_frame(opencv)
         assert (frame["width"], frame["height"]) == (320, 240)
         assert_colour(frame["rgb"], RED)
