@@ -30,7 +30,7 @@ set -u
 caps="video/x-raw,format=I420,width=$width,height=$height,framerate=30/1"
 # What pvshm rtsp puts after videoconvert (tools/rtsp_server.cpp, x264enc).
 encoder="videoconvert ! video/x-raw,format=I420 ! x264enc tune=zerolatency speed-preset=ultrafast \
-key-int-max=30 ! rtph264pay name=pay0 pt=96 config-interval=-1"
+key-int-max=30 ! rtph264pay name=pay0 pt=96 config-interval=1"
 id="bench-rtsp-$$"
 work="$(mktemp -d)"
 pids=()

@@ -20,16 +20,19 @@ namespace {
 
 // In order of preference for each encoding. Every H.264 encoder is told to send a key frame at
 // least every second, so that a viewer joining a shared stream waits at most that long for a
-// picture, and to repeat SPS/PPS in band (config-interval=-1), so that a size change of the
-// writer reaches viewers who only read the SDP once. I420 is what every decoder takes (from
-// RGB, videoconvert would otherwise pick 4:4:4, a profile few players decode).
+// picture, and to repeat SPS/PPS in band every second, before a key frame (config-interval=1), so
+// that a size change of the writer reaches viewers who only read the SDP once. Not before every
+// key frame (config-interval=-1): rtph264pay then puts them between the slices of one picture,
+// where FFmpeg's RTSP client (OpenCV, ffplay, VLC) starts a new picture and conceals half of it.
+// I420 is what every decoder takes (from RGB, videoconvert would otherwise pick 4:4:4, a profile
+// few players decode).
 constexpr RtspEncoder kEncoders[] = {
     {RtspEncoding::H264, "x264enc", "H.264 by x264enc",
      "video/x-raw,format=I420 ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 "
-     "! rtph264pay name=pay0 pt=96 config-interval=-1"},
+     "! rtph264pay name=pay0 pt=96 config-interval=1"},
     {RtspEncoding::H264, "openh264enc", "H.264 by openh264enc",
      "video/x-raw,format=I420 ! openh264enc usage-type=camera complexity=low gop-size=30 "
-     "! rtph264pay name=pay0 pt=96 config-interval=-1"},
+     "! rtph264pay name=pay0 pt=96 config-interval=1"},
     {RtspEncoding::Jpeg, "jpegenc", "JPEG by jpegenc",
      "video/x-raw,format=I420 ! jpegenc ! rtpjpegpay name=pay0 pt=26"},
 };

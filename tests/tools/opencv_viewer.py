@@ -2,7 +2,8 @@
 """An RTSP viewer that pvshm did not write: OpenCV's VideoCapture with its FFmpeg backend.
 
 Prints "opened" (or "refused" when the server does not let it play), then one JSON line per
-decoded frame with its size and the mean colour (RGB) of its centre, then "end" when the stream
+decoded frame with its size and the mean colours (RGB) of its centre and of its bottom-right
+corner (an eighth of each side), then "end" when the stream
 ends, stalls for --timeout-ms or --frames were read.
 """
 
@@ -10,6 +11,11 @@ import argparse
 import json
 
 import cv2
+
+
+def mean_rgb(bgr):
+    blue, green, red = (round(float(v)) for v in bgr.reshape(-1, 3).mean(axis=0))
+    return [red, green, blue]
 
 
 def main():
@@ -36,8 +42,9 @@ def main():
             break
         height, width = frame.shape[:2]
         centre = frame[height // 4 : 3 * height // 4, width // 4 : 3 * width // 4]
-        blue, green, red = (round(float(v)) for v in centre.reshape(-1, 3).mean(axis=0))
-        print(json.dumps({"width": width, "height": height, "rgb": [red, green, blue]}), flush=True)
+        corner = frame[7 * height // 8 :, 7 * width // 8 :]
+        print(json.dumps({"width": width, "height": height, "rgb": mean_rgb(centre),
+                          "corner_rgb": mean_rgb(corner)}), flush=True)
     print("end", flush=True)
     capture.release()
 

@@ -106,8 +106,8 @@ def producer(spawn, gst_env, rtsp_id):
         writer = spawn(
             [
                 "gst-launch-1.0", "-q",
-                "videotestsrc", f"pattern={pattern}", f"foreground-color={argb(colour)}",
-                "is-live=true", "!",
+                "videotestsrc", f"pattern={pattern}",
+                *(["foreground-color=" + argb(colour)] if colour else []), "is-live=true", "!",
                 f"video/x-raw,width={width},height={height},framerate=30/1", "!",
                 *stored,
                 "pvshmsink", f"shared-mem-id={shared_mem_id}",
@@ -230,6 +230,19 @@ def test_opencv_and_rtspsrc_decode_the_producers_picture(
     rtsp.child.process.send_signal(signal.SIGTERM)
     assert rtsp.wait_for("stopped")["frames_served"] >= 10
     assert rtsp.child.process.wait(WAIT) == 0
+
+
+def test_every_picture_is_whole(server, producer, viewer, rtsp_id):
+    """A picture in several slices reaches FFmpeg's client whole: the SMPTE bars' bottom-right
+    corner (half white, half black: grey on average) stays grey, which a concealed half of the
+    picture would not."""
+    producer(rtsp_id, width=640, height=480, pattern="smpte", colour=None)
+    rtsp = server(rtsp_id)
+    rtsp.wait_for("stream-added", id=rtsp_id)
+    opencv = viewer(rtsp.url(rtsp_id), "--frames", 5)
+    assert opencv.outcome == "opened"
+    for _ in range(5):
+        assert_colour(next_frame(opencv)["corner_rgb"], (128, 128, 128))
 
 
 def test_openh264enc_when_x264enc_is_missing(server, producer, viewer, rtsp_id, gst_env, tmp_path):
