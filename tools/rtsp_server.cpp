@@ -111,9 +111,13 @@ struct StreamState
     std::shared_ptr<Shared> shared;
     std::string id;
     const char* encoder_launch = nullptr; // RtspEncoder::launch, static
-    // Pipelines built for the stream, each shared by all of its viewers at the time.
+    // Pipelines built for the stream, each shared by all of its viewers at the time, the newest
+    // last; `generation` tells their cache keys apart (media_factory_gen_key) and
+    // `newest_generation` is the newest pipeline's.
     std::mutex lock;
     std::vector<GWeakRef*> medias;
+    uint64_t generation = 0;
+    uint64_t newest_generation = 0;
 
     ~StreamState()
     {
@@ -125,7 +129,8 @@ struct StreamState
 };
 
 // The media factory of one id: its launch line is chosen whenever a pipeline is built for its
-// viewers, from the format the id holds at that moment (media_launch).
+// viewers, from the format the id holds at that moment (media_launch), and a viewer who comes
+// while the last pipeline shuts down gets a new one (media_factory_gen_key).
 struct MediaFactory
 {
     GstRTSPMediaFactory parent;
@@ -138,18 +143,57 @@ G_DEFINE_TYPE(MediaFactory, media_factory, GST_TYPE_RTSP_MEDIA_FACTORY)
 
 constexpr const char* kStreamKey = "pvshm-stream";
 
+StreamState& stream_of(GstRTSPMediaFactory* factory)
+{
+    return **static_cast<std::shared_ptr<StreamState>*>(
+        g_object_get_data(G_OBJECT(factory), kStreamKey));
+}
+
 GstElement* media_factory_create_element(GstRTSPMediaFactory* factory, const GstRTSPUrl* url)
 {
-    const auto* stream = static_cast<std::shared_ptr<StreamState>*>(
-        g_object_get_data(G_OBJECT(factory), kStreamKey));
-    gst_rtsp_media_factory_set_launch(
-        factory, media_launch((*stream)->id, (*stream)->encoder_launch).c_str());
+    const StreamState& stream = stream_of(factory);
+    gst_rtsp_media_factory_set_launch(factory,
+                                      media_launch(stream.id, stream.encoder_launch).c_str());
     return GST_RTSP_MEDIA_FACTORY_CLASS(media_factory_parent_class)->create_element(factory, url);
+}
+
+// True when the newest pipeline is shutting down or gone (its last viewer left).
+bool newest_is_stopping(const std::vector<GWeakRef*>& medias)
+{
+    if (medias.empty())
+        return false;
+    auto* media = static_cast<GstRTSPMedia*>(g_weak_ref_get(medias.back()));
+    if (!media)
+        return true;
+    const GstRTSPMediaStatus status = gst_rtsp_media_get_status(media);
+    g_object_unref(media);
+    return status == GST_RTSP_MEDIA_STATUS_UNPREPARING ||
+           status == GST_RTSP_MEDIA_STATUS_UNPREPARED || status == GST_RTSP_MEDIA_STATUS_ERROR;
+}
+
+// The key under which the factory caches the shared pipeline. gst-rtsp-server would hand a
+// viewer who comes while the pipeline stops that stopping pipeline, which refuses to play (the
+// viewer sees its connection end): such a viewer gets a key of its own, hence a new pipeline.
+gchar* media_factory_gen_key(GstRTSPMediaFactory* factory, const GstRTSPUrl* url)
+{
+    StreamState& stream = stream_of(factory);
+    uint64_t generation = 0;
+    {
+        std::lock_guard lock(stream.lock);
+        if (stream.newest_generation == stream.generation && newest_is_stopping(stream.medias))
+            stream.generation++;
+        generation = stream.generation;
+    }
+    gchar* base = GST_RTSP_MEDIA_FACTORY_CLASS(media_factory_parent_class)->gen_key(factory, url);
+    gchar* key = g_strdup_printf("%s#%" G_GUINT64_FORMAT, base, generation);
+    g_free(base);
+    return key;
 }
 
 void media_factory_class_init(MediaFactoryClass* klass)
 {
     GST_RTSP_MEDIA_FACTORY_CLASS(klass)->create_element = media_factory_create_element;
+    GST_RTSP_MEDIA_FACTORY_CLASS(klass)->gen_key = media_factory_gen_key;
 }
 
 void media_factory_init(MediaFactory*) {}
@@ -222,6 +266,7 @@ void on_media_configure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer data
         auto* weak = new GWeakRef;
         g_weak_ref_init(weak, media);
         stream->medias.push_back(weak);
+        stream->newest_generation = stream->generation;
     }
     stream->shared->emit({RtspEvent::Kind::PipelineStarted, 0, {}, stream->id});
 }
