@@ -1,11 +1,14 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """`pvshm serve` and `pvshm mirror` as separate processes over SRT on 127.0.0.1: a videotestsrc
 producer through pvshmsink, the sender, one or more receivers, and readers of the mirrored ids
-through the Python module. Every connection stays on the loopback interface.
+through the Python module. Every connection stays on the loopback interface, except in the tests
+of two hosts: there the sender and the receiver run in two network namespaces the test creates,
+joined by a veth pair (root only), which it removes afterwards.
 """
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -48,9 +51,65 @@ def passphrase_file(directory, text=PASSPHRASE, name="passphrase"):
     return path
 
 
+class Hosts:
+    """Where the sender and the receiver run: this host's loopback, or two network namespaces
+    joined by a veth pair, each namespace standing for a host (same shared memory, other
+    network). `address` is the sender's."""
+
+    def __init__(self):
+        self.sender = self.receiver = None
+        self.address = "127.0.0.1"
+
+    def wrap(self, namespace, argv):
+        return ["ip", "netns", "exec", namespace, *argv] if namespace else argv
+
+    @classmethod
+    def two_namespaces(cls):
+        """Creates them, or skips the test where it cannot (not root, no ip, no netns)."""
+        if os.geteuid() != 0 or not shutil.which("ip"):
+            pytest.skip("network namespaces need root and iproute2")
+        hosts = cls()
+        tag = str(os.getpid())
+        hosts.sender, hosts.receiver = f"pvshm-srt-a-{tag}", f"pvshm-srt-b-{tag}"
+        hosts.address = "10.231.0.1"
+        veth = (f"pvsa{tag}"[:15], f"pvsb{tag}"[:15])
+        steps = [
+            ["netns", "add", hosts.sender],
+            ["netns", "add", hosts.receiver],
+            ["link", "add", veth[0], "type", "veth", "peer", "name", veth[1]],
+            ["link", "set", veth[0], "netns", hosts.sender],
+            ["link", "set", veth[1], "netns", hosts.receiver],
+            ["-n", hosts.sender, "addr", "add", f"{hosts.address}/30", "dev", veth[0]],
+            ["-n", hosts.receiver, "addr", "add", "10.231.0.2/30", "dev", veth[1]],
+            ["-n", hosts.sender, "link", "set", veth[0], "up"],
+            ["-n", hosts.receiver, "link", "set", veth[1], "up"],
+        ]
+        for step in steps:
+            result = subprocess.run(["ip", *step], capture_output=True, text=True, timeout=WAIT)
+            if result.returncode != 0:
+                hosts.remove()
+                pytest.skip(f"ip {' '.join(step)}: {result.stderr.strip()}")
+        return hosts
+
+    def remove(self):
+        """Deleting a namespace deletes the veth end in it, and with it its peer."""
+        for namespace in (self.sender, self.receiver):
+            if namespace:
+                subprocess.run(["ip", "netns", "delete", namespace], capture_output=True,
+                               timeout=WAIT)
+
+
+@pytest.fixture(params=["loopback", "two-namespaces"])
+def hosts(request):
+    chosen = Hosts.two_namespaces() if request.param == "two-namespaces" else Hosts()
+    yield chosen
+    chosen.remove()
+
+
 class Link:
     """The processes of one test and the ids they write; at the end the processes are killed
-    first (a live writer would create its segment again), then the ids cleared."""
+    first (a live writer would create its segment again), then the ids cleared. The sender and
+    the receivers run on `hosts` (default: this host's loopback)."""
 
     def __init__(self, request, cli_path, env, spawn):
         self.cli = cli_path
@@ -59,6 +118,7 @@ class Link:
         self._name = re.sub(r"[^A-Za-z0-9._-]", "_", request.node.name)
         self.ids = []
         self.children = []
+        self.hosts = Hosts()
 
     def id(self, role):
         shared_mem_id = f"srt-{self._name}-{role}-{os.getpid()}"[:200]
@@ -78,14 +138,16 @@ class Link:
         ])
 
     def serve(self, shared_mem_id, port, *args):
-        address = f"srt://127.0.0.1:{port}"
-        child = self.start([self.cli, "serve", shared_mem_id, address, *map(str, args)])
+        address = f"srt://{self.hosts.address}:{port}"
+        argv = [self.cli, "serve", shared_mem_id, address, *map(str, args)]
+        child = self.start(self.hosts.wrap(self.hosts.sender, argv))
         wait_for_line(child, "serving ")
         return child
 
     def mirror(self, port, shared_mem_id, *args):
-        address = f"srt://127.0.0.1:{port}"
-        return self.start([self.cli, "mirror", address, shared_mem_id, *map(str, args)])
+        address = f"srt://{self.hosts.address}:{port}"
+        argv = [self.cli, "mirror", address, shared_mem_id, *map(str, args)]
+        return self.start(self.hosts.wrap(self.hosts.receiver, argv))
 
     def stop(self):
         for child in self.children:
@@ -147,9 +209,11 @@ def caps_fields(caps):
 
 
 @pytest.fixture
-def relayed(link, pvshm_module, tmp_path):
-    """producer -> A, serve A, mirror into B; the producer stops and its last frame reaches B.
-    Returns (A's last frame, B's copy of it), each as (payload, metadata)."""
+def relayed(link, hosts, pvshm_module, tmp_path):
+    """producer -> A, serve A, mirror into B, on this host's loopback and between two network
+    namespaces; the producer stops and its last frame reaches B. Returns (A's last frame, B's
+    copy of it), each as (payload, metadata)."""
+    link.hosts = hosts
     key = passphrase_file(tmp_path)
     sent = link.id("a")
     mirrored = link.id("b")
@@ -185,6 +249,37 @@ def test_mirror_stores_the_producers_frames_with_their_facts(relayed):
 def test_mirror_readers_see_the_senders_sequence_numbers(relayed):
     (_, sent), (_, received) = relayed
     assert received["sequence"] == sent["sequence"]
+
+
+def test_an_algorithm_on_the_receiving_host_reads_the_frames_with_the_seed_function(
+    link, pvshm_module, tmp_path
+):
+    """Two hosts (network namespaces): the frame videotestsrc ! pvshmsink wrote last on the
+    sending one, the seed function reads on the receiving one, pixel for pixel."""
+    link.hosts = hosts = Hosts.two_namespaces()
+    try:
+        key = passphrase_file(tmp_path)
+        sent, mirrored = link.id("a"), link.id("b")
+        port = free_udp_port()
+        producer = link.producer(sent)
+        link.serve(sent, port, "--passphrase-file", key)
+        wait_for_line(link.mirror(port, mirrored, "--passphrase-file", key), "receiving from")
+        reader = pvshm_module.Reader(mirrored)
+        newest(reader)
+        producer.kill()
+        last = pvshm_module.Reader(sent)
+        assert last.wait(WAIT) and last.view() is not None
+        captured = last.metadata["timestamp_ns"]
+        _, facts = newest(reader, lambda m: m["timestamp_ns"] == captured)
+        assert facts["camera_id"] == "cam-A" and facts["sequence"] == last.metadata["sequence"]
+        meta = {"width": 160, "height": 120}
+        on_sender = pvshm_module.read_image_from_shared_memory(sent, meta)
+        on_receiver = pvshm_module.read_image_from_shared_memory(mirrored, meta)
+        assert on_receiver.shape == (120, 160, 3) and on_receiver.any()
+        assert (on_receiver == on_sender).all()
+    finally:
+        link.stop()
+        hosts.remove()
 
 
 def test_several_receivers_mirror_one_id(link, pvshm_module, tmp_path):
