@@ -149,23 +149,34 @@ void write_image_array(const std::string& shared_mem_id, py::handle image_array,
     write_image_array_to_shared_memory(shared_mem_id, borrowed.image, order, user_metadata);
 }
 
+bool c_contiguous(const py::buffer_info& buffer)
+{
+    py::ssize_t expected = buffer.itemsize;
+    for (py::ssize_t axis = buffer.ndim - 1; axis >= 0; --axis) {
+        if (buffer.shape[axis] != 1 && buffer.strides[axis] != expected)
+            return false;
+        expected *= buffer.shape[axis];
+    }
+    return true;
+}
+
 void dev_write_image(const std::string& shared_mem_id, py::handle image_bytes,
                      const py::object& metadata)
 {
     const UserMetadata user_metadata = metadata_from(metadata, "dev_write_image_to_shared_memory");
-    // Any bytes-like object (bytes, bytearray, memoryview, numpy): str and ints are TypeErrors.
-    Py_buffer buffer;
-    if (PyObject_GetBuffer(image_bytes.ptr(), &buffer, PyBUF_C_CONTIGUOUS) != 0)
-        throw py::error_already_set();
-    struct Release
-    {
-        Py_buffer* buffer;
-        ~Release() { PyBuffer_Release(buffer); }
-    } release_buffer{&buffer};
+    // Any contiguous bytes-like object (bytes, bytearray, memoryview, numpy): str and ints are
+    // TypeErrors.
+    if (!py::isinstance<py::buffer>(image_bytes))
+        throw py::type_error("dev_write_image_to_shared_memory: image_bytes must be a bytes-like "
+                             "object, got " +
+                             type_name(image_bytes));
+    const py::buffer_info buffer = py::reinterpret_borrow<py::buffer>(image_bytes).request();
+    if (!c_contiguous(buffer))
+        throw py::value_error("dev_write_image_to_shared_memory: image_bytes must be contiguous");
+    const auto* bytes = static_cast<const uint8_t*>(buffer.ptr);
+    std::vector<uint8_t> copy(bytes, bytes + buffer.size * buffer.itemsize);
     py::gil_scoped_release release;
-    const auto* bytes = static_cast<const uint8_t*>(buffer.buf);
-    dev_write_image_to_shared_memory(shared_mem_id, std::vector<uint8_t>(bytes, bytes + buffer.len),
-                                     user_metadata);
+    dev_write_image_to_shared_memory(shared_mem_id, std::move(copy), user_metadata);
 }
 
 void dev_clear(const std::string& shared_mem_id)
