@@ -200,10 +200,9 @@ static void gst_pv_shm_depay_class_init(GstPvShmDepayClass* klass)
                            GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
     gst_element_class_add_static_pad_template(element_class, &sink_template);
-    GstCaps* caps = gst_pv_shm_format_all_caps();
+    g_autoptr(GstCaps) caps = gst_pv_shm_format_all_caps();
     gst_element_class_add_pad_template(
         element_class, gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, caps));
-    gst_caps_unref(caps);
     gst_element_class_set_static_metadata(
         element_class, "pvshm stream depayloader", "Codec/Demuxer/Video",
         "Turns a pvshm byte stream from another host back into video frames and their facts",
@@ -300,10 +299,10 @@ static GstClockTime gst_pv_shm_depay_pts(GstPvShmDepay* self, int64_t realtime_n
 {
     PvShmDepayState* state = self->state;
     GstClockTime pts = GST_CLOCK_TIME_NONE;
-    if (GstClock* clock = gst_element_get_clock(GST_ELEMENT(self))) {
+    g_autoptr(GstClock) clock = gst_element_get_clock(GST_ELEMENT(self));
+    if (clock) {
         const GstClockTime now = gst_clock_get_time(clock);
         const GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
-        gst_object_unref(clock);
         const int64_t arrival = now > base ? int64_t(now - base) : 0;
         const int64_t age = realtime_ns > 0 ? pvshm::clock_ns(CLOCK_REALTIME) - realtime_ns : 0;
         pts = GstClockTime(std::clamp<int64_t>(arrival - age, 0, arrival));
@@ -327,7 +326,7 @@ static bool gst_pv_shm_depay_take_caps(GstPvShmDepay* self, const std::string& t
 {
     PvShmDepayState* state = self->state;
     if (text != state->caps_text) {
-        GstCaps* caps = gst_caps_from_string(text.c_str());
+        g_autoptr(GstCaps) caps = gst_caps_from_string(text.c_str());
         std::string error = "not caps";
         auto frame = caps && gst_caps_is_fixed(caps) ? gst_pv_shm_format_frame_info(caps, error)
                                                      : std::nullopt;
@@ -339,16 +338,11 @@ static bool gst_pv_shm_depay_take_caps(GstPvShmDepay* self, const std::string& t
                     ("Frames skipped: the sender's caps cannot be output: %s", error.c_str()),
                     ("%s", text.c_str()));
             }
-            if (caps)
-                gst_caps_unref(caps);
             return false;
         }
-        GstCaps* current = gst_pad_get_current_caps(self->srcpad);
+        g_autoptr(GstCaps) current = gst_pad_get_current_caps(self->srcpad);
         if (!current || !gst_caps_is_equal(current, caps))
             gst_pad_push_event(self->srcpad, gst_event_new_caps(caps));
-        if (current)
-            gst_caps_unref(current);
-        gst_caps_unref(caps);
         state->caps_text = text;
         state->frame = std::move(frame);
     }

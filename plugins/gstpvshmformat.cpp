@@ -372,11 +372,9 @@ GstCaps* gst_pv_shm_format_caps_for_frame(const pvshm::FrameInfo& info, const ui
                                           pvshm::ColorOrder unordered)
 {
     if (!info.caps.empty()) {
-        GstCaps* stored = gst_caps_from_string(info.caps.c_str());
+        g_autoptr(GstCaps) stored = gst_caps_from_string(info.caps.c_str());
         if (stored && gst_caps_is_fixed(stored) && caps_describe(stored, info))
-            return stored;
-        if (stored)
-            gst_caps_unref(stored);
+            return g_steal_pointer(&stored);
     }
     return derived_caps(info, payload, unordered);
 }

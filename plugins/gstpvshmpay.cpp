@@ -109,10 +109,9 @@ static void gst_pv_shm_pay_class_init(GstPvShmPayClass* klass)
                            GST_TYPE_STRUCTURE,
                            GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
-    GstCaps* caps = gst_pv_shm_format_all_caps();
+    g_autoptr(GstCaps) caps = gst_pv_shm_format_all_caps();
     gst_element_class_add_pad_template(
         element_class, gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, caps));
-    gst_caps_unref(caps);
     gst_element_class_add_static_pad_template(element_class, &src_template);
     gst_element_class_set_static_metadata(
         element_class, "pvshm stream payloader", "Codec/Muxer/Video",
@@ -182,19 +181,15 @@ static GstStateChangeReturn gst_pv_shm_pay_change_state(GstElement* element,
 // colorimetry of YUV frames differently.
 static std::string gst_pv_shm_pay_wire_caps(GstCaps* caps, const GstVideoInfo* video)
 {
-    GstCaps* wire = gst_caps_copy(caps);
+    g_autoptr(GstCaps) wire = gst_caps_copy(caps);
     GstStructure* s = gst_caps_get_structure(wire, 0);
     if (video && GST_VIDEO_INFO_IS_YUV(video) && !gst_structure_has_field(s, "colorimetry")) {
-        if (gchar* colorimetry = gst_video_colorimetry_to_string(&video->colorimetry)) {
+        g_autofree gchar* colorimetry = gst_video_colorimetry_to_string(&video->colorimetry);
+        if (colorimetry)
             gst_structure_set(s, "colorimetry", G_TYPE_STRING, colorimetry, nullptr);
-            g_free(colorimetry);
-        }
     }
-    gchar* text = gst_caps_to_string(wire);
-    std::string result = text;
-    g_free(text);
-    gst_caps_unref(wire);
-    return result;
+    g_autofree gchar* text = gst_caps_to_string(wire);
+    return text;
 }
 
 static bool gst_pv_shm_pay_set_caps(GstPvShmPay* self, GstCaps* caps)
@@ -222,10 +217,8 @@ static bool gst_pv_shm_pay_set_caps(GstPvShmPay* self, GstCaps* caps)
     state->caps = std::move(wire);
     GST_DEBUG_OBJECT(self, "frames are %s", state->caps.c_str());
     if (!gst_pad_has_current_caps(self->srcpad)) {
-        GstCaps* stream = gst_pad_get_pad_template_caps(self->srcpad);
-        const bool accepted = gst_pad_set_caps(self->srcpad, stream);
-        gst_caps_unref(stream);
-        return accepted;
+        g_autoptr(GstCaps) stream = gst_pad_get_pad_template_caps(self->srcpad);
+        return gst_pad_set_caps(self->srcpad, stream);
     }
     return true;
 }
@@ -292,7 +285,7 @@ static GstBuffer* gst_pv_shm_pay_payload(GstPvShmPay* self, GstBuffer* buffer, u
 static int64_t gst_pv_shm_pay_realtime(GstPvShmPay* self, GstBuffer* buffer)
 {
     const int64_t now_realtime = pvshm::clock_ns(CLOCK_REALTIME);
-    GstClock* clock = gst_element_get_clock(GST_ELEMENT(self));
+    g_autoptr(GstClock) clock = gst_element_get_clock(GST_ELEMENT(self));
     if (!clock)
         return now_realtime;
     int64_t realtime = now_realtime;
@@ -302,7 +295,6 @@ static int64_t gst_pv_shm_pay_realtime(GstPvShmPay* self, GstBuffer* buffer)
         const GstClockTime captured = gst_element_get_base_time(GST_ELEMENT(self)) + running;
         realtime -= int64_t(gst_clock_get_time(clock)) - int64_t(captured);
     }
-    gst_object_unref(clock);
     return realtime;
 }
 
@@ -366,8 +358,9 @@ static GstFlowReturn gst_pv_shm_pay_push(GstPvShmPay* self, GstBuffer* buffer);
 static GstFlowReturn gst_pv_shm_pay_chain(GstPad*, GstObject* parent, GstBuffer* buffer)
 {
     GstPvShmPay* self = GST_PV_SHM_PAY(parent);
+    g_autoptr(GstBuffer) input = buffer;
     try {
-        return gst_pv_shm_pay_push(self, buffer);
+        return gst_pv_shm_pay_push(self, input);
     } catch (...) {
         gst_pv_shm_post_exception(GST_ELEMENT(self), GstPvShmAccess::Read,
                                   "Could not send a frame");
@@ -375,12 +368,10 @@ static GstFlowReturn gst_pv_shm_pay_chain(GstPad*, GstObject* parent, GstBuffer*
     }
 }
 
-// Takes `buffer`.
 static GstFlowReturn gst_pv_shm_pay_push(GstPvShmPay* self, GstBuffer* buffer)
 {
     PvShmPayState* state = self->state;
     if (!state->frame) {
-        gst_buffer_unref(buffer);
         GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Buffer before caps"), (nullptr));
         return GST_FLOW_NOT_NEGOTIATED;
     }
@@ -388,7 +379,6 @@ static GstFlowReturn gst_pv_shm_pay_push(GstPvShmPay* self, GstBuffer* buffer)
                                                                   : state->frame->payload_size;
     if (size == 0) {
         GST_WARNING_OBJECT(self, "empty image buffer skipped");
-        gst_buffer_unref(buffer);
         return GST_FLOW_OK;
     }
     if (size > pvshm::stream::kMaxPayloadLength) {
@@ -397,36 +387,28 @@ static GstFlowReturn gst_pv_shm_pay_push(GstPvShmPay* self, GstBuffer* buffer)
                            " a stream carries",
                            size, pvshm::stream::kMaxPayloadLength),
                           (nullptr));
-        gst_buffer_unref(buffer);
         return GST_FLOW_ERROR;
     }
-    GstBuffer* payload = gst_pv_shm_pay_payload(self, buffer, size);
-    if (!payload) {
-        gst_buffer_unref(buffer);
+    g_autoptr(GstBuffer) payload = gst_pv_shm_pay_payload(self, buffer, size);
+    if (!payload)
         return GST_FLOW_ERROR;
-    }
     pvshm::stream::FrameFacts facts = gst_pv_shm_pay_facts(self, buffer);
     GstMapInfo map;
     if (!gst_buffer_map(payload, &map, GST_MAP_READ)) {
         GST_ELEMENT_ERROR(self, RESOURCE, READ, ("Cannot read the frame"), (nullptr));
-        gst_buffer_unref(payload);
-        gst_buffer_unref(buffer);
         return GST_FLOW_ERROR;
     }
     auto prefix = gst_pv_shm_pay_prefix(self, facts, map);
     gst_buffer_unmap(payload, &map);
-    if (!prefix) {
-        gst_buffer_unref(payload);
-        gst_buffer_unref(buffer);
+    if (!prefix)
         return GST_FLOW_ERROR;
-    }
 
     const gsize prefix_size = prefix->size();
     auto* bytes = new std::vector<uint8_t>(std::move(*prefix));
     GstBuffer* out = gst_buffer_new_wrapped_full(
         GST_MEMORY_FLAG_READONLY, bytes->data(), prefix_size, 0, prefix_size, bytes,
         [](gpointer data) { delete static_cast<std::vector<uint8_t>*>(data); });
-    out = gst_buffer_append(out, payload);
+    out = gst_buffer_append(out, g_steal_pointer(&payload));
     GST_BUFFER_PTS(out) = GST_BUFFER_PTS(buffer);
     GST_BUFFER_DTS(out) = GST_BUFFER_DTS(buffer);
     GST_BUFFER_DURATION(out) = GST_BUFFER_DURATION(buffer);
@@ -434,7 +416,6 @@ static GstFlowReturn gst_pv_shm_pay_push(GstPvShmPay* self, GstBuffer* buffer)
     GST_BUFFER_OFFSET_END(out) = facts.sequence + 1;
     if (!state->started || GST_BUFFER_IS_DISCONT(buffer))
         GST_BUFFER_FLAG_SET(out, GST_BUFFER_FLAG_DISCONT);
-    gst_buffer_unref(buffer);
     state->started = true;
     state->frames++;
     state->bytes += gst_buffer_get_size(out);

@@ -208,10 +208,9 @@ static void gst_pv_shm_sink_class_init(GstPvShmSinkClass* klass)
                            GST_TYPE_STRUCTURE,
                            GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
-    GstCaps* caps = gst_pv_shm_format_all_caps();
+    g_autoptr(GstCaps) caps = gst_pv_shm_format_all_caps();
     gst_element_class_add_pad_template(
         element_class, gst_pad_template_new("sink", GST_PAD_SINK, GST_PAD_ALWAYS, caps));
-    gst_caps_unref(caps);
     gst_element_class_set_static_metadata(
         element_class, "pvshm sink", "Sink/Video",
         "Writes video frames into a pvshm shared-memory segment for other processes",
@@ -426,12 +425,11 @@ static gboolean gst_pv_shm_sink_set_caps(GstBaseSink* sink, GstCaps* caps)
                           ("%" GST_PTR_FORMAT, caps));
         return FALSE;
     }
-    gchar* text = gst_caps_to_string(caps);
+    g_autofree gchar* text = gst_caps_to_string(caps);
     if (strlen(text) <= pvshm::kMaxCapsLength)
         frame->caps = text;
     else
         GST_WARNING_OBJECT(self, "caps too long to store, readers derive them from the format");
-    g_free(text);
     state->raw_video = gst_pv_shm_format_raw_video_info(caps, &state->video_info);
     state->frame = std::move(frame);
     GST_DEBUG_OBJECT(self, "frames are %" GST_PTR_FORMAT, caps);
@@ -457,18 +455,16 @@ static gboolean gst_pv_shm_sink_propose_allocation(GstBaseSink* sink, GstQuery* 
         gst_query_add_allocation_pool(query, nullptr, size, 0, 0);
         return TRUE;
     }
-    GstBufferPool* pool = gst_pv_shm_pool_new(writer, GST_CAT_DEFAULT);
+    g_autoptr(GstBufferPool) pool = gst_pv_shm_pool_new(writer, GST_CAT_DEFAULT);
     GstStructure* config = gst_buffer_pool_get_config(pool);
     gst_buffer_pool_config_set_params(config, caps, size, 0, 0);
     if (gst_structure_has_name(gst_caps_get_structure(caps, 0), "video/x-raw"))
         gst_buffer_pool_config_add_option(config, GST_BUFFER_POOL_OPTION_VIDEO_META);
     if (!gst_buffer_pool_set_config(pool, config)) {
         GST_WARNING_OBJECT(self, "the slot pool refused its configuration");
-        gst_object_unref(pool);
         return TRUE;
     }
     gst_query_add_allocation_pool(query, pool, size, 0, 0);
-    gst_object_unref(pool);
     return TRUE;
 }
 
@@ -480,13 +476,13 @@ static void gst_pv_shm_sink_stamp(GstPvShmSink* self, GstBuffer* buffer, pvshm::
     const int64_t now_monotonic = pvshm::clock_ns(CLOCK_MONOTONIC);
     const int64_t now_realtime = pvshm::clock_ns(CLOCK_REALTIME);
     int64_t monotonic = now_monotonic;
-    if (GstClock* clock = gst_element_get_clock(GST_ELEMENT(self))) {
+    g_autoptr(GstClock) clock = gst_element_get_clock(GST_ELEMENT(self));
+    if (clock) {
         const GstClockTime running = gst_segment_to_running_time(
             &GST_BASE_SINK(self)->segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buffer));
         if (GST_CLOCK_TIME_IS_VALID(running))
             monotonic = int64_t(gst_element_get_base_time(GST_ELEMENT(self)) + running) +
                         gst_pv_shm_clock_to_monotonic_offset(clock);
-        gst_object_unref(clock);
     }
     frame.timestamp_monotonic_ns = monotonic;
     frame.timestamp_realtime_ns =

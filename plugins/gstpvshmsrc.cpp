@@ -289,10 +289,9 @@ static void gst_pv_shm_src_class_init(GstPvShmSrcClass* klass)
     gst_type_mark_as_plugin_api(GST_TYPE_PV_SHM_SRC_COLOR_SPACE, GstPluginAPIFlags(0));
 
     // What pvshmsink writes; normalize=true outputs RGB, one of them.
-    GstCaps* caps = gst_pv_shm_format_all_caps();
+    g_autoptr(GstCaps) caps = gst_pv_shm_format_all_caps();
     gst_element_class_add_pad_template(
         element_class, gst_pad_template_new("src", GST_PAD_SRC, GST_PAD_ALWAYS, caps));
-    gst_caps_unref(caps);
     gst_element_class_set_static_metadata(element_class, "pvshm source", "Source/Video",
                                           "Reads video frames from a pvshm shared-memory segment",
                                           "pvshm developers");
@@ -446,16 +445,13 @@ static GstCaps* gst_pv_shm_src_get_caps(GstBaseSrc* src, GstCaps* filter)
 {
     GstPvShmSrc* self = GST_PV_SHM_SRC(src);
     GST_OBJECT_LOCK(self);
-    GstCaps* caps = self->state->caps ? gst_caps_ref(self->state->caps) : nullptr;
+    g_autoptr(GstCaps) caps = self->state->caps ? gst_caps_ref(self->state->caps) : nullptr;
     GST_OBJECT_UNLOCK(self);
     if (!caps)
         caps = gst_pad_get_pad_template_caps(GST_BASE_SRC_PAD(src));
-    if (filter) {
-        GstCaps* filtered = gst_caps_intersect_full(filter, caps, GST_CAPS_INTERSECT_FIRST);
-        gst_caps_unref(caps);
-        caps = filtered;
-    }
-    return caps;
+    if (!filter)
+        return g_steal_pointer(&caps);
+    return gst_caps_intersect_full(filter, caps, GST_CAPS_INTERSECT_FIRST);
 }
 
 // The caps come from the frames, not from downstream: before the first frame there is nothing
@@ -464,13 +460,9 @@ static gboolean gst_pv_shm_src_negotiate(GstBaseSrc* src)
 {
     GstPvShmSrc* self = GST_PV_SHM_SRC(src);
     GST_OBJECT_LOCK(self);
-    GstCaps* caps = self->state->caps ? gst_caps_ref(self->state->caps) : nullptr;
+    g_autoptr(GstCaps) caps = self->state->caps ? gst_caps_ref(self->state->caps) : nullptr;
     GST_OBJECT_UNLOCK(self);
-    if (!caps)
-        return TRUE;
-    const gboolean ok = gst_base_src_set_caps(src, caps);
-    gst_caps_unref(caps);
-    return ok;
+    return !caps || gst_base_src_set_caps(src, caps);
 }
 
 static gboolean gst_pv_shm_src_query(GstBaseSrc* src, GstQuery* query)
@@ -504,25 +496,18 @@ static gboolean gst_pv_shm_src_unlock_stop(GstBaseSrc* src)
 
 static bool downstream_takes_video_meta(GstPvShmSrc* self, GstCaps* caps)
 {
-    GstQuery* query = gst_query_new_allocation(caps, FALSE);
-    const bool takes = gst_pad_peer_query(GST_BASE_SRC_PAD(self), query) &&
-                       gst_query_find_allocation_meta(query, GST_VIDEO_META_API_TYPE, nullptr);
-    gst_query_unref(query);
-    return takes;
+    g_autoptr(GstQuery) query = gst_query_new_allocation(caps, FALSE);
+    return gst_pad_peer_query(GST_BASE_SRC_PAD(self), query) &&
+           gst_query_find_allocation_meta(query, GST_VIDEO_META_API_TYPE, nullptr);
 }
 
-// Makes `caps` (taken) the output caps unless they already are. False when downstream refuses.
+// Makes `caps` the output caps unless they already are. False when downstream refuses.
 static bool gst_pv_shm_src_use_caps(GstPvShmSrc* self, GstCaps* caps)
 {
     PvShmSrcState* state = self->state;
-    GstCaps* current = gst_pad_get_current_caps(GST_BASE_SRC_PAD(self));
-    const bool same = current && gst_caps_is_equal(current, caps);
-    if (current)
-        gst_caps_unref(current);
-    if (same) {
-        gst_caps_unref(caps);
+    g_autoptr(GstCaps) current = gst_pad_get_current_caps(GST_BASE_SRC_PAD(self));
+    if (current && gst_caps_is_equal(current, caps))
         return true;
-    }
     GST_INFO_OBJECT(self, "frames are now %" GST_PTR_FORMAT, caps);
     GST_OBJECT_LOCK(self);
     gst_caps_replace(&state->caps, caps);
@@ -539,7 +524,6 @@ static bool gst_pv_shm_src_use_caps(GstPvShmSrc* self, GstCaps* caps)
                                          ? gst_util_uint64_scale_int(GST_SECOND, scale, rate)
                                          : GST_CLOCK_TIME_NONE;
     }
-    gst_caps_unref(caps);
     return ok;
 }
 
@@ -652,10 +636,10 @@ static void gst_pv_shm_src_stamp(GstPvShmSrc* self, GstBuffer* buffer, const pvs
     PvShmSrcState* state = self->state;
     const int64_t capture = info.timestamp_monotonic_ns;
     int64_t running = 0;
-    if (GstClock* clock = gst_element_get_clock(GST_ELEMENT(self))) {
+    g_autoptr(GstClock) clock = gst_element_get_clock(GST_ELEMENT(self));
+    if (clock) {
         running = capture - gst_pv_shm_clock_to_monotonic_offset(clock) -
                   int64_t(gst_element_get_base_time(GST_ELEMENT(self)));
-        gst_object_unref(clock);
     } else {
         if (!state->clockless_origin_ns)
             state->clockless_origin_ns = capture;
@@ -853,7 +837,7 @@ static GstFlowReturn gst_pv_shm_src_create(GstPushSrc* src, GstBuffer** out)
         const pvshm::FrameView frame = *view;
         const pvshm::FrameInfo& info = frame.info();
         GstBuffer* buffer = nullptr;
-        GstCaps* caps = nullptr;
+        g_autoptr(GstCaps) caps = nullptr;
         if (settings.normalize) {
             buffer = gst_pv_shm_src_normalize(self, *view, settings.color_order, caps);
             if (!buffer)
