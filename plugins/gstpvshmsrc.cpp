@@ -441,12 +441,18 @@ static gboolean gst_pv_shm_src_start(GstBaseSrc* src)
     return TRUE;
 }
 
+// The caps of the latest frames (a new reference), or nullptr before the first frame.
+static GstCaps* gst_pv_shm_src_frame_caps(GstPvShmSrc* self)
+{
+    GST_OBJECT_LOCK(self);
+    GstCaps* caps = self->state->caps ? gst_caps_ref(self->state->caps) : nullptr;
+    GST_OBJECT_UNLOCK(self);
+    return caps;
+}
+
 static GstCaps* gst_pv_shm_src_get_caps(GstBaseSrc* src, GstCaps* filter)
 {
-    GstPvShmSrc* self = GST_PV_SHM_SRC(src);
-    GST_OBJECT_LOCK(self);
-    g_autoptr(GstCaps) caps = self->state->caps ? gst_caps_ref(self->state->caps) : nullptr;
-    GST_OBJECT_UNLOCK(self);
+    g_autoptr(GstCaps) caps = gst_pv_shm_src_frame_caps(GST_PV_SHM_SRC(src));
     if (!caps)
         caps = gst_pad_get_pad_template_caps(GST_BASE_SRC_PAD(src));
     if (!filter)
@@ -458,10 +464,7 @@ static GstCaps* gst_pv_shm_src_get_caps(GstBaseSrc* src, GstCaps* filter)
 // to negotiate, after it the frame's caps are the only choice.
 static gboolean gst_pv_shm_src_negotiate(GstBaseSrc* src)
 {
-    GstPvShmSrc* self = GST_PV_SHM_SRC(src);
-    GST_OBJECT_LOCK(self);
-    g_autoptr(GstCaps) caps = self->state->caps ? gst_caps_ref(self->state->caps) : nullptr;
-    GST_OBJECT_UNLOCK(self);
+    g_autoptr(GstCaps) caps = gst_pv_shm_src_frame_caps(GST_PV_SHM_SRC(src));
     return !caps || gst_base_src_set_caps(src, caps);
 }
 
