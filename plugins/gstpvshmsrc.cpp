@@ -102,6 +102,9 @@ constexpr std::chrono::milliseconds kWaitSlice{50};
 // The frame interval assumed for placing a frame after the previous one when neither the frame
 // nor the caps give its rate.
 constexpr GstClockTime kUnknownFrameInterval = 2 * GST_MSECOND;
+// Returned by the functions that make a frame's buffer when the frame is not output: create()
+// goes on to the next one.
+constexpr GstFlowReturn kFrameSkipped = GST_FLOW_CUSTOM_SUCCESS;
 
 GST_DEBUG_CATEGORY_STATIC(gst_pv_shm_src_debug);
 #define GST_CAT_DEFAULT gst_pv_shm_src_debug
@@ -143,6 +146,16 @@ enum class Absence
     WriterGone,
 };
 
+// What the output caps say of every buffer; set when downstream accepts them.
+struct PvShmSrcOutput
+{
+    GstVideoInfo video_info{};
+    bool raw_video = false;
+    bool downstream_video_meta = false;
+    // The caps' frame interval; GST_CLOCK_TIME_NONE for a variable or unknown rate.
+    GstClockTime frame_interval = GST_CLOCK_TIME_NONE;
+};
+
 struct PvShmSrcState
 {
     // Guards the settings against property calls from application threads.
@@ -164,11 +177,7 @@ struct PvShmSrcState
 
     // Streaming thread (and start/stop) only.
     std::unique_ptr<pvshm::Reader> reader;
-    GstVideoInfo video_info{};
-    bool raw_video = false;
-    bool downstream_video_meta = false;
-    // The caps' frame interval; GST_CLOCK_TIME_NONE for a variable or unknown rate.
-    GstClockTime caps_frame_interval = GST_CLOCK_TIME_NONE;
+    PvShmSrcOutput output;
     // The PTS last output: for strictly increasing PTS and durations from gaps.
     GstClockTime last_pts = GST_CLOCK_TIME_NONE;
     // Without a pipeline clock, the first frame's capture time is the stream's zero.
@@ -504,7 +513,22 @@ static bool downstream_takes_video_meta(GstPvShmSrc* self, GstCaps* caps)
            gst_query_find_allocation_meta(query, GST_VIDEO_META_API_TYPE, nullptr);
 }
 
-// Makes `caps` the output caps unless they already are. False when downstream refuses.
+// What `caps`, accepted downstream, say of every buffer.
+static PvShmSrcOutput gst_pv_shm_src_output_of(GstPvShmSrc* self, GstCaps* caps)
+{
+    PvShmSrcOutput output;
+    output.raw_video = gst_pv_shm_format_raw_video_info(caps, &output.video_info);
+    output.downstream_video_meta = downstream_takes_video_meta(self, caps);
+    gint rate = 0;
+    gint scale = 1;
+    if (gst_structure_get_fraction(gst_caps_get_structure(caps, 0), "framerate", &rate, &scale) &&
+        rate > 0 && scale > 0)
+        output.frame_interval = gst_util_uint64_scale_int(GST_SECOND, scale, rate);
+    return output;
+}
+
+// Makes `caps` the output caps unless they already are, and `state->output` what they say.
+// False, with an element error posted, when downstream refuses them.
 static bool gst_pv_shm_src_use_caps(GstPvShmSrc* self, GstCaps* caps)
 {
     PvShmSrcState* state = self->state;
@@ -515,19 +539,14 @@ static bool gst_pv_shm_src_use_caps(GstPvShmSrc* self, GstCaps* caps)
     GST_OBJECT_LOCK(self);
     gst_caps_replace(&state->caps, caps);
     GST_OBJECT_UNLOCK(self);
-    const bool ok = gst_base_src_set_caps(GST_BASE_SRC(self), caps);
-    if (ok) {
-        state->raw_video = gst_pv_shm_format_raw_video_info(caps, &state->video_info);
-        state->downstream_video_meta = downstream_takes_video_meta(self, caps);
-        gint rate = 0;
-        gint scale = 1;
-        state->caps_frame_interval = gst_structure_get_fraction(gst_caps_get_structure(caps, 0),
-                                                                "framerate", &rate, &scale) &&
-                                             rate > 0 && scale > 0
-                                         ? gst_util_uint64_scale_int(GST_SECOND, scale, rate)
-                                         : GST_CLOCK_TIME_NONE;
+    if (!gst_base_src_set_caps(GST_BASE_SRC(self), caps)) {
+        state->caps_key.clear();
+        GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Downstream refused the frames' caps"),
+                          (nullptr));
+        return false;
     }
-    return ok;
+    state->output = gst_pv_shm_src_output_of(self, caps);
+    return true;
 }
 
 static void delete_view(gpointer view)
@@ -551,17 +570,16 @@ static bool layout_is_default(const pvshm::FrameInfo& info, const GstVideoInfo& 
 
 // The frame in place: the buffer pins its slot until it is freed. Raw video carries its layout
 // in a GstVideoMeta, or is copied into GStreamer's layout for a downstream that ignores metas.
-static GstBuffer* gst_pv_shm_src_wrap(GstPvShmSrc* self, pvshm::FrameView view)
+static GstBuffer* gst_pv_shm_src_wrap(pvshm::FrameView view, const PvShmSrcOutput& output)
 {
-    PvShmSrcState* state = self->state;
     const pvshm::FrameInfo& info = view.info();
     auto* held = new pvshm::FrameView(std::move(view));
     GstBuffer* buffer =
         gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, const_cast<uint8_t*>(held->data()),
                                     held->size(), 0, held->size(), held, delete_view);
-    if (!state->raw_video)
+    if (!output.raw_video)
         return buffer;
-    const GstVideoInfo* video = &state->video_info;
+    const GstVideoInfo* video = &output.video_info;
     gsize offsets[GST_VIDEO_MAX_PLANES] = {};
     gint strides[GST_VIDEO_MAX_PLANES] = {};
     for (guint i = 0; i < GST_VIDEO_INFO_N_PLANES(video); ++i) {
@@ -571,7 +589,7 @@ static GstBuffer* gst_pv_shm_src_wrap(GstPvShmSrc* self, pvshm::FrameView view)
     gst_buffer_add_video_meta_full(buffer, GST_VIDEO_FRAME_FLAG_NONE, GST_VIDEO_INFO_FORMAT(video),
                                    GST_VIDEO_INFO_WIDTH(video), GST_VIDEO_INFO_HEIGHT(video),
                                    GST_VIDEO_INFO_N_PLANES(video), offsets, strides);
-    if (state->downstream_video_meta || layout_is_default(info, *video))
+    if (output.downstream_video_meta || layout_is_default(info, *video))
         return buffer;
     GstBuffer* copy = gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(video), nullptr);
     GstVideoFrame in;
@@ -585,21 +603,22 @@ static GstBuffer* gst_pv_shm_src_wrap(GstPvShmSrc* self, pvshm::FrameView view)
     return copy;
 }
 
-// The frame as the library normalizes it, or black of the frame's (else the current) size when
-// it cannot be decoded, with its caps. nullptr when there is no size to make black.
-static GstBuffer* gst_pv_shm_src_normalize(GstPvShmSrc* self, const pvshm::FrameView& view,
-                                           pvshm::ColorOrder unordered, GstCaps*& caps)
+// The frame as the library normalizes it, or black of the frame's (else the current output's)
+// size when it cannot be decoded. nullptr when there is no size to make black.
+static std::unique_ptr<cv::Mat> gst_pv_shm_src_normalize(GstPvShmSrc* self,
+                                                         const pvshm::FrameView& view,
+                                                         pvshm::ColorOrder unordered)
 {
-    PvShmSrcState* state = self->state;
+    const PvShmSrcOutput& output = self->state->output;
     auto rgb = std::make_unique<cv::Mat>();
     try {
         pvshm::normalize_to_rgb(view.info(), view.data(), *rgb, unordered);
     } catch (const std::exception& error) {
         int width = int(view.info().width);
         int height = int(view.info().height);
-        if ((width == 0 || height == 0) && state->raw_video) {
-            width = GST_VIDEO_INFO_WIDTH(&state->video_info);
-            height = GST_VIDEO_INFO_HEIGHT(&state->video_info);
+        if ((width == 0 || height == 0) && output.raw_video) {
+            width = GST_VIDEO_INFO_WIDTH(&output.video_info);
+            height = GST_VIDEO_INFO_HEIGHT(&output.video_info);
         }
         if (width == 0 || height == 0) {
             GST_ELEMENT_WARNING(self, STREAM, DECODE,
@@ -611,9 +630,13 @@ static GstBuffer* gst_pv_shm_src_normalize(GstPvShmSrc* self, const pvshm::Frame
                             ("%s", error.what()));
         *rgb = cv::Mat::zeros(height, width, CV_8UC3);
     }
-    GstVideoInfo video;
-    gst_video_info_set_format(&video, GST_VIDEO_FORMAT_RGB, rgb->cols, rgb->rows);
-    caps = gst_video_info_to_caps(&video);
+    return rgb;
+}
+
+// `rgb` (taken) as a buffer laid out as `video` says: the image itself when GStreamer's rows are
+// its rows, else a copy.
+static GstBuffer* gst_pv_shm_src_rgb_buffer(std::unique_ptr<cv::Mat> rgb, const GstVideoInfo& video)
+{
     const gsize size = rgb->total() * rgb->elemSize();
     if (GST_VIDEO_INFO_PLANE_STRIDE(&video, 0) == gint(rgb->step[0]) && rgb->isContinuous()) {
         cv::Mat* held = rgb.release();
@@ -629,6 +652,48 @@ static GstBuffer* gst_pv_shm_src_normalize(GstPvShmSrc* self, const pvshm::Frame
         std::copy_n(rgb->ptr<uint8_t>(row), size_t(rgb->cols) * 3, map.data + row * stride);
     gst_buffer_unmap(buffer, &map);
     return buffer;
+}
+
+// The frame normalized to RGB, in caps of its size, negotiated before the buffer is made.
+static GstFlowReturn gst_pv_shm_src_frame_normalized(GstPvShmSrc* self,
+                                                     const pvshm::FrameView& view,
+                                                     pvshm::ColorOrder unordered, GstBuffer** out)
+{
+    std::unique_ptr<cv::Mat> rgb = gst_pv_shm_src_normalize(self, view, unordered);
+    if (!rgb)
+        return kFrameSkipped;
+    GstVideoInfo video;
+    gst_video_info_set_format(&video, GST_VIDEO_FORMAT_RGB, rgb->cols, rgb->rows);
+    g_autoptr(GstCaps) caps = gst_video_info_to_caps(&video);
+    if (!gst_pv_shm_src_use_caps(self, caps))
+        return GST_FLOW_NOT_NEGOTIATED;
+    *out = gst_pv_shm_src_rgb_buffer(std::move(rgb), video);
+    return GST_FLOW_OK;
+}
+
+// The frame in place, in the caps it was stored with: those are negotiated first when they
+// changed, since the buffer is made as the output caps say.
+static GstFlowReturn gst_pv_shm_src_frame_as_stored(GstPvShmSrc* self, pvshm::FrameView view,
+                                                    pvshm::ColorOrder unordered, GstBuffer** out)
+{
+    PvShmSrcState* state = self->state;
+    const pvshm::FrameInfo& info = view.info();
+    // Parsing and comparing caps would cost more than the rest of a frame's trip.
+    std::string key = gst_pv_shm_format_caps_key(info, view.data());
+    if (key != state->caps_key) {
+        g_autoptr(GstCaps) caps = gst_pv_shm_format_caps_for_frame(info, view.data(), unordered);
+        if (!caps) {
+            GST_ELEMENT_WARNING(self, STREAM, WRONG_TYPE,
+                                ("Skipped a frame whose format has no caps"),
+                                ("pixel format %u", unsigned(info.format)));
+            return kFrameSkipped;
+        }
+        if (!gst_pv_shm_src_use_caps(self, caps))
+            return GST_FLOW_NOT_NEGOTIATED;
+        state->caps_key = std::move(key);
+    }
+    *out = gst_pv_shm_src_wrap(std::move(view), state->output);
+    return GST_FLOW_OK;
 }
 
 // The frame's facts on its buffer (see the element's documentation). PTS are the frame's
@@ -662,15 +727,15 @@ static void gst_pv_shm_src_stamp(GstPvShmSrc* self, GstBuffer* buffer, const pvs
         GstClockTime interval = kUnknownFrameInterval;
         if (info.duration_ns > 0)
             interval = GstClockTime(info.duration_ns);
-        else if (GST_CLOCK_TIME_IS_VALID(state->caps_frame_interval))
-            interval = state->caps_frame_interval;
+        else if (GST_CLOCK_TIME_IS_VALID(state->output.frame_interval))
+            interval = state->output.frame_interval;
         pts = state->last_pts + std::max<GstClockTime>(interval / 2, 1);
     }
     GstClockTime duration = GST_CLOCK_TIME_NONE;
     if (info.duration_ns > 0)
         duration = GstClockTime(info.duration_ns);
-    else if (GST_CLOCK_TIME_IS_VALID(state->caps_frame_interval))
-        duration = state->caps_frame_interval;
+    else if (GST_CLOCK_TIME_IS_VALID(state->output.frame_interval))
+        duration = state->output.frame_interval;
     else if (GST_CLOCK_TIME_IS_VALID(state->last_pts))
         duration = pts - state->last_pts;
     GST_BUFFER_PTS(buffer) = pts;
@@ -838,38 +903,16 @@ static GstFlowReturn gst_pv_shm_src_create(GstPushSrc* src, GstBuffer** out)
         state->warned = Absence::None;
         // Keeps the description alive (not a copy of it) while the buffer takes the view.
         const pvshm::FrameView frame = *view;
-        const pvshm::FrameInfo& info = frame.info();
         GstBuffer* buffer = nullptr;
-        g_autoptr(GstCaps) caps = nullptr;
-        if (settings.normalize) {
-            buffer = gst_pv_shm_src_normalize(self, *view, settings.color_order, caps);
-            if (!buffer)
-                continue;
-        } else {
-            // Parsing and comparing caps would cost more than the rest of a frame's trip.
-            std::string key = gst_pv_shm_format_caps_key(info, view->data());
-            if (key != state->caps_key) {
-                caps = gst_pv_shm_format_caps_for_frame(info, view->data(), settings.color_order);
-                if (!caps) {
-                    GST_ELEMENT_WARNING(self, STREAM, WRONG_TYPE,
-                                        ("Skipped a frame whose format has no caps"),
-                                        ("pixel format %u", unsigned(info.format)));
-                    continue;
-                }
-                state->caps_key = std::move(key);
-            }
-        }
-        if (caps && !gst_pv_shm_src_use_caps(self, caps)) {
-            state->caps_key.clear();
-            if (buffer)
-                gst_buffer_unref(buffer);
-            GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Downstream refused the frames' caps"),
-                              (nullptr));
-            return GST_FLOW_NOT_NEGOTIATED;
-        }
-        if (!settings.normalize)
-            buffer = gst_pv_shm_src_wrap(self, std::move(*view));
-        gst_pv_shm_src_stamp(self, buffer, info);
+        result = settings.normalize
+                     ? gst_pv_shm_src_frame_normalized(self, frame, settings.color_order, &buffer)
+                     : gst_pv_shm_src_frame_as_stored(self, std::move(*view), settings.color_order,
+                                                      &buffer);
+        if (result == kFrameSkipped)
+            continue;
+        if (result != GST_FLOW_OK)
+            return result;
+        gst_pv_shm_src_stamp(self, buffer, frame.info());
         state->frames_read++;
         *out = buffer;
         return GST_FLOW_OK;
