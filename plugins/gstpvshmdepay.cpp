@@ -39,6 +39,7 @@
 #include <algorithm>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -75,10 +76,14 @@ public:
     class Taken
     {
     public:
+        // Takes `buffer`. Throws std::runtime_error when it cannot be mapped.
         explicit Taken(GstBuffer* buffer) : buffer_(buffer)
         {
-            if (!gst_buffer_map(buffer_, &map_, GST_MAP_READ))
-                map_ = GstMapInfo{};
+            if (gst_buffer_map(buffer_, &map_, GST_MAP_READ))
+                return;
+            const gsize size = gst_buffer_get_size(buffer_);
+            gst_buffer_unref(buffer_);
+            throw std::runtime_error("cannot map a frame of " + std::to_string(size) + " bytes");
         }
         Taken(Taken&& other) noexcept
             : buffer_(std::exchange(other.buffer_, nullptr)), map_(other.map_)
@@ -89,8 +94,7 @@ public:
         {
             if (!buffer_)
                 return;
-            if (map_.memory)
-                gst_buffer_unmap(buffer_, &map_);
+            gst_buffer_unmap(buffer_, &map_);
             gst_buffer_unref(buffer_);
         }
         const uint8_t* data() const { return map_.data; }

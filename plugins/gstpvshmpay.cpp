@@ -45,6 +45,7 @@
 #include "gstpvshmformat.h"
 #include "gstpvshmmeta.h"
 #include "gstpvshmstream.h"
+#include "gstpvshmvideo.h"
 
 enum
 {
@@ -247,17 +248,12 @@ static gboolean gst_pv_shm_pay_sink_event(GstPad* pad, GstObject* parent, GstEve
 }
 
 // The frame's bytes in the layout its caps describe, without a copy when they already are.
-// nullptr, with an element error posted, when the buffer is smaller than its caps say.
+// nullptr, with an element error posted, when the buffer is smaller than its caps say or cannot
+// be mapped as they say.
 static GstBuffer* gst_pv_shm_pay_payload(GstPvShmPay* self, GstBuffer* buffer, uint64_t size)
 {
     PvShmPayState* state = self->state;
-    const GstVideoMeta* meta = state->raw_video ? gst_buffer_get_video_meta(buffer) : nullptr;
-    bool caps_layout = true;
-    for (guint i = 0; meta && i < GST_VIDEO_INFO_N_PLANES(&state->video_info); ++i)
-        caps_layout = caps_layout &&
-                      meta->offset[i] == GST_VIDEO_INFO_PLANE_OFFSET(&state->video_info, i) &&
-                      meta->stride[i] == GST_VIDEO_INFO_PLANE_STRIDE(&state->video_info, i);
-    if (caps_layout) {
+    if (!state->raw_video || gst_pv_shm_video_has_caps_layout(buffer, state->video_info)) {
         if (gst_buffer_get_size(buffer) >= size)
             return gst_buffer_copy_region(buffer, GST_BUFFER_COPY_MEMORY, 0, size);
         GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("Buffer smaller than its caps say"),
@@ -265,19 +261,10 @@ static GstBuffer* gst_pv_shm_pay_payload(GstPvShmPay* self, GstBuffer* buffer, u
                            gst_buffer_get_size(buffer), size));
         return nullptr;
     }
-    GstVideoFrame in;
-    if (!gst_video_frame_map(&in, &state->video_info, buffer, GST_MAP_READ)) {
-        GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("Buffer does not match its caps"),
-                          ("%" G_GSIZE_FORMAT " bytes", gst_buffer_get_size(buffer)));
+    g_autoptr(GstBuffer) packed = gst_buffer_new_allocate(nullptr, size, nullptr);
+    if (!gst_pv_shm_video_copy(GST_ELEMENT(self), state->video_info, buffer, packed))
         return nullptr;
-    }
-    GstBuffer* packed = gst_buffer_new_allocate(nullptr, size, nullptr);
-    GstVideoFrame out;
-    gst_video_frame_map(&out, &state->video_info, packed, GST_MAP_WRITE);
-    gst_video_frame_copy(&out, &in);
-    gst_video_frame_unmap(&out);
-    gst_video_frame_unmap(&in);
-    return packed;
+    return g_steal_pointer(&packed);
 }
 
 // The realtime capture time of a buffer without a `timestamp/x-unix` meta: its running time on

@@ -55,6 +55,7 @@
 #include "gstpvshmlog.h"
 #include "gstpvshmmeta.h"
 #include "gstpvshmpool.h"
+#include "gstpvshmvideo.h"
 
 enum
 {
@@ -549,26 +550,14 @@ static void gst_pv_shm_sink_describe_in_place(GstBuffer* buffer, pvshm::FrameInf
     frame.payload_size = gst_buffer_get_size(buffer);
 }
 
-// True when the buffer's planes lie where its caps say, so that one copy moves the whole frame.
-static bool gst_pv_shm_sink_has_caps_layout(GstBuffer* buffer, const GstVideoInfo& video)
-{
-    const GstVideoMeta* meta = gst_buffer_get_video_meta(buffer);
-    if (!meta)
-        return true;
-    for (guint i = 0; i < GST_VIDEO_INFO_N_PLANES(&video); ++i)
-        if (meta->offset[i] != GST_VIDEO_INFO_PLANE_OFFSET(&video, i) ||
-            meta->stride[i] != GST_VIDEO_INFO_PLANE_STRIDE(&video, i))
-            return false;
-    return true;
-}
-
-// Copies `buffer` into `slot` in the layout of the caps. Returns the bytes used, or 0 (with an
-// element error posted) when the buffer is smaller than its caps say.
+// Copies `buffer` into `slot` in the layout of the caps (in one piece when its planes already lie
+// so). Returns the bytes used, or 0 (with an element error posted) when the buffer is smaller
+// than its caps say or cannot be mapped as they say.
 static uint64_t gst_pv_shm_sink_copy(GstPvShmSink* self, GstBuffer* buffer,
                                      const pvshm::SlotLoan& slot, uint64_t size)
 {
     PvShmSinkState* state = self->state;
-    if (!state->raw_video || gst_pv_shm_sink_has_caps_layout(buffer, state->video_info)) {
+    if (!state->raw_video || gst_pv_shm_video_has_caps_layout(buffer, state->video_info)) {
         if (gst_buffer_extract(buffer, 0, slot.data(), size) == size)
             return size;
         GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("Buffer smaller than its caps say"),
@@ -576,21 +565,9 @@ static uint64_t gst_pv_shm_sink_copy(GstPvShmSink* self, GstBuffer* buffer,
                            gst_buffer_get_size(buffer), size));
         return 0;
     }
-    GstVideoFrame in;
-    if (!gst_video_frame_map(&in, &state->video_info, buffer, GST_MAP_READ)) {
-        GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("Buffer does not match its caps"),
-                          ("%" G_GSIZE_FORMAT " bytes", gst_buffer_get_size(buffer)));
-        return 0;
-    }
-    GstBuffer* target = gst_buffer_new_wrapped_full(GstMemoryFlags(0), slot.data(), slot.capacity(),
-                                                    0, size, nullptr, nullptr);
-    GstVideoFrame out;
-    gst_video_frame_map(&out, &state->video_info, target, GST_MAP_WRITE);
-    gst_video_frame_copy(&out, &in);
-    gst_video_frame_unmap(&out);
-    gst_video_frame_unmap(&in);
-    gst_buffer_unref(target);
-    return size;
+    g_autoptr(GstBuffer) target = gst_buffer_new_wrapped_full(
+        GstMemoryFlags(0), slot.data(), slot.capacity(), 0, size, nullptr, nullptr);
+    return gst_pv_shm_video_copy(GST_ELEMENT(self), state->video_info, buffer, target) ? size : 0;
 }
 
 static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer)

@@ -62,6 +62,7 @@
 #include "gstpvshmformat.h"
 #include "gstpvshmlog.h"
 #include "gstpvshmmeta.h"
+#include "gstpvshmvideo.h"
 
 enum
 {
@@ -570,15 +571,17 @@ static bool layout_is_default(const pvshm::FrameInfo& info, const GstVideoInfo& 
 
 // The frame in place: the buffer pins its slot until it is freed. Raw video carries its layout
 // in a GstVideoMeta, or is copied into GStreamer's layout for a downstream that ignores metas.
-static GstBuffer* gst_pv_shm_src_wrap(pvshm::FrameView view, const PvShmSrcOutput& output)
+// nullptr, with an element error posted, when the frame cannot be mapped for that copy.
+static GstBuffer* gst_pv_shm_src_wrap(GstPvShmSrc* self, pvshm::FrameView view,
+                                      const PvShmSrcOutput& output)
 {
     const pvshm::FrameInfo& info = view.info();
     auto* held = new pvshm::FrameView(std::move(view));
-    GstBuffer* buffer =
+    g_autoptr(GstBuffer) buffer =
         gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, const_cast<uint8_t*>(held->data()),
                                     held->size(), 0, held->size(), held, delete_view);
     if (!output.raw_video)
-        return buffer;
+        return g_steal_pointer(&buffer);
     const GstVideoInfo* video = &output.video_info;
     gsize offsets[GST_VIDEO_MAX_PLANES] = {};
     gint strides[GST_VIDEO_MAX_PLANES] = {};
@@ -590,17 +593,12 @@ static GstBuffer* gst_pv_shm_src_wrap(pvshm::FrameView view, const PvShmSrcOutpu
                                    GST_VIDEO_INFO_WIDTH(video), GST_VIDEO_INFO_HEIGHT(video),
                                    GST_VIDEO_INFO_N_PLANES(video), offsets, strides);
     if (output.downstream_video_meta || layout_is_default(info, *video))
-        return buffer;
-    GstBuffer* copy = gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(video), nullptr);
-    GstVideoFrame in;
-    GstVideoFrame out;
-    gst_video_frame_map(&in, video, buffer, GST_MAP_READ);
-    gst_video_frame_map(&out, video, copy, GST_MAP_WRITE);
-    gst_video_frame_copy(&out, &in);
-    gst_video_frame_unmap(&out);
-    gst_video_frame_unmap(&in);
-    gst_buffer_unref(buffer);
-    return copy;
+        return g_steal_pointer(&buffer);
+    g_autoptr(GstBuffer) copy =
+        gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(video), nullptr);
+    if (!gst_pv_shm_video_copy(GST_ELEMENT(self), *video, buffer, copy))
+        return nullptr;
+    return g_steal_pointer(&copy);
 }
 
 // The frame as the library normalizes it, or black of the frame's (else the current output's)
@@ -634,8 +632,9 @@ static std::unique_ptr<cv::Mat> gst_pv_shm_src_normalize(GstPvShmSrc* self,
 }
 
 // `rgb` (taken) as a buffer laid out as `video` says: the image itself when GStreamer's rows are
-// its rows, else a copy.
-static GstBuffer* gst_pv_shm_src_rgb_buffer(std::unique_ptr<cv::Mat> rgb, const GstVideoInfo& video)
+// its rows, else a copy. nullptr, with an element error posted, when the copy cannot be mapped.
+static GstBuffer* gst_pv_shm_src_rgb_buffer(GstPvShmSrc* self, std::unique_ptr<cv::Mat> rgb,
+                                            const GstVideoInfo& video)
 {
     const gsize size = rgb->total() * rgb->elemSize();
     if (GST_VIDEO_INFO_PLANE_STRIDE(&video, 0) == gint(rgb->step[0]) && rgb->isContinuous()) {
@@ -644,14 +643,20 @@ static GstBuffer* gst_pv_shm_src_rgb_buffer(std::unique_ptr<cv::Mat> rgb, const 
                                            held, delete_mat);
     }
     // GStreamer pads RGB rows to 4 bytes.
-    GstBuffer* buffer = gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&video), nullptr);
+    g_autoptr(GstBuffer) buffer =
+        gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&video), nullptr);
     GstMapInfo map;
-    gst_buffer_map(buffer, &map, GST_MAP_WRITE);
+    if (!gst_buffer_map(buffer, &map, GST_MAP_WRITE)) {
+        GST_ELEMENT_ERROR(
+            self, RESOURCE, FAILED, ("Could not map a buffer to copy a frame into"),
+            ("%" G_GSIZE_FORMAT " bytes for a normalized frame", gst_buffer_get_size(buffer)));
+        return nullptr;
+    }
     const auto stride = size_t(GST_VIDEO_INFO_PLANE_STRIDE(&video, 0));
     for (int row = 0; row < rgb->rows; ++row)
         std::copy_n(rgb->ptr<uint8_t>(row), size_t(rgb->cols) * 3, map.data + row * stride);
     gst_buffer_unmap(buffer, &map);
-    return buffer;
+    return g_steal_pointer(&buffer);
 }
 
 // The frame normalized to RGB, in caps of its size, negotiated before the buffer is made.
@@ -667,8 +672,8 @@ static GstFlowReturn gst_pv_shm_src_frame_normalized(GstPvShmSrc* self,
     g_autoptr(GstCaps) caps = gst_video_info_to_caps(&video);
     if (!gst_pv_shm_src_use_caps(self, caps))
         return GST_FLOW_NOT_NEGOTIATED;
-    *out = gst_pv_shm_src_rgb_buffer(std::move(rgb), video);
-    return GST_FLOW_OK;
+    *out = gst_pv_shm_src_rgb_buffer(self, std::move(rgb), video);
+    return *out ? GST_FLOW_OK : GST_FLOW_ERROR;
 }
 
 // The frame in place, in the caps it was stored with: those are negotiated first when they
@@ -692,8 +697,8 @@ static GstFlowReturn gst_pv_shm_src_frame_as_stored(GstPvShmSrc* self, pvshm::Fr
             return GST_FLOW_NOT_NEGOTIATED;
         state->caps_key = std::move(key);
     }
-    *out = gst_pv_shm_src_wrap(std::move(view), state->output);
-    return GST_FLOW_OK;
+    *out = gst_pv_shm_src_wrap(self, std::move(view), state->output);
+    return *out ? GST_FLOW_OK : GST_FLOW_ERROR;
 }
 
 // The frame's facts on its buffer (see the element's documentation). PTS are the frame's

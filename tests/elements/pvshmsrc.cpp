@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// pvshmsrc: properties, errors, frames from pvshmsink in every family of formats, caps that
-// follow the writer, normalize=true, color-space, mode=all drops, max-age, timeouts and the
-// warnings before them, timestamps and latency, and the facts each buffer carries.
+// pvshmsrc: properties, errors, frames from pvshmsink in every family of formats, padded rows
+// repacked for a downstream without GstVideoMeta, caps that follow the writer, normalize=true,
+// color-space, mode=all drops, max-age, timeouts and the warnings before them, timestamps and
+// latency, and the facts each buffer carries.
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -229,6 +230,40 @@ GST_START_TEST(test_src_starts_with_newest_frame_of_exited_writer)
     fail_unless(current_caps_are(
         h, "video/x-raw,format=GRAY8,width=16,height=8,framerate=0/1,pixel-aspect-ratio=1/1,"
            "interlace-mode=progressive,colorimetry=1:4:0:0"));
+    gst_buffer_unref(out);
+    gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+// GstHarness takes no GstVideoMeta: rows wider than GStreamer's reach it repacked.
+GST_START_TEST(test_src_repacks_padded_rows_for_a_downstream_without_video_meta)
+{
+    const std::string id = unique_id("repack");
+    SegmentCleanup cleanup(id);
+    constexpr uint32_t kWidth = 10;
+    constexpr uint32_t kHeight = 4;
+    constexpr uint32_t kStride = 16;
+    pvshm::FrameInfo info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, kWidth, kHeight);
+    info.strides[0] = kStride;
+    info.payload_size = kStride * kHeight;
+    std::vector<uint8_t> pixels(info.payload_size);
+    for (size_t i = 0; i < pixels.size(); ++i)
+        pixels[i] = uint8_t(i);
+    {
+        pvshm::Writer writer(id);
+        fail_unless(writer.write(info, pixels.data()).has_value());
+    }
+    GstHarness* h = src_harness(id);
+    GstBuffer* out = gst_harness_pull(h);
+    fail_unless(out != nullptr);
+    fail_unless(gst_buffer_get_video_meta(out) == nullptr);
+    GstVideoInfo video;
+    gst_video_info_set_format(&video, GST_VIDEO_FORMAT_GRAY8, kWidth, kHeight);
+    fail_unless_equals_uint64(gst_buffer_get_size(out), GST_VIDEO_INFO_SIZE(&video));
+    const gsize stride = gsize(GST_VIDEO_INFO_PLANE_STRIDE(&video, 0));
+    for (uint32_t row = 0; row < kHeight; ++row)
+        fail_unless(gst_buffer_memcmp(out, row * stride, &pixels[row * kStride], kWidth) == 0,
+                    "row %u differs", row);
     gst_buffer_unref(out);
     gst_harness_teardown(h);
 }
@@ -876,6 +911,7 @@ static Suite* pvshmsrc_suite()
     tcase_add_test(tc, test_src_invalid_id_is_an_element_error);
     tcase_add_test(tc, test_src_outputs_sink_frames_unchanged);
     tcase_add_test(tc, test_src_starts_with_newest_frame_of_exited_writer);
+    tcase_add_test(tc, test_src_repacks_padded_rows_for_a_downstream_without_video_meta);
     tcase_add_test(tc, test_src_mode_all_counts_overwritten_frames);
     tcase_add_test(tc, test_src_follows_caps_change);
     tcase_add_test(tc, test_src_normalize_matches_library);
