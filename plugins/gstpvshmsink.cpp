@@ -570,6 +570,81 @@ static uint64_t gst_pv_shm_sink_copy(GstPvShmSink* self, GstBuffer* buffer,
     return gst_pv_shm_video_copy(GST_ELEMENT(self), state->video_info, buffer, target) ? size : 0;
 }
 
+// Counts a frame published, or dropped by the writer (`sequence` nullopt).
+static void gst_pv_shm_sink_count(GstPvShmSink* self, std::optional<uint64_t> sequence,
+                                  const pvshm::FrameInfo& frame, bool in_place)
+{
+    PvShmSinkState* state = self->state;
+    if (!sequence) {
+        state->frames_dropped++;
+        return;
+    }
+    state->frames_written++;
+    state->bytes_written += frame.payload_size;
+    if (in_place)
+        state->zero_copy_frames++;
+    GST_LOG_OBJECT(self, "frame %" G_GUINT64_FORMAT " written%s", *sequence,
+                   in_place ? " in place" : "");
+}
+
+// The slot of our pool that `buffer` was filled in, when the frame can be published where it
+// lies; `frame` then describes its layout. nullptr for a buffer to copy.
+static pvshm::SlotLoan* gst_pv_shm_sink_slot_in_place(GstBuffer* buffer,
+                                                      const pvshm::Writer& writer,
+                                                      pvshm::FrameInfo& frame)
+{
+    pvshm::SlotLoan* lent = gst_pv_shm_pool_lent_slot(buffer, writer);
+    if (!lent)
+        return nullptr;
+    pvshm::FrameInfo placed = frame;
+    gst_pv_shm_sink_describe_in_place(buffer, placed);
+    if (!pvshm::frame_geometry_problem(placed).empty() || placed.payload_size > lent->capacity())
+        return nullptr;
+    frame = std::move(placed);
+    return lent;
+}
+
+// Publishes the frame upstream drew straight into `slot`: no copy.
+static GstFlowReturn gst_pv_shm_sink_publish_in_place(GstPvShmSink* self, pvshm::Writer& writer,
+                                                      pvshm::SlotLoan& slot,
+                                                      pvshm::FrameInfo& frame)
+{
+    gst_pv_shm_sink_count(self, gst_pv_shm_sink_publish(self, writer, slot, frame), frame, true);
+    return GST_FLOW_OK;
+}
+
+// Publishes a copy of `buffer` in a slot lent for it. An encoded image's size is the buffer's.
+static GstFlowReturn gst_pv_shm_sink_publish_copy(GstPvShmSink* self, pvshm::Writer& writer,
+                                                  GstBuffer* buffer, pvshm::FrameInfo& frame)
+{
+    if (pvshm::is_encoded(frame.format)) {
+        frame.payload_size = gst_buffer_get_size(buffer);
+        if (frame.payload_size == 0) {
+            GST_WARNING_OBJECT(self, "empty image buffer skipped");
+            return GST_FLOW_OK;
+        }
+        if (frame.payload_size > pvshm::kMaxPayloadSize) {
+            GST_ELEMENT_ERROR(self, STREAM, FORMAT,
+                              ("Frame of %" G_GUINT64_FORMAT
+                               " bytes, more than the limit of %" G_GUINT64_FORMAT
+                               " bytes per frame",
+                               frame.payload_size, pvshm::kMaxPayloadSize),
+                              (nullptr));
+            return GST_FLOW_ERROR;
+        }
+    }
+    auto slot = writer.loan(frame.payload_size);
+    if (!slot) {
+        self->state->frames_dropped++;
+        GST_DEBUG_OBJECT(self, "readers pin every slot, frame dropped");
+        return GST_FLOW_OK;
+    }
+    if (gst_pv_shm_sink_copy(self, buffer, *slot, frame.payload_size) == 0)
+        return GST_FLOW_ERROR;
+    gst_pv_shm_sink_count(self, gst_pv_shm_sink_publish(self, writer, *slot, frame), frame, false);
+    return GST_FLOW_OK;
+}
+
 static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer)
 {
     GstPvShmSink* self = GST_PV_SHM_SINK(sink);
@@ -584,62 +659,14 @@ static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer
     gst_pv_shm_sink_take_frame_meta(self, buffer, frame);
     GstPvShmLogScope scope(GST_CAT_DEFAULT, self);
     try {
-        std::optional<uint64_t> sequence;
-        bool in_place = false;
-        pvshm::SlotLoan* lent = gst_pv_shm_pool_lent_slot(buffer, *writer);
-        if (lent) {
-            pvshm::FrameInfo placed = frame;
-            gst_pv_shm_sink_describe_in_place(buffer, placed);
-            if (pvshm::frame_geometry_problem(placed).empty() &&
-                placed.payload_size <= lent->capacity()) {
-                frame = std::move(placed);
-                sequence = gst_pv_shm_sink_publish(self, *writer, *lent, frame);
-                in_place = true;
-            }
-        }
-        if (!in_place) {
-            if (pvshm::is_encoded(frame.format)) {
-                frame.payload_size = gst_buffer_get_size(buffer);
-                if (frame.payload_size == 0) {
-                    GST_WARNING_OBJECT(self, "empty image buffer skipped");
-                    return GST_FLOW_OK;
-                }
-                if (frame.payload_size > pvshm::kMaxPayloadSize) {
-                    GST_ELEMENT_ERROR(self, STREAM, FORMAT,
-                                      ("Frame of %" G_GUINT64_FORMAT
-                                       " bytes, more than the limit of %" G_GUINT64_FORMAT
-                                       " bytes per frame",
-                                       frame.payload_size, pvshm::kMaxPayloadSize),
-                                      (nullptr));
-                    return GST_FLOW_ERROR;
-                }
-            }
-            auto slot = writer->loan(frame.payload_size);
-            if (!slot) {
-                state->frames_dropped++;
-                GST_DEBUG_OBJECT(self, "readers pin every slot, frame dropped");
-                return GST_FLOW_OK;
-            }
-            if (gst_pv_shm_sink_copy(self, buffer, *slot, frame.payload_size) == 0)
-                return GST_FLOW_ERROR;
-            sequence = gst_pv_shm_sink_publish(self, *writer, *slot, frame);
-        }
-        if (!sequence) {
-            state->frames_dropped++;
-            return GST_FLOW_OK;
-        }
-        state->frames_written++;
-        state->bytes_written += frame.payload_size;
-        if (in_place)
-            state->zero_copy_frames++;
-        GST_LOG_OBJECT(self, "frame %" G_GUINT64_FORMAT " written%s", *sequence,
-                       in_place ? " in place" : "");
+        if (pvshm::SlotLoan* slot = gst_pv_shm_sink_slot_in_place(buffer, *writer, frame))
+            return gst_pv_shm_sink_publish_in_place(self, *writer, *slot, frame);
+        return gst_pv_shm_sink_publish_copy(self, *writer, buffer, frame);
     } catch (...) {
         gst_pv_shm_post_exception(GST_ELEMENT(self), GstPvShmAccess::Write,
                                   "Could not write a frame");
         return GST_FLOW_ERROR;
     }
-    return GST_FLOW_OK;
 }
 
 // A lossless sink waiting for its readers gives up the frame: the pipeline is flushing or
