@@ -15,20 +15,18 @@
 // gets it. Every child process has a deadline; the driver kills what overruns it.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <dirent.h>
-#include <fcntl.h>
 #include <linux/futex.h>
 #include <mutex>
-#include <poll.h>
+#include <optional>
 #include <string>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
 
@@ -37,9 +35,15 @@
 
 #include <pvshm/pvshm.hpp>
 
+#include "child_process.hpp"
+#include "pipeline_child.hpp"
 #include "report_row.hpp"
+#include "shmsink_leftovers.hpp"
 
 namespace {
+
+using namespace std::chrono_literals;
+using pvshm::test::ChildProcess;
 
 constexpr int kWidth = 1920;
 constexpr int kHeight = 1080;
@@ -87,22 +91,13 @@ Percentiles percentiles(std::vector<double> us)
     return p;
 }
 
-// Waits for `child` at most `timeout_s`, then kills it. True when it exited with status 0.
-bool reap(pid_t child, double timeout_s)
+// Waits for `child` at most `timeout`, then kills it.
+void reap(ChildProcess& child, std::chrono::milliseconds timeout)
 {
-    const double deadline = monotonic_s() + timeout_s;
-    for (;;) {
-        int status = 0;
-        if (waitpid(child, &status, WNOHANG) == child)
-            return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-        if (monotonic_s() >= deadline) {
-            fprintf(stderr, "latency: child %d overran its deadline, killed\n", int(child));
-            kill(child, SIGKILL);
-            waitpid(child, &status, 0);
-            return false;
-        }
-        usleep(5000);
-    }
+    if (child.wait_exit(timeout))
+        return;
+    fprintf(stderr, "latency: child %d overran its deadline, killed\n", int(child.pid()));
+    child.stop(SIGKILL, 10s);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -120,8 +115,7 @@ Percentiles futex_floor(int frames)
         mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
     if (page == MAP_FAILED)
         return {};
-    const pid_t child = fork();
-    if (child == 0) {
+    ChildProcess child([&] {
         alarm(unsigned(frames / 100 + 30));
         int64_t next = monotonic_ns() + 20 * kPeriodNs;
         for (int i = 0; i < frames + kWarm + 1; ++i, next += kPeriodNs) {
@@ -130,8 +124,8 @@ Percentiles futex_floor(int frames)
             page->word.fetch_add(1);
             syscall(SYS_futex, &page->word, FUTEX_WAKE, 1, nullptr, nullptr, 0);
         }
-        _exit(0);
-    }
+        return 0;
+    });
     std::vector<double> us;
     uint32_t seen = page->word.load();
     int received = 0;
@@ -147,7 +141,7 @@ Percentiles futex_floor(int frames)
             us.push_back(double(woke - page->stamp.load()) / 1e3);
         seen = now_word;
     }
-    reap(child, 5);
+    reap(child, 5s);
     munmap(page, 4096);
     return percentiles(std::move(us));
 }
@@ -159,8 +153,7 @@ Percentiles pvshm_library(int frames)
     std::vector<double> us;
     {
         pvshm::Reader reader(id);
-        const pid_t child = fork();
-        if (child == 0) {
+        ChildProcess child([&] {
             alarm(unsigned(frames / 100 + 30));
             pvshm::Writer writer(id);
             const auto info = pvshm::packed_frame_info(pvshm::PixelFormat::BGR, kWidth, kHeight);
@@ -176,8 +169,8 @@ Percentiles pvshm_library(int frames)
                 std::memcpy(loan->data(), &stamp, sizeof stamp);
                 writer.publish(*loan, info);
             }
-            _exit(0);
-        }
+            return 0;
+        });
         int received = 0;
         const double deadline = monotonic_s() + frames / 100.0 + 20;
         while (static_cast<int>(us.size()) < frames && monotonic_s() < deadline &&
@@ -191,7 +184,7 @@ Percentiles pvshm_library(int frames)
             if (++received > kWarm)
                 us.push_back(double(woke - stamp) / 1e3);
         }
-        reap(child, 5);
+        reap(child, 5s);
     }
     pvshm::dev_clear_shared_memory(id);
     return percentiles(std::move(us));
@@ -199,28 +192,6 @@ Percentiles pvshm_library(int frames)
 
 // ---------------------------------------------------------------------------------------------
 // (b) and (c): children running one pipeline each.
-
-volatile sig_atomic_t g_stop = 0;
-
-void on_stop_signal(int)
-{
-    g_stop = 1;
-}
-
-void child_setup(int limit_s)
-{
-    alarm(unsigned(limit_s) + 5); // last resort: the driver kills us before that
-    signal(SIGTERM, on_stop_signal);
-    signal(SIGINT, on_stop_signal);
-#ifdef PVSHM_PLUGIN_DIR
-    const char* old = getenv("GST_PLUGIN_PATH");
-    std::string path = PVSHM_PLUGIN_DIR;
-    if (old && *old)
-        path += std::string(":") + old;
-    setenv("GST_PLUGIN_PATH", path.c_str(), 1);
-#endif
-    gst_init(nullptr, nullptr);
-}
 
 GstPadProbeReturn stamp_buffer(GstPad*, GstPadProbeInfo* info, gpointer)
 {
@@ -269,144 +240,37 @@ GstFlowReturn on_sample(GstAppSink* sink, gpointer data)
 // The producer stamps at its "sink"; the consumer's "sink" is an appsink.
 int run_child(const char* role, const char* description, int frames, int limit_s)
 {
-    child_setup(limit_s);
-    const bool consumer = strcmp(role, "--consume") == 0;
-    GError* error = nullptr;
-    GstElement* pipeline = gst_parse_launch(description, &error);
-    GstElement* sink = pipeline ? gst_bin_get_by_name(GST_BIN(pipeline), "sink") : nullptr;
-    if (!pipeline || error || !sink) {
-        fprintf(stderr, "latency: cannot build '%s': %s\n", description,
-                error ? error->message : "no element named sink");
+    PipelineChild child("latency", description, limit_s);
+    if (!child.built())
         return 3;
-    }
+    const bool consumer = strcmp(role, "--consume") == 0;
     Collector collector;
     collector.wanted = frames;
     if (consumer) {
         GstAppSinkCallbacks callbacks{};
         callbacks.new_sample = on_sample;
-        gst_app_sink_set_callbacks(GST_APP_SINK(sink), &callbacks, &collector, nullptr);
+        gst_app_sink_set_callbacks(GST_APP_SINK(child.sink()), &callbacks, &collector, nullptr);
     } else {
-        GstPad* pad = gst_element_get_static_pad(sink, "sink");
+        GstPad* pad = gst_element_get_static_pad(child.sink(), "sink");
         gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, stamp_buffer, nullptr, nullptr);
         gst_object_unref(pad);
     }
-    if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-        fprintf(stderr, "latency: '%s' would not play\n", description);
-        gst_element_set_state(pipeline, GST_STATE_NULL);
+    if (!child.run([&] { return collector.done.load(); }))
         return 3;
-    }
-    printf("ready\n");
-    fflush(stdout);
-    GstBus* bus = gst_element_get_bus(pipeline);
-    const double deadline = monotonic_s() + limit_s;
-    while (!g_stop && !collector.done && monotonic_s() < deadline) {
-        GstMessage* msg = gst_bus_timed_pop_filtered(
-            bus, 20 * GST_MSECOND, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-        if (!msg)
-            continue;
-        if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR && consumer) {
-            GError* err = nullptr;
-            gst_message_parse_error(msg, &err, nullptr);
-            fprintf(stderr, "latency: error in '%s': %s\n", description, err->message);
-            g_error_free(err);
-        }
-        gst_message_unref(msg);
-        break;
-    }
     if (consumer) {
         std::lock_guard lock(collector.lock);
         const Percentiles p = percentiles(collector.us);
         printf("result n=%zu p50=%.3f p99=%.3f max=%.3f\n", p.count, p.p50, p.p99, p.max);
         fflush(stdout);
     }
-    gst_object_unref(bus);
-    gst_element_set_state(pipeline, GST_STATE_NULL);
-    gst_object_unref(sink);
-    gst_object_unref(pipeline);
     return 0;
 }
 
-struct Child
+// Waits for `child` to end by itself at most `timeout`, then asks it to stop (SIGTERM).
+void stop(ChildProcess& child, std::chrono::milliseconds timeout)
 {
-    pid_t pid = -1;
-    int out = -1;
-    std::string text;
-};
-
-Child spawn(const char* role, const std::string& description, int frames, int limit_s)
-{
-    int fds[2];
-    if (pipe(fds) != 0) {
-        perror("pipe");
-        exit(1);
-    }
-    Child child;
-    child.pid = fork();
-    if (child.pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        const std::string n = std::to_string(frames), limit = std::to_string(limit_s);
-        execl("/proc/self/exe", "pvshm-bench-latency", role, description.c_str(), n.c_str(),
-              limit.c_str(), (char*)nullptr);
-        _exit(127);
-    }
-    close(fds[1]);
-    child.out = fds[0];
-    return child;
-}
-
-// Reads the child's output until `marker` appears, EOF or the timeout.
-bool read_until(Child& child, const char* marker, double timeout_s)
-{
-    const double deadline = monotonic_s() + timeout_s;
-    while (child.text.find(marker) == std::string::npos) {
-        const double left = deadline - monotonic_s();
-        if (left <= 0)
-            return false;
-        pollfd p{child.out, POLLIN, 0};
-        if (poll(&p, 1, int(left * 1000) + 1) <= 0)
-            continue;
-        char buf[4096];
-        const ssize_t n = read(child.out, buf, sizeof buf);
-        if (n <= 0)
-            return false;
-        child.text.append(buf, size_t(n));
-    }
-    return true;
-}
-
-void stop(Child& child, double timeout_s)
-{
-    if (child.pid <= 0)
-        return;
-    int status = 0;
-    if (waitpid(child.pid, &status, WNOHANG) != child.pid) {
-        const double deadline = monotonic_s() + timeout_s;
-        while (waitpid(child.pid, &status, WNOHANG) != child.pid) {
-            if (monotonic_s() >= deadline) {
-                kill(child.pid, SIGTERM);
-                if (!reap(child.pid, 2))
-                    fprintf(stderr, "latency: child %d did not stop\n", int(child.pid));
-                break;
-            }
-            usleep(5000);
-        }
-    }
-    close(child.out);
-}
-
-void remove_shmpipe_areas(pid_t producer)
-{
-    // shmsink names them "shmpipe.%5d.%5d" (pid, counter), space-padded.
-    if (DIR* dir = opendir("/dev/shm")) {
-        while (dirent* entry = readdir(dir)) {
-            int pid = 0, serial = 0;
-            if (sscanf(entry->d_name, "shmpipe.%d.%d", &pid, &serial) == 2 && pid == producer)
-                unlink(("/dev/shm/" + std::string(entry->d_name)).c_str());
-        }
-        closedir(dir);
-    }
+    if (!child.wait_exit(timeout) && !child.stop(SIGTERM, 2s))
+        fprintf(stderr, "latency: child %d did not stop\n", int(child.pid()));
 }
 
 Percentiles pipeline_latency(bool pvshm_side, int frames)
@@ -419,44 +283,44 @@ Percentiles pipeline_latency(bool pvshm_side, int frames)
     const std::string source = "videotestsrc pattern=black is-live=true num-buffers=" +
                                std::to_string(frames + kWarm + 30) + " ! " + caps + " ! ";
     const int limit_s = frames / 100 + 30;
-    Child producer, consumer;
+    // This program again, running `description` as `role` (--produce or --consume).
+    const auto start = [&](std::optional<ChildProcess>& child, const char* role,
+                           const std::string& description) {
+        child.emplace("/proc/self/exe",
+                      std::vector<std::string>{role, description, std::to_string(frames),
+                                               std::to_string(limit_s)});
+    };
+    std::optional<ChildProcess> producer, consumer;
     if (pvshm_side) {
         pvshm::dev_clear_shared_memory(tag);
-        consumer = spawn("--consume",
-                         "pvshmsrc shared-mem-id=" + tag +
-                             " is-live=true timeout=5000000000 ! appsink name=sink sync=false",
-                         frames, limit_s);
-        if (!read_until(consumer, "ready\n", 20))
+        start(consumer, "--consume",
+              "pvshmsrc shared-mem-id=" + tag +
+                  " is-live=true timeout=5000000000 ! appsink name=sink sync=false");
+        if (!consumer->wait_for_line("ready", 20s))
             fprintf(stderr, "latency: pvshmsrc consumer not ready\n");
-        producer =
-            spawn("--produce",
-                  source + "pvshmsink name=sink sync=false persist=false shared-mem-id=" + tag,
-                  frames, limit_s);
+        start(producer, "--produce",
+              source + "pvshmsink name=sink sync=false persist=false shared-mem-id=" + tag);
     } else {
-        producer = spawn("--produce",
-                         source +
-                             "shmsink name=sink sync=false wait-for-connection=true "
-                             "shm-size=67108864 socket-path=" +
-                             socket,
-                         frames, limit_s);
-        if (!read_until(producer, "ready\n", 20))
+        start(producer, "--produce",
+              source +
+                  "shmsink name=sink sync=false wait-for-connection=true "
+                  "shm-size=67108864 socket-path=" +
+                  socket);
+        if (!producer->wait_for_line("ready", 20s))
             fprintf(stderr, "latency: shmsink producer not ready\n");
-        consumer = spawn("--consume",
-                         "shmsrc is-live=true socket-path=" + socket + " ! " + caps +
-                             " ! appsink name=sink sync=false",
-                         frames, limit_s);
+        start(consumer, "--consume",
+              "shmsrc is-live=true socket-path=" + socket + " ! " + caps +
+                  " ! appsink name=sink sync=false");
     }
-    const bool got = read_until(consumer, "result ", limit_s);
-    stop(consumer, 5);
-    stop(producer, 1); // shmsink waits for a client again once the consumer left
-    remove_shmpipe_areas(producer.pid);
+    const auto result = consumer->wait_for_line("result ", std::chrono::seconds(limit_s));
+    stop(*consumer, 5s);
+    stop(*producer, 1s); // shmsink waits for a client again once the consumer left
+    remove_shmpipe_areas(producer->pid());
     unlink(socket.c_str());
     pvshm::dev_clear_shared_memory(tag);
     Percentiles p;
-    const size_t at = consumer.text.find("result ");
-    if (!got || at == std::string::npos ||
-        sscanf(consumer.text.c_str() + at, "result n=%zu p50=%lf p99=%lf max=%lf", &p.count, &p.p50,
-               &p.p99, &p.max) != 4)
+    if (!result || sscanf(result->c_str(), "result n=%zu p50=%lf p99=%lf max=%lf", &p.count, &p.p50,
+                          &p.p99, &p.max) != 4)
         return p;
     p.ok = p.count > 0;
     return p;

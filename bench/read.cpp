@@ -11,22 +11,17 @@
 //
 //   pvshm-bench-read [--quick] [--only=read|view|cpu]
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <dirent.h>
-#include <fcntl.h>
 #include <functional>
 #include <stdexcept>
 #include <string>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -37,11 +32,15 @@
 
 #include <pvshm/pvshm.hpp>
 
+#include "build_tree_plugin.hpp"
+#include "child_process.hpp"
 #include "report_row.hpp"
+#include "shmsink_leftovers.hpp"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using pvshm::test::ChildProcess;
 
 constexpr int kWidth = 1920;
 constexpr int kHeight = 1080;
@@ -387,9 +386,8 @@ Usage usage_now()
             static_cast<double>(usage.ru_minflt)};
 }
 
-// Starts `gst-launch-1.0 -q PIPELINE` with its output and errors discarded, a parent-death signal,
-// and a timeout: an alarm, which survives exec and whose default action ends the process.
-pid_t spawn_gst_launch(const std::string& pipeline, int timeout_s)
+// `gst-launch-1.0 -q PIPELINE` (found on PATH by env), its errors discarded.
+ChildProcess start_gst_launch(const std::string& pipeline)
 {
     std::vector<std::string> args = {"gst-launch-1.0", "-q"};
     size_t pos = 0;
@@ -399,57 +397,15 @@ pid_t spawn_gst_launch(const std::string& pipeline, int timeout_s)
             args.push_back(pipeline.substr(pos, end - pos));
         pos = end + 1;
     }
-    std::vector<char*> argv;
-    for (auto& arg : args)
-        argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    const pid_t pid = fork();
-    if (pid < 0)
-        throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGALRM, SIG_DFL);
-        alarm(static_cast<unsigned>(timeout_s));
-        const int null = open("/dev/null", O_WRONLY);
-        if (null >= 0) {
-            dup2(null, STDOUT_FILENO);
-            dup2(null, STDERR_FILENO); // shmsink reports its poll thread's EINTR on SIGINT
-        }
-        execvp(argv[0], argv.data());
-        _exit(127);
-    }
-    return pid;
+    return ChildProcess("/usr/bin/env", args, ChildProcess::Stderr::Discarded);
 }
 
-// Stops the producer (SIGINT: gst-launch stops its pipeline) and reaps it, killing it after 5 s.
-// Then removes what its shmsink may have left: shmsink does not unlink its /dev/shm/shmpipe.PID.N
-// area when a client was connected, nor when killed.
-void stop_child(pid_t pid)
+// Stops the producer (SIGINT: gst-launch stops its pipeline), killing it after 5 s, and removes
+// what its shmsink may have left.
+void stop_producer(ChildProcess& producer)
 {
-    kill(pid, SIGINT);
-    bool reaped = false;
-    for (int i = 0; i < 500 && !reaped; ++i) {
-        reaped = waitpid(pid, nullptr, WNOHANG) == pid;
-        if (!reaped)
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    if (!reaped) {
-        kill(pid, SIGKILL);
-        waitpid(pid, nullptr, 0);
-    }
-    if (DIR* dir = opendir("/dev/shm")) {
-        std::vector<std::string> leftovers;
-        while (const dirent* entry = readdir(dir)) {
-            int owner = 0;
-            int index = 0;
-            if (std::sscanf(entry->d_name, "shmpipe.%d.%d", &owner, &index) == 2 && owner == pid)
-                leftovers.push_back(std::string("/dev/shm/") + entry->d_name);
-        }
-        closedir(dir);
-        for (const auto& path : leftovers)
-            unlink(path.c_str());
-    }
+    producer.stop(SIGINT, std::chrono::seconds(5));
+    remove_shmpipe_areas(producer.pid());
 }
 
 struct Stream
@@ -469,11 +425,6 @@ constexpr int kFps = 60;
 int total_frames(const Mode& mode)
 {
     return mode.warmup_frames + mode.cpu_repeats * mode.frames + kFps; // a second to spare
-}
-
-int producer_timeout_s(const Mode& mode)
-{
-    return total_frames(mode) / kFps + 30;
 }
 
 // Per frame, over `cpu_repeats` windows of `frames` frames each (`read_one` reads one frame):
@@ -516,10 +467,9 @@ enum class Use
 CpuPerFrame pvshm_reader_cpu(const Mode& mode, const Stream& stream, Use use)
 {
     const std::string id = unique_id("cpu");
-    const pid_t producer = spawn_gst_launch(
+    ChildProcess producer = start_gst_launch(
         "videotestsrc pattern=black num-buffers=" + std::to_string(total_frames(mode)) + " ! " +
-            raw_caps(stream, kFps) + " ! pvshmsink shared-mem-id=" + id + " persist=false",
-        producer_timeout_s(mode));
+        raw_caps(stream, kFps) + " ! pvshmsink shared-mem-id=" + id + " persist=false");
     CpuPerFrame result;
     try {
         pvshm::Reader reader(id);
@@ -548,11 +498,11 @@ CpuPerFrame pvshm_reader_cpu(const Mode& mode, const Stream& stream, Use use)
             }
         });
     } catch (...) {
-        stop_child(producer);
+        stop_producer(producer);
         pvshm::dev_clear_shared_memory(id);
         throw;
     }
-    stop_child(producer);
+    stop_producer(producer);
     pvshm::dev_clear_shared_memory(id);
     return result;
 }
@@ -560,11 +510,10 @@ CpuPerFrame pvshm_reader_cpu(const Mode& mode, const Stream& stream, Use use)
 CpuPerFrame videocapture_reader_cpu(const Mode& mode, const Stream& stream)
 {
     const std::string socket = "/tmp/" + unique_id("shm") + ".sock";
-    const pid_t producer = spawn_gst_launch(
+    ChildProcess producer = start_gst_launch(
         "videotestsrc pattern=black num-buffers=" + std::to_string(total_frames(mode)) + " ! " +
-            raw_caps(stream, kFps) + " ! shmsink socket-path=" + socket +
-            " wait-for-connection=true shm-size=" + std::to_string(64 << 20),
-        producer_timeout_s(mode));
+        raw_caps(stream, kFps) + " ! shmsink socket-path=" + socket +
+        " wait-for-connection=true shm-size=" + std::to_string(64 << 20));
     CpuPerFrame result;
     try {
         struct stat st
@@ -585,11 +534,11 @@ CpuPerFrame videocapture_reader_cpu(const Mode& mode, const Stream& stream)
             g_sink = frame.data[frame.total() * 3 / 2];
         });
     } catch (...) {
-        stop_child(producer);
+        stop_producer(producer);
         unlink(socket.c_str());
         throw;
     }
-    stop_child(producer);
+    stop_producer(producer);
     unlink(socket.c_str());
     return result;
 }
@@ -632,16 +581,6 @@ void cpu_rows(const Mode& mode)
                        anchor, capture.minor_faults);
         }
     }
-}
-
-// The plugin is found in the build tree (as under `meson devenv`) without installing it.
-void use_build_tree_plugin()
-{
-    const char* current = std::getenv("GST_PLUGIN_PATH");
-    std::string path = PVSHM_BENCH_PLUGIN_DIR;
-    if (current && *current)
-        path += std::string(":") + current;
-    setenv("GST_PLUGIN_PATH", path.c_str(), 1);
 }
 
 } // namespace

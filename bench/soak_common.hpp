@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// What the soak test's programs (bench/soak.sh) share: a stats file rewritten in place, so that its
+// What the soak test's programs (bench/soak.py) share: a stats file rewritten in place, so that its
 // figures survive a SIGKILL of the process, and dying with the script that started them.
 #pragma once
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The soak test's pipeline reader (bench/soak.sh): "pvshmsrc shared-mem-id=ID ! appsink", the
+// The soak test's pipeline reader (bench/soak.py): "pvshmsrc shared-mem-id=ID ! appsink", the
 // pipeline gst-launch-1.0 would run, with a checker in place of the sink: every buffer that
 // reaches the appsink must be an intact frame (tests/helpers/stamp.hpp).
 //

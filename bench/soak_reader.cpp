@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The soak test's C++ reader (bench/soak.sh): pvshm::Reader wait() + view_latest(), checking that
+// The soak test's C++ reader (bench/soak.py): pvshm::Reader wait() + view_latest(), checking that
 // every frame it gets is intact (tests/helpers/stamp.hpp) while its view pins the slot.
 //
 //   pvshm-soak-reader ID WIDTH HEIGHT STATS_FILE

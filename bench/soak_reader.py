@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""The soak test's Python reader (bench/soak.sh): pvshm.Reader wait() + view() (zero copy, the
+"""The soak test's Python reader (bench/soak.py): pvshm.Reader wait() + view() (zero copy, the
 slot pinned while the array lives), checking with numpy that every frame is intact: its first 8
 bytes hold a stamp n (little-endian), every other byte (n * 31 + 7) & 0xff (tests/helpers/stamp.hpp).
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The soak test's writer (bench/soak.sh): publishes stamped GRAY8 frames at a fixed rate with
+// The soak test's writer (bench/soak.py): publishes stamped GRAY8 frames at a fixed rate with
 // pvshm::Writer (loan, fill, publish: it never waits for a reader) and measures its own stalls.
 //
 //   pvshm-soak-writer ID WIDTH HEIGHT FPS SLOTS STATS_FILE

@@ -12,26 +12,16 @@
 # directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/common.sh
 
 frames=150
 size=1920x1080
 format=BGR
 rate=15
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --frames) frames="$2"; shift 2 ;;
-    --size) size="$2"; shift 2 ;;
-    --format) format="$2"; shift 2 ;;
-    --rate) rate="$2"; shift 2 ;;
-    *) echo "usage: $0 [--frames N] [--size WxH] [--format F] [--rate FPS]" >&2; exit 1 ;;
-    esac
-done
+bench_options "frames size format rate" "[--frames N] [--size WxH] [--format F] [--rate FPS]" "$@"
 width="${size%x*}"
 height="${size#*x}"
-build="${PVSHM_BUILD_DIR:-build}"
-set +u
-eval "$(meson devenv -C "$build" --dump)"
-set -u
+bench_setup
 
 pvshm="$build/tools/pvshm"
 caps="video/x-raw,format=$format,width=$width,height=$height,framerate=$rate/1"
@@ -39,36 +29,7 @@ caps="video/x-raw,format=$format,width=$width,height=$height,framerate=$rate/1"
 options="$(sed -n 's/.*"\(sndbuf=[^"]*\)".*/\1/p' tools/srt_link.hpp)"
 sent="bench-srt-a-$$"
 received="bench-srt-b-$$"
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    "$pvshm" clear --force "$sent" "$received" >/dev/null 2>&1 || true
-    [ -n "${PVSHM_BENCH_KEEP:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() {
-    /usr/bin/python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# utime + stime of a process, in clock ticks (the fields after "pid (comm)").
-cpu_ticks() {
-    sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
-}
-
-# Waits (at most 30 s) for a line matching $2 in file $1.
-wait_for_line() {
-    grep -q -m1 "$2" < <(timeout 30 tail -n +1 -f "$1")
-}
-
-ticks_per_second="$(getconf CLK_TCK)"
-
-per_frame() {
-    awk -v a="$1" -v b="$2" -v t="$ticks_per_second" -v n="$frames" \
-        'BEGIN { printf "%.2f", (b - a) * 1000 / t / n }'
-}
+bench_ids+=("$sent" "$received")
 
 report() {
     printf '| %-46s | %8s | %16s | %18s |\n' "$@"
@@ -102,25 +63,23 @@ measure() {
         "$(per_frame "$receiver_start" "$(cpu_ticks "$receiver")")"
 }
 
-echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
-    "load average $(cut -d' ' -f1-3 /proc/loadavg); $frames frames of ${width}x$height $format" \
-    "at $rate fps over SRT on 127.0.0.1"
+machine "$frames frames of ${width}x$height $format at $rate fps over SRT on 127.0.0.1"
 report "sender -> receiver" "frames/s" "sender ms/frame" "receiver ms/frame"
 report "---" "---" "---" "---"
 
 gst-launch-1.0 -q videotestsrc pattern=ball is-live=true ! "$caps" ! \
     pvshmsink shared-mem-id="$sent" >/dev/null 2>&1 &
-pids+=($!)
+bench_pids+=($!)
 
 # pvshm: serve and mirror.
-port="$(free_port)"
+port="$(free_port SOCK_DGRAM)"
 "$pvshm" serve "$sent" "srt://127.0.0.1:$port" --insecure 2>"$work/serve.out" &
 serve=$!
-pids+=("$serve")
+bench_pids+=("$serve")
 wait_for_line "$work/serve.out" serving
 "$pvshm" mirror "srt://127.0.0.1:$port" "$received" --insecure 2>"$work/mirror.out" &
 mirror=$!
-pids+=("$mirror")
+bench_pids+=("$mirror")
 wait_for_line "$work/mirror.out" "receiving from"
 measure "$serve" "$mirror" "$received" "pvshm serve -> pvshm mirror (pvshmpay, CRC-32)"
 kill "$serve" "$mirror"
@@ -128,15 +87,15 @@ wait "$serve" "$mirror" 2>/dev/null || true
 "$pvshm" clear --force "$received" >/dev/null
 
 # The anchor: GStreamer's own serialisation of buffers and caps.
-port="$(free_port)"
+port="$(free_port SOCK_DGRAM)"
 gst-launch-1.0 -q pvshmsrc shared-mem-id="$sent" mode=all ! gdppay ! \
     srtsink uri="srt://127.0.0.1:$port?mode=listener&$options" sync=false \
     wait-for-connection=false >/dev/null 2>&1 &
 sender=$!
-pids+=("$sender")
+bench_pids+=("$sender")
 gst-launch-1.0 -q srtsrc uri="srt://127.0.0.1:$port?mode=caller&$options" ! \
     queue max-size-buffers=0 max-size-time=0 max-size-bytes=67108864 ! gdpdepay ! \
     pvshmsink shared-mem-id="$received" sync=false >/dev/null 2>&1 &
 receiver=$!
-pids+=("$receiver")
+bench_pids+=("$receiver")
 measure "$sender" "$receiver" "$received" "gdppay ! srtsink -> srtsrc ! gdpdepay"

@@ -11,22 +11,15 @@
 // are not charged to the frames. Every child has a deadline: the driver kills what overruns it.
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <dirent.h>
-#include <fcntl.h>
-#include <map>
 #include <optional>
-#include <poll.h>
 #include <string>
 #include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
 
@@ -34,9 +27,15 @@
 
 #include <pvshm/pvshm.hpp>
 
+#include "child_process.hpp"
+#include "pipeline_child.hpp"
 #include "report_row.hpp"
+#include "shmsink_leftovers.hpp"
 
 namespace {
+
+using namespace std::chrono_literals;
+using pvshm::test::ChildProcess;
 
 double monotonic_s()
 {
@@ -55,13 +54,6 @@ double cpu_s()
 
 // ---------------------------------------------------------------------------------------------
 // Child: one pipeline, measured at the pad of the element named "sink".
-
-volatile sig_atomic_t g_stop = 0;
-
-void on_stop_signal(int)
-{
-    g_stop = 1;
-}
 
 struct PadMeasure
 {
@@ -102,176 +94,51 @@ uint64_t stats_field(GstElement* sink, const char* field)
 // Prints "ready" once playing, then one line of figures at EOS, error or SIGTERM.
 int run_child(const char* description, uint64_t warm, int limit_s)
 {
-    alarm(unsigned(limit_s) + 5); // last resort: the driver kills us before that
-    signal(SIGTERM, on_stop_signal);
-    signal(SIGINT, on_stop_signal);
-#ifdef PVSHM_PLUGIN_DIR
-    const char* old = getenv("GST_PLUGIN_PATH");
-    std::string path = PVSHM_PLUGIN_DIR;
-    if (old && *old)
-        path += std::string(":") + old;
-    setenv("GST_PLUGIN_PATH", path.c_str(), 1);
-#endif
-    gst_init(nullptr, nullptr);
-    GError* error = nullptr;
-    GstElement* pipeline = gst_parse_launch(description, &error);
-    if (!pipeline || error) {
-        fprintf(stderr, "transport: cannot build '%s': %s\n", description,
-                error ? error->message : "?");
+    PipelineChild child("transport", description, limit_s);
+    if (!child.built())
         return 3;
-    }
-    GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
-    if (!sink) {
-        fprintf(stderr, "transport: no element named sink in '%s'\n", description);
-        return 3;
-    }
     PadMeasure measure;
     measure.warm = std::max<uint64_t>(warm, 1);
-    GstPad* pad = gst_element_get_static_pad(sink, "sink");
+    GstPad* pad = gst_element_get_static_pad(child.sink(), "sink");
     gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_buffer, &measure, nullptr);
     gst_object_unref(pad);
 
-    if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-        fprintf(stderr, "transport: '%s' would not play\n", description);
-        gst_element_set_state(pipeline, GST_STATE_NULL);
+    const char* ending = child.run();
+    if (!ending)
         return 3;
-    }
-    printf("ready\n");
-    fflush(stdout);
-    GstBus* bus = gst_element_get_bus(pipeline);
-    const double deadline = monotonic_s() + limit_s;
-    const char* ending = "timeout";
-    while (!g_stop && monotonic_s() < deadline) {
-        GstMessage* msg = gst_bus_timed_pop_filtered(
-            bus, 20 * GST_MSECOND, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-        if (!msg)
-            continue;
-        if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
-            GError* err = nullptr;
-            gst_message_parse_error(msg, &err, nullptr);
-            fprintf(stderr, "transport: error in '%s': %s\n", description, err->message);
-            g_error_free(err);
-            ending = "error";
-        } else {
-            ending = "eos";
-        }
-        gst_message_unref(msg);
-        break;
-    }
-    if (g_stop)
-        ending = "stopped";
     const uint64_t buffers = measure.buffers.load();
     const uint64_t window = buffers > measure.warm ? buffers - measure.warm : 0;
     printf("result ending=%s buffers=%llu window=%llu wall=%.9f cpu=%.9f written=%llu "
            "zero_copy=%llu\n",
            ending, (unsigned long long)buffers, (unsigned long long)window,
            measure.wall1 - measure.wall0, measure.cpu1 - measure.cpu0,
-           (unsigned long long)stats_field(sink, "frames-written"),
-           (unsigned long long)stats_field(sink, "zero-copy-frames"));
+           (unsigned long long)stats_field(child.sink(), "frames-written"),
+           (unsigned long long)stats_field(child.sink(), "zero-copy-frames"));
     fflush(stdout);
-    gst_object_unref(bus);
-    gst_element_set_state(pipeline, GST_STATE_NULL);
-    gst_object_unref(sink);
-    gst_object_unref(pipeline);
     return 0;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Driver.
 
-struct Child
+// This program again, running `description` with --run.
+void start(std::optional<ChildProcess>& child, const std::string& description, uint64_t warm,
+           int limit_s)
 {
-    pid_t pid = -1;
-    int out = -1; // its stdout
-    std::string text;
-    bool exited = false;
-    bool killed = false;
-};
-
-Child spawn(const std::string& description, uint64_t warm, int limit_s)
-{
-    int fds[2];
-    if (pipe(fds) != 0) {
-        perror("pipe");
-        exit(1);
-    }
-    Child child;
-    child.pid = fork();
-    if (child.pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        const std::string warm_s = std::to_string(warm), limit = std::to_string(limit_s);
-        execl("/proc/self/exe", "pvshm-bench-transport", "--run", description.c_str(),
-              warm_s.c_str(), limit.c_str(), (char*)nullptr);
-        _exit(127);
-    }
-    close(fds[1]);
-    child.out = fds[0];
-    fcntl(child.out, F_SETFL, O_NONBLOCK);
-    return child;
+    child.emplace("/proc/self/exe",
+                  std::vector<std::string>{"--run", description, std::to_string(warm),
+                                           std::to_string(limit_s)});
 }
 
-void drain(Child& child)
+// Waits for the child to exit; after `timeout` asks it to stop (SIGTERM: it still reports),
+// and two seconds later kills it.
+void finish(ChildProcess& child, std::chrono::milliseconds timeout)
 {
-    char buf[4096];
-    for (;;) {
-        const ssize_t n = read(child.out, buf, sizeof buf);
-        if (n <= 0)
-            return;
-        child.text.append(buf, size_t(n));
-    }
-}
-
-// Waits until the child printed "ready" (or exited), at most `timeout_s`.
-bool wait_ready(Child& child, double timeout_s)
-{
-    const double deadline = monotonic_s() + timeout_s;
-    while (child.text.find("ready\n") == std::string::npos) {
-        const double left = deadline - monotonic_s();
-        if (left <= 0)
-            return false;
-        pollfd p{child.out, POLLIN, 0};
-        if (poll(&p, 1, int(left * 1000) + 1) > 0) {
-            const size_t before = child.text.size();
-            drain(child);
-            if (child.text.size() == before && (p.revents & (POLLHUP | POLLERR)))
-                return false; // exited without being ready
-        }
-    }
-    return true;
-}
-
-// Waits for the child to exit; after `timeout_s` asks it to stop (SIGTERM: it still reports),
-// and one more second later kills it.
-void finish(Child& child, double timeout_s)
-{
-    const double deadline = monotonic_s() + timeout_s;
-    bool asked = false;
-    for (;;) {
-        drain(child);
-        int status = 0;
-        const pid_t done = waitpid(child.pid, &status, WNOHANG);
-        if (done == child.pid) {
-            child.exited = true;
-            drain(child);
-            close(child.out);
-            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                fprintf(stderr, "transport: child %d ended with status %d\n", int(child.pid),
-                        status);
-            return;
-        }
-        const double now = monotonic_s();
-        if (!asked && now >= deadline) {
-            kill(child.pid, SIGTERM);
-            asked = true;
-        } else if (asked && now >= deadline + 2.0 && !child.killed) {
-            fprintf(stderr, "transport: child %d hung, killed\n", int(child.pid));
-            kill(child.pid, SIGKILL);
-            child.killed = true;
-        }
-        usleep(2000);
-    }
+    if (!child.wait_exit(timeout) && !child.stop(SIGTERM, 2s))
+        fprintf(stderr, "transport: child %d hung, killed\n", int(child.pid()));
+    const int status = child.wait_exit(0ms).value_or(-1);
+    if (status != 0)
+        fprintf(stderr, "transport: child %d ended with status %d\n", int(child.pid()), status);
 }
 
 struct Figures
@@ -283,15 +150,16 @@ struct Figures
     double cpu_us_per_frame() const { return window ? cpu / double(window) * 1e6 : 0; }
 };
 
-Figures parse(const Child& child)
+// The figures an ended child printed.
+Figures parse(ChildProcess& child)
 {
     Figures f;
-    const size_t at = child.text.find("result ");
-    if (at == std::string::npos)
+    const auto result = child.wait_for_line("result ", 1s);
+    if (!result)
         return f;
     char ending[32] = {};
     unsigned long long buffers = 0, window = 0, written = 0, zero_copy = 0;
-    if (sscanf(child.text.c_str() + at,
+    if (sscanf(result->c_str(),
                "result ending=%31s buffers=%llu window=%llu wall=%lf cpu=%lf written=%llu "
                "zero_copy=%llu",
                ending, &buffers, &window, &f.wall, &f.cpu, &written, &zero_copy) != 7)
@@ -304,53 +172,40 @@ Figures parse(const Child& child)
     return f;
 }
 
-// Removes what a killed shmsink could leave: its shm areas are /dev/shm/shmpipe.<pid>.*
-void remove_shmpipe_areas(pid_t producer)
-{
-    // shmsink names them "shmpipe.%5d.%5d" (pid, counter), space-padded.
-    if (DIR* dir = opendir("/dev/shm")) {
-        while (dirent* entry = readdir(dir)) {
-            int pid = 0, serial = 0;
-            if (sscanf(entry->d_name, "shmpipe.%d.%d", &pid, &serial) == 2 && pid == producer)
-                unlink(("/dev/shm/" + std::string(entry->d_name)).c_str());
-        }
-        closedir(dir);
-    }
-}
-
 struct Pair
 {
     Figures producer, consumer;
 };
 
 // Starts `first`, waits until it plays, starts `second`; the producer is `first` when
-// producer_first. The consumer gets `grace_s` after the producer's end to finish by itself.
+// producer_first. The consumer gets `grace` after the producer's end to finish by itself.
 Pair run_pair(const std::string& producer_desc, const std::string& consumer_desc,
-              bool producer_first, uint64_t warm, int limit_s, double grace_s)
+              bool producer_first, uint64_t warm, int limit_s, std::chrono::milliseconds grace)
 {
-    Child producer, consumer;
+    std::optional<ChildProcess> producer, consumer;
     if (producer_first) {
-        producer = spawn(producer_desc, warm, limit_s);
-        if (!wait_ready(producer, 20))
+        start(producer, producer_desc, warm, limit_s);
+        if (!producer->wait_for_line("ready", 20s))
             fprintf(stderr, "transport: producer not ready\n");
-        consumer = spawn(consumer_desc, warm, limit_s);
+        start(consumer, consumer_desc, warm, limit_s);
     } else {
-        consumer = spawn(consumer_desc, warm, limit_s);
-        if (!wait_ready(consumer, 20))
+        start(consumer, consumer_desc, warm, limit_s);
+        if (!consumer->wait_for_line("ready", 20s))
             fprintf(stderr, "transport: consumer not ready\n");
-        producer = spawn(producer_desc, warm, limit_s);
+        start(producer, producer_desc, warm, limit_s);
     }
-    finish(producer, limit_s);
-    finish(consumer, grace_s);
-    remove_shmpipe_areas(producer.pid);
-    return {parse(producer), parse(consumer)};
+    finish(*producer, std::chrono::seconds(limit_s));
+    finish(*consumer, grace);
+    remove_shmpipe_areas(producer->pid());
+    return {parse(*producer), parse(*consumer)};
 }
 
 Figures run_alone(const std::string& producer_desc, uint64_t warm, int limit_s)
 {
-    Child producer = spawn(producer_desc, warm, limit_s);
-    finish(producer, limit_s);
-    return parse(producer);
+    std::optional<ChildProcess> producer;
+    start(producer, producer_desc, warm, limit_s);
+    finish(*producer, std::chrono::seconds(limit_s));
+    return parse(*producer);
 }
 
 double median(std::vector<double> v)
@@ -438,7 +293,7 @@ int run_driver(bool quick)
                     "pvshmsrc shared-mem-id=" + id +
                         " is-live=true mode=all timeout=30000000000 ! fakesink name=sink "
                         "sync=false",
-                    false, warm, limit_s, quick ? 0.2 : 0.5);
+                    false, warm, limit_s, quick ? 200ms : 500ms);
             };
             const auto run_shm = [&] {
                 const size_t shm_size = std::max<size_t>(size_t(128) << 20, 16 * bytes);
@@ -449,7 +304,7 @@ int run_driver(bool quick)
                                 "shmsrc socket-path=" + socket +
                                     " is-live=true num-buffers=" + std::to_string(frames) + " ! " +
                                     caps + " ! fakesink name=sink sync=false",
-                                true, warm, limit_s, 2.0);
+                                true, warm, limit_s, 2s);
             };
             Pair pv, shm;
             if (rep % 2 == 0) {

@@ -7,11 +7,13 @@
 //   pvshm-bench-workflows [--quick]
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <exception>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
-#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -19,6 +21,7 @@
 #include <pvshm/clock.hpp>
 #include <pvshm/pvshm.hpp>
 
+#include "child_process.hpp"
 #include "report_row.hpp"
 
 namespace {
@@ -31,34 +34,26 @@ class WriterProcess
 {
 public:
     WriterProcess(const std::function<void()>& take_ids, const std::function<void()>& body)
+        : child_([&] {
+              take_ids();
+              std::printf("ready\n");
+              std::fflush(stdout);
+              char go[8];
+              if (!std::fgets(go, sizeof go, stdin))
+                  return 1;
+              body();
+              return 0;
+          })
     {
-        if (pipe(to_child_) != 0 || pipe(to_parent_) != 0)
-            std::exit(1);
-        pid_ = fork();
-        if (pid_ == 0) {
-            take_ids();
-            char byte = 0;
-            (void)!write(to_parent_[1], "r", 1);
-            (void)!read(to_child_[0], &byte, 1);
-            body();
-            _exit(0);
-        }
-        char byte = 0;
-        (void)!read(to_parent_[0], &byte, 1);
+        if (!child_.wait_for_line("ready", std::chrono::seconds(30)))
+            throw std::runtime_error("the writer process did not start");
     }
-    void go() { (void)!write(to_child_[1], "g", 1); }
-    ~WriterProcess()
-    {
-        int status = 0;
-        waitpid(pid_, &status, 0);
-        for (int fd : {to_child_[0], to_child_[1], to_parent_[0], to_parent_[1]})
-            close(fd);
-    }
+    void go() { child_.write_line("go"); }
+    // Waits for the writer to write its last frame.
+    ~WriterProcess() { child_.wait_exit(std::chrono::seconds(60)); }
 
 private:
-    pid_t pid_ = -1;
-    int to_child_[2] = {-1, -1};
-    int to_parent_[2] = {-1, -1};
+    pvshm::test::ChildProcess child_;
 };
 
 double percentile(std::vector<double> values, double fraction)
@@ -164,11 +159,9 @@ double replay_rate(bool lossless, int frames)
     return double(frames) / seconds;
 }
 
-} // namespace
-
-int main(int argc, char** argv)
+// Every figure, as JSON lines.
+int run(bool quick)
 {
-    const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
     const int repeats = quick ? 1 : 5;
     const int frames = quick ? 50 : 400;
     const std::string section = "several ids, every frame (two processes)";
@@ -197,4 +190,16 @@ int main(int argc, char** argv)
     report_row(section, "lossless replay, 640x480 GRAY8, a reader of every frame", "frames/s",
                "fps", lossless, "latest mode, a reader of the newest frame", latest);
     return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    try {
+        return run(argc > 1 && std::strcmp(argv[1], "--quick") == 0);
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "pvshm-bench-workflows: %s\n", error.what());
+        return 1;
+    }
 }

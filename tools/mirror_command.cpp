@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 
 #include <gst/gst.h>
@@ -66,19 +65,13 @@ int run_mirror(const MirrorOptions& options)
     const SrtAddress address = parse_srt_address(options.address, true);
     const std::string passphrase = link_passphrase(options.link, "mirror");
 
-    gst_init(nullptr, nullptr);
-    require_element("pvshmdepay",
-                    "the pvshm plugin: install it, or run under `meson devenv -C build`");
-    require_element("srtsrc", "gstreamer1.0-plugins-bad, built with libsrt");
-
+    const LinkPipeline link =
+        link_pipeline("mirror", {"srtsrc", "queue", "pvshmdepay", "pvshmsink"});
+    GstElement* src = link.elements[0];
+    GstElement* queue = link.elements[1];
+    GstElement* depay = link.elements[2];
+    GstElement* sink = link.elements[3];
     LinkOutput output("mirror");
-    GstElement* pipeline = gst_pipeline_new("mirror");
-    GstElement* src = gst_element_factory_make("srtsrc", "src");
-    GstElement* queue = gst_element_factory_make("queue", "queue");
-    GstElement* depay = gst_element_factory_make("pvshmdepay", "depay");
-    GstElement* sink = gst_element_factory_make("pvshmsink", "sink");
-    if (!src || !queue || !depay || !sink)
-        throw std::runtime_error("cannot create the SRT or pvshm elements");
     // srtsrc reads packets on its own thread while frames are checked and stored on another: a
     // receiver busy with a frame would otherwise let SRT's buffer fill and drop packets late.
     g_object_set(queue, "max-size-buffers", 0u, "max-size-time", guint64{0}, "max-size-bytes",
@@ -89,9 +82,6 @@ int run_mirror(const MirrorOptions& options)
         g_object_set(src, "passphrase", passphrase.c_str(), nullptr);
     // Frames are stored as they arrive; their capture times are the sender's.
     g_object_set(sink, "shared-mem-id", options.id.c_str(), "sync", FALSE, nullptr);
-    gst_bin_add_many(GST_BIN(pipeline), src, queue, depay, sink, nullptr);
-    if (!gst_element_link_many(src, queue, depay, sink, nullptr))
-        throw std::runtime_error("cannot link srtsrc ! queue ! pvshmdepay ! pvshmsink");
 
     guint64 last_bytes = 0;
     guint64 last_frames = 0;
@@ -145,7 +135,7 @@ int run_mirror(const MirrorOptions& options)
         }
         return std::nullopt;
     };
-    return run_link(pipeline, output, hooks);
+    return run_link(link.pipeline, output, hooks);
 }
 
 } // namespace

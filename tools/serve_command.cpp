@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <gio/gio.h>
 #include <memory>
-#include <stdexcept>
 #include <string>
 
 #include <gst/gst.h>
@@ -74,18 +73,11 @@ int run_serve(const ServeOptions& options)
     const SrtAddress address = parse_srt_address(options.address, false);
     const std::string passphrase = link_passphrase(options.link, "serve");
 
-    gst_init(nullptr, nullptr);
-    require_element("pvshmsrc",
-                    "the pvshm plugin: install it, or run under `meson devenv -C build`");
-    require_element("srtsink", "gstreamer1.0-plugins-bad, built with libsrt");
-
+    const LinkPipeline link = link_pipeline("serve", {"pvshmsrc", "pvshmpay", "srtsink"});
+    GstElement* src = link.elements[0];
+    GstElement* pay = link.elements[1];
+    GstElement* sink = link.elements[2];
     LinkOutput output("serve");
-    GstElement* pipeline = gst_pipeline_new("serve");
-    GstElement* src = gst_element_factory_make("pvshmsrc", "src");
-    GstElement* pay = gst_element_factory_make("pvshmpay", "pay");
-    GstElement* sink = gst_element_factory_make("srtsink", "sink");
-    if (!src || !pay || !sink)
-        throw std::runtime_error("cannot create the pvshm or SRT elements");
     g_object_set(src, "shared-mem-id", options.id.c_str(), "allow-other-owner",
                  gboolean(options.allow_other_owner), nullptr);
     gst_util_set_object_arg(G_OBJECT(src), "mode", "all");
@@ -94,9 +86,6 @@ int run_serve(const ServeOptions& options)
                  "sync", FALSE, "wait-for-connection", FALSE, nullptr);
     if (!passphrase.empty())
         g_object_set(sink, "passphrase", passphrase.c_str(), nullptr);
-    gst_bin_add_many(GST_BIN(pipeline), src, pay, sink, nullptr);
-    if (!gst_element_link_many(src, pay, sink, nullptr))
-        throw std::runtime_error("cannot link pvshmsrc ! pvshmpay ! srtsink");
 
     Receivers receivers;
     receivers.output = &output;
@@ -139,7 +128,7 @@ int run_serve(const ServeOptions& options)
         output.warning(message_text(message));
         return std::nullopt;
     };
-    return run_link(pipeline, output, hooks);
+    return run_link(link.pipeline, output, hooks);
 }
 
 } // namespace

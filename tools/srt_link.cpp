@@ -54,6 +54,16 @@ std::string resolve(const std::string& host, const std::string& text)
     return numeric;
 }
 
+// Where the elements of these pipelines come from, for the message that says one is missing.
+const char* package_of(const std::string& factory)
+{
+    if (factory.rfind("pvshm", 0) == 0)
+        return "the pvshm plugin: install it, or run under `meson devenv -C build`";
+    if (factory.rfind("srt", 0) == 0)
+        return "gstreamer1.0-plugins-bad, built with libsrt";
+    return "libgstreamer1.0-0";
+}
+
 bool readable_by_others(const std::string& file)
 {
     struct stat status = {};
@@ -235,13 +245,27 @@ std::string link_passphrase(const SrtLinkOptions& options, const char* command)
     return passphrase;
 }
 
-void require_element(const char* name, const char* package)
+LinkPipeline link_pipeline(const char* name, std::initializer_list<const char*> factories)
 {
-    GstElementFactory* factory = gst_element_factory_find(name);
-    if (!factory)
-        throw std::runtime_error(std::string("the GStreamer element ") + name +
-                                 " is not installed (" + package + ")");
-    gst_object_unref(factory);
+    gst_init(nullptr, nullptr);
+    LinkPipeline link;
+    link.pipeline = gst_pipeline_new(name);
+    for (const char* factory : factories) {
+        GstElement* element = gst_element_factory_make(factory, nullptr);
+        if (!element) {
+            gst_object_unref(link.pipeline);
+            throw std::runtime_error(std::string("the GStreamer element ") + factory +
+                                     " is not installed (" + package_of(factory) + ")");
+        }
+        gst_bin_add(GST_BIN(link.pipeline), element);
+        if (!link.elements.empty() && !gst_element_link(link.elements.back(), element)) {
+            const std::string previous = GST_ELEMENT_NAME(link.elements.back());
+            gst_object_unref(link.pipeline);
+            throw std::runtime_error("cannot link " + previous + " ! " + factory);
+        }
+        link.elements.push_back(element);
+    }
+    return link;
 }
 
 LinkOutput::LinkOutput(std::string command)

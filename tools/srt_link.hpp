@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// What `pvshm serve` and `pvshm mirror` share: the srt:// address, the passphrase, and running a
-// pipeline until Ctrl-C with events and a status line on stderr.
+// What `pvshm serve` and `pvshm mirror` share: the srt:// address, the passphrase, making a
+// pipeline, and running it until Ctrl-C with events and a status line on stderr.
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <gst/gst.h>
 
@@ -59,8 +61,17 @@ void add_srt_link_options(CLI::App& command, SrtLinkOptions& options);
 // 10 to 79 characters. Warns on stderr when other users may read the file.
 std::string link_passphrase(const SrtLinkOptions& options, const char* command);
 
-// Throws std::runtime_error naming the package when a GStreamer element is missing.
-void require_element(const char* name, const char* package);
+// A pipeline and its elements, in the order they are linked (the pipeline owns them).
+struct LinkPipeline
+{
+    GstElement* pipeline = nullptr;
+    std::vector<GstElement*> elements;
+};
+
+// Initialises GStreamer and makes a pipeline named `name` of elements made from `factories`,
+// linked in that order. Throws std::runtime_error naming the package to install when an element
+// is missing, or when two do not link.
+LinkPipeline link_pipeline(const char* name, std::initializer_list<const char*> factories);
 
 // Lines on stderr: events, warnings, and a status line once a second (redrawn in place on a
 // terminal). Any thread may call them.

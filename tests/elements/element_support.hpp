@@ -1,18 +1,21 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // What the element tests share: ids unique to a test, elements set up in a GstHarness before
-// they start, and buffers of known content.
+// they start, the bus of a harness's element, buffers of known content, frames that carry facts,
+// and the suite of a test program.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <unistd.h>
+#include <vector>
 
 #include <pvshm/pvshm.hpp>
 
 // gstcheck.h defines a fail() macro that breaks the C++ stream headers included after it.
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
+#include <gst/video/video.h>
 
 namespace pvshm::element_test {
 
@@ -22,11 +25,16 @@ inline std::string unique_id(const std::string& test)
     return "t-elements-" + test + "-" + std::to_string(getpid());
 }
 
-inline bool segment_absent(const std::string& id)
+// The file of the segment `id` (under PVSHM_SHM_DIR, else /dev/shm).
+inline std::string segment_path(const std::string& id)
 {
     const char* dir = g_getenv("PVSHM_SHM_DIR");
-    const std::string path = std::string(dir && *dir ? dir : "/dev/shm") + "/pvshm." + id;
-    return !g_file_test(path.c_str(), G_FILE_TEST_EXISTS);
+    return std::string(dir && *dir ? dir : "/dev/shm") + "/pvshm." + id;
+}
+
+inline bool segment_absent(const std::string& id)
+{
+    return !g_file_test(segment_path(id).c_str(), G_FILE_TEST_EXISTS);
 }
 
 // Clears the id when the test ends, however it ends.
@@ -73,6 +81,81 @@ inline GstHarness* src_harness(const std::string& id,
     return h;
 }
 
+// Starts `element` with a bus and returns the error it posted (nullptr if none); it must fail to
+// start.
+inline GError* start_error(GstElement* element)
+{
+    GstBus* bus = gst_bus_new();
+    gst_element_set_bus(element, bus);
+    fail_unless_equals_int(gst_element_set_state(element, GST_STATE_PAUSED),
+                           GST_STATE_CHANGE_FAILURE);
+    GError* error = nullptr;
+    if (GstMessage* message = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
+        gst_message_parse_error(message, &error, nullptr);
+        gst_message_unref(message);
+    }
+    gst_element_set_state(element, GST_STATE_NULL);
+    gst_element_set_bus(element, nullptr);
+    gst_object_unref(bus);
+    return error;
+}
+
+// A bus for a harness's element, which the harness itself does not watch: given to the element
+// in the harness's `configure`, it holds what the element posts from its start.
+inline GstBus* watch_bus(GstElement* element)
+{
+    GstBus* bus = gst_bus_new();
+    gst_element_set_bus(element, bus);
+    return bus;
+}
+
+// Tears down a harness whose element was given `bus` by watch_bus().
+inline void teardown_watched(GstHarness* h, GstBus* bus)
+{
+    gst_element_set_bus(h->element, nullptr);
+    gst_harness_teardown(h);
+    gst_object_unref(bus);
+}
+
+// The text of the first error on `bus` ("" if none), waiting up to `timeout` for it.
+inline std::string error_text(GstBus* bus, GstClockTime timeout = 0)
+{
+    GstMessage* message = gst_bus_timed_pop_filtered(bus, timeout, GST_MESSAGE_ERROR);
+    if (!message)
+        return "";
+    GError* error = nullptr;
+    gst_message_parse_error(message, &error, nullptr);
+    std::string text = error->message;
+    g_error_free(error);
+    gst_message_unref(message);
+    return text;
+}
+
+// One frame of `caps` as GStreamer lays it out: its size in pixels, and in bytes (encoded
+// images: any number of bytes).
+struct FrameLayout
+{
+    int width = 0;
+    int height = 0;
+    gsize size = 1000;
+};
+
+inline FrameLayout frame_layout(const char* caps_string)
+{
+    GstCaps* caps = gst_caps_from_string(caps_string);
+    const GstStructure* s = gst_caps_get_structure(caps, 0);
+    FrameLayout layout;
+    gst_structure_get_int(s, "width", &layout.width);
+    gst_structure_get_int(s, "height", &layout.height);
+    GstVideoInfo info;
+    if (gst_structure_has_name(s, "video/x-bayer"))
+        layout.size = gsize(GST_ROUND_UP_4(layout.width)) * layout.height;
+    else if (gst_structure_has_name(s, "video/x-raw") && gst_video_info_from_caps(&info, caps))
+        layout.size = GST_VIDEO_INFO_SIZE(&info);
+    gst_caps_unref(caps);
+    return layout;
+}
+
 // `size` bytes counting up from `seed`, so that misplaced rows and planes show.
 inline GstBuffer* pattern_buffer(gsize size, uint8_t seed = 0)
 {
@@ -99,6 +182,60 @@ inline guint64 stat_of(GstElement* element, const char* field)
     fail_unless(gst_structure_get_uint64(stats, field, &value), "no %s in stats", field);
     gst_structure_free(stats);
     return value;
+}
+
+// A writer that names its camera and gives its 6x4 BGR frames (every byte 5) a realtime capture
+// time and user metadata: the facts that relays and converters must keep.
+class FactsWriter
+{
+public:
+    FactsWriter(const std::string& id, std::string camera_id, int64_t realtime_ns,
+                pvshm::UserMetadata metadata)
+        : camera_id_(std::move(camera_id)), writer_(id, naming(camera_id_)),
+          info_(pvshm::packed_frame_info(pvshm::PixelFormat::BGR, 6, 4)),
+          pixels_(info_.payload_size, 5)
+    {
+        info_.timestamp_realtime_ns = realtime_ns;
+        info_.metadata = std::move(metadata);
+    }
+
+    void write(int frames = 1)
+    {
+        for (int i = 0; i < frames; ++i)
+            fail_unless(writer_.write(info_, pixels_.data()).has_value());
+    }
+
+    const std::vector<uint8_t>& pixels() const { return pixels_; }
+
+    // Fails unless the frame `view` shows carries this writer's facts.
+    void check_carried_by(const pvshm::FrameView& view) const
+    {
+        fail_unless_equals_int64(view.info().timestamp_realtime_ns, info_.timestamp_realtime_ns);
+        fail_unless_equals_string(view.info().camera_id.c_str(), camera_id_.c_str());
+        fail_unless(view.info().metadata == info_.metadata);
+    }
+
+private:
+    static pvshm::WriterOptions naming(const std::string& camera_id)
+    {
+        pvshm::WriterOptions options;
+        options.camera_id = camera_id;
+        return options;
+    }
+
+    std::string camera_id_;
+    pvshm::Writer writer_;
+    pvshm::FrameInfo info_;
+    std::vector<uint8_t> pixels_;
+};
+
+// The one test case of a test program's `suite`, each of its tests given `timeout_s` seconds.
+inline TCase* general_test_case(Suite* suite, int timeout_s)
+{
+    TCase* test_case = tcase_create("general");
+    tcase_set_timeout(test_case, timeout_s);
+    suite_add_tcase(suite, test_case);
+    return test_case;
 }
 
 } // namespace pvshm::element_test

@@ -79,9 +79,7 @@ GST_END_TEST;
 static Suite* log_routing_suite()
 {
     Suite* s = suite_create("log_routing");
-    TCase* tc = tcase_create("general");
-    tcase_set_timeout(tc, 30);
-    suite_add_tcase(s, tc);
+    TCase* tc = general_test_case(s, 30);
     tcase_add_test(tc, test_element_calls_log_to_gstreamer_and_application_calls_to_its_handler);
     return s;
 }

@@ -473,9 +473,7 @@ GST_END_TEST;
 static Suite* pvshm_pipelines_suite()
 {
     Suite* s = suite_create("pvshm_pipelines");
-    TCase* tc = tcase_create("general");
-    tcase_set_timeout(tc, 45);
-    suite_add_tcase(s, tc);
+    TCase* tc = general_test_case(s, 45);
     tcase_add_test(tc, test_consumer_started_first_then_producer_both_exit_0);
     tcase_add_test(tc, test_killed_writer_restarted_with_new_caps_is_followed);
     tcase_add_test(tc, test_eos_exits_0_and_keeps_last_frame);

@@ -12,7 +12,6 @@
 #include <gst/video/video.h>
 
 #include <pvshm/reader.hpp>
-#include <pvshm/writer.hpp>
 
 #include "element_support.hpp"
 #include "gstpvshmstream.h"
@@ -50,26 +49,6 @@ const char* const kFormats[] = {
     "image/jpeg,width=321,height=241,framerate=30/1",
     "image/png,width=321,height=241,framerate=30/1",
 };
-
-// Bytes of one frame of `caps` as GStreamer lays it out (encoded images: any size).
-gsize frame_size(const char* caps_string)
-{
-    GstCaps* caps = gst_caps_from_string(caps_string);
-    const GstStructure* s = gst_caps_get_structure(caps, 0);
-    gsize size = 1000;
-    GstVideoInfo info;
-    if (gst_structure_has_name(s, "video/x-bayer")) {
-        int width = 0;
-        int height = 0;
-        gst_structure_get_int(s, "width", &width);
-        gst_structure_get_int(s, "height", &height);
-        size = gsize(GST_ROUND_UP_4(width)) * height;
-    } else if (gst_structure_has_name(s, "video/x-raw") && gst_video_info_from_caps(&info, caps)) {
-        size = GST_VIDEO_INFO_SIZE(&info);
-    }
-    gst_caps_unref(caps);
-    return size;
-}
 
 GstHarness* pay_harness(const char* caps)
 {
@@ -215,7 +194,7 @@ GST_START_TEST(test_stream_round_trip_of_every_format)
     for (const char* caps_string : kFormats) {
         GstHarness* h = gst_harness_new_parse("pvshmpay ! pvshmdepay");
         gst_harness_set_src_caps_str(h, caps_string);
-        const gsize size = frame_size(caps_string);
+        const gsize size = frame_layout(caps_string).size;
         GstBuffer* in = pattern_buffer(size, 3);
         const Bytes expected = bytes_of(in);
         fail_unless_equals_int(gst_harness_push(h, in), GST_FLOW_OK);
@@ -240,7 +219,7 @@ GST_START_TEST(test_stream_writes_out_the_implied_colorimetry)
     GstHarness* h = gst_harness_new_parse("pvshmpay ! pvshmdepay");
     const char* caps_string = "video/x-raw,format=I420,width=64,height=48,framerate=30/1";
     gst_harness_set_src_caps_str(h, caps_string);
-    fail_unless_equals_int(gst_harness_push(h, pattern_buffer(frame_size(caps_string))),
+    fail_unless_equals_int(gst_harness_push(h, pattern_buffer(frame_layout(caps_string).size)),
                            GST_FLOW_OK);
     gst_buffer_unref(gst_harness_pull(h));
     GstCaps* received = output_caps(h);
@@ -262,10 +241,10 @@ GST_START_TEST(test_stream_follows_caps_changes)
     const char* second = "video/x-raw,format=BGR,width=6,height=2,framerate=15/1";
     for (const char* caps_string : {first, second}) {
         gst_harness_set_src_caps_str(h, caps_string);
-        fail_unless_equals_int(gst_harness_push(h, pattern_buffer(frame_size(caps_string))),
+        fail_unless_equals_int(gst_harness_push(h, pattern_buffer(frame_layout(caps_string).size)),
                                GST_FLOW_OK);
         GstBuffer* out = gst_harness_pull(h);
-        fail_unless_equals_uint64(gst_buffer_get_size(out), frame_size(caps_string));
+        fail_unless_equals_uint64(gst_buffer_get_size(out), frame_layout(caps_string).size);
         GstCaps* sent = gst_caps_from_string(caps_string);
         GstCaps* received = output_caps(h);
         fail_unless(gst_caps_is_equal(sent, received));
@@ -585,15 +564,9 @@ GST_START_TEST(test_stream_relays_one_segment_into_another)
     const std::string to = unique_id("streamto");
     SegmentCleanup cleanup_from(from);
     SegmentCleanup cleanup_to(to);
-    pvshm::WriterOptions options;
-    options.camera_id = "dock-7";
-    pvshm::Writer writer(from, options);
-    pvshm::FrameInfo info = pvshm::packed_frame_info(pvshm::PixelFormat::BGR, 6, 4);
-    info.timestamp_realtime_ns = 1'650'000'000'000'000'001;
-    info.metadata = {{"lot", std::string("L9")}, {"n", int64_t{3}}, {"gain", 1.5}};
-    std::vector<uint8_t> pixels(info.payload_size, 5);
-    for (int i = 0; i < 3; ++i)
-        fail_unless(writer.write(info, pixels.data()).has_value());
+    FactsWriter writer(from, "dock-7", 1'650'000'000'000'000'001,
+                       {{"lot", std::string("L9")}, {"n", int64_t{3}}, {"gain", 1.5}});
+    writer.write(3);
 
     GstHarness* src = src_harness(from);
     GstHarness* pay = gst_harness_new("pvshmpay");
@@ -615,13 +588,12 @@ GST_START_TEST(test_stream_relays_one_segment_into_another)
     pvshm::Reader reader(to);
     auto view = reader.view_latest();
     fail_unless(bool(view));
-    fail_unless_equals_int64(view->info().timestamp_realtime_ns, 1'650'000'000'000'000'001);
-    fail_unless_equals_string(view->info().camera_id.c_str(), "dock-7");
-    fail_unless(view->info().metadata == info.metadata);
+    writer.check_carried_by(*view);
     // Rows of 18 bytes in A (packed), 20 in GStreamer's layout: the same pixels.
     const uint32_t stride = view->info().strides[0];
     for (size_t row = 0; row < 4; ++row)
-        fail_unless(std::memcmp(view->data() + row * stride, pixels.data() + row * 18, 18) == 0);
+        fail_unless(
+            std::memcmp(view->data() + row * stride, writer.pixels().data() + row * 18, 18) == 0);
     // The source's sequence number, kept by the receiving writer: gaps count frames lost
     // anywhere on the way.
     fail_unless_equals_uint64(view->info().sequence, 3);
@@ -636,9 +608,7 @@ GST_END_TEST;
 static Suite* pvshm_stream_suite()
 {
     Suite* s = suite_create("pvshm_stream");
-    TCase* tc = tcase_create("general");
-    tcase_set_timeout(tc, 30);
-    suite_add_tcase(s, tc);
+    TCase* tc = general_test_case(s, 30);
     tcase_add_test(tc, test_stream_format_is_pinned);
     tcase_add_test(tc, test_stream_round_trip_of_every_format);
     tcase_add_test(tc, test_stream_writes_out_the_implied_colorimetry);

@@ -49,50 +49,12 @@ const FormatCase kFormats[] = {
     {"image/png,width=321,height=241,framerate=30/1", pvshm::PixelFormat::Png},
 };
 
-// Bytes of one frame of `caps` as GStreamer lays it out (encoded images: any size).
-gsize frame_size(const char* caps_string)
-{
-    GstCaps* caps = gst_caps_from_string(caps_string);
-    const GstStructure* s = gst_caps_get_structure(caps, 0);
-    gsize size = 1000;
-    GstVideoInfo info;
-    if (gst_structure_has_name(s, "video/x-bayer")) {
-        int width = 0;
-        int height = 0;
-        gst_structure_get_int(s, "width", &width);
-        gst_structure_get_int(s, "height", &height);
-        size = gsize(GST_ROUND_UP_4(width)) * height;
-    } else if (gst_structure_has_name(s, "video/x-raw") && gst_video_info_from_caps(&info, caps)) {
-        size = GST_VIDEO_INFO_SIZE(&info);
-    }
-    gst_caps_unref(caps);
-    return size;
-}
-
 GstElement* configured_sink(const char* id)
 {
     GstElement* sink = gst_element_factory_make("pvshmsink", nullptr);
     if (id)
         g_object_set(sink, "shared-mem-id", id, nullptr);
     return sink;
-}
-
-// Starts `sink` with a bus and returns the error it posted (nullptr if none).
-GError* start_error(GstElement* sink)
-{
-    GstBus* bus = gst_bus_new();
-    gst_element_set_bus(sink, bus);
-    const GstStateChangeReturn result = gst_element_set_state(sink, GST_STATE_PAUSED);
-    fail_unless_equals_int(result, GST_STATE_CHANGE_FAILURE);
-    GError* error = nullptr;
-    if (GstMessage* message = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
-        gst_message_parse_error(message, &error, nullptr);
-        gst_message_unref(message);
-    }
-    gst_element_set_state(sink, GST_STATE_NULL);
-    gst_element_set_bus(sink, nullptr);
-    gst_object_unref(bus);
-    return error;
 }
 
 } // namespace
@@ -179,7 +141,7 @@ GST_START_TEST(test_sink_writes_every_format)
         const std::string id = unique_id("format" + std::to_string(index++));
         SegmentCleanup cleanup(id);
         GstHarness* h = sink_harness(id, format.caps);
-        const gsize size = frame_size(format.caps);
+        const gsize size = frame_layout(format.caps).size;
         GstBuffer* buffer = pattern_buffer(size, uint8_t(index));
         fail_unless_equals_int(gst_harness_push(h, gst_buffer_ref(buffer)), GST_FLOW_OK);
 
@@ -458,25 +420,18 @@ GST_START_TEST(test_sink_out_of_range_properties_keep_it_from_starting)
 }
 GST_END_TEST;
 
-// Bus messages of a harness's element, which the harness itself does not watch.
-static GstBus* watch_bus(GstElement* element)
+// Pushes `buffer` into a pvshmsink of `caps`, which must return `flow`, post an error containing
+// `expected` and leave no segment behind.
+static void check_refused(const std::string& id, const char* caps, GstBuffer* buffer,
+                          GstFlowReturn flow, const char* expected)
 {
-    GstBus* bus = gst_bus_new();
-    gst_element_set_bus(element, bus);
-    return bus;
-}
-
-static std::string error_text(GstBus* bus)
-{
-    GstMessage* message = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
-    if (!message)
-        return "";
-    GError* error = nullptr;
-    gst_message_parse_error(message, &error, nullptr);
-    std::string text = error->message;
-    g_error_free(error);
-    gst_message_unref(message);
-    return text;
+    GstBus* bus = nullptr;
+    GstHarness* h = sink_harness(id, caps, [&](GstElement* sink) { bus = watch_bus(sink); });
+    fail_unless_equals_int(gst_harness_push(h, buffer), flow);
+    const std::string text = error_text(bus);
+    fail_unless(text.find(expected) != std::string::npos, "%s", text.c_str());
+    teardown_watched(h, bus);
+    fail_unless(segment_absent(id));
 }
 
 GST_START_TEST(test_sink_oversized_caps_name_the_size_and_leave_no_segment)
@@ -498,17 +453,8 @@ GST_START_TEST(test_sink_oversized_caps_name_the_size_and_leave_no_segment)
         {"video/x-bayer,format=rggb,width=40000,height=30000,framerate=30/1",
          "40000x30000 rggb frames take 1200000000 bytes, more than the limit"},
     };
-    for (const auto& c : cases) {
-        GstBus* bus = nullptr;
-        GstHarness* h = sink_harness(id, c.caps, [&](GstElement* sink) { bus = watch_bus(sink); });
-        fail_unless_equals_int(gst_harness_push(h, pattern_buffer(64)), GST_FLOW_NOT_NEGOTIATED);
-        const std::string text = error_text(bus);
-        fail_unless(text.find(c.expected) != std::string::npos, "%s", text.c_str());
-        gst_element_set_bus(h->element, nullptr);
-        gst_harness_teardown(h);
-        gst_object_unref(bus);
-        fail_unless(segment_absent(id));
-    }
+    for (const auto& c : cases)
+        check_refused(id, c.caps, pattern_buffer(64), GST_FLOW_NOT_NEGOTIATED, c.expected);
 }
 GST_END_TEST;
 
@@ -516,9 +462,6 @@ GST_START_TEST(test_sink_oversized_image_names_the_size_and_leaves_no_segment)
 {
     const std::string id = unique_id("hugeimage");
     SegmentCleanup cleanup(id);
-    GstBus* bus = nullptr;
-    GstHarness* h = sink_harness(id, "image/jpeg,width=64,height=48,framerate=30/1",
-                                 [&](GstElement* sink) { bus = watch_bus(sink); });
     // Address space only: the sink must refuse it before reading a byte.
     const gsize size = pvshm::kMaxPayloadSize + 1;
     void* pages =
@@ -526,16 +469,9 @@ GST_START_TEST(test_sink_oversized_image_names_the_size_and_leaves_no_segment)
     fail_unless(pages != MAP_FAILED);
     GstBuffer* huge = gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, pages, size, 0, size,
                                                   nullptr, nullptr);
-    fail_unless_equals_int(gst_harness_push(h, huge), GST_FLOW_ERROR);
+    check_refused(id, "image/jpeg,width=64,height=48,framerate=30/1", huge, GST_FLOW_ERROR,
+                  "1073741825 bytes, more than the limit of 1073741824");
     munmap(pages, size);
-    const std::string text = error_text(bus);
-    fail_unless(text.find("1073741825 bytes, more than the limit of 1073741824") !=
-                    std::string::npos,
-                "%s", text.c_str());
-    gst_element_set_bus(h->element, nullptr);
-    gst_harness_teardown(h);
-    gst_object_unref(bus);
-    fail_unless(segment_absent(id));
 }
 GST_END_TEST;
 
@@ -579,9 +515,7 @@ GST_START_TEST(test_sink_takes_unix_time_and_frame_meta)
     fail_unless(strstr(error->message, "flag") != nullptr, "%s", error->message);
     g_error_free(error);
     gst_message_unref(warning);
-    gst_element_set_bus(h->element, nullptr);
-    gst_harness_teardown(h);
-    gst_object_unref(bus);
+    teardown_watched(h, bus);
 
     // The camera-id property wins over the meta's.
     h = sink_harness(id, "video/x-raw,format=GRAY8,width=4,height=4,framerate=30/1",
@@ -620,9 +554,7 @@ GST_START_TEST(test_sink_metadata_the_writer_refuses_is_left_out_with_a_warning)
     GstMessage* warning = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
     fail_unless(warning != nullptr);
     gst_message_unref(warning);
-    gst_element_set_bus(h->element, nullptr);
-    gst_harness_teardown(h);
-    gst_object_unref(bus);
+    teardown_watched(h, bus);
 }
 GST_END_TEST;
 
@@ -704,9 +636,7 @@ GST_END_TEST;
 static Suite* pvshmsink_suite()
 {
     Suite* s = suite_create("pvshmsink");
-    TCase* tc = tcase_create("general");
-    tcase_set_timeout(tc, 30);
-    suite_add_tcase(s, tc);
+    TCase* tc = general_test_case(s, 30);
     tcase_add_test(tc, test_sink_property_defaults);
     tcase_add_test(tc, test_sink_invalid_id_is_an_element_error);
     tcase_add_test(tc, test_sink_writes_every_format);

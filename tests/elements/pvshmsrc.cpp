@@ -103,22 +103,6 @@ uint8_t first_byte(GstBuffer* buffer)
     return byte;
 }
 
-GError* start_error(GstElement* src)
-{
-    GstBus* bus = gst_bus_new();
-    gst_element_set_bus(src, bus);
-    fail_unless_equals_int(gst_element_set_state(src, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
-    GError* error = nullptr;
-    if (GstMessage* message = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
-        gst_message_parse_error(message, &error, nullptr);
-        gst_message_unref(message);
-    }
-    gst_element_set_state(src, GST_STATE_NULL);
-    gst_element_set_bus(src, nullptr);
-    gst_object_unref(bus);
-    return error;
-}
-
 } // namespace
 
 GST_START_TEST(test_src_property_defaults)
@@ -190,15 +174,7 @@ GST_START_TEST(test_src_outputs_sink_frames_unchanged)
         const std::string id = unique_id("roundtrip" + std::to_string(index++));
         SegmentCleanup cleanup(id);
         GstHarness* sink = sink_harness(id, caps);
-        GstCaps* parsed = gst_caps_from_string(caps);
-        GstVideoInfo info;
-        gsize size = 777;
-        if (g_str_has_prefix(caps, "video/x-raw") && gst_video_info_from_caps(&info, parsed))
-            size = GST_VIDEO_INFO_SIZE(&info);
-        else if (strstr(caps, "bayer"))
-            size = GST_ROUND_UP_4(321) * 241;
-        gst_caps_unref(parsed);
-        GstBuffer* buffer = pattern_buffer(size, uint8_t(index));
+        GstBuffer* buffer = pattern_buffer(frame_layout(caps).size, uint8_t(index));
         fail_unless_equals_int(gst_harness_push(sink, gst_buffer_ref(buffer)), GST_FLOW_OK);
 
         GstHarness* src = src_harness(id);
@@ -364,18 +340,10 @@ GST_START_TEST(test_src_normalize_matches_library)
         const std::string id = unique_id("normalize" + std::to_string(index++));
         SegmentCleanup cleanup(id);
         GstHarness* sink = sink_harness(id, caps);
-        GstCaps* parsed = gst_caps_from_string(caps);
-        GstVideoInfo info;
-        int width = 64;
-        int height = 48;
-        gsize size = 64 * 48;
-        if (g_str_has_prefix(caps, "video/x-raw") && gst_video_info_from_caps(&info, parsed)) {
-            size = GST_VIDEO_INFO_SIZE(&info);
-            width = GST_VIDEO_INFO_WIDTH(&info);
-            height = GST_VIDEO_INFO_HEIGHT(&info);
-        }
-        gst_caps_unref(parsed);
-        fail_unless_equals_int(gst_harness_push(sink, pattern_buffer(size)), GST_FLOW_OK);
+        const FrameLayout layout = frame_layout(caps);
+        const int width = layout.width;
+        const int height = layout.height;
+        fail_unless_equals_int(gst_harness_push(sink, pattern_buffer(layout.size)), GST_FLOW_OK);
 
         GstHarness* src = src_harness(
             id, [](GstElement* element) { g_object_set(element, "normalize", TRUE, nullptr); });
@@ -416,10 +384,10 @@ GST_START_TEST(test_src_normalize_undecodable_is_black_with_warning)
     gst_buffer_fill(garbage, 0, jpeg_start, sizeof jpeg_start);
     fail_unless_equals_int(gst_harness_push(sink, garbage), GST_FLOW_OK);
 
-    GstBus* bus = gst_bus_new();
+    GstBus* bus = nullptr;
     GstHarness* src = src_harness(id, [&](GstElement* element) {
         g_object_set(element, "normalize", TRUE, nullptr);
-        gst_element_set_bus(element, bus);
+        bus = watch_bus(element);
     });
     GstBuffer* out = gst_harness_pull(src);
     fail_unless_equals_int(gst_buffer_get_size(out), 64 * 48 * 3);
@@ -432,9 +400,7 @@ GST_START_TEST(test_src_normalize_undecodable_is_black_with_warning)
     GstMessage* warning = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
     fail_unless(warning != nullptr);
     gst_message_unref(warning);
-    gst_element_set_bus(src->element, nullptr);
-    gst_harness_teardown(src);
-    gst_object_unref(bus);
+    teardown_watched(src, bus);
     gst_harness_teardown(sink);
 }
 GST_END_TEST;
@@ -634,14 +600,9 @@ GST_START_TEST(test_src_facts_survive_a_relay_through_the_sink)
     const std::string to = unique_id("relayto");
     SegmentCleanup cleanup_from(from);
     SegmentCleanup cleanup_to(to);
-    pvshm::WriterOptions options;
-    options.camera_id = "dock";
-    pvshm::Writer writer(from, options);
-    pvshm::FrameInfo info = pvshm::packed_frame_info(pvshm::PixelFormat::BGR, 6, 4);
-    info.timestamp_realtime_ns = 1'650'000'000'000'000'001;
-    info.metadata = {{"lot", std::string("L9")}, {"n", int64_t{3}}, {"gain", 1.5}};
-    std::vector<uint8_t> pixels(info.payload_size, 5);
-    fail_unless(writer.write(info, pixels.data()).has_value());
+    FactsWriter writer(from, "dock", 1'650'000'000'000'000'001,
+                       {{"lot", std::string("L9")}, {"n", int64_t{3}}, {"gain", 1.5}});
+    writer.write();
 
     GstHarness* src = src_harness(from);
     GstBuffer* out = gst_harness_pull(src);
@@ -651,9 +612,7 @@ GST_START_TEST(test_src_facts_survive_a_relay_through_the_sink)
     pvshm::Reader reader(to);
     auto view = reader.view_latest();
     fail_unless(bool(view));
-    fail_unless_equals_int64(view->info().timestamp_realtime_ns, 1'650'000'000'000'000'001);
-    fail_unless_equals_string(view->info().camera_id.c_str(), "dock");
-    fail_unless(view->info().metadata == info.metadata);
+    writer.check_carried_by(*view);
     gst_harness_teardown(sink);
     gst_harness_teardown(src);
 }
@@ -664,14 +623,8 @@ GST_START_TEST(test_src_facts_survive_videoconvert)
 {
     const std::string id = unique_id("convertfacts");
     SegmentCleanup cleanup(id);
-    pvshm::WriterOptions options;
-    options.camera_id = "left";
-    pvshm::Writer writer(id, options);
-    pvshm::FrameInfo info = pvshm::packed_frame_info(pvshm::PixelFormat::BGR, 6, 4);
-    info.timestamp_realtime_ns = 1'650'000'000'000'000'002;
-    info.metadata = {{"lot", std::string("L10")}};
-    std::vector<uint8_t> pixels(info.payload_size, 5);
-    fail_unless(writer.write(info, pixels.data()).has_value());
+    FactsWriter writer(id, "left", 1'650'000'000'000'000'002, {{"lot", std::string("L10")}});
+    writer.write();
 
     GstHarness* src = src_harness(id);
     GstBuffer* out = gst_harness_pull(src);
@@ -752,11 +705,11 @@ GST_START_TEST(test_src_max_age_skips_old_frames)
     std::vector<uint8_t> pixels(info.payload_size, 1);
     fail_unless(writer.write(info, pixels.data()).has_value());
 
-    GstBus* bus = gst_bus_new();
+    GstBus* bus = nullptr;
     GstHarness* h = src_harness(id, [&](GstElement* src) {
         g_object_set(src, "max-age", guint64(GST_SECOND), "timeout", guint64(300 * GST_MSECOND),
                      nullptr);
-        gst_element_set_bus(src, bus);
+        bus = watch_bus(src);
     });
     // Only a frame too old: the timeout says so.
     fail_unless(wait_for_eos(h));
@@ -766,9 +719,7 @@ GST_START_TEST(test_src_max_age_skips_old_frames)
     fail_unless(reason.find("younger than max-age (1s) within 0.3s") != std::string::npos, "%s",
                 reason.c_str());
     fail_unless_equals_uint64(stat_of(h->element, "frames-too-old"), 1);
-    gst_element_set_bus(h->element, nullptr);
-    gst_harness_teardown(h);
-    gst_object_unref(bus);
+    teardown_watched(h, bus);
 
     h = src_harness(id, [](GstElement* src) {
         gst_util_set_object_arg(G_OBJECT(src), "mode", "all");
@@ -788,10 +739,10 @@ GST_END_TEST;
 GST_START_TEST(test_src_warns_once_about_a_missing_segment)
 {
     const std::string id = unique_id("nosegment");
-    GstBus* bus = gst_bus_new();
+    GstBus* bus = nullptr;
     GstHarness* h = src_harness(id, [&](GstElement* src) {
         g_object_set(src, "timeout", guint64(300 * GST_MSECOND), nullptr);
-        gst_element_set_bus(src, bus);
+        bus = watch_bus(src);
     });
     fail_unless(wait_for_eos(h));
     const Posted posted = pop_posted(bus);
@@ -801,9 +752,7 @@ GST_START_TEST(test_src_warns_once_about_a_missing_segment)
     fail_unless_equals_int(posted.timeout_reasons.size(), 1);
     fail_unless(posted.timeout_reasons[0] == "no segment '" + id + "' within 0.3s", "%s",
                 posted.timeout_reasons[0].c_str());
-    gst_element_set_bus(h->element, nullptr);
-    gst_harness_teardown(h);
-    gst_object_unref(bus);
+    teardown_watched(h, bus);
     fail_unless(segment_absent(id));
 }
 GST_END_TEST;
@@ -813,10 +762,10 @@ GST_START_TEST(test_src_warns_once_about_a_dead_writer)
     const std::string id = unique_id("deadwriter");
     SegmentCleanup cleanup(id);
     write_gray_frames(id, 2);
-    GstBus* bus = gst_bus_new();
+    GstBus* bus = nullptr;
     GstHarness* h = src_harness(id, [&](GstElement* src) {
         g_object_set(src, "timeout", guint64(300 * GST_MSECOND), nullptr);
-        gst_element_set_bus(src, bus);
+        bus = watch_bus(src);
     });
     // The dead writer's last frame is still delivered.
     GstBuffer* out = gst_harness_pull(h);
@@ -831,9 +780,7 @@ GST_START_TEST(test_src_warns_once_about_a_dead_writer)
     fail_unless(posted.timeout_reasons[0] ==
                     "writer of '" + id + "' is gone, no new frame within 0.3s",
                 "%s", posted.timeout_reasons[0].c_str());
-    gst_element_set_bus(h->element, nullptr);
-    gst_harness_teardown(h);
-    gst_object_unref(bus);
+    teardown_watched(h, bus);
 }
 GST_END_TEST;
 
@@ -842,10 +789,10 @@ GST_START_TEST(test_src_timeout_with_a_live_writer_says_no_new_frame)
     const std::string id = unique_id("nonewframe");
     SegmentCleanup cleanup(id);
     pvshm::Writer writer(id);
-    GstBus* bus = gst_bus_new();
+    GstBus* bus = nullptr;
     GstHarness* h = src_harness(id, [&](GstElement* src) {
         g_object_set(src, "timeout", guint64(200 * GST_MSECOND), nullptr);
-        gst_element_set_bus(src, bus);
+        bus = watch_bus(src);
     });
     fail_unless(wait_for_eos(h));
     const Posted posted = pop_posted(bus);
@@ -854,9 +801,7 @@ GST_START_TEST(test_src_timeout_with_a_live_writer_says_no_new_frame)
                     std::string::npos,
                 "%s", posted.warnings[0].c_str());
     fail_unless_equals_int(posted.timeout_reasons.size(), 1);
-    gst_element_set_bus(h->element, nullptr);
-    gst_harness_teardown(h);
-    gst_object_unref(bus);
+    teardown_watched(h, bus);
 }
 GST_END_TEST;
 
@@ -865,10 +810,8 @@ GST_START_TEST(test_src_allow_other_owner)
     const std::string id = unique_id("otherowner");
     SegmentCleanup cleanup(id);
     write_gray_frames(id, 1);
-    const char* dir = g_getenv("PVSHM_SHM_DIR");
-    const std::string path = std::string(dir && *dir ? dir : "/dev/shm") + "/pvshm." + id;
     // Only root can give a file away; elsewhere only the default is checked.
-    const bool given_away = geteuid() == 0 && chown(path.c_str(), 4242, 4242) == 0;
+    const bool given_away = geteuid() == 0 && chown(segment_path(id).c_str(), 4242, 4242) == 0;
 
     GstElement* probe = gst_element_factory_make("pvshmsrc", nullptr);
     gboolean allowed = TRUE;
@@ -878,19 +821,11 @@ GST_START_TEST(test_src_allow_other_owner)
     if (!given_away)
         return;
 
-    GstBus* bus = gst_bus_new();
-    GstHarness* h = src_harness(id, [&](GstElement* src) { gst_element_set_bus(src, bus); });
-    GstMessage* message =
-        gst_bus_timed_pop_filtered(bus, 10 * GST_SECOND, GstMessageType(GST_MESSAGE_ERROR));
-    fail_unless(message != nullptr);
-    GError* error = nullptr;
-    gst_message_parse_error(message, &error, nullptr);
-    fail_unless(strstr(error->message, "allow-other-owner=true") != nullptr, "%s", error->message);
-    g_error_free(error);
-    gst_message_unref(message);
-    gst_element_set_bus(h->element, nullptr);
-    gst_harness_teardown(h);
-    gst_object_unref(bus);
+    GstBus* bus = nullptr;
+    GstHarness* h = src_harness(id, [&](GstElement* src) { bus = watch_bus(src); });
+    const std::string text = error_text(bus, 10 * GST_SECOND);
+    fail_unless(text.find("allow-other-owner=true") != std::string::npos, "%s", text.c_str());
+    teardown_watched(h, bus);
 
     h = src_harness(id,
                     [](GstElement* src) { g_object_set(src, "allow-other-owner", TRUE, nullptr); });
@@ -904,9 +839,7 @@ GST_END_TEST;
 static Suite* pvshmsrc_suite()
 {
     Suite* s = suite_create("pvshmsrc");
-    TCase* tc = tcase_create("general");
-    tcase_set_timeout(tc, 30);
-    suite_add_tcase(s, tc);
+    TCase* tc = general_test_case(s, 30);
     tcase_add_test(tc, test_src_property_defaults);
     tcase_add_test(tc, test_src_invalid_id_is_an_element_error);
     tcase_add_test(tc, test_src_outputs_sink_frames_unchanged);

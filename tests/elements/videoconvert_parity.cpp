@@ -103,9 +103,7 @@ GST_END_TEST
 static Suite* videoconvert_parity_suite()
 {
     Suite* s = suite_create("videoconvert_parity");
-    TCase* tc = tcase_create("general");
-    tcase_set_timeout(tc, 120);
-    suite_add_tcase(s, tc);
+    TCase* tc = general_test_case(s, 120);
     tcase_add_test(tc, test_yuv_normalization_matches_videoconvert);
     return s;
 }

@@ -18,6 +18,7 @@
 #include "child_process.hpp"
 #include "segment_test.hpp"
 #include "stamp.hpp"
+#include "test_ids.hpp"
 
 using namespace std::chrono_literals;
 using pvshm::test::ChildProcess;

@@ -1,22 +1,19 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "child_process.hpp"
 
-#include <atomic>
 #include <cerrno>
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
-#include <cstring>
+#include <exception>
 #include <fcntl.h>
-#include <gtest/gtest.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdexcept>
-#include <sys/stat.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <system_error>
 #include <unistd.h>
-
-extern char** environ;
 
 namespace pvshm::test {
 namespace {
@@ -36,12 +33,8 @@ std::string helper_path(const std::string& name)
 } // namespace
 
 ChildProcess::ChildProcess(const std::string& name, const std::vector<std::string>& args,
-                           const std::vector<std::string>& env)
+                           Stderr stderr_to)
 {
-    int to_child[2];
-    int from_child[2];
-    if (pipe2(to_child, O_CLOEXEC) != 0 || pipe2(from_child, O_CLOEXEC) != 0)
-        throw std::system_error(errno, std::generic_category(), "pipe");
     const std::string path = helper_path(name);
     std::vector<std::string> argv_storage{path};
     argv_storage.insert(argv_storage.end(), args.begin(), args.end());
@@ -49,23 +42,55 @@ ChildProcess::ChildProcess(const std::string& name, const std::vector<std::strin
     for (auto& arg : argv_storage)
         argv.push_back(arg.data());
     argv.push_back(nullptr);
-    std::vector<std::string> env_storage;
-    for (char** e = environ; *e; ++e)
-        env_storage.emplace_back(*e);
-    env_storage.insert(env_storage.end(), env.begin(), env.end());
-    std::vector<char*> envp;
-    for (auto& entry : env_storage)
-        envp.push_back(entry.data());
-    envp.push_back(nullptr);
+    fork_with_pipes(stderr_to);
+    if (pid_ == 0) {
+        execv(path.c_str(), argv.data());
+        _exit(127);
+    }
+}
 
+ChildProcess::ChildProcess(const std::function<int()>& body)
+{
+    std::fflush(nullptr);
+    fork_with_pipes(Stderr::Shared);
+    if (pid_ != 0)
+        return;
+    int status = 1;
+    try {
+        status = body();
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "child %d: %s\n", static_cast<int>(getpid()), error.what());
+    }
+    std::fflush(nullptr);
+    _exit(status);
+}
+
+void ChildProcess::fork_with_pipes(Stderr stderr_to)
+{
+    int to_child[2];
+    int from_child[2];
+    if (pipe2(to_child, O_CLOEXEC) != 0 || pipe2(from_child, O_CLOEXEC) != 0)
+        throw std::system_error(errno, std::generic_category(), "pipe");
+    const pid_t parent = getpid();
     pid_ = fork();
     if (pid_ < 0)
         throw std::system_error(errno, std::generic_category(), "fork");
     if (pid_ == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127); // the parent ended before the signal was asked for
         dup2(to_child[0], STDIN_FILENO);
         dup2(from_child[1], STDOUT_FILENO);
-        execve(path.c_str(), argv.data(), envp.data());
-        _exit(127);
+        if (stderr_to == Stderr::Discarded) {
+            const int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+            if (null >= 0)
+                dup2(null, STDERR_FILENO);
+        }
+        // A forked body never execs: the pipes' other ends must not stay open in it.
+        for (int fd : {to_child[0], to_child[1], from_child[0], from_child[1]})
+            if (fd > STDERR_FILENO)
+                close(fd);
+        return;
     }
     close(to_child[0]);
     close(from_child[1]);
@@ -182,33 +207,14 @@ std::optional<int> ChildProcess::wait_exit(std::chrono::milliseconds timeout)
     }
 }
 
-std::string unique_id(const std::string& hint)
+bool ChildProcess::stop(int signal, std::chrono::milliseconds grace)
 {
-    static std::atomic<int> counter{0};
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string id = "t-";
-    id += info ? std::string(info->test_suite_name()) + "-" + info->name() : "test";
-    if (!hint.empty())
-        id += "-" + hint;
-    id += "-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
-    for (char& c : id)
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_')
-            c = '_';
-    return id;
-}
-
-std::string object_path(const std::string& id)
-{
-    const char* dir = std::getenv("PVSHM_SHM_DIR");
-    return std::string(dir && *dir ? dir : "/dev/shm") + "/pvshm." + id;
-}
-
-bool segment_absent(const std::string& id)
-{
-    struct stat st
-    {
-    };
-    return lstat(object_path(id).c_str(), &st) != 0;
+    kill(signal);
+    if (wait_exit(grace))
+        return true;
+    kill(SIGKILL);
+    wait_exit(std::chrono::seconds(10));
+    return false;
 }
 
 } // namespace pvshm::test

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// A second process for cross-process tests: started from tests/helpers, talked to through its
-// stdin and stdout, waited for with timeouts (never with sleeps).
+// A second process for cross-process tests and benchmarks: a program or a forked function,
+// talked to through its stdin and stdout, waited for with timeouts (never with sleeps).
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -14,12 +15,22 @@ namespace pvshm::test {
 class ChildProcess
 {
 public:
-    // Starts the helper program `name` (from $PVSHM_TEST_HELPERS, or an absolute path) with
-    // `args`; `env` entries
-    // ("NAME=value") are added to the environment.
+    enum class Stderr
+    {
+        Shared,    // this process's standard error
+        Discarded, // /dev/null
+    };
+
+    // Starts the program `name` (a helper in $PVSHM_TEST_HELPERS, or an absolute path) with
+    // `args`.
     ChildProcess(const std::string& name, const std::vector<std::string>& args,
-                 const std::vector<std::string>& env = {});
-    ~ChildProcess(); // kills the child if it still runs
+                 Stderr stderr_to = Stderr::Shared);
+    // Runs `body` in a forked copy of this process, which exits with what it returns. Standard
+    // I/O buffers are flushed first, so that the copy never writes them again.
+    explicit ChildProcess(const std::function<int()>& body);
+    // Kills the child if it still runs. The child is also killed (SIGKILL) when the thread that
+    // started it ends.
+    ~ChildProcess();
     ChildProcess(const ChildProcess&) = delete;
     ChildProcess& operator=(const ChildProcess&) = delete;
 
@@ -34,9 +45,15 @@ public:
     void kill(int signal);
     // Exit status (or 128 + signal); nullopt when the child did not end in time.
     std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+    // Sends `signal` and waits `grace` for the child to end, then kills it (SIGKILL). False when
+    // it had to be killed.
+    bool stop(int signal, std::chrono::milliseconds grace);
     pid_t pid() const { return pid_; }
 
 private:
+    // Forks with the pipes in place; in the child, returns only to exec or run the body.
+    void fork_with_pipes(Stderr stderr_to);
+
     pid_t pid_ = -1;
     int pidfd_ = -1;
     int stdin_fd_ = -1;
@@ -44,14 +61,5 @@ private:
     std::string buffer_;
     std::optional<int> status_;
 };
-
-// A shared-memory id unique to this test and process, e.g. "t-Suite-Name-1234".
-std::string unique_id(const std::string& hint = {});
-
-// Path of the object `id` names (PVSHM_SHM_DIR, else /dev/shm).
-std::string object_path(const std::string& id);
-
-// True when no object is left for `id` (the test cleaned up after itself).
-bool segment_absent(const std::string& id);
 
 } // namespace pvshm::test

@@ -9,8 +9,8 @@
 
 #include <pvshm/pvshm.hpp>
 
-#include "child_process.hpp"
 #include "stamp.hpp"
+#include "test_ids.hpp"
 
 namespace pvshm::test {
 

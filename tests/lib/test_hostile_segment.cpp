@@ -15,8 +15,8 @@
 
 #include <pvshm/pvshm.hpp>
 
-#include "child_process.hpp"
 #include "layout.hpp"
+#include "test_ids.hpp"
 
 using namespace pvshm::layout;
 

@@ -7,7 +7,7 @@
 
 #include <pvshm/pvshm.hpp>
 
-#include "child_process.hpp"
+#include "test_ids.hpp"
 
 namespace {
 

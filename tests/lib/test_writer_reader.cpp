@@ -7,8 +7,8 @@
 
 #include <pvshm/pvshm.hpp>
 
-#include "child_process.hpp"
 #include "stamp.hpp"
+#include "test_ids.hpp"
 
 using namespace std::chrono_literals;
 using pvshm::test::fill_stamped;
