@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # `pvshm rtsp` against its anchor, a hand-written gst-rtsp-server launch line (test-launch style,
-# bench/rtsp_anchor.cpp) serving the same videotestsrc with the same encoder settings: server CPU
-# per frame while one viewer (rtspsrc ! decodebin) decodes --frames frames over TCP.
+# bench/rtsp_anchor.cpp) serving the same videotestsrc with the same encoder settings, while one
+# viewer, OpenCV's VideoCapture with FFmpeg's RTSP client over TCP (bench/rtsp_viewer.py), decodes
+# --frames frames: server CPU per frame, frames per second seen, and glass-to-glass latency, from
+# the capture time painted into each frame (bench/stamp_blocks.hpp) to the decoded picture.
 #
-#   bench/rtsp.sh [--frames N] [--size WxH]      (defaults: 300 frames of 1280x720 at 30 fps)
+#   bench/rtsp.sh [--frames N] [--size WxH]      (defaults: 300 frames of 1920x1080 at 30 fps)
 #
 # For pvshm the producer (videotestsrc ! pvshmsink) is a process of its own and is counted
-# apart; the anchor has its source inside the server. PVSHM_BUILD_DIR names the build directory.
+# apart; the anchor has its source inside the server. Both stamp their frames right after
+# videotestsrc. PVSHM_BUILD_DIR names the build directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/common.sh
 
 frames=300
-size=1280x720
+size=1920x1080
 bench_options "frames size" "[--frames N] [--size WxH]" "$@"
 width="${size%x*}"
 height="${size#*x}"
@@ -26,14 +29,13 @@ key-int-max=30 ! rtph264pay name=pay0 pt=96 config-interval=1"
 id="bench-rtsp-$$"
 bench_ids+=("$id")
 
-# Prints "<wall seconds>" after one viewer decoded $frames frames of $1.
+# Prints "<wall seconds> <latency p50 ms> <latency p99 ms>" after the viewer decoded $frames
+# frames of $1.
 view() {
-    local start end
-    start="$(date +%s.%N)"
-    timeout 120 gst-launch-1.0 -q rtspsrc location="$1" protocols=tcp latency=0 ! decodebin ! \
-        identity eos-after="$frames" ! fakesink sync=false >/dev/null
-    end="$(date +%s.%N)"
-    awk -v a="$start" -v b="$end" 'BEGIN { print b - a }'
+    timeout 120 /usr/bin/python3 bench/rtsp_viewer.py "$1" "$frames" | /usr/bin/python3 -c '
+import json, sys
+row = json.load(sys.stdin)
+print(row["seconds"], row["latency_p50_ms"], row["latency_p99_ms"])'
 }
 
 fps() {
@@ -41,18 +43,26 @@ fps() {
 }
 
 report() {
-    printf '| %-38s | %15s | %17s | %8s |\n' "$@"
+    printf '| %-30s | %15s | %17s | %8s | %22s |\n' "$@"
 }
 
-machine "$frames frames of ${width}x$height, x264enc"
-report "server" "server ms/frame" "producer ms/frame" "fps seen"
-report "---" "---" "---" "---"
+# One row from "<seconds> <p50> <p99>" and the CPU figures.
+row() {
+    local seconds p50 p99
+    read -r seconds p50 p99 <<<"$2"
+    report "$1" "$3" "$4" "$(fps "$seconds")" "$p50 / $p99"
+}
 
-# pvshm: producer | pvshm rtsp.
-gst-launch-1.0 -q videotestsrc pattern=smpte is-live=true ! "$caps" ! \
-    pvshmsink shared-mem-id="$id" >/dev/null 2>&1 &
+machine "$frames frames of ${width}x$height, x264enc, viewer OpenCV (FFmpeg)"
+report "server" "server ms/frame" "producer ms/frame" "fps seen" "glass-to-glass p50/p99 ms"
+report "---" "---" "---" "---" "---"
+
+# pvshm: producer (stamped after videotestsrc) | pvshm rtsp.
+"$build/bench/pvshm-bench-rtsp-anchor" --pipeline "videotestsrc pattern=smpte is-live=true ! \
+$caps ! identity name=stamp ! pvshmsink shared-mem-id=$id" >"$work/producer.out" 2>&1 &
 producer=$!
 bench_pids+=("$producer")
+wait_for_line "$work/producer.out" playing
 port="$(free_port SOCK_STREAM)"
 "$build/tools/pvshm" rtsp "$id" --port "$port" --json >"$work/pvshm.events" 2>/dev/null &
 server=$!
@@ -60,20 +70,19 @@ bench_pids+=("$server")
 wait_for_line "$work/pvshm.events" stream-added
 server_start="$(cpu_ticks "$server")"
 producer_start="$(cpu_ticks "$producer")"
-seconds="$(view "rtsp://127.0.0.1:$port/$id")"
-report "pvshm rtsp (pvshmsrc normalize=true)" "$(per_frame "$server_start" "$(cpu_ticks "$server")")" \
-    "$(per_frame "$producer_start" "$(cpu_ticks "$producer")")" \
-    "$(fps "$seconds")"
+seen="$(view "rtsp://127.0.0.1:$port/$id")"
+row "pvshm rtsp" "$seen" "$(per_frame "$server_start" "$(cpu_ticks "$server")")" \
+    "$(per_frame "$producer_start" "$(cpu_ticks "$producer")")"
 kill "$server" "$producer"
 
 # The anchor: the source inside the server.
 port="$(free_port SOCK_STREAM)"
 "$build/bench/pvshm-bench-rtsp-anchor" "$port" \
-    "( videotestsrc pattern=smpte is-live=true ! $caps ! $encoder )" >"$work/anchor.out" 2>&1 &
+    "( videotestsrc pattern=smpte is-live=true ! $caps ! identity name=stamp ! $encoder )" \
+    >"$work/anchor.out" 2>&1 &
 anchor=$!
 bench_pids+=("$anchor")
 wait_for_line "$work/anchor.out" listening
 anchor_start="$(cpu_ticks "$anchor")"
-seconds="$(view "rtsp://127.0.0.1:$port/anchor")"
-report "gst-rtsp-server launch line" "$(per_frame "$anchor_start" "$(cpu_ticks "$anchor")")" "-" \
-    "$(fps "$seconds")"
+seen="$(view "rtsp://127.0.0.1:$port/anchor")"
+row "gst-rtsp-server launch line" "$seen" "$(per_frame "$anchor_start" "$(cpu_ticks "$anchor")")" "-"
