@@ -18,6 +18,7 @@
 #include "arrays.hpp"
 #include "facts.hpp"
 #include "reader_binding.hpp"
+#include "type_name.hpp"
 #include "writer_binding.hpp"
 
 namespace py = pybind11;
@@ -63,11 +64,6 @@ int dimension(const py::dict& image_meta, const char* key)
         return 0;
     return static_cast<int>(
         integer_in_range(*number, key, 1, kMaxDimension, " (0 or less: no image, None)"));
-}
-
-std::string type_name(const py::handle& value)
-{
-    return std::string(py::str(value.get_type().attr("__name__")));
 }
 
 int64_t optional_integer(const py::dict& image_meta, const char* key, int64_t fallback)
