@@ -250,8 +250,8 @@ slot is held.
              R"doc(The oldest frame newer than the last one returned, as read() gives it, or None.
 
 Reading with read_next()/view_next() takes every frame in order (the first call: the newest
-frame there is, or frame 1 when the reader called it before the writer's first frame); frames
-overwritten before they could be read are counted in frames_skipped. A lossless writer
+frame there is, or frame 1 when the reader called it before a lossless writer's first frame);
+frames overwritten before they could be read are counted in frames_skipped. A lossless writer
 (Writer(lossless=True), pvshmsink lossless=true) keeps each frame until such readers took it.
 A frame that cannot be decoded raises pvshm.DecodeError and is passed over.
 )doc")
