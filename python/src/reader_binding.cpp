@@ -17,14 +17,6 @@ namespace py = pybind11;
 namespace pvshm::python {
 namespace {
 
-ReaderOptions reader_options(bool allow_other_owner)
-{
-    ReaderOptions options;
-    options.allow_other_owner = allow_other_owner;
-    options.allow_other_owner_switch = "allow_other_owner=True";
-    return options;
-}
-
 // Reader.frames(): every frame in order, waiting for each (Reader.__iter__ is frames()).
 class FrameIterator
 {
@@ -60,6 +52,14 @@ private:
 };
 
 } // namespace
+
+ReaderOptions reader_options(bool allow_other_owner)
+{
+    ReaderOptions options;
+    options.allow_other_owner = allow_other_owner;
+    options.allow_other_owner_switch = "allow_other_owner=True";
+    return options;
+}
 
 ReaderBinding::ReaderBinding(const std::string& shared_mem_id, bool allow_other_owner)
     : id_(shared_mem_id), reader_(shared_mem_id, reader_options(allow_other_owner))
