@@ -3,10 +3,10 @@
 // frames read, frame rate and read latency; saves one frame it read as a PNG.
 //
 //   pvshm-example-algorithm ID [--frames N] [--timeout SECONDS] [--snapshot OUT.png]
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <ctime>
 #include <exception>
 #include <stdexcept>
@@ -40,25 +40,27 @@ double percentile(std::vector<double> values, double fraction)
 
 int main(int argc, char** argv)
 {
-    if (argc < 2) {
-        std::fprintf(stderr, "usage: %s ID [--frames N] [--timeout SECONDS] [--snapshot OUT.png]\n",
-                     argv[0]);
-        return 2;
-    }
+    CLI::App app{"A vision \"algorithm\": waits for each new frame of an id, computes its mean "
+                 "colour, and reports frames read, frame rate and read latency."};
+    std::string id;
     long frames_wanted = 100;
     double timeout_s = 10;
     std::string snapshot;
-    for (int i = 2; i + 1 < argc; i += 2) {
-        const std::string option = argv[i];
-        if (option == "--frames")
-            frames_wanted = std::strtol(argv[i + 1], nullptr, 10);
-        else if (option == "--timeout")
-            timeout_s = std::strtod(argv[i + 1], nullptr);
-        else if (option == "--snapshot")
-            snapshot = argv[i + 1];
+    app.add_option("ID", id, "Shared-memory id")->required();
+    app.add_option("--frames", frames_wanted, "Frames to read")
+        ->capture_default_str()
+        ->check(CLI::Range(1L, 1'000'000'000L));
+    app.add_option("--timeout", timeout_s, "Seconds to wait for a frame before giving up")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 3600.0));
+    app.add_option("--snapshot", snapshot, "Save the last frame read as this PNG");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+        return app.exit(error) == 0 ? 0 : 2; // --help exits 0, bad usage 2
     }
     try {
-        pvshm::Reader reader(argv[1]);
+        pvshm::Reader reader(id);
         const auto timeout = std::chrono::duration<double>(timeout_s);
         std::vector<double> latencies_us;
         cv::Mat rgb;

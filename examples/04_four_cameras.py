@@ -2,12 +2,13 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Example 4: four cameras read together, each synchronised set of four frames processed as one.
 
-Waits on the four ids at once (pvshm.wait_any: one sleep, no polling), takes every frame of each
-in order (read_next) and groups them into sets: frames whose user metadata "trigger" is equal
-(the trigger count a triggered camera stores with each frame) or, for frames without one, whose
-capture times lie within --tolerance-ms. For each complete set it prints what an algorithm
-would compute from it: here each camera's mean brightness and how far apart the four were
-captured. Frames whose set cannot be completed (a camera lost its frame) are passed over.
+One pvshm.SyncReader reads the four ids: it waits on all four at once (one sleep, no polling),
+takes every frame of each in order and returns them in sets, one frame per camera: frames whose
+user metadata "trigger" (--key) is equal, the trigger count a triggered camera stores with each
+frame, or, for ids given without --key, frames whose capture times lie within --tolerance-ms.
+For each set it prints what an algorithm would compute from it: here each camera's mean
+brightness and how far apart the four were captured. A set one camera lost its frame of is
+never returned: the other cameras' frames of it are passed over.
 
 Without ids it starts four writer processes itself (pvshm.Writer, a trigger count in each
 frame's metadata, now and then a lost frame). Given ids, it reads those, e.g. under
@@ -21,7 +22,6 @@ frame's metadata, now and then a lost frame). Given ids, it reads those, e.g. un
 """
 
 import argparse
-import collections
 import os
 import subprocess
 import sys
@@ -30,8 +30,6 @@ import time
 import numpy as np
 
 import pvshm
-
-Frame = collections.namedtuple("Frame", "trigger time_ms rgb")
 
 
 def run_camera(shared_mem_id, fps):
@@ -50,33 +48,23 @@ def run_camera(shared_mem_id, fps):
             pass
 
 
-def complete_sets(pending, tolerance_ms):
-    """Takes every complete set off the fronts of the per-camera queues in `pending`."""
-    while all(pending):
-        heads = [queue[0] for queue in pending]
-        by_trigger = all(head.trigger is not None for head in heads)
-        keys = [head.trigger if by_trigger else head.time_ms for head in heads]
-        if max(keys) - min(keys) <= (0 if by_trigger else tolerance_ms):
-            yield [queue.popleft() for queue in pending]
-        else:  # the oldest front matches nothing any more: every other camera is past it
-            pending[keys.index(min(keys))].popleft()
-
-
 def report(number, frames):
-    """What an algorithm would compute from a set: here each camera's mean brightness."""
-    means = "  ".join(f"{frame.rgb.mean():5.1f}" for frame in frames)
-    trigger = "" if frames[0].trigger is None else f" trigger {frames[0].trigger}"
-    times = [frame.time_ms for frame in frames]
+    """What an algorithm would compute from a set of (rgb, info): each camera's mean brightness."""
+    means = "  ".join(f"{rgb.mean():5.1f}" for rgb, _ in frames)
+    trigger = frames[0][1]["metadata"].get("trigger")
+    label = "" if trigger is None else f" trigger {trigger}"
+    times = [info["timestamp_ns"] / 1e6 for _, info in frames]
     spread = max(times) - min(times)
-    print(f"set {number:4d}{trigger}  mean {means}  captured within {spread:.1f} ms", flush=True)
+    print(f"set {number:4d}{label}  mean {means}  captured within {spread:.1f} ms", flush=True)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("ids", nargs="*", help="four shared-memory ids (default: start writers)")
     parser.add_argument("--sets", type=int, default=20, help="sets to process (0: until Ctrl-C)")
-    parser.add_argument("--tolerance-ms", type=float, default=10.0, help="without triggers")
-    parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for a frame")
+    parser.add_argument("--key", help="metadata key of a set (default: trigger for own writers)")
+    parser.add_argument("--tolerance-ms", type=float, default=10.0, help="ids given without --key")
+    parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for a set")
     parser.add_argument("--camera", help=argparse.SUPPRESS)  # a writer this example started
     parser.add_argument("--fps", type=float, default=30.0, help="frame rate of started writers")
     args = parser.parse_args()
@@ -86,31 +74,20 @@ def main():
         parser.error("give four ids, or none to start four writers")
 
     ids = args.ids or [f"four-cameras-{os.getpid()}-{index}" for index in range(4)]
-    readers = [pvshm.Reader(shared_mem_id) for shared_mem_id in ids]
+    key = args.key or (None if args.ids else "trigger")
+    match = {"key": key} if key else {"tolerance": args.tolerance_ms / 1000}
+    sync = pvshm.SyncReader(ids, **match)
     command = [sys.executable, __file__, "--fps", str(args.fps), "--camera"]
     cameras = [] if args.ids else [subprocess.Popen(command + [id_]) for id_ in ids]
-    # Copies (read_next), not views: frames wait here for their set, and a held view would
-    # keep its slot from the writer.
-    pending = [collections.deque(maxlen=30) for _ in readers]
     done = 0
     try:
         while args.sets == 0 or done < args.sets:
-            ready = pvshm.wait_any(readers, timeout=args.timeout)
-            if not ready:
-                print(f"no frame within {args.timeout} s", file=sys.stderr)
+            frames = sync.read_set(timeout=args.timeout, with_info=True)
+            if frames is None:
+                print(f"no set within {args.timeout} s", file=sys.stderr)
                 return 1
-            for reader in ready:
-                while (frame := reader.read_next(with_info=True)) is not None:
-                    rgb, info = frame
-                    trigger = info["metadata"].get("trigger")
-                    pending[readers.index(reader)].append(
-                        Frame(trigger, info["timestamp_ns"] / 1e6, rgb)
-                    )
-            for frames in complete_sets(pending, args.tolerance_ms):
-                done += 1
-                report(done, frames)
-                if done == args.sets:
-                    break
+            done += 1
+            report(done, frames)
     except KeyboardInterrupt:
         pass
     finally:

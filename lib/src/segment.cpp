@@ -376,10 +376,14 @@ void Segment::wait_for_ack(int64_t timeout_ns)
 
 void wait_for_any_wake(const std::vector<WakeWatch>& watches, int64_t timeout_ns)
 {
-    timespec timeout{};
+    timespec timeout{static_cast<time_t>(timeout_ns / 1000000000),
+                     static_cast<long>(timeout_ns % 1000000000)};
+    if (watches.empty()) {
+        // futex_waitv refuses an empty list at once (EINVAL): a caller looping on it would spin.
+        nanosleep(&timeout, nullptr);
+        return;
+    }
     if (watches.size() == 1) {
-        timeout = {static_cast<time_t>(timeout_ns / 1000000000),
-                   static_cast<long>(timeout_ns % 1000000000)};
         // EAGAIN (the word already moved), EINTR and ETIMEDOUT all mean: look again.
         futex(&watches[0].segment->header().wake_word, FUTEX_WAIT, watches[0].seen, &timeout);
         return;

@@ -27,8 +27,6 @@ public:
             throw std::invalid_argument("SyncReader: tolerance must not be negative");
         for (const auto& id : ids)
             streams_.push_back({std::make_unique<Reader>(id, options_.reader), {}});
-        for (auto& stream : streams_)
-            readers_.push_back(stream.reader.get());
     }
 
     std::optional<std::vector<FrameView>> next(std::chrono::nanoseconds timeout)
@@ -46,7 +44,7 @@ public:
             const auto waited = Clock::now() - start;
             if (waited >= timeout)
                 return std::nullopt;
-            wait_any(readers_,
+            wait_any(readers_with_room(),
                      timeout - std::chrono::duration_cast<std::chrono::nanoseconds>(waited));
         }
     }
@@ -59,6 +57,19 @@ private:
         std::unique_ptr<Reader> reader;
         std::deque<FrameView> pending; // oldest first
     };
+
+    // The readers of the ids whose frames take_new_frames() would take. One with a full window
+    // may have frames waiting in its segment: wait_any would return at once, again and again,
+    // while another id's frame is missing. Some id has room whenever next() waits: with every
+    // window full, give_up_hopeless() makes room.
+    std::vector<Reader*> readers_with_room() const
+    {
+        std::vector<Reader*> readers;
+        for (const auto& stream : streams_)
+            if (stream.pending.size() < options_.pending_per_id)
+                readers.push_back(stream.reader.get());
+        return readers;
+    }
 
     // New frames, up to pending_per_id per id: the rest wait in their segment (where a lossless
     // writer keeps them for us).
@@ -186,7 +197,6 @@ private:
 
     SyncOptions options_;
     std::vector<Stream> streams_;
-    std::vector<Reader*> readers_;
     uint64_t unmatched_ = 0;
     bool made_room_ = false; // frames were given up: look for new ones before sleeping
 };

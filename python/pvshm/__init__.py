@@ -11,7 +11,9 @@ The seed API reads and writes whole images by id::
 ``view()`` the stored bytes in place without a copy, ``read_next()``/``view_next()`` (or
 iterating the reader) every frame in order, ``with_info=True`` the facts of the frame returned
 (user metadata, age, sequence, ...), ``metadata`` those of the last frame returned.
-``pvshm.wait_any(readers)`` waits for whichever of several ids publishes first.
+``pvshm.wait_any(readers)`` waits for whichever of several ids publishes first;
+``pvshm.SyncReader(ids, key="trigger")`` reads several ids in sets of frames that belong together
+(an equal user-metadata value, or capture times within a ``tolerance``), a whole set or none.
 ``pvshm.Writer`` is the one writer of an id: 8-bit colour or gray and 16-bit gray frames, user
 metadata, capture times, lossless replay.
 
@@ -24,6 +26,7 @@ from ._pvshm import (
     FrameIterator,
     Reader,
     SegmentError,
+    SyncReader,
     Writer,
     __version__,
     dev_clear_shared_memory,
@@ -38,6 +41,7 @@ __all__ = [
     "FrameIterator",
     "Reader",
     "SegmentError",
+    "SyncReader",
     "Writer",
     "__version__",
     "dev_clear_shared_memory",

@@ -136,6 +136,39 @@ class Reader:
     @property
     def id(self) -> str: ...
 
+class SyncReader:
+    def __init__(
+        self,
+        shared_mem_ids: Iterable[str],
+        key: Optional[str] = None,
+        tolerance: Optional[float] = None,
+        pending_per_id: int = 2,
+        allow_other_owner: bool = False,
+    ) -> None: ...
+    @overload
+    def read_set(
+        self,
+        timeout: Optional[float] = None,
+        color_space: str = "RGB",
+        with_info: Literal[False] = False,
+    ) -> Optional[List[_U8]]: ...
+    @overload
+    def read_set(
+        self, timeout: Optional[float] = None, color_space: str = "RGB", *, with_info: Literal[True]
+    ) -> Optional[List[Tuple[_U8, FrameInfo]]]: ...
+    @overload
+    def view_set(
+        self, timeout: Optional[float] = None, with_info: Literal[False] = False
+    ) -> Optional[List[FrameArrays]]: ...
+    @overload
+    def view_set(
+        self, timeout: Optional[float] = None, *, with_info: Literal[True]
+    ) -> Optional[List[Tuple[FrameArrays, FrameInfo]]]: ...
+    @property
+    def frames_unmatched(self) -> int: ...
+    @property
+    def ids(self) -> List[str]: ...
+
 class Writer:
     def __init__(
         self,

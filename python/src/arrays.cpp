@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "type_name.hpp"
+
 namespace py = pybind11;
 
 namespace pvshm::python {
@@ -97,7 +99,7 @@ BorrowedImage borrow_image(py::handle object, std::string_view caller, SampleTyp
     const std::string expected_types = uint16_allowed ? "uint8 or uint16" : "uint8";
     if (!py::isinstance<py::array>(object))
         throw py::type_error(prefix + "expected a numpy.ndarray of " + expected_types + ", got " +
-                             std::string(py::str(py::type::handle_of(object).attr("__name__"))));
+                             type_name(object));
     auto array = py::reinterpret_borrow<py::array>(object);
     const bool sixteen_bit = uint16_allowed && is_uint(array, 2);
     if (!is_uint(array, 1) && !sixteen_bit)

@@ -6,15 +6,12 @@
 
 #include <pvshm/format.hpp>
 
+#include "type_name.hpp"
+
 namespace py = pybind11;
 
 namespace pvshm::python {
 namespace {
-
-std::string type_name(py::handle value)
-{
-    return std::string(py::str(py::type::handle_of(value).attr("__name__")));
-}
 
 // A str as UTF-8; a str holding lone surrogates raises UnicodeEncodeError (a ValueError).
 std::string utf8(py::handle text)

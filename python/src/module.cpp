@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// pvshm._pvshm: the seed API on numpy arrays, the streaming Reader and Writer, wait_any. The
-// pure-Python package pvshm re-exports everything here.
+// pvshm._pvshm: the seed API on numpy arrays, the streaming Reader and Writer, wait_any and
+// SyncReader. The pure-Python package pvshm re-exports everything here.
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -18,6 +18,8 @@
 #include "arrays.hpp"
 #include "facts.hpp"
 #include "reader_binding.hpp"
+#include "sync_reader_binding.hpp"
+#include "type_name.hpp"
 #include "writer_binding.hpp"
 
 namespace py = pybind11;
@@ -63,11 +65,6 @@ int dimension(const py::dict& image_meta, const char* key)
         return 0;
     return static_cast<int>(
         integer_in_range(*number, key, 1, kMaxDimension, " (0 or less: no image, None)"));
-}
-
-std::string type_name(const py::handle& value)
-{
-    return std::string(py::str(value.get_type().attr("__name__")));
 }
 
 int64_t optional_integer(const py::dict& image_meta, const char* key, int64_t fallback)
@@ -258,5 +255,6 @@ Processes that still read it keep what they have mapped.
 )doc");
 
     bind_reader(module);
+    bind_sync_reader(module);
     bind_writer(module);
 }

@@ -5,64 +5,17 @@
 #include <chrono>
 #include <vector>
 
-#include <opencv2/core.hpp>
 #include <pybind11/stl.h>
 
-#include <pvshm/error.hpp>
-
-#include "arrays.hpp"
 #include "facts.hpp"
+#include "taken_frame.hpp"
+#include "type_name.hpp"
+#include "waiting.hpp"
 
 namespace py = pybind11;
 
 namespace pvshm::python {
 namespace {
-
-// How long a wait blocks without the GIL before it looks for Ctrl-C; a frame ends the wait at
-// once, so this bounds only the reaction to signals.
-constexpr std::chrono::milliseconds kSignalCheckInterval{100};
-
-ReaderOptions reader_options(bool allow_other_owner)
-{
-    ReaderOptions options;
-    options.allow_other_owner = allow_other_owner;
-    options.allow_other_owner_switch = "allow_other_owner=True";
-    return options;
-}
-
-// Calls `attempt(slice)` without the GIL, in slices of at most kSignalCheckInterval, until it
-// returns true (then true) or the timeout (seconds, None: forever) has passed (then false).
-// Between slices, signal handlers run: Ctrl-C raises KeyboardInterrupt out of the wait.
-template <typename Attempt>
-bool wait_in_slices(std::optional<double> timeout_seconds, const char* caller, Attempt attempt)
-{
-    using Clock = std::chrono::steady_clock;
-    if (timeout_seconds && !(*timeout_seconds >= 0))
-        throw py::value_error(std::string(caller) +
-                              ": timeout must be None or a number of seconds >= 0");
-    std::optional<Clock::time_point> deadline;
-    // Beyond a year the deadline's arithmetic could overflow; no caller means a finite wait then.
-    if (timeout_seconds && *timeout_seconds < 365.0 * 24 * 3600)
-        deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                      std::chrono::duration<double>(*timeout_seconds));
-    for (;;) {
-        auto slice = std::chrono::nanoseconds(kSignalCheckInterval);
-        if (deadline)
-            slice = std::min(slice, std::max(std::chrono::nanoseconds::zero(),
-                                             std::chrono::nanoseconds(*deadline - Clock::now())));
-        bool arrived = false;
-        {
-            py::gil_scoped_release release;
-            arrived = attempt(slice);
-        }
-        if (arrived)
-            return true;
-        if (deadline && Clock::now() >= *deadline)
-            return false;
-        if (PyErr_CheckSignals() != 0)
-            throw py::error_already_set(); // KeyboardInterrupt, or whatever a handler raised
-    }
-}
 
 // Reader.frames(): every frame in order, waiting for each (Reader.__iter__ is frames()).
 class FrameIterator
@@ -74,8 +27,7 @@ public:
           view_(view), with_info_(with_info), color_space_(std::move(color_space))
     {
         color_order_from_name(color_space_); // refuse a bad one now rather than at the first frame
-        if (timeout_ && !(*timeout_ >= 0))
-            throw py::value_error("frames: timeout must be None or a number of seconds >= 0");
+        check_timeout(timeout_, "frames");
     }
 
     py::object next()
@@ -101,6 +53,14 @@ private:
 
 } // namespace
 
+ReaderOptions reader_options(bool allow_other_owner)
+{
+    ReaderOptions options;
+    options.allow_other_owner = allow_other_owner;
+    options.allow_other_owner_switch = "allow_other_owner=True";
+    return options;
+}
+
 ReaderBinding::ReaderBinding(const std::string& shared_mem_id, bool allow_other_owner)
     : id_(shared_mem_id), reader_(shared_mem_id, reader_options(allow_other_owner))
 {
@@ -108,48 +68,19 @@ ReaderBinding::ReaderBinding(const std::string& shared_mem_id, bool allow_other_
 
 py::object ReaderBinding::take(Pick pick, std::optional<ColorOrder> order, bool with_info)
 {
-    std::optional<FrameView> view;
-    cv::Mat image;
-    int64_t age_ns = 0;
-    bool writer_alive = false;
+    std::optional<TakenFrame> taken;
     {
         py::gil_scoped_release release;
         std::lock_guard lock(mutex_);
-        view = pick == Pick::Newest ? reader_.view_latest() : reader_.view_next();
+        auto view = pick == Pick::Newest ? reader_.view_latest() : reader_.view_next();
         if (view) {
-            if (order) {
-                normalize_to_rgb(view->info(), view->data(), image, *order);
-                if (view->lost())
-                    throw SegmentError("'" + id_ +
-                                       "': the segment was truncated while its frame was read");
-            }
-            // Facts of this very frame, from its own view: never a second look at the segment.
-            if (with_info) {
-                age_ns = view->info().age_ns();
-                writer_alive = view->writer_alive();
-            }
-            last_ = view->info();
+            taken.emplace(std::move(*view), order, with_info, id_);
+            last_ = taken->info();
         }
     }
-    if (!view)
+    if (!taken)
         return py::none();
-    py::object info = py::none();
-    if (with_info) {
-        py::dict facts = frame_dict(view->info());
-        facts["age_ms"] = static_cast<double>(age_ns) / 1e6;
-        facts["writer_alive"] = writer_alive;
-        info = std::move(facts);
-    }
-    py::object frame;
-    if (order) {
-        view.reset(); // copied out: the slot is free for the writer again
-        frame = array_from_image(std::move(image));
-    } else {
-        frame = array_from_view(std::move(*view));
-    }
-    if (!with_info)
-        return frame;
-    return py::make_tuple(std::move(frame), std::move(info));
+    return taken->to_python();
 }
 
 py::object ReaderBinding::read(const std::string& color_space, bool with_info)
@@ -212,13 +143,12 @@ py::list wait_any(const py::object& readers, std::optional<double> timeout_secon
     // A Reader is iterable (its frames): taken for the list, it would wait for frames here.
     if (py::isinstance<ReaderBinding>(readers) || !py::isinstance<py::iterable>(readers))
         throw py::type_error("wait_any: expected a list of pvshm.Reader objects, got " +
-                             std::string(py::str(py::type::handle_of(readers).attr("__name__"))));
+                             type_name(readers));
     std::vector<py::object> given;
     std::vector<ReaderBinding*> bindings;
     for (py::handle item : readers) {
         if (!py::isinstance<ReaderBinding>(item))
-            throw py::type_error("wait_any: expected pvshm.Reader objects, got " +
-                                 std::string(py::str(py::type::handle_of(item).attr("__name__"))));
+            throw py::type_error("wait_any: expected pvshm.Reader objects, got " + type_name(item));
         given.push_back(py::reinterpret_borrow<py::object>(item));
         bindings.push_back(item.cast<ReaderBinding*>());
     }
@@ -320,8 +250,8 @@ slot is held.
              R"doc(The oldest frame newer than the last one returned, as read() gives it, or None.
 
 Reading with read_next()/view_next() takes every frame in order (the first call: the newest
-frame there is, or frame 1 when the reader called it before the writer's first frame); frames
-overwritten before they could be read are counted in frames_skipped. A lossless writer
+frame there is, or frame 1 when the reader called it before a lossless writer's first frame);
+frames overwritten before they could be read are counted in frames_skipped. A lossless writer
 (Writer(lossless=True), pvshmsink lossless=true) keeps each frame until such readers took it.
 A frame that cannot be decoded raises pvshm.DecodeError and is passed over.
 )doc")

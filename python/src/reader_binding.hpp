@@ -16,6 +16,10 @@
 
 namespace pvshm::python {
 
+// Reader options of the Python classes: a refusal of another user's segment names
+// allow_other_owner=True.
+ReaderOptions reader_options(bool allow_other_owner);
+
 // Every call releases the GIL before taking `mutex_` and never takes the GIL while holding it,
 // so a thread blocked in wait() stalls neither the interpreter nor other users of the reader.
 class ReaderBinding

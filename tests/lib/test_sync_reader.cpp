@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Synchronised sets across writer processes: the frames of one trigger together, never a mix.
+#include <ctime>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -111,6 +112,24 @@ TEST_F(SyncReaderTest, CaptureTimesWithinTheToleranceMatch)
         ++sets;
     }
     EXPECT_GT(sets, 0);
+}
+
+// Guards a busy loop: an id whose window of pending frames was full (more frames waiting in its
+// segment) woke every wait at once while another camera wrote nothing.
+TEST_F(SyncReaderTest, WaitingForASilentCameraSleeps)
+{
+    auto cameras = start_cameras("");
+    pvshm::SyncOptions options;
+    options.key = "stamp";
+    pvshm::SyncReader sync(ids, options);
+    EXPECT_FALSE(sync.next(0ns));
+    cameras[0]->write_line("go");
+    cameras[1]->write_line("go"); // the third camera never writes
+    const std::clock_t cpu_before = std::clock();
+    const auto before = std::chrono::steady_clock::now();
+    EXPECT_FALSE(sync.next(1s));
+    EXPECT_GE(std::chrono::steady_clock::now() - before, 1s);
+    EXPECT_LT(double(std::clock() - cpu_before) / CLOCKS_PER_SEC, 0.1);
 }
 
 TEST(SyncReaderOptions, BadListsAreInvalidArguments)
