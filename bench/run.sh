@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Every benchmark of pvshm next to its anchor (GStreamer's shmsink/shmsrc, OpenCV, memcpy) measured
-# in the same run: prints a Markdown table and writes it as JSON under bench/results/.
+# Every benchmark of pvshm next to its anchor (GStreamer's shmsink/shmsrc, OpenCV, memcpy, a
+# gst-rtsp-server launch line, a gdppay/SRT pair) measured in the same run: prints a Markdown table
+# and writes it (and, but for RTSP and SRT, as JSON) under bench/results/.
 #
 #   bench/run.sh [--quick]     --quick: seconds, only to prove the benchmarks still work; its
 #                              results go to the build directory, not bench/results
@@ -44,4 +45,15 @@ echo "running bench/python_read.py ${quick[*]}" >&2
     echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)," \
         "$(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg)"
     /usr/bin/python3 bench/report.py "$results/$name.json" <"$lines"
+    # Beyond one host, each next to its hand-built anchor (a minute or two each: full runs only).
+    if [ ${#quick[@]} -eq 0 ]; then
+        echo
+        echo "### pvshm rtsp, 1080p30 to an OpenCV viewer"
+        echo
+        bench/rtsp.sh
+        echo
+        echo "### pvshm serve -> pvshm mirror over SRT on 127.0.0.1, 1080p BGR at 5 frames/s"
+        echo
+        bench/srt.sh --rate 5 --frames 60
+    fi
 } | tee "$results/$name.md"
