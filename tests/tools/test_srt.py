@@ -165,12 +165,18 @@ def link(request, cli_path, srt_env, spawn, pvshm):
 
 
 def wait_for_line(child, text, timeout=WAIT):
-    """The first line of the child's output that contains `text`; the lines before it are read."""
+    """The first line of the child's output that contains `text`; the lines before it are read
+    (and shown when the child ends or falls silent first)."""
     deadline = time.monotonic() + timeout
+    before = []
     while True:
-        line = child.read_line(max(deadline - time.monotonic(), 0.01))
+        try:
+            line = child.read_line(max(deadline - time.monotonic(), 0.01))
+        except pytest.fail.Exception as failure:
+            pytest.fail(f"{failure}; it printed: {before}")
         if text in line:
             return line
+        before.append(line)
 
 
 def wait_for_exit(child, timeout=WAIT):
@@ -289,9 +295,10 @@ def test_several_receivers_mirror_one_id(link, pvshm_module, tmp_path):
     link.producer(sent)
     serve = link.serve(sent, port, "--passphrase-file", key)
     mirrored = [link.id(f"b{n}") for n in range(2)]
-    mirrors = [link.mirror(port, each, "--passphrase-file", key) for each in mirrored]
-    for mirror in mirrors:
-        wait_for_line(mirror, "receiving from")
+    # One after the other: srtsink's listener takes one connection at a time (backlog 1), so
+    # two callers in the same instant may see one refused.
+    for each in mirrored:
+        wait_for_line(link.mirror(port, each, "--passphrase-file", key), "receiving from")
     wait_for_line(serve, "2 receiver(s)")
     for shared_mem_id in mirrored:
         _, metadata = newest(pvshm_module.Reader(shared_mem_id))
