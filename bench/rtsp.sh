@@ -8,9 +8,9 @@
 #
 #   bench/rtsp.sh [--frames N] [--size WxH]      (defaults: 300 frames of 1920x1080 at 30 fps)
 #
-# For pvshm the producer (videotestsrc ! pvshmsink) is a process of its own and is counted
-# apart; the anchor has its source inside the server. Both stamp their frames right after
-# videotestsrc. PVSHM_BUILD_DIR names the build directory.
+# For pvshm the producer (videotestsrc ! pvshmsink sync=false, as the README's live pipelines)
+# is a process of its own and is counted apart; the anchor has its source inside the server. Both
+# stamp their frames right after videotestsrc. PVSHM_BUILD_DIR names the build directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/common.sh
@@ -59,7 +59,7 @@ report "---" "---" "---" "---" "---"
 
 # pvshm: producer (stamped after videotestsrc) | pvshm rtsp.
 "$build/bench/pvshm-bench-rtsp-anchor" --pipeline "videotestsrc pattern=smpte is-live=true ! \
-$caps ! identity name=stamp ! pvshmsink shared-mem-id=$id" >"$work/producer.out" 2>&1 &
+$caps ! identity name=stamp ! pvshmsink shared-mem-id=$id sync=false" >"$work/producer.out" 2>&1 &
 producer=$!
 bench_pids+=("$producer")
 wait_for_line "$work/producer.out" playing
