@@ -10,6 +10,8 @@ PVSHM_PACKAGES=(
     gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
     libgstrtspserver-1.0-dev gstreamer1.0-rtsp gstreamer1.0-plugins-ugly gstreamer1.0-libav
     python3-opencv openssl
+    # ip netns: the SRT tests between two network namespaces.
+    iproute2
     libgtest-dev clang libclang-rt-14-dev
     python3 python3-dev python3-numpy python3-pytest pybind11-dev
 )
