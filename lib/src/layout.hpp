@@ -56,7 +56,8 @@
 // Slot states (seqlock even = stable, odd = being written):
 //   EMPTY   (sequence 0, even)  --writer: W-lock slot, seqlock += 1-->          WRITING (odd)
 //   READY   (sequence n, even)  --writer: W-lock slot (fails while pinned)-->   WRITING (odd)
-//   WRITING --writer: fill descriptor, seqlock += 1 (release), latest = n-->    READY (sequence n)
+//   WRITING --writer: fill descriptor, seqlock += 1 (release), W-unlock slot,
+//             latest = n-->                                                 READY (sequence n)
 //   WRITING --writer: gives the loan back unpublished, sequence = 0-->          EMPTY
 //   WRITING --writer dies: lock dropped, seqlock stays odd-->  readers skip it; the next writer
 //                                                                 resets it to EMPTY

@@ -40,6 +40,9 @@ constexpr int kPinNewestAttempts = 1000;
 // failure means the writer moved on, which a reader keeping up sees rarely.
 constexpr int kPinLatestAttempts = 8;
 constexpr int kPinNextAttempts = 16;
+// Scans for a slot repeated while the writer keeps publishing during them (see
+// find_slot_settled()); a writer publishing faster than a scan of 64 slots is not a real one.
+constexpr int kSettleAttempts = 16;
 
 // find_slot()'s "none".
 constexpr uint32_t kNoSlot = UINT32_MAX;
@@ -330,7 +333,7 @@ private:
     std::optional<FrameView> find_next()
     {
         for (int attempt = 0; attempt < kPinNextAttempts; ++attempt) {
-            const auto [slot, sequence] = find_slot(last_sequence_, Pick::Oldest);
+            const auto [slot, sequence] = find_slot_settled(last_sequence_, Pick::Oldest);
             if (slot == kNoSlot)
                 return std::nullopt;
             auto pin = pin_frame(slot);
@@ -389,10 +392,24 @@ private:
         return {found, found_sequence};
     }
 
+    // find_slot() is not one atomic look: a writer publishing during the scan can be filling
+    // each slot just when it is looked at. Its "none" counts only when `latest` stayed put.
+    std::pair<uint32_t, uint64_t> find_slot_settled(uint64_t after, Pick pick) const
+    {
+        const auto& latest = segment_->header().latest;
+        for (int attempt = 0; attempt < kSettleAttempts; ++attempt) {
+            const uint64_t before = layout::load_acquire(latest);
+            const auto found = find_slot(after, pick);
+            if (found.first != kNoSlot || layout::load_acquire(latest) == before)
+                return found;
+        }
+        return {kNoSlot, 0};
+    }
+
     std::optional<FrameView> pin_newest()
     {
         for (int attempt = 0; attempt < kPinNewestAttempts; ++attempt) {
-            const auto [slot, sequence] = find_slot(0, Pick::Newest);
+            const auto [slot, sequence] = find_slot_settled(0, Pick::Newest);
             if (slot == kNoSlot)
                 return std::nullopt;
             if (auto pin = pin_frame(slot); pin && pin->info().sequence >= sequence)

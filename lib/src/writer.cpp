@@ -170,13 +170,15 @@ public:
         sequence_ = sequence;
         fill_descriptor(desc, info, metadata, sequence);
         // Publication: the descriptor and payload become visible before the seqlock and
-        // `latest` say so (release), which is what readers' acquire loads pair with.
+        // `latest` say so (release), which is what readers' acquire loads pair with. The slot's
+        // lock goes first: a writer descheduled between the two must not leave the slot that
+        // `latest` names unpinnable (readers would exhaust their attempts against it).
         layout::store_release(desc.seqlock, layout::load_relaxed(desc.seqlock) + 1);
+        segment_->unlock(layout::slot_lock_byte(slot));
         auto& header = segment_->header();
         layout::store_release(header.latest, layout::pack_latest(sequence, slot));
         layout::add_relaxed(header.frames_written, uint64_t{1});
         layout::add_relaxed(header.bytes_written, info.payload_size);
-        segment_->unlock(layout::slot_lock_byte(slot));
         loaned_ &= ~(uint64_t{1} << slot);
         loan.core_.reset(); // published: no longer lent, still mapped while the loan lives
         segment_->wake_readers();
