@@ -30,9 +30,8 @@
 //   byte 0          the writer's lock (F_WRLCK, held for the writer's whole life): "writer alive".
 //   byte 1 + i      slot i. The writer holds F_WRLCK while it fills the slot; each reader holds
 //                   F_RDLCK while it reads the slot or keeps a zero-copy view of it.
-//   kNeedLockBase + n   "frame n is still needed" (lossless replay, below): each reader that
-//                   reads every frame in order holds F_RDLCK on the byte of the next frame it
-//                   has not taken.
+//   kNeedLockBase + n   "frame n is still needed": each reader that reads every frame in
+//                   order holds F_RDLCK on the byte of the next frame it has not taken.
 // Both take their lock without waiting (F_OFD_SETLK), so a reader never blocks the writer: when
 // every slot but the newest is pinned the writer drops the frame and counts it.
 //
@@ -64,6 +63,12 @@
 //   READY   --reader: R-lock slot, seqlock even and unchanged-->  PINNED (READY, writer skips it)
 // The writer never writes the slot `latest` points at, so the newest complete frame stays
 // readable while the next one is written.
+//
+// Slot choice: of the slots it may write, the writer takes the one holding the newest frame
+// (the one written last, its memory the likeliest still in cache), so that with readers keeping
+// up it alternates between two slots. A slot whose frame a reader of every frame still needs
+// (a need lock at or below it) is taken last, so that a reader briefly behind loses nothing
+// while another slot is free; in lossless mode it is not taken at all.
 //
 // Segment replacement: when a frame no longer fits slot_stride (or the slot count changes), the
 // writer builds a new object under a temporary name, renames it over pvshm.<id>, then sets

@@ -139,7 +139,7 @@ public:
         // A reader that registered before the first frame (lossless replay) starts at frame 1,
         // any other at the newest frame.
         in_order_ = true;
-        const bool from_first = need_segment_ != nullptr;
+        const bool from_first = need_segment_ && lossless(*need_segment_);
         auto view = last_sequence_ == 0 && !from_first ? view_latest()
                                                        : judged([this] { return find_next(); });
         if (segment_)
@@ -263,22 +263,27 @@ private:
         return true;
     }
 
-    // Lossless replay (layout.hpp): a reader of every frame holds the need lock of the frame
-    // after the one it took, and wakes a writer waiting for it.
+    // A reader of every frame holds the need lock of the frame after the one it took
+    // (layout.hpp): a lossless writer waits for it, and wakes when it moves on; any other writer
+    // overwrites the frames it still needs last.
     void need_after(uint64_t taken)
     {
-        const auto& header = segment_->header();
-        const bool lossless = layout::load_acquire(header.state_flags) & layout::kSegmentLossless;
         const int64_t byte = layout::need_lock_byte(taken + 1);
         if (need_segment_ == segment_ && need_byte_ == byte)
             return;
-        const bool locked = lossless && segment_->try_lock(byte, false);
+        const bool locked = segment_->try_lock(byte, false);
         if (need_segment_)
             need_segment_->unlock(need_byte_);
         need_segment_ = locked ? segment_ : nullptr;
         need_byte_ = byte;
-        if (lossless && layout::load_acquire(header.writer_waiting))
+        const auto& header = segment_->header();
+        if (lossless(*segment_) && layout::load_acquire(header.writer_waiting))
             segment_->wake_writer();
+    }
+
+    static bool lossless(const Segment& segment)
+    {
+        return layout::load_acquire(segment.header().state_flags) & layout::kSegmentLossless;
     }
 
     // Runs one of the find_* below. When it yields no frame (or throws), the segment's `latest`

@@ -2,6 +2,8 @@
 #include <pvshm/writer.hpp>
 
 // The writing side of the protocol in layout.hpp: taking the id, lending and publishing slots.
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -242,24 +244,44 @@ private:
         }
     }
 
-    // A slot the next frame may be written to: not the newest, not lent, not pinned, and in
-    // lossless mode not holding a frame a reader of every frame still needs (then `needed`).
+    // A slot the next frame may be written to: not the newest, not lent, not pinned. The slot
+    // written most recently comes first: its memory is the likeliest still in cache, so a writer
+    // whose readers keep up alternates between two slots. A frame that a reader of every frame
+    // has not taken yet is overwritten only when no other slot is free, and in lossless mode
+    // never (then `needed`).
     std::optional<uint32_t> free_slot(bool& needed)
     {
-        const uint32_t count = segment_->slot_count();
+        std::array<uint32_t, layout::kMaxSlots> hottest_first;
+        size_t count = 0;
         const uint32_t newest = newest_slot();
-        for (uint32_t step = 1; step <= count; ++step) {
-            const uint32_t slot = (next_slot_ + step) % count;
-            if (slot == newest || (loaned_ >> slot & 1))
-                continue;
-            if (options_.lossless &&
-                still_needed(layout::load_relaxed(segment_->desc(slot).sequence))) {
-                needed = true;
+        for (uint32_t slot = 0; slot < segment_->slot_count(); ++slot)
+            if (slot != newest && !(loaned_ >> slot & 1))
+                hottest_first[count++] = slot;
+        auto held = [this](uint32_t slot) {
+            return layout::load_relaxed(segment_->desc(slot).sequence);
+        };
+        std::sort(hottest_first.begin(), hottest_first.begin() + count,
+                  [&](uint32_t a, uint32_t b) { return held(a) > held(b); });
+        std::array<uint32_t, layout::kMaxSlots> still_wanted;
+        size_t wanted = 0;
+        bool checking = true; // a frame nobody needs means no older frame is needed either
+        for (size_t i = 0; i < count; ++i) {
+            const uint32_t slot = hottest_first[i];
+            if (checking && still_needed(held(slot))) {
+                still_wanted[wanted++] = slot;
                 continue;
             }
+            checking = false;
             if (segment_->try_lock(layout::slot_lock_byte(slot), true))
                 return slot;
         }
+        if (options_.lossless) {
+            needed = wanted > 0;
+            return std::nullopt;
+        }
+        for (size_t i = 0; i < wanted; ++i)
+            if (segment_->try_lock(layout::slot_lock_byte(still_wanted[i]), true))
+                return still_wanted[i];
         return std::nullopt;
     }
 
@@ -292,7 +314,6 @@ private:
         auto& desc = segment_->desc(slot);
         layout::store_release(desc.seqlock, layout::load_relaxed(desc.seqlock) | 1);
         loaned_ |= uint64_t{1} << slot;
-        next_slot_ = slot;
         return SlotLoan(shared_from_this(), segment_, slot, segment_->payload(slot),
                         segment_->slot_stride());
     }
@@ -407,7 +428,6 @@ private:
         fresh->now_named(path_);
         segment_ = share(std::move(fresh));
         loaned_ = 0;
-        next_slot_ = 0;
         log::debug("'" + id_ + "': created segment " + path_);
         return true;
     }
@@ -457,7 +477,6 @@ private:
         auto old = std::move(segment_);
         segment_ = share(std::move(fresh));
         loaned_ = 0;
-        next_slot_ = 0;
         if (old_is_valid) {
             auto& old_header = old->header();
             layout::set_bits_release(old_header.state_flags, layout::kSegmentSuperseded);
@@ -551,7 +570,6 @@ private:
     std::shared_ptr<Segment> segment_;
     uint64_t sequence_ = 0;
     uint64_t loaned_ = 0; // slots of segment_ lent out, one bit each
-    uint32_t next_slot_ = 0;
     std::chrono::steady_clock::time_point next_name_check_{};
     std::atomic<bool> cancelled_{false};
     uint64_t lossless_floor_ = 1; // need locks below it no longer make the writer wait
