@@ -34,7 +34,7 @@ set +u
 eval "$(meson devenv -C "$build" --dump)"
 set -u
 
-for program in floor write read workflows transport latency; do
+for program in floor write read workflows transport scale latency; do
     echo "running pvshm-bench-$program ${quick[*]}" >&2
     "$build/bench/pvshm-bench-$program" "${quick[@]}" >>"$lines"
 done
