@@ -40,6 +40,7 @@
 
 #include "child_process.hpp"
 #include "pipeline_child.hpp"
+#include "process_clock.hpp"
 #include "report_row.hpp"
 #include "shmsink_leftovers.hpp"
 
@@ -53,14 +54,6 @@ constexpr int kWidth = 1920;
 constexpr int kHeight = 1080;
 constexpr size_t kFrameBytes = size_t(kWidth) * kHeight * 3;
 constexpr const char* kCaps = "video/x-raw,format=BGR,width=1920,height=1080,framerate=30/1";
-
-double cpu_s()
-{
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    auto seconds = [](const timeval& tv) { return double(tv.tv_sec) + double(tv.tv_usec) / 1e6; };
-    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Children. Globals: the thread answering marks is never joined (it may still be blocked in

@@ -29,6 +29,7 @@
 
 #include "child_process.hpp"
 #include "pipeline_child.hpp"
+#include "process_clock.hpp"
 #include "report_row.hpp"
 #include "shmsink_leftovers.hpp"
 
@@ -36,21 +37,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using pvshm::test::ChildProcess;
-
-double monotonic_s()
-{
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
-}
-
-double cpu_s()
-{
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    auto seconds = [](const timeval& tv) { return double(tv.tv_sec) + double(tv.tv_usec) / 1e6; };
-    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Child: one pipeline, measured at the pad of the element named "sink".
