@@ -31,6 +31,7 @@
 // clang-format on
 #include "gstpvshmsink.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -550,6 +551,25 @@ static void gst_pv_shm_sink_describe_in_place(GstBuffer* buffer, pvshm::FrameInf
     frame.payload_size = gst_buffer_get_size(buffer);
 }
 
+// Copies the first `size` bytes of `buffer` into `slot`, memory by memory, with the library's
+// copy (which bypasses the cache for a large frame). Returns the bytes copied: fewer when the
+// buffer is shorter or a memory cannot be mapped.
+static uint64_t gst_pv_shm_sink_fill(GstBuffer* buffer, const pvshm::SlotLoan& slot, uint64_t size)
+{
+    uint64_t done = 0;
+    for (guint i = 0; i < gst_buffer_n_memory(buffer) && done < size; ++i) {
+        GstMemory* memory = gst_buffer_peek_memory(buffer, i);
+        GstMapInfo map;
+        if (!gst_memory_map(memory, &map, GST_MAP_READ))
+            break;
+        const uint64_t part = std::min<uint64_t>(map.size, size - done);
+        slot.fill(done, map.data, part);
+        gst_memory_unmap(memory, &map);
+        done += part;
+    }
+    return done;
+}
+
 // Copies `buffer` into `slot` in the layout of the caps (in one piece when its planes already lie
 // so). Returns the bytes used, or 0 (with an element error posted) when the buffer is smaller
 // than its caps say or cannot be mapped as they say.
@@ -558,11 +578,14 @@ static uint64_t gst_pv_shm_sink_copy(GstPvShmSink* self, GstBuffer* buffer,
 {
     PvShmSinkState* state = self->state;
     if (!state->raw_video || gst_pv_shm_video_has_caps_layout(buffer, state->video_info)) {
-        if (gst_buffer_extract(buffer, 0, slot.data(), size) == size)
+        const uint64_t copied = gst_pv_shm_sink_fill(buffer, slot, size);
+        if (copied == size)
             return size;
-        GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("Buffer smaller than its caps say"),
-                          ("%" G_GSIZE_FORMAT " bytes, %" G_GUINT64_FORMAT " expected",
-                           gst_buffer_get_size(buffer), size));
+        GST_ELEMENT_ERROR(self, STREAM, FORMAT, ("Could not read the whole buffer"),
+                          ("%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+                           " bytes read: the buffer is smaller than its caps say, or a memory of "
+                           "it cannot be mapped",
+                           copied, size));
         return 0;
     }
     g_autoptr(GstBuffer) target = gst_buffer_new_wrapped_full(

@@ -27,6 +27,7 @@
 #include "log.hpp"
 #include "metadata.hpp"
 #include "segment.hpp"
+#include "stream_copy.hpp"
 
 namespace pvshm {
 namespace detail {
@@ -620,6 +621,15 @@ void SlotLoan::give_back()
     core_.reset();
 }
 
+void SlotLoan::fill(uint64_t offset, const uint8_t* bytes, uint64_t size) const
+{
+    if (offset > capacity_ || size > capacity_ - offset)
+        throw std::out_of_range(std::to_string(size) + " bytes at offset " +
+                                std::to_string(offset) + " do not fit a slot of " +
+                                std::to_string(capacity_));
+    detail::copy_past_cache(data_ + offset, bytes, size);
+}
+
 Writer::Writer(const std::string& shared_mem_id, WriterOptions options)
 {
     validate_id(shared_mem_id);
@@ -657,7 +667,7 @@ std::optional<uint64_t> Writer::write(const FrameInfo& info, const uint8_t* payl
     auto slot = core_->loan(info.payload_size, true);
     if (!slot)
         return std::nullopt;
-    std::memcpy(slot->data(), payload, info.payload_size);
+    slot->fill(0, payload, info.payload_size);
     return publish(*slot, info);
 }
 

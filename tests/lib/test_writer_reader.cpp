@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // The writer and reader classes in one process: publication, leases, drops, growth, waiting.
 #include <cerrno>
+#include <cstring>
 #include <gtest/gtest.h>
 #include <set>
+#include <stdexcept>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 #include <pvshm/pvshm.hpp>
 
@@ -295,4 +298,30 @@ TEST_F(WriterReader, SpeculativeLoanDropsNoFrame)
     EXPECT_EQ(writer.stats().frames_dropped, 0u);
     EXPECT_FALSE(writer.loan(64));
     EXPECT_EQ(writer.stats().frames_dropped, 1u);
+}
+
+TEST_F(WriterReader, LargeFramesAndFillsAtAnyOffsetArriveIntact)
+{
+    pvshm::Writer writer(id);
+    pvshm::Reader reader(id);
+    // 4K BGR and an odd size: both go past the cache, with an unaligned head and tail.
+    for (uint32_t width : {3840u, 3001u}) {
+        auto info = pvshm::packed_frame_info(pvshm::PixelFormat::BGR, width, 2160);
+        std::vector<uint8_t> bytes(info.payload_size);
+        for (size_t i = 0; i < bytes.size(); ++i)
+            bytes[i] = uint8_t(i * 7 + width);
+        ASSERT_TRUE(writer.write(info, bytes.data()));
+        auto view = reader.view_latest();
+        ASSERT_TRUE(view);
+        ASSERT_EQ(view->size(), bytes.size());
+        EXPECT_EQ(std::memcmp(view->data(), bytes.data(), bytes.size()), 0) << width;
+
+        auto loan = writer.loan(info.payload_size);
+        ASSERT_TRUE(loan);
+        loan->fill(0, bytes.data(), 3);
+        loan->fill(3, bytes.data() + 3, bytes.size() - 3);
+        EXPECT_EQ(std::memcmp(loan->data(), bytes.data(), bytes.size()), 0) << width;
+        EXPECT_THROW(loan->fill(loan->capacity() - 1, bytes.data(), 2), std::out_of_range);
+        EXPECT_THROW(loan->fill(loan->capacity() + 1, bytes.data(), 0), std::out_of_range);
+    }
 }

@@ -75,6 +75,10 @@ public:
     uint8_t* data() const { return data_; }
     // Bytes available from data(): at least the size asked for, a multiple of the page size.
     uint64_t capacity() const { return capacity_; }
+    // Copies `size` bytes to data() + offset as Writer::write copies a frame in: a large copy
+    // bypasses the cache (the slot is for readers; the writer's own data keeps the cache).
+    // Throws std::out_of_range when the bytes would end past capacity().
+    void fill(uint64_t offset, const uint8_t* bytes, uint64_t size) const;
 
 private:
     friend class detail::WriterCore;
