@@ -249,13 +249,17 @@ PixelFormat sniff_encoded(const pvshm::FrameInfo& info, const uint8_t* payload)
     return PixelFormat::Unknown;
 }
 
+// The format of the frame's bytes: an Encoded frame's is told by its signature.
+PixelFormat stored_format(const pvshm::FrameInfo& info, const uint8_t* payload)
+{
+    return info.format == PixelFormat::Encoded ? sniff_encoded(info, payload) : info.format;
+}
+
 GstCaps* derived_caps(const pvshm::FrameInfo& info, const uint8_t* payload,
                       pvshm::ColorOrder unordered)
 {
     if (pvshm::is_encoded(info.format)) {
-        const PixelFormat format =
-            info.format == PixelFormat::Encoded ? sniff_encoded(info, payload) : info.format;
-        const char* media = name_of_pixel(kEncodedFormats, format);
+        const char* media = name_of_pixel(kEncodedFormats, stored_format(info, payload));
         if (!media)
             return nullptr;
         GstCaps* caps = gst_caps_new_empty_simple(media);
@@ -379,11 +383,16 @@ GstCaps* gst_pv_shm_format_caps_for_frame(const pvshm::FrameInfo& info, const ui
     return derived_caps(info, payload, unordered);
 }
 
-std::string gst_pv_shm_format_caps_key(const pvshm::FrameInfo& info, const uint8_t* payload)
+GstPvShmCapsKey gst_pv_shm_format_caps_key(const pvshm::FrameInfo& info, const uint8_t* payload)
 {
-    const PixelFormat format =
-        info.format == PixelFormat::Encoded ? sniff_encoded(info, payload) : info.format;
-    return std::to_string(unsigned(format)) + ":" + std::to_string(info.width) + "x" +
-           std::to_string(info.height) + ":" + std::to_string(unsigned(info.matrix)) + ":" +
-           std::to_string(unsigned(info.range)) + ":" + info.caps;
+    return {true,       stored_format(info, payload), info.width, info.height, info.matrix,
+            info.range, info.caps};
+}
+
+bool gst_pv_shm_format_caps_key_matches(const GstPvShmCapsKey& key, const pvshm::FrameInfo& info,
+                                        const uint8_t* payload)
+{
+    return key.set && key.format == stored_format(info, payload) && key.width == info.width &&
+           key.height == info.height && key.matrix == info.matrix && key.range == info.range &&
+           key.caps == info.caps;
 }

@@ -32,6 +32,19 @@ std::optional<pvshm::FrameInfo> gst_pv_shm_format_frame_info(const GstCaps* caps
 GstCaps* gst_pv_shm_format_caps_for_frame(const pvshm::FrameInfo& info, const uint8_t* payload,
                                           pvshm::ColorOrder unordered);
 
-// What gst_pv_shm_format_caps_for_frame() depends on, as a string: frames with equal keys have
-// equal caps, so a reader builds caps only when the key changes.
-std::string gst_pv_shm_format_caps_key(const pvshm::FrameInfo& info, const uint8_t* payload);
+// What gst_pv_shm_format_caps_for_frame() depends on: frames with equal keys have equal caps, so
+// a reader builds caps only when the key changes. An empty key (`set` false) matches no frame.
+struct GstPvShmCapsKey
+{
+    bool set = false;
+    pvshm::PixelFormat format = pvshm::PixelFormat::Unknown;
+    uint32_t width = 0;
+    uint32_t height = 0;
+    pvshm::ColorMatrix matrix = pvshm::ColorMatrix::Unspecified;
+    pvshm::ColorRange range = pvshm::ColorRange::Unspecified;
+    std::string caps;
+};
+GstPvShmCapsKey gst_pv_shm_format_caps_key(const pvshm::FrameInfo& info, const uint8_t* payload);
+// Whether `key` is the frame's key; compared in place, nothing is allocated (once per frame).
+bool gst_pv_shm_format_caps_key_matches(const GstPvShmCapsKey& key, const pvshm::FrameInfo& info,
+                                        const uint8_t* payload);

@@ -161,7 +161,7 @@ public:
             if (!watch.segment)
                 wait_for_name(path_, slice);
             else
-                wait_for_any_wake({watch}, to_ns(slice));
+                wait_for_any_wake(&watch, 1, to_ns(slice));
         }
     }
 
@@ -560,7 +560,7 @@ std::vector<Reader*> wait_any(const std::vector<Reader*>& readers, std::chrono::
         const auto slice = std::min<detail::Clock::duration>(
             remaining,
             some_without_segment ? detail::kMissingSegmentCheck : detail::kReplacementCheck);
-        wait_for_any_wake(watches, detail::to_ns(slice));
+        wait_for_any_wake(watches.data(), watches.size(), detail::to_ns(slice));
     }
 }
 

@@ -300,9 +300,17 @@ uint8_t* Segment::payload(uint32_t slot)
 
 bool Segment::still_named() const
 {
+    // Readers ask once per frame they wait for. An object unlinked, or replaced by a rename over
+    // its name, has no link left, which fstat tells without walking the path; only an object
+    // with more than its one link is looked up by name. (A link made by hand that outlives the
+    // name makes a reader keep the old object: it reads no new frames, never a wrong one.)
     struct stat st
     {
     };
+    if (fstat(fd_, &st) != 0 || st.st_nlink == 0)
+        return false;
+    if (st.st_nlink == 1)
+        return true;
     return lstat(path_.c_str(), &st) == 0 && st.st_ino == inode_;
 }
 
@@ -374,16 +382,16 @@ void Segment::wait_for_ack(int64_t timeout_ns)
     futex(&header_->ack_word, FUTEX_WAIT, layout::load_relaxed(header_->ack_word), &timeout);
 }
 
-void wait_for_any_wake(const std::vector<WakeWatch>& watches, int64_t timeout_ns)
+void wait_for_any_wake(const WakeWatch* watches, size_t count, int64_t timeout_ns)
 {
     timespec timeout{static_cast<time_t>(timeout_ns / 1000000000),
                      static_cast<long>(timeout_ns % 1000000000)};
-    if (watches.empty()) {
+    if (count == 0) {
         // futex_waitv refuses an empty list at once (EINVAL): a caller looping on it would spin.
         nanosleep(&timeout, nullptr);
         return;
     }
-    if (watches.size() == 1) {
+    if (count == 1) {
         // EAGAIN (the word already moved), EINTR and ETIMEDOUT all mean: look again.
         futex(&watches[0].segment->header().wake_word, FUTEX_WAIT, watches[0].seen, &timeout);
         return;
@@ -391,21 +399,21 @@ void wait_for_any_wake(const std::vector<WakeWatch>& watches, int64_t timeout_ns
     // More words than one wait can hold: each turn watches a share, briefly.
     constexpr size_t kMaxWaiters = FUTEX_WAITV_MAX;
     constexpr int64_t kTurnNs = 5000000;
-    if (watches.size() > kMaxWaiters)
+    if (count > kMaxWaiters)
         timeout_ns = std::min(timeout_ns, kTurnNs);
     std::array<futex_waitv, kMaxWaiters> waiters{};
-    const size_t count = std::min(watches.size(), kMaxWaiters);
+    const size_t watched = std::min(count, kMaxWaiters);
     static thread_local size_t first = 0;
-    for (size_t i = 0; i < count; ++i) {
-        const WakeWatch& watch = watches[(first + i) % watches.size()];
+    for (size_t i = 0; i < watched; ++i) {
+        const WakeWatch& watch = watches[(first + i) % count];
         waiters[i].val = watch.seen;
         waiters[i].uaddr = reinterpret_cast<uintptr_t>(&watch.segment->header().wake_word);
         waiters[i].flags = FUTEX_32; // shared between processes: not FUTEX_PRIVATE_FLAG
     }
-    first += count;
+    first += watched;
     const int64_t end = clock_ns(CLOCK_MONOTONIC) + timeout_ns;
     timeout = {static_cast<time_t>(end / 1000000000), static_cast<long>(end % 1000000000)};
-    if (syscall(SYS_futex_waitv, waiters.data(), count, 0, &timeout, CLOCK_MONOTONIC) < 0 &&
+    if (syscall(SYS_futex_waitv, waiters.data(), watched, 0, &timeout, CLOCK_MONOTONIC) < 0 &&
         errno == ENOSYS) {
         // A kernel older than 5.16: sleep on the first word, for a short turn.
         timeout_ns = std::min(timeout_ns, kTurnNs);
