@@ -385,8 +385,9 @@ GstCaps* gst_pv_shm_format_caps_for_frame(const pvshm::FrameInfo& info, const ui
 
 GstPvShmCapsKey gst_pv_shm_format_caps_key(const pvshm::FrameInfo& info, const uint8_t* payload)
 {
-    return {true,       stored_format(info, payload), info.width, info.height, info.matrix,
-            info.range, info.caps};
+    return {
+        true,     stored_format(info, payload), info.width, info.height, info.matrix, info.range,
+        info.caps};
 }
 
 bool gst_pv_shm_format_caps_key_matches(const GstPvShmCapsKey& key, const pvshm::FrameInfo& info,

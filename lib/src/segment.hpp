@@ -129,9 +129,9 @@ struct WakeWatch
     uint32_t seen = 0;
 };
 
-// Sleeps until one of the `count` watched wake words differs from what was seen, or `timeout_ns` passes
-// (futex_waitv: one system call for any number of segments, up to 128; more are watched in
-// turns of a few milliseconds). With no word to watch, sleeps out the timeout.
+// Sleeps until one of the `count` watched wake words differs from what was seen, or
+// `timeout_ns` passes (futex_waitv: one system call for any number of segments, up to 128; more are
+// watched in turns of a few milliseconds). With no word to watch, sleeps out the timeout.
 void wait_for_any_wake(const WakeWatch* watches, size_t count, int64_t timeout_ns);
 
 } // namespace pvshm
