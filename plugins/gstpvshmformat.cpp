@@ -385,9 +385,15 @@ GstCaps* gst_pv_shm_format_caps_for_frame(const pvshm::FrameInfo& info, const ui
 
 GstPvShmCapsKey gst_pv_shm_format_caps_key(const pvshm::FrameInfo& info, const uint8_t* payload)
 {
-    return {
-        true,     stored_format(info, payload), info.width, info.height, info.matrix, info.range,
-        info.caps};
+    GstPvShmCapsKey key;
+    key.set = true;
+    key.format = stored_format(info, payload);
+    key.width = info.width;
+    key.height = info.height;
+    key.matrix = info.matrix;
+    key.range = info.range;
+    key.caps = info.caps;
+    return key;
 }
 
 bool gst_pv_shm_format_caps_key_matches(const GstPvShmCapsKey& key, const pvshm::FrameInfo& info,
