@@ -175,26 +175,28 @@ std::string frame_geometry_problem(const FrameInfo& info)
         const PlaneShape& plane = layout.planes[i];
         const uint64_t stride = info.strides[i];
         const uint64_t offset = info.plane_offsets[i];
-        const std::string what = "plane " + std::to_string(i) + " of a " +
-                                 std::to_string(info.width) + "x" + std::to_string(info.height) +
-                                 " " + format_label(info.format) + " frame";
+        // Named only for an error: a valid frame (every frame published or read) builds no text.
+        auto what = [&] {
+            return "plane " + std::to_string(i) + " of a " + std::to_string(info.width) + "x" +
+                   std::to_string(info.height) + " " + format_label(info.format) + " frame";
+        };
         if (stride < plane.row_bytes)
-            return what + ": stride " + std::to_string(stride) + " is less than the " +
+            return what() + ": stride " + std::to_string(stride) + " is less than the " +
                    std::to_string(plane.row_bytes) + " bytes of a row";
         // A one-row plane never multiplies its stride, so bound it here: consumers take it as int.
         if (stride > kMaxPayloadSize)
-            return what + ": stride " + std::to_string(stride) + " exceeds the payload limit";
+            return what() + ": stride " + std::to_string(stride) + " exceeds the payload limit";
         if (stride % layout.sample_bytes != 0 || offset % layout.sample_bytes != 0)
-            return what + ": stride " + std::to_string(stride) + " and offset " +
+            return what() + ": stride " + std::to_string(stride) + " and offset " +
                    std::to_string(offset) + " must be multiples of the " +
                    std::to_string(layout.sample_bytes) + "-byte sample";
         if (offset > info.payload_size)
-            return what + ": offset " + std::to_string(offset) + " is beyond the " +
+            return what() + ": offset " + std::to_string(offset) + " is beyond the " +
                    std::to_string(info.payload_size) + "-byte payload";
         // stride <= 2^30 and rows <= 2^16: the product stays far below 2^64.
         const uint64_t extent = stride * (plane.rows - 1) + plane.row_bytes;
         if (extent > info.payload_size - offset)
-            return what + ": " + std::to_string(extent) + " bytes from offset " +
+            return what() + ": " + std::to_string(extent) + " bytes from offset " +
                    std::to_string(offset) + " run past the " + std::to_string(info.payload_size) +
                    "-byte payload";
     }

@@ -28,8 +28,9 @@
 // kernel drops them when a process dies, so no dead process can hold anything forever. The locked
 // byte offsets name locks, not data (locks may lie beyond the end of the object):
 //   byte 0          the writer's lock (F_WRLCK, held for the writer's whole life): "writer alive".
-//   byte 1 + i      slot i. The writer holds F_WRLCK while it fills the slot; each reader holds
-//                   F_RDLCK while it reads the slot or keeps a zero-copy view of it.
+//   byte 1 + i      slot i. Each reader holds F_RDLCK while it reads the slot or keeps a
+//                   zero-copy view of it. The writer takes F_WRLCK only to pick the slot (it
+//                   fails while a reader pins it) and lets go once the seqlock is odd.
 //   kNeedLockBase + n   "frame n is still needed": each reader that reads every frame in
 //                   order holds F_RDLCK on the byte of the next frame it has not taken.
 // Both take their lock without waiting (F_OFD_SETLK), so a reader never blocks the writer: when
@@ -53,14 +54,15 @@
 // took a newer frame. Readers of the newest frame hold no need lock: they never make it wait.
 //
 // Slot states (seqlock even = stable, odd = being written):
-//   EMPTY   (sequence 0, even)  --writer: W-lock slot, seqlock += 1-->          WRITING (odd)
-//   READY   (sequence n, even)  --writer: W-lock slot (fails while pinned)-->   WRITING (odd)
-//   WRITING --writer: fill descriptor, seqlock += 1 (release), W-unlock slot,
-//             latest = n-->                                                 READY (sequence n)
+//   EMPTY   (sequence 0, even)  --writer: W-lock, seqlock += 1, W-unlock-->    WRITING (odd)
+//   READY   (sequence n, even)  --the same (the W-lock fails while pinned)-->   WRITING (odd)
+//   WRITING --writer: fill descriptor, seqlock += 1 (release), latest = n-->    READY (sequence n)
 //   WRITING --writer: gives the loan back unpublished, sequence = 0-->          EMPTY
-//   WRITING --writer dies: lock dropped, seqlock stays odd-->  readers skip it; the next writer
-//                                                                 resets it to EMPTY
+//   WRITING --writer dies: seqlock stays odd-->  readers skip it; the next writer resets it to
+//                                                EMPTY
 //   READY   --reader: R-lock slot, seqlock even and unchanged-->  PINNED (READY, writer skips it)
+// A reader that R-locks a WRITING slot finds the seqlock odd and lets go: the writer set it odd
+// before it let go of its W-lock, and the kernel's lock orders the two.
 // The writer never writes the slot `latest` points at, so the newest complete frame stays
 // readable while the next one is written.
 //

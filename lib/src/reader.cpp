@@ -426,7 +426,7 @@ private:
     std::shared_ptr<const SlotPin> pin_frame(uint32_t slot)
     {
         if (!segment_->pin(slot))
-            return nullptr; // the writer is filling it
+            return nullptr; // the writer is taking it
         const auto& shared = segment_->desc(slot);
         const uint64_t before = layout::load_acquire(shared.seqlock);
         // Only the bytes of metadata in use are copied: most frames carry none.

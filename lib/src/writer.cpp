@@ -173,11 +173,9 @@ public:
         sequence_ = sequence;
         fill_descriptor(desc, info, metadata, sequence);
         // Publication: the descriptor and payload become visible before the seqlock and
-        // `latest` say so (release), which is what readers' acquire loads pair with. The slot's
-        // lock goes first: a writer descheduled between the two must not leave the slot that
-        // `latest` names unpinnable (readers would exhaust their attempts against it).
+        // `latest` say so (release), which is what readers' acquire loads pair with. No system
+        // call stands between here and the readers' wake-up (the slot's lock went in lend()).
         layout::store_release(desc.seqlock, layout::load_relaxed(desc.seqlock) + 1);
-        segment_->unlock(layout::slot_lock_byte(slot));
         auto& header = segment_->header();
         layout::store_release(header.latest, layout::pack_latest(sequence, slot));
         layout::add_relaxed(header.frames_written, uint64_t{1});
@@ -196,7 +194,6 @@ public:
         // Part of the old frame may be overwritten: the slot holds no frame any more.
         desc.sequence = 0;
         layout::store_release(desc.seqlock, layout::load_relaxed(desc.seqlock) + 1);
-        owner->unlock(layout::slot_lock_byte(slot));
         if (owner == segment_.get())
             loaned_ &= ~(uint64_t{1} << slot);
     }
@@ -310,10 +307,14 @@ private:
         return needed;
     }
 
+    // `slot` comes locked from free_slot(): no reader pins it. Marked odd, it can let go of the
+    // lock at once: a reader that pins it from now on sees it being written and lets go, and
+    // publish() needs no system call before it wakes readers.
     SlotLoan lend(uint32_t slot)
     {
         auto& desc = segment_->desc(slot);
         layout::store_release(desc.seqlock, layout::load_relaxed(desc.seqlock) | 1);
+        segment_->unlock(layout::slot_lock_byte(slot));
         loaned_ |= uint64_t{1} << slot;
         return SlotLoan(shared_from_this(), segment_, slot, segment_->payload(slot),
                         segment_->slot_stride());
