@@ -1,20 +1,22 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <pvshm/normalize.hpp>
 
-// YUV goes through libyuv, which takes a colour matrix; everything else through OpenCV.
+// YUV goes through libyuv, which takes a colour matrix, in bands on OpenCV's threads; everything
+// else through OpenCV.
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <cstring>
-#include <numeric>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include <libyuv/convert_argb.h>
 #include <libyuv/planar_functions.h>
+#include <opencv2/core/hal/intrin.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "decode.hpp"
+#include "normalize_yuv.hpp"
 
 namespace pvshm {
 namespace {
@@ -25,7 +27,11 @@ constexpr uint32_t kLargestSdHeight = 576;
 // Studio-swing frames come out of GStreamer 1.22's videoconvert about two levels darker than the
 // BT.601/709 equations give (its integer matrices truncate: Y=235 gives 253, Y=32 gives 16).
 // The contract is to match videoconvert, so the same offset is applied to luma.
-constexpr double kVideoconvertLimitedRangeOffset = -2.0;
+constexpr int kVideoconvertLimitedRangeOffset = -2;
+// YUV frames are converted in bands of at least this many pixels, so small frames in one piece:
+// waking a thread costs more than it saves on them.
+constexpr uint64_t kMinBandPixels = 1 << 16;
+constexpr uint32_t kBandsPerThread = 4;
 
 const uint8_t* plane(const FrameInfo& info, const uint8_t* payload, int index)
 {
@@ -84,133 +90,212 @@ const libyuv::YuvConstants* rgb_order_constants(const FrameInfo& info)
     return &libyuv::kYvuJPEGConstants;
 }
 
-// Lookup tables from studio swing (luma 16..235, chroma 16..240 around 128) to full swing. The
-// stretch clips samples outside the studio range, which videoconvert keeps.
-const cv::Mat& full_swing_table(bool luma)
+// Studio swing (luma 16..235, chroma 16..240 around 128) to full swing, in the 16-bit fixed point
+// that SIMD multiplies in: ((sample * scale >> 8) - offset) >> 6, clipped to 0..255. Samples
+// outside the studio range, which videoconvert keeps, are clipped.
+struct FullSwingStretch
 {
-    static const std::array<cv::Mat, 2> tables = [] {
-        cv::Mat identity(1, 256, CV_8UC1);
-        std::iota(identity.begin<uint8_t>(), identity.end<uint8_t>(), uint8_t{0});
-        std::array<cv::Mat, 2> result;
-        identity.convertTo(result[0], CV_8U, 255.0 / 224.0, 128.0 - 128.0 * 255.0 / 224.0);
-        identity.convertTo(result[1], CV_8U, 255.0 / 219.0,
-                           -16.0 * 255.0 / 219.0 + kVideoconvertLimitedRangeOffset);
-        return result;
-    }();
-    return tables[luma ? 1 : 0];
+    uint16_t scale;
+    int16_t offset;
+};
+constexpr FullSwingStretch kLumaStretch{19077, 1288};
+constexpr FullSwingStretch kChromaStretch{18652, 1102};
+
+constexpr uint8_t stretched(int sample, FullSwingStretch stretch)
+{
+    const int shifted = std::max(((sample * stretch.scale) >> 8) - stretch.offset, 0) >> 6;
+    return static_cast<uint8_t>(std::min(shifted, 255));
 }
 
-// The same table per byte of a packed 4:2:2 macropixel, Y0 U Y1 V or U Y0 V Y1.
-const cv::Mat& full_swing_table_422(bool luma_first)
+// The constants give every sample the level nearest to the equation's, ties (chroma 16 only) to
+// even: luma 255 (Y - 16) / 219 + kVideoconvertLimitedRangeOffset, chroma
+// 255 (C - 128) / 224 + 128.
+constexpr bool stretch_rounds_the_equation(bool luma)
 {
-    static const std::array<cv::Mat, 2> tables = [] {
-        const cv::Mat& luma = full_swing_table(true);
-        const cv::Mat& chroma = full_swing_table(false);
-        std::array<cv::Mat, 2> result;
-        cv::merge(std::vector<cv::Mat>{chroma, luma, chroma, luma}, result[0]);
-        cv::merge(std::vector<cv::Mat>{luma, chroma, luma, chroma}, result[1]);
-        return result;
-    }();
-    return tables[luma_first ? 1 : 0];
+    const int denominator = luma ? 219 : 224;
+    for (int sample = 0; sample < 256; ++sample) {
+        const int numerator = luma ? 255 * (sample - 16) + kVideoconvertLimitedRangeOffset * 219
+                                   : 255 * (sample - 128) + 128 * 224;
+        int level = numerator / denominator - (numerator % denominator < 0 ? 1 : 0);
+        const int twice_remainder = 2 * (numerator - level * denominator);
+        if (twice_remainder > denominator || (twice_remainder == denominator && level % 2 != 0))
+            ++level;
+        if (stretched(sample, luma ? kLumaStretch : kChromaStretch) != std::clamp(level, 0, 255))
+            return false;
+    }
+    return true;
+}
+static_assert(stretch_rounds_the_equation(true) && stretch_rounds_the_equation(false));
+
+// Stretches `rows` rows of `cols` samples into `destination` (rows of `cols` bytes), which may be
+// `source` when its stride is `cols`.
+void stretch_to_full_swing(const uint8_t* source, int source_stride, uint8_t* destination, int cols,
+                           int rows, FullSwingStretch stretch)
+{
+    for (int row = 0; row < rows; ++row) {
+        const uint8_t* from = source + static_cast<size_t>(source_stride) * row;
+        uint8_t* to = destination + static_cast<size_t>(cols) * row;
+        int i = 0;
+#if CV_SIMD128
+        const cv::v_uint16x8 scale = cv::v_setall_u16(stretch.scale);
+        const cv::v_int16x8 offset = cv::v_setall_s16(stretch.offset);
+        // Samples times 256, whose products with `scale` have sample * scale >> 8 as high half.
+        const auto stretch_times_256 = [&](const cv::v_uint8x16& samples) {
+            const cv::v_uint16x8 product = cv::v_mul_hi(cv::v_reinterpret_as_u16(samples), scale);
+            return cv::v_shr<6>(cv::v_reinterpret_as_s16(product) - offset);
+        };
+        for (; i + 16 <= cols; i += 16) {
+            cv::v_uint8x16 low, high;
+            cv::v_zip(cv::v_setzero_u8(), cv::v_load(from + i), low, high);
+            cv::v_store(to + i, cv::v_pack_u(stretch_times_256(low), stretch_times_256(high)));
+        }
+#endif
+        for (; i < cols; ++i)
+            to[i] = stretched(from[i], stretch);
+    }
 }
 
-struct YuvFrame
+bool is_packed_422(PixelFormat format)
 {
-    FrameInfo info;
-    const uint8_t* payload;
+    return format == PixelFormat::YUY2 || format == PixelFormat::UYVY;
+}
+
+// Full-swing planar Y, U and V, as libyuv's planar converters take them.
+struct PlanarRows
+{
+    const uint8_t* y;
+    int y_stride;
+    const uint8_t* u;
+    int u_stride;
+    const uint8_t* v;
+    int v_stride;
 };
 
-// Copies the frame into a tightly packed per-thread buffer with every sample stretched to full
-// swing.
-YuvFrame stretch_to_full_swing(const YuvFrame& frame)
+// Luma rows [first, last) of the frame (`first` even) and the chroma rows they need: in the frame
+// itself where it holds them so, otherwise in a per-thread buffer (NV12 chroma split, packed 4:2:2
+// unpacked, studio swing stretched), which a band's conversion then finds in cache.
+PlanarRows planar_rows(const FrameInfo& info, const uint8_t* payload, int first, int last)
 {
-    const FrameInfo& info = frame.info;
-    FrameInfo stretched = packed_frame_info(info.format, info.width, info.height);
-    stretched.matrix = info.matrix;
-    stretched.range = ColorRange::Full;
-    thread_local std::vector<uint8_t> buffer;
-    uint8_t* copy = scratch(buffer, stretched.payload_size);
-
-    const bool packed_422 = info.format == PixelFormat::YUY2 || info.format == PixelFormat::UYVY;
-    const int type = packed_422 ? CV_8UC4 : CV_8UC1;
-    for (uint32_t i = 0; i < stretched.plane_count; ++i) {
-        const uint64_t offset = stretched.plane_offsets[i];
-        const uint64_t end =
-            i + 1 < stretched.plane_count ? stretched.plane_offsets[i + 1] : stretched.payload_size;
-        const int rows = static_cast<int>((end - offset) / stretched.strides[i]);
-        const int cols = static_cast<int>(stretched.strides[i]) / CV_MAT_CN(type);
-        const cv::Mat& table = packed_422 ? full_swing_table_422(info.format == PixelFormat::YUY2)
-                                          : full_swing_table(i == 0);
-        cv::Mat destination(rows, cols, type, copy + offset);
-        cv::LUT(plane_mat(info, frame.payload, static_cast<int>(i), rows, cols, type), table,
-                destination);
-    }
-    return {stretched, copy};
-}
-
-// videoconvert interpolates the chroma of NV12 and packed 4:2:2 frames (its I420 fast path does
-// not), so these go through libyuv's filtering converters, which need separate chroma planes.
-void convert_nv12(const YuvFrame& frame, const libyuv::YuvConstants* constants, cv::Mat& out)
-{
-    const FrameInfo& info = frame.info;
-    const int chroma_width = (out.cols + 1) / 2;
-    const int chroma_height = (out.rows + 1) / 2;
-    const size_t chroma_size = static_cast<size_t>(chroma_width) * chroma_height;
-    thread_local std::vector<uint8_t> buffer;
-    uint8_t* u = scratch(buffer, 2 * chroma_size);
-    uint8_t* v = u + chroma_size;
-    libyuv::SplitUVPlane(plane(info, frame.payload, 1), stride(info, 1), u, chroma_width, v,
-                         chroma_width, chroma_width, chroma_height);
-    libyuv::I420ToRGB24MatrixFilter(plane(info, frame.payload, 0), stride(info, 0), v, chroma_width,
-                                    u, chroma_width, out.data, static_cast<int>(out.step),
-                                    constants, out.cols, out.rows, libyuv::kFilterBilinear);
-}
-
-void convert_i420(const YuvFrame& frame, const libyuv::YuvConstants* constants, cv::Mat& out)
-{
-    const FrameInfo& info = frame.info;
-    libyuv::I420ToRGB24Matrix(plane(info, frame.payload, 0), stride(info, 0),
-                              plane(info, frame.payload, 2), stride(info, 2),
-                              plane(info, frame.payload, 1), stride(info, 1), out.data,
-                              static_cast<int>(out.step), constants, out.cols, out.rows);
-}
-
-// libyuv has no packed 4:2:2 to RGB converter taking a matrix: unpack to I422 first. Chroma is
-// interpolated horizontally, as videoconvert does.
-void convert_packed_422(const YuvFrame& frame, const libyuv::YuvConstants* constants, cv::Mat& out)
-{
-    const int width = out.cols;
-    const int height = out.rows;
+    const int width = static_cast<int>(info.width);
     const int chroma_width = (width + 1) / 2;
-    const size_t luma_size = static_cast<size_t>(width) * height;
-    const size_t chroma_size = static_cast<size_t>(chroma_width) * height;
+    const bool packed_422 = is_packed_422(info.format);
+    const int chroma_first = packed_422 ? first : first / 2;
+    const int chroma_rows = (packed_422 ? last : (last + 1) / 2) - chroma_first;
+    const int rows = last - first;
+    const size_t luma_size = static_cast<size_t>(width) * rows;
+    const size_t chroma_size = static_cast<size_t>(chroma_width) * chroma_rows;
     thread_local std::vector<uint8_t> buffer;
     uint8_t* y = scratch(buffer, luma_size + 2 * chroma_size);
     uint8_t* u = y + luma_size;
     uint8_t* v = u + chroma_size;
+    auto row = [&](int index, int number) {
+        return plane(info, payload, index) + static_cast<size_t>(stride(info, index)) * number;
+    };
 
-    const auto unpack =
-        frame.info.format == PixelFormat::YUY2 ? libyuv::YUY2ToI422 : libyuv::UYVYToI422;
-    unpack(plane(frame.info, frame.payload, 0), stride(frame.info, 0), y, width, u, chroma_width, v,
-           chroma_width, width, height);
-    libyuv::I422ToRGB24MatrixFilter(y, width, v, chroma_width, u, chroma_width, out.data,
-                                    static_cast<int>(out.step), constants, width, height,
-                                    libyuv::kFilterLinear);
+    PlanarRows planes{row(0, first), stride(info, 0), u, chroma_width, v, chroma_width};
+    if (packed_422) {
+        const auto unpack =
+            info.format == PixelFormat::YUY2 ? libyuv::YUY2ToI422 : libyuv::UYVYToI422;
+        unpack(planes.y, planes.y_stride, y, width, u, chroma_width, v, chroma_width, width, rows);
+        planes.y = y;
+        planes.y_stride = width;
+    } else if (info.format == PixelFormat::NV12) {
+        libyuv::SplitUVPlane(row(1, chroma_first), stride(info, 1), u, chroma_width, v,
+                             chroma_width, chroma_width, chroma_rows);
+    } else {
+        planes.u = row(1, chroma_first);
+        planes.u_stride = stride(info, 1);
+        planes.v = row(2, chroma_first);
+        planes.v_stride = stride(info, 2);
+    }
+    if (info.range != ColorRange::Full) {
+        stretch_to_full_swing(planes.y, planes.y_stride, y, width, rows, kLumaStretch);
+        stretch_to_full_swing(planes.u, planes.u_stride, u, chroma_width, chroma_rows,
+                              kChromaStretch);
+        stretch_to_full_swing(planes.v, planes.v_stride, v, chroma_width, chroma_rows,
+                              kChromaStretch);
+        planes = {y, width, u, chroma_width, v, chroma_width};
+    }
+    return planes;
 }
 
-void convert_yuv(const FrameInfo& info, const uint8_t* payload, cv::Mat& out)
+// Converts luma rows [first, last) of the frame (`first` even) as if they were a whole frame.
+// videoconvert interpolates the chroma of NV12 (between rows and columns) and of packed 4:2:2
+// (between columns); its I420 fast path does not.
+void convert_window(const FrameInfo& info, const uint8_t* payload,
+                    const libyuv::YuvConstants* constants, int first, int last, cv::Mat& out,
+                    int out_row)
 {
-    const libyuv::YuvConstants* constants = rgb_order_constants(info);
-    YuvFrame frame{info, payload};
-    if (info.range != ColorRange::Full)
-        frame = stretch_to_full_swing(frame);
+    const PlanarRows p = planar_rows(info, payload, first, last);
+    const int width = static_cast<int>(info.width);
+    uint8_t* rgb = out.ptr(out_row);
+    const int rgb_stride = static_cast<int>(out.step);
+    // V in U's place: see rgb_order_constants().
+    if (is_packed_422(info.format)) {
+        libyuv::I422ToRGB24MatrixFilter(p.y, p.y_stride, p.v, p.v_stride, p.u, p.u_stride, rgb,
+                                        rgb_stride, constants, width, last - first,
+                                        libyuv::kFilterLinear);
+    } else {
+        const auto filter =
+            info.format == PixelFormat::NV12 ? libyuv::kFilterBilinear : libyuv::kFilterNone;
+        libyuv::I420ToRGB24MatrixFilter(p.y, p.y_stride, p.v, p.v_stride, p.u, p.u_stride, rgb,
+                                        rgb_stride, constants, width, last - first, filter);
+    }
+}
 
-    if (info.format == PixelFormat::NV12)
-        convert_nv12(frame, constants, out);
-    else if (info.format == PixelFormat::I420)
-        convert_i420(frame, constants, out);
-    else
-        convert_packed_422(frame, constants, out);
+// Converts the band of luma rows [first, last) of the frame (both even, but for a last band that
+// ends the frame), so that the bands together give `out` what one conversion of the whole frame
+// would.
+//
+// Only NV12 needs care: libyuv's bilinear converter takes the first row it is given, and the last
+// when their count is even, for the frame's edge, whose chroma comes from one chroma row instead
+// of two; in a window starting at an even row all the other rows are exact. So an NV12 band is
+// converted without its last row, and the next band converts that row and its own first one from
+// the three rows around their boundary.
+void convert_band(const FrameInfo& info, const uint8_t* payload,
+                  const libyuv::YuvConstants* constants, int first, int last, cv::Mat& out)
+{
+    if (info.format != PixelFormat::NV12) {
+        convert_window(info, payload, constants, first, last, out, first);
+        return;
+    }
+    convert_window(info, payload, constants, first, last == out.rows ? last : last - 1, out, first);
+    if (first > 0) {
+        thread_local cv::Mat boundary;
+        boundary.create(3, out.cols, CV_8UC3);
+        convert_window(info, payload, constants, first - 2, first + 1, boundary, 0);
+        boundary.rowRange(1, 3).copyTo(out.rowRange(first - 1, first + 1));
+    }
+}
+
+// Calls convert(first, last) on OpenCV's threads for `bands` ranges of rows that cover
+// [0, rows); every range starts at an even row, so none splits a 4:2:0 chroma row.
+void for_each_band(int rows, int bands, const std::function<void(int, int)>& convert)
+{
+    bands = std::clamp(bands, 1, std::max(1, rows / 2));
+    if (bands == 1) {
+        convert(0, rows);
+        return;
+    }
+    const auto band_start = [&](int band) {
+        return band == bands ? rows : 2 * static_cast<int>(int64_t{rows / 2} * band / bands);
+    };
+    cv::parallel_for_(
+        cv::Range(0, bands),
+        [&](const cv::Range& range) {
+            for (int band = range.start; band < range.end; ++band)
+                convert(band_start(band), band_start(band + 1));
+        },
+        bands);
+}
+
+// The bands normalize_to_rgb() converts a frame in: several per thread, so that a thread that was
+// descheduled leaves its bands to the others.
+int yuv_bands(const FrameInfo& info)
+{
+    const uint64_t pixels = uint64_t{info.width} * info.height;
+    const uint64_t most = uint64_t{kBandsPerThread} * std::max(1, cv::getNumThreads());
+    return static_cast<int>(std::clamp<uint64_t>(pixels / kMinBandPixels, 1, most));
 }
 
 // Scaled by the frame's significant bits: a 12-bit camera's 4095 is white.
@@ -254,6 +339,15 @@ int bayer_code(PixelFormat format)
 }
 
 } // namespace
+
+void yuv_to_rgb(const FrameInfo& info, const uint8_t* payload, cv::Mat& out, int bands)
+{
+    out.create(static_cast<int>(info.height), static_cast<int>(info.width), CV_8UC3);
+    const libyuv::YuvConstants* constants = rgb_order_constants(info);
+    for_each_band(out.rows, bands, [&](int first, int last) {
+        convert_band(info, payload, constants, first, last, out);
+    });
+}
 
 ColorOrder color_order_from_name(const std::string& name)
 {
@@ -318,7 +412,7 @@ void normalize_to_rgb(const FrameInfo& info, const uint8_t* payload, cv::Mat& ou
     case PixelFormat::I420:
     case PixelFormat::YUY2:
     case PixelFormat::UYVY:
-        convert_yuv(info, payload, out);
+        yuv_to_rgb(info, payload, out, yuv_bands(info));
         return;
     case PixelFormat::Unknown:
     case PixelFormat::Jpeg:

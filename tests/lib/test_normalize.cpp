@@ -16,6 +16,8 @@
 #include <pvshm/frame.hpp>
 #include <pvshm/normalize.hpp>
 
+#include "normalize_yuv.hpp"
+
 namespace pvshm {
 namespace {
 
@@ -314,6 +316,41 @@ TEST(NormalizeYuv, Bt601LimitedTextbookValues)
         const cv::Mat out = frame.normalize();
         EXPECT_LE(max_channel_difference(out.at<cv::Vec3b>(1, 1), rgb[i]), 3)
             << "bar " << i << ": got " << out.at<cv::Vec3b>(1, 1) << ", expected " << rgb[i];
+    }
+}
+
+// Large YUV frames are converted in bands on several threads; NV12's chroma is interpolated
+// between rows, so where two bands meet is where a difference would show.
+TEST(NormalizeYuv, BandsGiveTheBytesOfOneWholeFrameConversion)
+{
+    const cv::Size sizes[] = {{5, 3},     {2, 9},     {67, 10},   {64, 64},
+                              {641, 481}, {640, 480}, {1001, 723}};
+    for (PixelFormat format : kYuvFormats) {
+        for (ColorRange range : {ColorRange::Full, ColorRange::Limited}) {
+            for (const cv::Size& size : sizes) {
+                TestFrame frame(format, static_cast<uint32_t>(size.width),
+                                static_cast<uint32_t>(size.height), 3);
+                frame.info.range = range;
+                uint32_t state = 12345;
+                for (uint8_t& byte : frame.bytes) {
+                    state = state * 1664525u + 1013904223u;
+                    byte = static_cast<uint8_t>(state >> 24);
+                }
+                cv::Mat whole;
+                yuv_to_rgb(frame.info, frame.bytes.data(), whole, 1);
+                for (int bands : {2, 3, 4, 7, 16}) {
+                    cv::Mat banded;
+                    yuv_to_rgb(frame.info, frame.bytes.data(), banded, bands);
+                    ASSERT_EQ(banded.size(), whole.size());
+                    for (int y = 0; y < whole.rows; ++y) {
+                        ASSERT_EQ(cv::norm(banded.row(y), whole.row(y), cv::NORM_INF), 0)
+                            << format_name(format) << " " << size
+                            << (range == ColorRange::Full ? " full" : " limited") << " swing in "
+                            << bands << " bands: row " << y;
+                    }
+                }
+            }
+        }
     }
 }
 
