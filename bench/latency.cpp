@@ -2,7 +2,8 @@
 // Publish-to-receive latency of a 1920x1080 BGR frame at 100 frames/s between two processes:
 // the producer stamps CLOCK_MONOTONIC into the first 8 bytes of the frame just before handing it
 // over, the consumer computes now - stamp when it receives it.
-//   (floor)  a bare futex wake-up between two processes through shared memory
+//   (floor)  a bare futex wake-up between two processes through shared memory, from a producer
+//            that sleeps between frames and from one that paints a frame between them, as (a)'s
 //   (a)      pvshm::Writer loan + publish -> pvshm::Reader::wait + view_latest
 //   (b)      videotestsrc ! pvshmsink  ->  pvshmsrc ! appsink
 //   (c)      videotestsrc ! shmsink    ->  shmsrc ! appsink
@@ -109,7 +110,9 @@ struct FutexPage
     std::atomic<int64_t> stamp;
 };
 
-Percentiles futex_floor(int frames)
+// `paint`: the producer fills a 1080p BGR frame between wake-ups, as (a)'s does right after each
+// publish, so that a reader the kernel wakes on the producer's core waits as it does in (a).
+Percentiles futex_floor(int frames, bool paint)
 {
     auto* page = static_cast<FutexPage*>(
         mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
@@ -117,8 +120,10 @@ Percentiles futex_floor(int frames)
         return {};
     ChildProcess child([&] {
         alarm(unsigned(frames / 100 + 30));
+        std::vector<uint8_t> frame(paint ? size_t(kWidth) * kHeight * 3 : 0);
         int64_t next = monotonic_ns() + 20 * kPeriodNs;
         for (int i = 0; i < frames + kWarm + 1; ++i, next += kPeriodNs) {
+            std::memset(frame.data(), i & 0xff, frame.size());
             sleep_until(next);
             page->stamp.store(monotonic_ns());
             page->word.fetch_add(1);
@@ -326,7 +331,7 @@ Percentiles pipeline_latency(bool pvshm_side, int frames)
     return p;
 }
 
-void row(const char* what, const char* metric, double value, const char* anchor,
+void row(const std::string& what, const char* metric, double value, const char* anchor,
          double anchor_value)
 {
     report_row("latency, publish-to-receive, 1920x1080 BGR at 100 frames/s", what, metric, "us",
@@ -337,14 +342,16 @@ int run_driver(bool quick)
 {
     const int frames = quick ? 100 : 2000;
     fprintf(stderr, "latency: futex floor, %d frames\n", frames);
-    const Percentiles floor = futex_floor(frames);
+    const Percentiles floor = futex_floor(frames, false);
+    fprintf(stderr, "latency: futex floor, producer painting between frames\n");
+    const Percentiles painting = futex_floor(frames, true);
     fprintf(stderr, "latency: (a) pvshm library\n");
     const Percentiles lib = pvshm_library(frames);
     fprintf(stderr, "latency: (b) pvshmsink -> pvshmsrc -> appsink\n");
     const Percentiles pv = pipeline_latency(true, frames);
     fprintf(stderr, "latency: (c) shmsink -> shmsrc -> appsink\n");
     const Percentiles shm = pipeline_latency(false, frames);
-    if (!floor.ok || !lib.ok || !pv.ok || !shm.ok) {
+    if (!floor.ok || !painting.ok || !lib.ok || !pv.ok || !shm.ok) {
         fprintf(stderr, "latency: incomplete (floor %d, library %d, pvshmsrc %d, shmsrc %d)\n",
                 floor.ok, lib.ok, pv.ok, shm.ok);
         return 1;
@@ -354,9 +361,14 @@ int run_driver(bool quick)
     row("floor: futex wake-up between processes", "p50", floor.p50, nullptr, 0);
     row("floor: futex wake-up between processes", "p99", floor.p99, nullptr, 0);
     row("floor: futex wake-up between processes", "max", floor.max, nullptr, 0);
+    const char* futex_painting = "futex wake-up, producer painting between frames";
+    row(std::string("floor: ") + futex_painting, "p50", painting.p50, nullptr, 0);
+    row(std::string("floor: ") + futex_painting, "p99", painting.p99, nullptr, 0);
     row("(a) pvshm Reader::wait + view_latest", "p50", lib.p50, futex, floor.p50);
     row("(a) pvshm Reader::wait + view_latest", "p99", lib.p99, futex, floor.p99);
     row("(a) pvshm Reader::wait + view_latest", "max", lib.max, futex, floor.max);
+    row("(a) pvshm Reader::wait + view_latest", "p50", lib.p50, futex_painting, painting.p50);
+    row("(a) pvshm Reader::wait + view_latest", "p99", lib.p99, futex_painting, painting.p99);
     row("(b) pvshmsink→pvshmsrc→appsink", "p50", pv.p50, futex, floor.p50);
     row("(b) pvshmsink→pvshmsrc→appsink", "p50", pv.p50, shm_anchor, shm.p50);
     row("(b) pvshmsink→pvshmsrc→appsink", "p99", pv.p99, shm_anchor, shm.p99);
