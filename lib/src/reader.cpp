@@ -79,15 +79,19 @@ void wait_for_name(const std::string& path, std::chrono::nanoseconds timeout)
     close(fd);
 }
 
-FrameInfo frame_info_from(const layout::SlotDesc& d, uint64_t slot_stride, const std::string& where)
+// `path` and `slot` name the descriptor in errors only: a valid one (every frame read) builds no
+// text.
+FrameInfo frame_info_from(const layout::SlotDesc& d, uint64_t slot_stride, const std::string& path,
+                          uint32_t slot)
 {
+    auto where = [&] { return path + " slot " + std::to_string(slot); };
     if (d.format > static_cast<uint32_t>(PixelFormat::Encoded) ||
         d.matrix > static_cast<uint8_t>(ColorMatrix::BT2020) ||
         d.range > static_cast<uint8_t>(ColorRange::Full) || d.plane_count > kMaxPlanes ||
         d.camera_id_length >= layout::kCameraIdBytes || d.caps_length >= layout::kCapsBytes ||
         d.metadata_length > layout::kMetadataBytes || d.bit_depth > 16 ||
         d.payload_size > slot_stride)
-        throw SegmentError(where + " holds a corrupt frame descriptor");
+        throw SegmentError(where() + " holds a corrupt frame descriptor");
     FrameInfo info;
     info.width = d.width;
     info.height = d.height;
@@ -110,10 +114,10 @@ FrameInfo frame_info_from(const layout::SlotDesc& d, uint64_t slot_stride, const
     try {
         info.metadata = parse_metadata(std::string_view(d.metadata, d.metadata_length));
     } catch (const SegmentError& error) {
-        throw SegmentError(where + ": " + error.what());
+        throw SegmentError(where() + ": " + error.what());
     }
     if (auto error = frame_geometry_problem(info); !error.empty())
-        throw SegmentError(where + " holds an invalid frame: " + error);
+        throw SegmentError(where() + " holds an invalid frame: " + error);
     return info;
 }
 
@@ -429,9 +433,14 @@ private:
             return nullptr; // the writer is taking it
         const auto& shared = segment_->desc(slot);
         const uint64_t before = layout::load_acquire(shared.seqlock);
-        // Only the bytes of metadata in use are copied: most frames carry none.
+        // Only the bytes in use of the camera id, caps and metadata are copied (the lengths
+        // clamped: a torn or hostile copy is judged by the seqlock and frame_info_from()).
         layout::SlotDesc copy;
-        std::memcpy(&copy, &shared, offsetof(layout::SlotDesc, metadata));
+        std::memcpy(&copy, &shared, offsetof(layout::SlotDesc, camera_id));
+        copy.camera_id_length = std::min<uint16_t>(copy.camera_id_length, layout::kCameraIdBytes);
+        std::memcpy(copy.camera_id, shared.camera_id, copy.camera_id_length);
+        copy.caps_length = std::min<uint16_t>(copy.caps_length, layout::kCapsBytes);
+        std::memcpy(copy.caps, shared.caps, copy.caps_length);
         copy.metadata_length = std::min<uint16_t>(copy.metadata_length, layout::kMetadataBytes);
         std::memcpy(copy.metadata, shared.metadata, copy.metadata_length);
         layout::fence_acquire();
@@ -441,8 +450,7 @@ private:
             return nullptr;
         }
         try {
-            auto info = frame_info_from(copy, segment_->slot_stride(),
-                                        path_ + " slot " + std::to_string(slot));
+            auto info = frame_info_from(copy, segment_->slot_stride(), path_, slot);
             return std::make_shared<const SlotPin>(segment_, slot, std::move(info));
         } catch (...) {
             segment_->unpin(slot);
