@@ -9,7 +9,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <glib-unix.h>
 #include <map>
 #include <memory>
@@ -18,7 +17,6 @@
 #include <set>
 #include <stdexcept>
 #include <string>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -28,6 +26,7 @@
 
 #include "json.hpp"
 #include "rtsp_server.hpp"
+#include "secret_file.hpp"
 
 namespace pvshm::cli {
 namespace {
@@ -149,24 +148,11 @@ void report(Output& output, const RtspEvent& event)
 
 std::string read_password(const std::string& file)
 {
-    std::ifstream in(file);
-    if (!in)
-        throw std::runtime_error("cannot read the password file '" + file +
-                                 "': " + std::strerror(errno));
-    std::string password;
-    std::getline(in, password);
-    if (!password.empty() && password.back() == '\r')
-        password.pop_back();
+    const std::string password = read_secret_line(file, "password");
     if (password.empty())
         throw std::runtime_error("the password file '" + file +
                                  "' is empty: its first line is the password");
     return password;
-}
-
-bool readable_by_others(const std::string& file)
-{
-    struct stat status = {};
-    return stat(file.c_str(), &status) == 0 && (status.st_mode & (S_IRWXG | S_IRWXO)) != 0;
 }
 
 bool is_loopback(const std::string& address)

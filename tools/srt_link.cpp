@@ -6,13 +6,13 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <glib-unix.h>
 #include <netdb.h>
 #include <stdexcept>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
+
+#include "secret_file.hpp"
 
 namespace pvshm::cli {
 namespace {
@@ -62,12 +62,6 @@ const char* package_of(const std::string& factory)
     if (factory.rfind("srt", 0) == 0)
         return "gstreamer1.0-plugins-bad, built with libsrt";
     return "libgstreamer1.0-0";
-}
-
-bool readable_by_others(const std::string& file)
-{
-    struct stat status = {};
-    return stat(file.c_str(), &status) == 0 && (status.st_mode & (S_IRWXG | S_IRWXO)) != 0;
 }
 
 struct RunState
@@ -224,14 +218,7 @@ std::string link_passphrase(const SrtLinkOptions& options, const char* command)
                                  " frames unencrypted: give --passphrase-file FILE (a passphrase "
                                  "of 10 to 79 characters, the same on both ends) or --insecure");
     const std::string& file = *options.passphrase_file;
-    std::ifstream in(file);
-    if (!in)
-        throw std::runtime_error("cannot read the passphrase file '" + file +
-                                 "': " + std::strerror(errno));
-    std::string passphrase;
-    std::getline(in, passphrase);
-    if (!passphrase.empty() && passphrase.back() == '\r')
-        passphrase.pop_back();
+    const std::string passphrase = read_secret_line(file, "passphrase");
     if (passphrase.size() < kMinPassphraseLength || passphrase.size() > kMaxPassphraseLength)
         throw std::runtime_error("the passphrase in '" + file + "' has " +
                                  std::to_string(passphrase.size()) +

@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Secrets kept in files (`pvshm rtsp --password-file`, `pvshm serve/mirror --passphrase-file`),
+// so that they never appear in a process list.
+#pragma once
+
+#include <string>
+
+namespace pvshm::cli {
+
+// The first line of `file`, without a trailing CR. Throws std::runtime_error naming the file as
+// `what`'s ("password", "passphrase") when it cannot be read.
+std::string read_secret_line(const std::string& file, const std::string& what);
+
+// Whether users other than its owner may read or write `file` (worth a warning).
+bool readable_by_others(const std::string& file);
+
+} // namespace pvshm::cli
