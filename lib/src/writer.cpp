@@ -162,7 +162,7 @@ public:
             auto fresh = this->loan(info.payload_size, true);
             if (!fresh)
                 return std::nullopt;
-            std::memcpy(fresh->data(), loan.data(), info.payload_size);
+            fresh->fill(0, loan.data(), info.payload_size);
             loan.give_back();
             return publish(*fresh, info);
         }
