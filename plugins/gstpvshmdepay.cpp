@@ -17,7 +17,8 @@
  * - offset: the sender's sequence number of the frame (offset-end: one more);
  * - a #GstReferenceTimestampMeta with caps `timestamp/x-unix`: the sender's CLOCK_REALTIME
  *   capture time;
- * - a custom meta "GstPvShmFrameMeta" with `sequence`, `camera-id` and the user metadata;
+ * - a custom meta "GstPvShmFrameMeta" with `sequence`, `camera-id`, `bit-depth` and the user
+ *   metadata;
  * - duration: the sender's;
  * - PTS: the capture time in this pipeline's running time, read through this host's realtime
  *   clock (so as right as the two hosts' clocks agree: NTP or PTP is the user's business),
@@ -394,6 +395,7 @@ static pvshm::stream::Delivery gst_pv_shm_depay_push(GstPvShmDepay* self,
     info.timestamp_realtime_ns = facts.realtime_ns;
     info.duration_ns = facts.duration_ns;
     info.camera_id = facts.camera_id;
+    info.bit_depth = facts.bit_depth;
     info.metadata = facts.metadata;
     const std::string left_out = gst_pv_shm_meta_add(buffer, info);
     if (!left_out.empty())

@@ -11,6 +11,8 @@ namespace {
 
 constexpr const char* kCameraIdField = "camera-id";
 constexpr const char* kSequenceField = "sequence";
+constexpr const char* kBitDepthField = "bit-depth";
+constexpr guint kMaxBitDepth = 16;
 
 // Set once by plugin_init, read by every element afterwards.
 const GstMetaInfo* frame_meta_info = nullptr;
@@ -19,7 +21,8 @@ GstStaticCaps unix_time_caps = GST_STATIC_CAPS("timestamp/x-unix");
 
 bool is_own_field(const char* name)
 {
-    return std::strcmp(name, kCameraIdField) == 0 || std::strcmp(name, kSequenceField) == 0;
+    return std::strcmp(name, kCameraIdField) == 0 || std::strcmp(name, kSequenceField) == 0 ||
+           std::strcmp(name, kBitDepthField) == 0;
 }
 
 void append_name(std::string& names, const char* name)
@@ -92,6 +95,8 @@ std::string gst_pv_shm_meta_add(GstBuffer* buffer, const pvshm::FrameInfo& info)
     gst_structure_set(s, kSequenceField, G_TYPE_UINT64, guint64(info.sequence), nullptr);
     if (!info.camera_id.empty())
         gst_structure_set(s, kCameraIdField, G_TYPE_STRING, info.camera_id.c_str(), nullptr);
+    if (info.bit_depth != 0)
+        gst_structure_set(s, kBitDepthField, G_TYPE_UINT, guint(info.bit_depth), nullptr);
     std::string left_out;
     for (const auto& [key, value] : info.metadata) {
         if (is_own_field(key.c_str())) {
@@ -134,22 +139,29 @@ std::optional<uint64_t> gst_pv_shm_meta_sequence(GstBuffer* buffer)
     return uint64_t{sequence};
 }
 
-bool gst_pv_shm_meta_read(GstBuffer* buffer, std::string& camera_id, pvshm::UserMetadata& metadata,
-                          std::string& skipped)
+std::optional<GstPvShmMetaFacts> gst_pv_shm_meta_read(GstBuffer* buffer)
 {
     GstCustomMeta* meta = gst_buffer_get_custom_meta(buffer, kGstPvShmFrameMetaName);
     if (!meta)
-        return false;
+        return std::nullopt;
     const GstStructure* s = gst_custom_meta_get_structure(meta);
+    GstPvShmMetaFacts facts;
     const gchar* camera = gst_structure_get_string(s, kCameraIdField);
-    camera_id = camera ? camera : "";
+    facts.camera_id = camera ? camera : "";
+    if (gst_structure_has_field(s, kBitDepthField)) {
+        guint bits = 0;
+        if (gst_structure_get_uint(s, kBitDepthField, &bits) && bits >= 1 && bits <= kMaxBitDepth)
+            facts.bit_depth = bits;
+        else
+            append_name(facts.skipped, kBitDepthField);
+    }
     const gint fields = gst_structure_n_fields(s);
     for (gint i = 0; i < fields; ++i) {
         const gchar* name = gst_structure_nth_field_name(s, guint(i));
         if (is_own_field(name))
             continue;
-        if (!store_metadata_value(metadata, name, gst_structure_get_value(s, name)))
-            append_name(skipped, name);
+        if (!store_metadata_value(facts.metadata, name, gst_structure_get_value(s, name)))
+            append_name(facts.skipped, name);
     }
-    return true;
+    return facts;
 }

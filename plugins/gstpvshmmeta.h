@@ -5,6 +5,7 @@
 //
 //   camera-id   G_TYPE_STRING   (absent when the frame names no camera)
 //   sequence    G_TYPE_UINT64   the frame's sequence number in its segment
+//   bit-depth   G_TYPE_UINT     significant bits of GRAY16_LE samples, 1..16 (absent: all 16)
 //   <key>       G_TYPE_STRING, G_TYPE_INT64 or G_TYPE_DOUBLE, one field per user-metadata key
 //
 // A user key named like one of the meta's own fields is left out of the structure.
@@ -33,8 +34,17 @@ std::optional<int64_t> gst_pv_shm_meta_unix_time(GstBuffer* buffer);
 // The sequence number a GstPvShmFrameMeta on `buffer` names, if any.
 std::optional<uint64_t> gst_pv_shm_meta_sequence(GstBuffer* buffer);
 
-// What a GstPvShmFrameMeta on `buffer` tells a writer: its camera id ("" if none) and its user
-// fields, converted to metadata values (other integer and floating-point types widened). Fields
-// of any other type are left out and named in `skipped`. False when the buffer has no such meta.
-bool gst_pv_shm_meta_read(GstBuffer* buffer, std::string& camera_id, pvshm::UserMetadata& metadata,
-                          std::string& skipped);
+// What a GstPvShmFrameMeta tells a writer.
+struct GstPvShmMetaFacts
+{
+    std::string camera_id;  // "" if none
+    uint32_t bit_depth = 0; // 0 if none
+    // The user fields, converted to metadata values (other integer and floating-point types
+    // widened).
+    pvshm::UserMetadata metadata;
+    // The fields left out, of another type (or a bit depth outside 1..16), for a warning.
+    std::string skipped;
+};
+
+// The facts of the GstPvShmFrameMeta on `buffer`, or nullopt when it has none.
+std::optional<GstPvShmMetaFacts> gst_pv_shm_meta_read(GstBuffer* buffer);

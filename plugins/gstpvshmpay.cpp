@@ -8,7 +8,7 @@
  * Turns frames in any caps pvshmsink accepts into the pvshm stream (application/x-pvshm-stream,
  * gstpvshmstream.h), for a byte transport to another host: SRT, TCP, a file. Each frame goes
  * out whole and describes itself (caps, camera id, user metadata, sequence number, realtime
- * capture time, duration, checksums), so a receiver may join at any frame; pvshmdepay turns the
+ * capture time, duration, the bit depth of GRAY16_LE samples, checksums), so a receiver may join at any frame; pvshmdepay turns the
  * bytes back into buffers. The pixels are not copied: each output buffer holds the frame's
  * header and the input's memory.
  *
@@ -297,13 +297,19 @@ static pvshm::stream::FrameFacts gst_pv_shm_pay_facts(GstPvShmPay* self, GstBuff
         gst_pv_shm_meta_unix_time(buffer).value_or(gst_pv_shm_pay_realtime(self, buffer));
     if (GST_BUFFER_DURATION_IS_VALID(buffer))
         facts.duration_ns = int64_t(GST_BUFFER_DURATION(buffer));
-    std::string skipped;
-    gst_pv_shm_meta_read(buffer, facts.camera_id, facts.metadata, skipped);
-    if (!skipped.empty() && !state->warned_facts) {
+    auto meta = gst_pv_shm_meta_read(buffer);
+    if (!meta)
+        return facts;
+    facts.camera_id = std::move(meta->camera_id);
+    facts.metadata = std::move(meta->metadata);
+    if (state->frame && state->frame->format == pvshm::PixelFormat::GRAY16_LE)
+        facts.bit_depth = uint8_t(meta->bit_depth);
+    if (!meta->skipped.empty() && !state->warned_facts) {
         state->warned_facts = true;
         GST_ELEMENT_WARNING(self, STREAM, FORMAT,
-                            ("Fields %s of %s are not strings or numbers: not sent",
-                             skipped.c_str(), kGstPvShmFrameMetaName),
+                            ("Fields %s of %s hold what a frame cannot carry (not a string or a "
+                             "number, or a bit depth outside 1 to 16): not sent",
+                             meta->skipped.c_str(), kGstPvShmFrameMetaName),
                             (nullptr));
     }
     return facts;

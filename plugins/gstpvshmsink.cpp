@@ -17,7 +17,8 @@
  * A frame's capture time is the buffer's running time in CLOCK_MONOTONIC; its realtime capture
  * time comes from a `timestamp/x-unix` #GstReferenceTimestampMeta when the buffer has one. The
  * user fields of a "GstPvShmFrameMeta" custom meta (see pvshmsrc) become the frame's user
- * metadata, and its `camera-id` the frame's camera id unless the camera-id property is set.
+ * metadata, its `camera-id` the frame's camera id unless the camera-id property is set, and its
+ * `bit-depth` the bit depth of GRAY16_LE frames unless the bit-depth property is set.
  *
  * Property values outside their range (slots, perms, bit-depth) keep the element from starting.
  * A segment that never received a frame is removed when the element stops.
@@ -106,6 +107,7 @@ struct PvShmSinkState
     GstVideoInfo video_info{};
     bool raw_video = false;
     bool camera_id_set = false;
+    bool bit_depth_set = false;
     bool warned_metadata = false;
 
     std::atomic<uint64_t> frames_written{0};
@@ -407,6 +409,7 @@ static gboolean gst_pv_shm_sink_start(GstBaseSink* sink)
     state->frames_dropped = 0;
     state->warned_metadata = false;
     state->camera_id_set = !options.camera_id.empty();
+    state->bit_depth_set = options.bit_depth != 0;
     std::lock_guard lock(state->lock);
     state->lossless_drops_before = writer->stats().lossless_drops;
     state->writer = std::move(writer);
@@ -493,25 +496,27 @@ static void gst_pv_shm_sink_stamp(GstPvShmSink* self, GstBuffer* buffer, pvshm::
         frame.duration_ns = int64_t(GST_BUFFER_DURATION(buffer));
 }
 
-// The camera id and user metadata a GstPvShmFrameMeta brings (pvshmsrc upstream, or the
-// application); the camera-id property wins over the meta's.
+// The camera id, bit depth and user metadata a GstPvShmFrameMeta brings (pvshmsrc upstream, or
+// the application); the camera-id and bit-depth properties win over the meta's.
 static void gst_pv_shm_sink_take_frame_meta(GstPvShmSink* self, GstBuffer* buffer,
                                             pvshm::FrameInfo& frame)
 {
     PvShmSinkState* state = self->state;
-    std::string camera_id;
-    std::string skipped;
     frame.sequence = gst_pv_shm_meta_sequence(buffer).value_or(0);
-    if (!gst_pv_shm_meta_read(buffer, camera_id, frame.metadata, skipped))
+    auto meta = gst_pv_shm_meta_read(buffer);
+    if (!meta)
         return;
-    if (!state->camera_id_set && camera_id.size() <= pvshm::kMaxCameraIdLength)
-        frame.camera_id = std::move(camera_id);
-    if (!skipped.empty() && !state->warned_metadata) {
+    if (!state->camera_id_set && meta->camera_id.size() <= pvshm::kMaxCameraIdLength)
+        frame.camera_id = std::move(meta->camera_id);
+    if (!state->bit_depth_set && frame.format == pvshm::PixelFormat::GRAY16_LE)
+        frame.bit_depth = meta->bit_depth;
+    frame.metadata = std::move(meta->metadata);
+    if (!meta->skipped.empty() && !state->warned_metadata) {
         state->warned_metadata = true;
         GST_ELEMENT_WARNING(self, STREAM, FORMAT,
-                            ("Fields %s of %s are not strings or numbers: not stored with the "
-                             "frame",
-                             skipped.c_str(), kGstPvShmFrameMetaName),
+                            ("Fields %s of %s hold what a frame cannot keep (not a string or a "
+                             "number, or a bit depth outside 1 to 16): not stored with the frame",
+                             meta->skipped.c_str(), kGstPvShmFrameMetaName),
                             (nullptr));
     }
 }

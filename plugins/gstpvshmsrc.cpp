@@ -21,9 +21,10 @@
  * - offset: the frame's sequence number in its segment (offset-end: one more).
  * - a #GstReferenceTimestampMeta with caps `timestamp/x-unix`: the CLOCK_REALTIME capture time.
  * - a custom meta "GstPvShmFrameMeta" (gst_buffer_get_custom_meta()) whose structure holds
- *   `camera-id` (string, when the frame names a camera), `sequence` (guint64) and one field per
- *   key of the frame's user metadata: a string, gint64 or gdouble. pvshmsink reads both metas
- *   back, so `pvshmsrc ! ... ! pvshmsink` keeps capture times and metadata.
+ *   `camera-id` (string, when the frame names a camera), `sequence` (guint64), `bit-depth`
+ *   (guint, the significant bits of GRAY16_LE samples when the writer gave them) and one field
+ *   per key of the frame's user metadata: a string, gint64 or gdouble. pvshmsink reads both
+ *   metas back, so `pvshmsrc ! ... ! pvshmsink` keeps capture times, bit depth and metadata.
  *
  * The element posts one warning naming the id when the id has no segment or its writer is gone
  * (again after frames came and went), and an element message "GstPvShmSrcTimeout" with a

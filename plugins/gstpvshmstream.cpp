@@ -49,16 +49,21 @@ std::vector<uint8_t> encode_frame_prefix(const FrameFacts& facts, std::string_vi
         throw std::invalid_argument("frame of " + std::to_string(payload_size) +
                                     " bytes: a stream carries 1 to " +
                                     std::to_string(kMaxPayloadLength));
+    if (facts.bit_depth > kMaxBitDepth)
+        throw std::invalid_argument("bit depth " + std::to_string(facts.bit_depth) +
+                                    ": a stream carries 0 (all bits) to " +
+                                    std::to_string(kMaxBitDepth));
     const std::string metadata = pvshm::serialize_metadata(facts.metadata);
 
     FrameHeader header{};
     std::memcpy(header.magic, kMagic, sizeof kMagic);
-    header.version = kVersion;
+    header.version = facts.bit_depth ? kVersion : kFirstVersion;
     header.header_length = kHeaderSize;
     header.flags = facts.flags;
     header.caps_length = uint16_t(caps.size());
     header.camera_id_length = uint16_t(facts.camera_id.size());
     header.metadata_length = uint32_t(metadata.size());
+    header.bit_depth = facts.bit_depth;
     header.payload_length = payload_size;
     header.sequence = facts.sequence;
     header.realtime_ns = facts.realtime_ns > 0 ? facts.realtime_ns : 0;
@@ -88,16 +93,18 @@ std::optional<Header> decode_header(const uint8_t* bytes, std::string& problem)
         problem = "header checksum mismatch";
         return std::nullopt;
     }
-    if (raw.version != kVersion || raw.header_length != kHeaderSize) {
+    if (raw.version < kFirstVersion || raw.version > kVersion || raw.header_length != kHeaderSize) {
         problem = "stream version " + std::to_string(raw.version) + " with a header of " +
-                  std::to_string(raw.header_length) + " bytes (this receiver reads version " +
-                  std::to_string(kVersion) + ")";
+                  std::to_string(raw.header_length) + " bytes (this receiver reads versions " +
+                  std::to_string(kFirstVersion) + " to " + std::to_string(kVersion) + ")";
         return std::nullopt;
     }
-    if (raw.reserved != 0 || raw.caps_length == 0 || raw.caps_length > kMaxCapsLength ||
-        raw.camera_id_length > kMaxCameraIdLength || raw.metadata_length > kMaxMetadataLength ||
-        raw.payload_length == 0 || raw.payload_length > kMaxPayloadLength || raw.realtime_ns < 0 ||
-        raw.duration_ns < -1) {
+    const bool reserved_zero = raw.reserved[0] == 0 && raw.reserved[1] == 0 && raw.reserved[2] == 0;
+    const uint8_t bit_depth_bound = raw.version >= 2 ? kMaxBitDepth : 0;
+    if (!reserved_zero || raw.bit_depth > bit_depth_bound || raw.caps_length == 0 ||
+        raw.caps_length > kMaxCapsLength || raw.camera_id_length > kMaxCameraIdLength ||
+        raw.metadata_length > kMaxMetadataLength || raw.payload_length == 0 ||
+        raw.payload_length > kMaxPayloadLength || raw.realtime_ns < 0 || raw.duration_ns < -1) {
         problem = "header field out of range";
         return std::nullopt;
     }
@@ -110,6 +117,7 @@ std::optional<Header> decode_header(const uint8_t* bytes, std::string& problem)
     header.sequence = raw.sequence;
     header.realtime_ns = raw.realtime_ns;
     header.duration_ns = raw.duration_ns;
+    header.bit_depth = raw.bit_depth;
     header.body_crc = raw.body_crc;
     return header;
 }
@@ -145,6 +153,7 @@ std::optional<Frame> decode_frame(const Header& header, const uint8_t* bytes, st
     frame.facts.sequence = header.sequence;
     frame.facts.realtime_ns = header.realtime_ns;
     frame.facts.duration_ns = header.duration_ns;
+    frame.facts.bit_depth = header.bit_depth;
     frame.facts.camera_id = camera_id;
     frame.caps = caps;
     frame.payload_offset = header.frame_size() - header.payload_length;

@@ -27,6 +27,9 @@
 //
 // Stream versions:
 //   1  initial format.
+//   2  the byte after metadata_length is bit_depth (the significant bits of GRAY16_LE samples,
+//      1..16); it was reserved. A sender writes version 1 for a frame without a bit depth, so a
+//      version-1 receiver reads every such frame; a receiver reads both.
 //
 // A receiver (Deframer below) resynchronises on the magic: bytes before a magic, and a frame
 // whose header or body does not check, are skipped; a damaged frame is searched from its second
@@ -50,7 +53,10 @@ namespace pvshm::stream {
 inline constexpr uint8_t kMagic[4] = {'P', 'V', 'S', 'F'};
 // kMagic as the big-endian word GstAdapter's scans compare with.
 inline constexpr uint32_t kMagicWord = 0x50565346;
-inline constexpr uint16_t kVersion = 1;
+// The versions a receiver reads, and the one a frame with a bit depth needs.
+inline constexpr uint16_t kFirstVersion = 1;
+inline constexpr uint16_t kVersion = 2;
+inline constexpr uint8_t kMaxBitDepth = 16;
 
 // FrameHeader::flags
 // The first frame a sender sent: its sequence may start anew, a gap before it is no loss.
@@ -73,7 +79,9 @@ struct FrameHeader
     uint16_t caps_length;      // 1..kMaxCapsLength
     uint16_t camera_id_length; // 0..kMaxCameraIdLength
     uint32_t metadata_length;  // 0..kMaxMetadataLength
-    uint32_t reserved;         // zero
+    uint8_t bit_depth;         // version 2: 0 (all 16, or not GRAY16_LE) .. kMaxBitDepth;
+                               // version 1: zero
+    uint8_t reserved[3];       // zero
     uint64_t payload_length;   // 1..kMaxPayloadLength
     uint64_t sequence;         // the sender's sequence number of the frame
     int64_t realtime_ns;       // capture time, the sender's CLOCK_REALTIME; 0: unknown
@@ -90,6 +98,7 @@ static_assert(sizeof(FrameHeader) == 64);
 static_assert(offsetof(FrameHeader, flags) == 8);
 static_assert(offsetof(FrameHeader, caps_length) == 12);
 static_assert(offsetof(FrameHeader, metadata_length) == 16);
+static_assert(offsetof(FrameHeader, bit_depth) == 20);
 static_assert(offsetof(FrameHeader, payload_length) == 24);
 static_assert(offsetof(FrameHeader, sequence) == 32);
 static_assert(offsetof(FrameHeader, realtime_ns) == 40);
@@ -107,13 +116,14 @@ struct FrameFacts
     uint64_t sequence = 0;
     int64_t realtime_ns = 0;
     int64_t duration_ns = -1;
+    uint8_t bit_depth = 0; // significant bits of GRAY16_LE samples; 0: all, or not GRAY16_LE
     std::string camera_id;
     pvshm::UserMetadata metadata;
 };
 
 // The header and the body up to the payload (caps, camera id, metadata) of one frame: a sender
 // writes these bytes, then the payload's. Throws std::invalid_argument for caps, camera id,
-// metadata or payload outside their bounds (the metadata message is the library's).
+// metadata, bit depth or payload outside their bounds (the metadata message is the library's).
 std::vector<uint8_t> encode_frame_prefix(const FrameFacts& facts, std::string_view caps,
                                          const uint8_t* payload, uint64_t payload_size);
 
@@ -128,6 +138,7 @@ struct Header
     uint64_t sequence = 0;
     int64_t realtime_ns = 0;
     int64_t duration_ns = -1;
+    uint8_t bit_depth = 0;
     uint32_t body_crc = 0;
 
     uint64_t frame_size() const

@@ -160,14 +160,33 @@ GstCaps* output_caps(GstHarness* h)
 
 } // namespace
 
-// The wire format, pinned: a frame encoded by an independent implementation of the layout that
+namespace {
+
+std::string hex_of(const Bytes& bytes)
+{
+    std::string hex;
+    for (uint8_t byte : bytes) {
+        char digits[3];
+        std::snprintf(digits, sizeof digits, "%02x", byte);
+        hex += digits;
+    }
+    return hex;
+}
+
+std::string encoded_hex(const stream::FrameFacts& facts, const char* caps, const Bytes& payload)
+{
+    Bytes frame = stream::encode_frame_prefix(facts, caps, payload.data(), payload.size());
+    frame.insert(frame.end(), payload.begin(), payload.end());
+    return hex_of(frame);
+}
+
+} // namespace
+
+// The wire format, pinned: frames encoded by an independent implementation of the layout that
 // gstpvshmstream.h draws (Python's struct and zlib.crc32). A change here is a new stream version.
+// A frame without a bit depth is version 1; one with a bit depth, version 2.
 GST_START_TEST(test_stream_format_is_pinned)
 {
-    const std::string expected_hex =
-        "5056534601004000010000000900030007000000000000000800000000000000"
-        "070000000000000000002a36fe9c9717005a6202000000005a7427b8af21ecdc"
-        "696d6167652f706e6763616d7b226b223a317d89504e470d0a1a0a";
     stream::FrameFacts facts;
     facts.flags = stream::kFlagSenderStart;
     facts.sequence = 7;
@@ -175,16 +194,25 @@ GST_START_TEST(test_stream_format_is_pinned)
     facts.duration_ns = 40'000'000;
     facts.camera_id = "cam";
     facts.metadata = {{"k", int64_t{1}}};
-    const Bytes payload = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    Bytes frame = stream::encode_frame_prefix(facts, "image/png", payload.data(), payload.size());
-    frame.insert(frame.end(), payload.begin(), payload.end());
-    std::string hex;
-    for (uint8_t byte : frame) {
-        char digits[3];
-        std::snprintf(digits, sizeof digits, "%02x", byte);
-        hex += digits;
-    }
-    fail_unless_equals_string(hex.c_str(), expected_hex.c_str());
+    const std::string png =
+        encoded_hex(facts, "image/png", {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
+    fail_unless_equals_string(png.c_str(),
+                              "5056534601004000010000000900030007000000000000000800000000000000"
+                              "070000000000000000002a36fe9c9717005a6202000000005a7427b8af21ecdc"
+                              "696d6167652f706e6763616d7b226b223a317d89504e470d0a1a0a");
+
+    stream::FrameFacts gray16;
+    gray16.sequence = 9;
+    gray16.realtime_ns = 1'700'000'000'000'000'000;
+    gray16.bit_depth = 12;
+    gray16.camera_id = "cam";
+    const std::string gray = encoded_hex(gray16, "video/x-raw,format=GRAY16_LE,width=2,height=1",
+                                         {0xff, 0x0f, 0x01, 0x00});
+    fail_unless_equals_string(gray.c_str(),
+                              "5056534602004000000000002d000300000000000c0000000400000000000000"
+                              "090000000000000000002a36fe9c9717ffffffffffffffff1d3dd87e6f90c165"
+                              "766964656f2f782d7261772c666f726d61743d4752415931365f4c452c776964"
+                              "74683d322c6865696768743d3163616dff0f0100");
 }
 GST_END_TEST;
 
@@ -605,6 +633,66 @@ GST_START_TEST(test_stream_relays_one_segment_into_another)
 }
 GST_END_TEST;
 
+// A 12-bit camera's GRAY16_LE frames keep their bit depth from one segment to another, through
+// pvshmsrc ! pvshmsink and through the stream (version 2 frames), so readers on the far side
+// scale them as the near side does.
+GST_START_TEST(test_stream_relays_the_bit_depth_of_gray16_frames)
+{
+    const std::string from = unique_id("depthfrom");
+    const std::string direct = unique_id("depthdirect");
+    const std::string relayed = unique_id("depthrelayed");
+    SegmentCleanup cleanup_from(from);
+    SegmentCleanup cleanup_direct(direct);
+    SegmentCleanup cleanup_relayed(relayed);
+    pvshm::WriterOptions options;
+    options.bit_depth = 12;
+    pvshm::Writer writer(from, options);
+    const pvshm::FrameInfo info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY16_LE, 4, 2);
+    const std::vector<uint8_t> pixels(info.payload_size, 7);
+    fail_unless(writer.write(info, pixels.data()).has_value());
+
+    GstHarness* src = src_harness(from);
+    GstBuffer* frame = gst_harness_pull(src);
+    GstCaps* caps = gst_pad_get_current_caps(src->sinkpad);
+    GstCustomMeta* meta = gst_buffer_get_custom_meta(frame, "GstPvShmFrameMeta");
+    fail_unless(meta != nullptr);
+    guint bits = 0;
+    fail_unless(gst_structure_get_uint(gst_custom_meta_get_structure(meta), "bit-depth", &bits));
+    fail_unless_equals_int(bits, 12);
+
+    GstHarness* pay = gst_harness_new("pvshmpay");
+    gst_harness_set_src_caps(pay, gst_caps_ref(caps));
+    fail_unless_equals_int(gst_harness_push(pay, gst_buffer_ref(frame)), GST_FLOW_OK);
+    GstBuffer* bytes = gst_harness_pull(pay);
+    const Bytes wire = bytes_of(bytes);
+    std::string problem;
+    const auto header = stream::decode_header(wire.data(), problem);
+    fail_unless(header.has_value(), "%s", problem.c_str());
+    fail_unless_equals_int(header->bit_depth, 12);
+    fail_unless_equals_int(wire[4], 2); // the version that carries a bit depth
+    GstHarness* depay = depay_harness();
+    fail_unless_equals_int(gst_harness_push(depay, bytes), GST_FLOW_OK);
+    GstBuffer* out = gst_harness_pull(depay);
+
+    const std::pair<const std::string*, GstBuffer*> hops[] = {{&direct, frame}, {&relayed, out}};
+    for (const auto& [to, buffer] : hops) {
+        GstHarness* sink = sink_harness(*to, "video/x-raw,format=GRAY16_LE,width=4,height=2");
+        gst_harness_set_src_caps(sink, gst_caps_ref(caps));
+        fail_unless_equals_int(gst_harness_push(sink, buffer), GST_FLOW_OK);
+        pvshm::Reader reader(*to);
+        auto view = reader.view_latest();
+        fail_unless(bool(view));
+        fail_unless_equals_int(view->info().bit_depth, 12);
+        view = {};
+        gst_harness_teardown(sink);
+    }
+    gst_caps_unref(caps);
+    gst_harness_teardown(depay);
+    gst_harness_teardown(pay);
+    gst_harness_teardown(src);
+}
+GST_END_TEST;
+
 static Suite* pvshm_stream_suite()
 {
     Suite* s = suite_create("pvshm_stream");
@@ -630,6 +718,7 @@ static Suite* pvshm_stream_suite()
     tcase_add_test(tc, test_depay_discards_a_partial_frame_at_a_discontinuity);
     tcase_add_test(tc, test_depay_counts_a_frame_cut_by_the_end_of_stream);
     tcase_add_test(tc, test_stream_relays_one_segment_into_another);
+    tcase_add_test(tc, test_stream_relays_the_bit_depth_of_gray16_frames);
     return s;
 }
 

@@ -28,9 +28,10 @@ constexpr const char* kGrayCaps = "video/x-raw, format=(string)GRAY8, width=(int
                                   "height=(int)2, framerate=(fraction)30/1";
 
 Bytes frame(uint64_t sequence, const char* caps = kGrayCaps, size_t payload_size = 8,
-            pvshm::UserMetadata metadata = {}, std::string camera_id = "")
+            pvshm::UserMetadata metadata = {}, std::string camera_id = "", uint8_t bit_depth = 0)
 {
     stream::FrameFacts facts;
+    facts.bit_depth = bit_depth;
     facts.sequence = sequence;
     facts.flags = sequence == 1 ? stream::kFlagSenderStart : 0;
     facts.realtime_ns = 1'700'000'000'000'000'000 + int64_t(sequence) * 33'333'333;
@@ -92,6 +93,14 @@ int main(int argc, char** argv)
                  {{"serial", std::string("S-5")}, {"stamp", int64_t{5}}, {"gain", 5.5}}, "line-3"));
     append(facts, frame(6, "image/jpeg, width=(int)4, height=(int)2", 40, {}, "line-3"));
     ok &= write(dir, "metadata-camera-jpeg", kFixChecksums | pieces(2), facts);
+
+    // Version 2 (a bit depth) between version 1 frames.
+    Bytes versions;
+    append(versions, frame(1));
+    append(versions, frame(2, "video/x-raw, format=(string)GRAY16_LE, width=(int)4, height=(int)2",
+                           16, {}, "", 12));
+    append(versions, frame(3));
+    ok &= write(dir, "gray16-bit-depth-version-2", pieces(5), versions);
 
     Bytes noisy;
     append(noisy, garbage(90));

@@ -15,6 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import pipeline_env, segment_path
@@ -198,16 +199,17 @@ def view_bytes(view):
     return b"".join(plane.tobytes() for plane in planes)
 
 
-def newest(reader, predicate=lambda metadata: True, timeout=WAIT):
-    """The payload and metadata of the first frame from now on for which predicate holds."""
+def newest(reader, predicate=lambda info: True, timeout=WAIT):
+    """The payload and facts (Reader.view's info: the metadata and the user metadata) of the
+    first frame from now on for which predicate holds."""
     deadline = time.monotonic() + timeout
     while True:
         remaining = deadline - time.monotonic()
         assert remaining > 0 and reader.wait(remaining), "no such frame arrived"
-        view = reader.view()
-        if view is not None and predicate(reader.metadata):
-            return view_bytes(view), dict(reader.metadata)
-        del view
+        taken = reader.view(with_info=True)
+        if taken is not None and predicate(taken[1]):
+            return view_bytes(taken[0]), taken[1]
+        del taken
 
 
 def caps_fields(caps):
@@ -268,6 +270,76 @@ def test_an_algorithm_on_the_receiving_host_reads_the_frames_with_the_seed_funct
     on_receiver = pvshm_module.read_image_from_shared_memory(mirrored, meta)
     assert on_receiver.shape == (120, 160, 3) and on_receiver.any()
     assert (on_receiver == on_sender).all()
+
+
+# Producers that take the sent id one after the other, each ending after a few frames: every
+# raw format pvshmsink takes, odd sizes (rows and planes padded in GStreamer's layout), Bayer,
+# JPEG and PNG. (caps, what comes before them, pvshmsink's extra properties)
+PRODUCED_FORMATS = [
+    (f"video/x-raw,format={name},width=161,height=121,framerate=30/1", "", "")
+    for name in ("GRAY8", "RGB", "BGR", "RGBA", "BGRx", "NV12", "I420", "YUY2", "UYVY")
+] + [
+    ("video/x-raw,format=GRAY16_LE,width=161,height=121,framerate=30/1", "", "bit-depth=12"),
+    ("video/x-bayer,format=rggb,width=160,height=120,framerate=30/1",
+     "video/x-raw,format=ARGB,width=160,height=120,framerate=30/1 ! rgb2bayer", ""),
+    ("image/jpeg,width=160,height=120,framerate=30/1",
+     "video/x-raw,format=I420,width=160,height=120,framerate=30/1 ! jpegenc", ""),
+    ("image/png,width=160,height=120,framerate=30/1",
+     "video/x-raw,format=RGB,width=160,height=120,framerate=30/1 ! pngenc", ""),
+]
+
+
+def produce(link, shared_mem_id, caps, before, properties):
+    """Runs a producer of 3 frames into the id until it ends."""
+    argv = ["gst-launch-1.0", "-q", "videotestsrc", "num-buffers=3", "pattern=ball", "!"]
+    argv += before.split() + (["!"] if before else [])
+    argv += [caps, "!", "pvshmsink", f"shared-mem-id={shared_mem_id}", "camera-id=cam-F"]
+    argv += properties.split()
+    status, output = wait_for_exit(link.start(argv))
+    assert status == 0, f"{caps}: {output}"
+
+
+def test_mirror_keeps_every_format_and_its_facts(link, pvshm_module, tmp_path):
+    """Every format, one producer after another on one link (so the caps change under serve and
+    mirror), and last a Python writer's 12-bit frames with user metadata: on the receiving host
+    the same bytes, caps, camera id, capture time, sequence number, bit depth and metadata."""
+    key = passphrase_file(tmp_path)
+    sent = link.id("a")
+    mirrored = link.id("b")
+    port = free_udp_port()
+    serve = link.serve(sent, port, "--passphrase-file", key)
+    link.mirror(port, mirrored, "--passphrase-file", key)
+    # Connected before the first frame: srtsink sends a frame to the receivers it has.
+    wait_for_line(serve, "1 receiver(s)")
+    receiver = pvshm_module.Reader(mirrored)
+
+    def check_relayed(what):
+        view, facts = pvshm_module.Reader(sent).view(with_info=True)
+        pixels = view_bytes(view)
+        del view
+        received, mirrored_facts = newest(
+            receiver, lambda info: info["timestamp_ns"] == facts["timestamp_ns"])
+        assert received == pixels, what
+        for fact in ("format", "width", "height", "camera_id", "sequence", "bit_depth",
+                     "metadata"):
+            assert mirrored_facts[fact] == facts[fact], (what, fact)
+        # A Python writer's frames have no caps: pvshmsrc states them.
+        if facts["caps"]:
+            assert caps_fields(facts["caps"]) <= caps_fields(mirrored_facts["caps"]), what
+        return mirrored_facts
+
+    for produced in PRODUCED_FORMATS:
+        produce(link, sent, *produced)
+        facts = check_relayed(produced[0])
+        if "GRAY16_LE" in produced[0]:
+            assert facts["bit_depth"] == 12
+
+    metadata = {"lot": "L9", "n": 3, "gain": 1.5}
+    with pvshm_module.Writer(sent, camera_id="cam-P", bit_depth=12) as writer:
+        writer.write(np.arange(12 * 10, dtype=np.uint16).reshape(10, 12), metadata=metadata)
+    facts = check_relayed("a Python writer's GRAY16_LE frame")
+    assert (facts["format"], facts["bit_depth"], facts["camera_id"]) == ("GRAY16_LE", 12, "cam-P")
+    assert facts["metadata"] == metadata
 
 
 def test_several_receivers_mirror_one_id(link, pvshm_module, tmp_path):
