@@ -3,13 +3,14 @@
 # tree's environment, what is removed on exit, CPU time per frame, and the machine they ran on.
 # shellcheck shell=bash
 
-# bench_options NAMES USAGE ARGS...: sets the variable of each --NAME among NAMES (space-separated)
-# to the value after it; anything else prints "usage: SCRIPT USAGE" and exits 1.
+# bench_options NAMES USAGE ARGS...: sets the variable of each --NAME among NAMES (space-separated;
+# --a-b sets a_b) to the value after it; anything else prints "usage: SCRIPT USAGE" and exits 1.
 bench_options() {
     local names=" $1 " usage=$2 name
     shift 2
     while [ $# -gt 0 ]; do
         name="${1#--}"
+        name="${name//-/_}"
         if [ "$name" = "$1" ] || [[ "$names" != *" $name "* ]] || [ $# -lt 2 ]; then
             echo "usage: $0 $usage" >&2
             exit 1

@@ -52,8 +52,12 @@ echo "running bench/python_read.py ${quick[*]}" >&2
         echo
         bench/rtsp.sh
         echo
-        echo "### pvshm serve -> pvshm mirror over SRT on 127.0.0.1, 1080p BGR at 5 frames/s"
-        echo
-        bench/srt.sh --rate 5 --frames 60
+        echo "### pvshm serve -> pvshm mirror over SRT on 127.0.0.1"
+        for srt_case in "--rate 5 --frames 60" "--rate 10 --frames 100" \
+            "--size 3840x2160 --rate 1 --frames 12" "--format JPEG --rate 30 --frames 300"; do
+            echo
+            # shellcheck disable=SC2086 # the case's options, one word each
+            bench/srt.sh $srt_case
+        done
     fi
 } | tee "$results/$name.md"

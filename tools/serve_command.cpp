@@ -26,6 +26,7 @@ struct ServeOptions
     std::string id;
     std::string address;
     SrtLinkOptions link;
+    int max_bandwidth_mbit = kDefaultMaxBandwidthMbit;
     bool allow_other_owner = false;
 };
 
@@ -82,7 +83,9 @@ int run_serve(const ServeOptions& options)
                  gboolean(options.allow_other_owner), nullptr);
     gst_util_set_object_arg(G_OBJECT(src), "mode", "all");
     // No receiver yet: frames go to nobody rather than wait, so a receiver's first frame is new.
-    g_object_set(sink, "uri", address.uri("listener").c_str(), "latency", options.link.latency_ms,
+    const std::string uri =
+        address.uri("listener") + "&" + srt_rate_option(options.max_bandwidth_mbit);
+    g_object_set(sink, "uri", uri.c_str(), "latency", options.link.latency_ms,
                  "sync", FALSE, "wait-for-connection", FALSE, nullptr);
     if (!passphrase.empty())
         g_object_set(sink, "passphrase", passphrase.c_str(), nullptr);
@@ -94,13 +97,17 @@ int run_serve(const ServeOptions& options)
     g_signal_connect(sink, "caller-rejected", G_CALLBACK(on_caller_rejected), &receivers);
 
     const std::string where = address.host.empty() ? "every address" : address.host;
+    const std::string rate = options.max_bandwidth_mbit
+                                 ? "frames sent at " + std::to_string(options.max_bandwidth_mbit) +
+                                       " Mbit/s"
+                                 : "frames sent at the input's rate";
     guint64 last_bytes = 0;
     guint64 last_frames = 0;
     LinkHooks hooks;
     hooks.started = [&] {
         output.event("serving " + options.id + " on " + options.address + " (port " +
                      std::to_string(address.port) + ", " + where + ", " +
-                     (passphrase.empty() ? "unencrypted" : "encrypted") + ")");
+                     (passphrase.empty() ? "unencrypted" : "encrypted") + ", " + rate + ")");
     };
     hooks.status = [&](double seconds) {
         const guint64 frames = element_stat(pay, "frames");
@@ -146,6 +153,13 @@ void add_serve_command(CLI::App& app, std::function<int()>& run)
                      "srt://[HOST]:PORT to listen on (no HOST: every IPv4 address)")
         ->required();
     add_srt_link_options(*serve, options->link);
+    serve
+        ->add_option("--max-bandwidth", options->max_bandwidth_mbit,
+                     "Mbit/s at which each frame's packets are sent: the link's capacity (raise "
+                     "it on faster links for raw frames); 0: the input's average rate plus 25% "
+                     "(smooth, but a large frame then takes most of a frame interval)")
+        ->check(CLI::Range(0, kMaxMaxBandwidthMbit))
+        ->capture_default_str();
     serve->add_flag("--allow-other-owner", options->allow_other_owner,
                     "Read a segment owned by another user (refused by default: it could have "
                     "been planted)");

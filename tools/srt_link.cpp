@@ -138,6 +138,11 @@ std::string SrtAddress::uri(const char* mode) const
            "?mode=" + mode + "&" + kSrtBufferOptions;
 }
 
+std::string srt_rate_option(int mbit)
+{
+    return "maxbw=" + std::to_string(int64_t{mbit} * 1'000'000 / 8);
+}
+
 SrtAddress parse_srt_address(const std::string& text, bool host_required)
 {
     const auto refuse = [&](const std::string& why) {

@@ -26,10 +26,19 @@ inline constexpr int kDefaultSrtLatencyMs = 125;
 
 // SRT options for raw frames, which come in bursts of megabytes: srtsink's sends do not block,
 // and it drops a receiver whose send buffer is full, which SRT's 12 MB default is after two 1080p
-// BGR frames; and live mode caps the rate at 1 Gbit/s unless maxbw=0 (the input rate plus 25%).
-// payloadsize: the largest live-mode packet, 10% fewer packets than the default 1316 bytes.
+// BGR frames. payloadsize: the largest live-mode packet, 10% fewer packets than the default 1316
+// bytes.
 inline constexpr const char* kSrtBufferOptions =
-    "sndbuf=67108864&rcvbuf=67108864&fc=51000&maxbw=0&payloadsize=1456";
+    "sndbuf=67108864&rcvbuf=67108864&fc=51000&payloadsize=1456";
+
+// The rate a sender sends each frame's packets at (SRT's maxbw), in Mbit/s: a gigabit link.
+// SRT's alternative, 0, follows the input's average rate plus 25%: smooth, but a frame of
+// megabytes then takes most of a frame interval to send (a 4K BGR frame at 1 frame/s, 0.77 s).
+inline constexpr int kDefaultMaxBandwidthMbit = 1000;
+inline constexpr int kMaxMaxBandwidthMbit = 100000;
+
+// SRT's maxbw option (bytes/s) for `mbit` Mbit/s; 0 stays 0 (the input rate plus 25%).
+std::string srt_rate_option(int mbit);
 
 struct SrtAddress
 {

@@ -428,6 +428,22 @@ def test_no_passphrase_is_refused_unless_insecure(pvshm, srt_env, command):
     assert "--insecure" in result.stderr
 
 
+@pytest.mark.parametrize("rate", ["-1", "100001", "fast"])
+def test_a_send_rate_out_of_range_is_refused(pvshm, srt_env, rate):
+    address = f"srt://127.0.0.1:{free_udp_port()}"
+    result = pvshm("serve", "cam", address, "--insecure", "--max-bandwidth", rate, env=srt_env)
+    assert result.returncode == 1
+    assert "--max-bandwidth" in result.stderr
+
+
+def test_serve_says_the_rate_it_sends_at(link):
+    address = f"srt://127.0.0.1:{free_udp_port()}"
+    serve = link.start([link.cli, "serve", link.id("a"), address, "--insecure",
+                        "--max-bandwidth", "2500"])
+    line = wait_for_line(serve, "serving ")
+    assert "2500 Mbit/s" in line, line
+
+
 @pytest.mark.parametrize("length", [9, 80])
 def test_a_passphrase_of_the_wrong_length_is_refused(pvshm, srt_env, tmp_path, length):
     key = passphrase_file(tmp_path, "x" * length)
