@@ -85,8 +85,8 @@ int run_serve(const ServeOptions& options)
     // No receiver yet: frames go to nobody rather than wait, so a receiver's first frame is new.
     const std::string uri =
         address.uri("listener") + "&" + srt_rate_option(options.max_bandwidth_mbit);
-    g_object_set(sink, "uri", uri.c_str(), "latency", options.link.latency_ms,
-                 "sync", FALSE, "wait-for-connection", FALSE, nullptr);
+    g_object_set(sink, "uri", uri.c_str(), "latency", options.link.latency_ms, "sync", FALSE,
+                 "wait-for-connection", FALSE, nullptr);
     if (!passphrase.empty())
         g_object_set(sink, "passphrase", passphrase.c_str(), nullptr);
 
@@ -97,10 +97,10 @@ int run_serve(const ServeOptions& options)
     g_signal_connect(sink, "caller-rejected", G_CALLBACK(on_caller_rejected), &receivers);
 
     const std::string where = address.host.empty() ? "every address" : address.host;
-    const std::string rate = options.max_bandwidth_mbit
-                                 ? "frames sent at " + std::to_string(options.max_bandwidth_mbit) +
-                                       " Mbit/s"
-                                 : "frames sent at the input's rate";
+    const std::string rate =
+        options.max_bandwidth_mbit
+            ? "frames sent at " + std::to_string(options.max_bandwidth_mbit) + " Mbit/s"
+            : "frames sent at the input's rate";
     guint64 last_bytes = 0;
     guint64 last_frames = 0;
     LinkHooks hooks;
