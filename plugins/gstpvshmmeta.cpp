@@ -14,10 +14,14 @@ constexpr const char* kSequenceField = "sequence";
 constexpr const char* kBitDepthField = "bit-depth";
 constexpr guint kMaxBitDepth = 16;
 
-// Set once by plugin_init, read by every element afterwards.
+// Set once by plugin_init, read by every element afterwards: the meta, the quarks of its own
+// fields (a field set by name is looked up in GLib's quark table) and the caps of realtime
+// reference timestamps.
 const GstMetaInfo* frame_meta_info = nullptr;
-
-GstStaticCaps unix_time_caps = GST_STATIC_CAPS("timestamp/x-unix");
+GQuark camera_id_quark = 0;
+GQuark sequence_quark = 0;
+GQuark bit_depth_quark = 0;
+GstCaps* unix_time_caps = nullptr;
 
 bool is_own_field(const char* name)
 {
@@ -77,26 +81,32 @@ void gst_pv_shm_meta_register()
 {
     // No tags: the facts describe the frame, not its pixels, so converters and scalers keep them.
     static const gchar* tags[] = {nullptr};
-    if (!frame_meta_info)
-        frame_meta_info =
-            gst_meta_register_custom(kGstPvShmFrameMetaName, tags, nullptr, nullptr, nullptr);
+    if (frame_meta_info)
+        return;
+    frame_meta_info =
+        gst_meta_register_custom(kGstPvShmFrameMetaName, tags, nullptr, nullptr, nullptr);
+    camera_id_quark = g_quark_from_static_string(kCameraIdField);
+    sequence_quark = g_quark_from_static_string(kSequenceField);
+    bit_depth_quark = g_quark_from_static_string(kBitDepthField);
+    // Kept for the life of the process, as GStreamer keeps its static caps.
+    unix_time_caps = gst_caps_new_empty_simple("timestamp/x-unix");
+    GST_MINI_OBJECT_FLAG_SET(unix_time_caps, GST_MINI_OBJECT_FLAG_MAY_BE_LEAKED);
 }
 
 std::string gst_pv_shm_meta_add(GstBuffer* buffer, const pvshm::FrameInfo& info)
 {
-    g_autoptr(GstCaps) unix_time = gst_static_caps_get(&unix_time_caps);
     gst_buffer_add_reference_timestamp_meta(
-        buffer, unix_time, GstClockTime(std::max<int64_t>(info.timestamp_realtime_ns, 0)),
+        buffer, unix_time_caps, GstClockTime(std::max<int64_t>(info.timestamp_realtime_ns, 0)),
         info.duration_ns > 0 ? GstClockTime(info.duration_ns) : GST_CLOCK_TIME_NONE);
 
     auto* meta =
         reinterpret_cast<GstCustomMeta*>(gst_buffer_add_meta(buffer, frame_meta_info, nullptr));
     GstStructure* s = gst_custom_meta_get_structure(meta);
-    gst_structure_set(s, kSequenceField, G_TYPE_UINT64, guint64(info.sequence), nullptr);
+    gst_structure_id_set(s, sequence_quark, G_TYPE_UINT64, guint64(info.sequence), nullptr);
     if (!info.camera_id.empty())
-        gst_structure_set(s, kCameraIdField, G_TYPE_STRING, info.camera_id.c_str(), nullptr);
+        gst_structure_id_set(s, camera_id_quark, G_TYPE_STRING, info.camera_id.c_str(), nullptr);
     if (info.bit_depth != 0)
-        gst_structure_set(s, kBitDepthField, G_TYPE_UINT, guint(info.bit_depth), nullptr);
+        gst_structure_id_set(s, bit_depth_quark, G_TYPE_UINT, guint(info.bit_depth), nullptr);
     std::string left_out;
     for (const auto& [key, value] : info.metadata) {
         if (is_own_field(key.c_str())) {
@@ -120,32 +130,27 @@ std::string gst_pv_shm_meta_add(GstBuffer* buffer, const pvshm::FrameInfo& info)
 
 std::optional<int64_t> gst_pv_shm_meta_unix_time(GstBuffer* buffer)
 {
-    g_autoptr(GstCaps) unix_time = gst_static_caps_get(&unix_time_caps);
     const GstReferenceTimestampMeta* meta =
-        gst_buffer_get_reference_timestamp_meta(buffer, unix_time);
+        gst_buffer_get_reference_timestamp_meta(buffer, unix_time_caps);
     if (!meta || !GST_CLOCK_TIME_IS_VALID(meta->timestamp) ||
         meta->timestamp > GstClockTime(std::numeric_limits<int64_t>::max()))
         return std::nullopt;
     return int64_t(meta->timestamp);
 }
 
-std::optional<uint64_t> gst_pv_shm_meta_sequence(GstBuffer* buffer)
-{
-    GstCustomMeta* meta = gst_buffer_get_custom_meta(buffer, kGstPvShmFrameMetaName);
-    guint64 sequence = 0;
-    if (!meta ||
-        !gst_structure_get_uint64(gst_custom_meta_get_structure(meta), kSequenceField, &sequence))
-        return std::nullopt;
-    return uint64_t{sequence};
-}
-
 std::optional<GstPvShmMetaFacts> gst_pv_shm_meta_read(GstBuffer* buffer)
 {
-    GstCustomMeta* meta = gst_buffer_get_custom_meta(buffer, kGstPvShmFrameMetaName);
+    // By the registered API type: gst_buffer_get_custom_meta() looks the name up in GStreamer's
+    // table of metas first, for every buffer.
+    auto* meta =
+        reinterpret_cast<GstCustomMeta*>(gst_buffer_get_meta(buffer, frame_meta_info->api));
     if (!meta)
         return std::nullopt;
     const GstStructure* s = gst_custom_meta_get_structure(meta);
     GstPvShmMetaFacts facts;
+    guint64 sequence = 0;
+    if (gst_structure_get_uint64(s, kSequenceField, &sequence))
+        facts.sequence = sequence;
     const gchar* camera = gst_structure_get_string(s, kCameraIdField);
     facts.camera_id = camera ? camera : "";
     if (gst_structure_has_field(s, kBitDepthField)) {

@@ -31,12 +31,10 @@ std::string gst_pv_shm_meta_add(GstBuffer* buffer, const pvshm::FrameInfo& info)
 // The capture time (CLOCK_REALTIME ns) of the buffer's `timestamp/x-unix` reference timestamp.
 std::optional<int64_t> gst_pv_shm_meta_unix_time(GstBuffer* buffer);
 
-// The sequence number a GstPvShmFrameMeta on `buffer` names, if any.
-std::optional<uint64_t> gst_pv_shm_meta_sequence(GstBuffer* buffer);
-
 // What a GstPvShmFrameMeta tells a writer.
 struct GstPvShmMetaFacts
 {
+    std::optional<uint64_t> sequence;
     std::string camera_id;  // "" if none
     uint32_t bit_depth = 0; // 0 if none
     // The user fields, converted to metadata values (other integer and floating-point types

@@ -291,13 +291,13 @@ static pvshm::stream::FrameFacts gst_pv_shm_pay_facts(GstPvShmPay* self, GstBuff
     pvshm::stream::FrameFacts facts;
     if (!state->started)
         facts.flags |= pvshm::stream::kFlagSenderStart;
-    facts.sequence = gst_pv_shm_meta_sequence(buffer).value_or(state->own_sequence + 1);
+    auto meta = gst_pv_shm_meta_read(buffer);
+    facts.sequence = meta && meta->sequence ? *meta->sequence : state->own_sequence + 1;
     state->own_sequence = facts.sequence;
     facts.realtime_ns =
         gst_pv_shm_meta_unix_time(buffer).value_or(gst_pv_shm_pay_realtime(self, buffer));
     if (GST_BUFFER_DURATION_IS_VALID(buffer))
         facts.duration_ns = int64_t(GST_BUFFER_DURATION(buffer));
-    auto meta = gst_pv_shm_meta_read(buffer);
     if (!meta)
         return facts;
     facts.camera_id = std::move(meta->camera_id);

@@ -102,8 +102,11 @@ struct PvShmSinkState
     // Shared with the pools handed upstream, which hold it weakly.
     std::shared_ptr<pvshm::Writer> writer;
 
-    // Streaming thread only: what the current caps say every frame looks like.
+    // Streaming thread only: what the current caps say every frame looks like, and the frame
+    // being written, assigned from it for every buffer (its strings keep their storage: no
+    // allocation per frame).
     std::optional<pvshm::FrameInfo> frame;
+    pvshm::FrameInfo current;
     GstVideoInfo video_info{};
     bool raw_video = false;
     bool camera_id_set = false;
@@ -502,10 +505,10 @@ static void gst_pv_shm_sink_take_frame_meta(GstPvShmSink* self, GstBuffer* buffe
                                             pvshm::FrameInfo& frame)
 {
     PvShmSinkState* state = self->state;
-    frame.sequence = gst_pv_shm_meta_sequence(buffer).value_or(0);
     auto meta = gst_pv_shm_meta_read(buffer);
     if (!meta)
         return;
+    frame.sequence = meta->sequence.value_or(0);
     if (!state->camera_id_set && meta->camera_id.size() <= pvshm::kMaxCameraIdLength)
         frame.camera_id = std::move(meta->camera_id);
     if (!state->bit_depth_set && frame.format == pvshm::PixelFormat::GRAY16_LE)
@@ -619,17 +622,17 @@ static void gst_pv_shm_sink_count(GstPvShmSink* self, std::optional<uint64_t> se
 // lies; `frame` then describes its layout. nullptr for a buffer to copy.
 static pvshm::SlotLoan* gst_pv_shm_sink_slot_in_place(GstBuffer* buffer,
                                                       const pvshm::Writer& writer,
+                                                      const pvshm::FrameInfo& as_caps_say,
                                                       pvshm::FrameInfo& frame)
 {
     pvshm::SlotLoan* lent = gst_pv_shm_pool_lent_slot(buffer, writer);
     if (!lent)
         return nullptr;
-    pvshm::FrameInfo placed = frame;
-    gst_pv_shm_sink_describe_in_place(buffer, placed);
-    if (!pvshm::frame_geometry_problem(placed).empty() || placed.payload_size > lent->capacity())
-        return nullptr;
-    frame = std::move(placed);
-    return lent;
+    gst_pv_shm_sink_describe_in_place(buffer, frame);
+    if (pvshm::frame_geometry_problem(frame).empty() && frame.payload_size <= lent->capacity())
+        return lent;
+    frame = as_caps_say;
+    return nullptr;
 }
 
 // Publishes the frame upstream drew straight into `slot`: no copy.
@@ -682,12 +685,17 @@ static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer
         GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Buffer before caps"), (nullptr));
         return GST_FLOW_NOT_NEGOTIATED;
     }
-    pvshm::FrameInfo frame = *state->frame;
-    gst_pv_shm_sink_stamp(self, buffer, frame);
-    gst_pv_shm_sink_take_frame_meta(self, buffer, frame);
+    // A frame painted in place arrives right after its painting evicted the caches: every byte
+    // touched before the readers are woken delays them (no FrameInfo copy, one meta lookup).
+    pvshm::FrameInfo& frame = state->current;
+    frame = *state->frame;
     GstPvShmLogScope scope(GST_CAT_DEFAULT, self);
     try {
-        if (pvshm::SlotLoan* slot = gst_pv_shm_sink_slot_in_place(buffer, *writer, frame))
+        pvshm::SlotLoan* slot =
+            gst_pv_shm_sink_slot_in_place(buffer, *writer, *state->frame, frame);
+        gst_pv_shm_sink_stamp(self, buffer, frame);
+        gst_pv_shm_sink_take_frame_meta(self, buffer, frame);
+        if (slot)
             return gst_pv_shm_sink_publish_in_place(self, *writer, *slot, frame);
         return gst_pv_shm_sink_publish_copy(self, *writer, buffer, frame);
     } catch (...) {
