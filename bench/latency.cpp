@@ -340,7 +340,7 @@ void row(const std::string& what, const char* metric, double value, const char* 
 
 int run_driver(bool quick)
 {
-    const int frames = quick ? 100 : 2000;
+    const int frames = quick ? 50 : 2000;
     fprintf(stderr, "latency: futex floor, %d frames\n", frames);
     const Percentiles floor = futex_floor(frames, false);
     fprintf(stderr, "latency: futex floor, producer painting between frames\n");

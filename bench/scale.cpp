@@ -430,7 +430,7 @@ private:
 int run_driver(bool quick)
 {
     // Quick: one short window per set of processes, to prove the benchmark works.
-    const Settings settings = quick ? Settings{1, 0.5, 5, 30} : Settings{};
+    const Settings settings = quick ? Settings{1, 0.3, 3, 30} : Settings{};
     Driver driver(settings);
     const std::vector<int> reader_counts =
         quick ? std::vector<int>{1, 4} : std::vector<int>{1, 4, 16, 64};
