@@ -7,6 +7,7 @@
 //   (a)      pvshm::Writer loan + publish -> pvshm::Reader::wait + view_latest
 //   (b)      videotestsrc ! pvshmsink  ->  pvshmsrc ! appsink
 //   (c)      videotestsrc ! shmsink    ->  shmsrc ! appsink
+//   (a), (b) again with readers that spin (low-latency mode), measured apart
 // Prints JSON lines for report.py.
 //
 //   pvshm-bench-latency [--quick]
@@ -151,13 +152,18 @@ Percentiles futex_floor(int frames, bool paint)
     return percentiles(std::move(us));
 }
 
-Percentiles pvshm_library(int frames)
+// The spin of the low-latency rows: two frame intervals, so that the reader never sleeps.
+constexpr std::chrono::nanoseconds kSpin{2 * kPeriodNs};
+
+Percentiles pvshm_library(int frames, std::chrono::nanoseconds spin = {})
 {
     const std::string id = "bench-latency-lib-" + std::to_string(getpid());
     pvshm::dev_clear_shared_memory(id);
     std::vector<double> us;
     {
-        pvshm::Reader reader(id);
+        pvshm::ReaderOptions options;
+        options.spin = spin;
+        pvshm::Reader reader(id, options);
         ChildProcess child([&] {
             alarm(unsigned(frames / 100 + 30));
             pvshm::Writer writer(id);
@@ -278,7 +284,7 @@ void stop(ChildProcess& child, std::chrono::milliseconds timeout)
         fprintf(stderr, "latency: child %d did not stop\n", int(child.pid()));
 }
 
-Percentiles pipeline_latency(bool pvshm_side, int frames)
+Percentiles pipeline_latency(bool pvshm_side, int frames, std::chrono::nanoseconds spin = {})
 {
     const std::string tag = "bench-latency-" + std::to_string(getpid());
     const std::string socket = "/tmp/" + tag + ".sock";
@@ -299,7 +305,7 @@ Percentiles pipeline_latency(bool pvshm_side, int frames)
     if (pvshm_side) {
         pvshm::dev_clear_shared_memory(tag);
         start(consumer, "--consume",
-              "pvshmsrc shared-mem-id=" + tag +
+              "pvshmsrc shared-mem-id=" + tag + " spin=" + std::to_string(spin.count()) +
                   " is-live=true timeout=5000000000 ! appsink name=sink sync=false");
         if (!consumer->wait_for_line("ready", 20s))
             fprintf(stderr, "latency: pvshmsrc consumer not ready\n");
@@ -351,7 +357,10 @@ int run_driver(bool quick)
     const Percentiles pv = pipeline_latency(true, frames);
     fprintf(stderr, "latency: (c) shmsink -> shmsrc -> appsink\n");
     const Percentiles shm = pipeline_latency(false, frames);
-    if (!floor.ok || !painting.ok || !lib.ok || !pv.ok || !shm.ok) {
+    fprintf(stderr, "latency: (a) and (b) spinning (low-latency mode)\n");
+    const Percentiles lib_spin = pvshm_library(frames, kSpin);
+    const Percentiles pv_spin = pipeline_latency(true, frames, kSpin);
+    if (!floor.ok || !painting.ok || !lib.ok || !pv.ok || !shm.ok || !lib_spin.ok || !pv_spin.ok) {
         fprintf(stderr, "latency: incomplete (floor %d, library %d, pvshmsrc %d, shmsrc %d)\n",
                 floor.ok, lib.ok, pv.ok, shm.ok);
         return 1;
@@ -376,6 +385,13 @@ int run_driver(bool quick)
     row("(c) shmsink→shmsrc→appsink", "p50", shm.p50, futex, floor.p50);
     row("(c) shmsink→shmsrc→appsink", "p99", shm.p99, futex, floor.p99);
     row("(c) shmsink→shmsrc→appsink", "max", shm.max, futex, floor.max);
+    // Measured apart: a reader that spins keeps a core busy (ReaderOptions::spin, pvshmsrc spin).
+    const char* lib_spinning = "(a) spinning: Reader with ReaderOptions::spin of 20 ms";
+    row(lib_spinning, "p50", lib_spin.p50, futex, floor.p50);
+    row(lib_spinning, "p99", lib_spin.p99, futex, floor.p99);
+    const char* pv_spinning = "(b) spinning: pvshmsrc spin=20000000";
+    row(pv_spinning, "p50", pv_spin.p50, shm_anchor, shm.p50);
+    row(pv_spinning, "p99", pv_spin.p99, shm_anchor, shm.p99);
     return 0;
 }
 

@@ -45,6 +45,7 @@
 #include <chrono>
 #include <ctime>
 #include <exception>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -76,6 +77,7 @@ enum
     PROP_COLOR_SPACE,
     PROP_MAX_AGE,
     PROP_ALLOW_OTHER_OWNER,
+    PROP_SPIN,
     PROP_STATS,
 };
 
@@ -99,6 +101,7 @@ constexpr gboolean kDefaultIsLive = TRUE;
 constexpr GstPvShmSrcColorSpace kDefaultColorSpace = GST_PV_SHM_SRC_COLOR_SPACE_RGB;
 constexpr guint64 kDefaultMaxAge = 0;
 constexpr gboolean kDefaultAllowOtherOwner = FALSE;
+constexpr guint64 kDefaultSpin = 0;
 // How long a wait for a frame goes without looking whether the element is being flushed.
 constexpr std::chrono::milliseconds kWaitSlice{50};
 // The frame interval assumed for placing a frame after the previous one when neither the frame
@@ -170,6 +173,7 @@ struct PvShmSrcState
     GstPvShmSrcColorSpace color_space = kDefaultColorSpace;
     guint64 max_age = kDefaultMaxAge;
     bool allow_other_owner = kDefaultAllowOtherOwner;
+    guint64 spin = kDefaultSpin;
 
     // Set by unlock() so that a waiting create() returns promptly.
     std::atomic<bool> flushing{false};
@@ -289,6 +293,14 @@ static void gst_pv_shm_src_class_init(GstPvShmSrcClass* klass)
                              "anyone could have planted it under the id)",
                              kDefaultAllowOtherOwner, settings));
     g_object_class_install_property(
+        gobject_class, PROP_SPIN,
+        g_param_spec_uint64("spin", "Spin",
+                            "Low latency: nanoseconds each wait looks for a new frame in a busy "
+                            "loop before it sleeps (0: sleeps at once). A frame interval or more "
+                            "keeps a core busy, and takes each frame within microseconds of its "
+                            "publication",
+                            0, G_MAXUINT64, kDefaultSpin, settings));
+    g_object_class_install_property(
         gobject_class, PROP_STATS,
         g_param_spec_boxed("stats", "Statistics",
                            "Frames read, frames dropped (overwritten before they were read, "
@@ -366,6 +378,9 @@ static void gst_pv_shm_src_set_property(GObject* object, guint prop_id, const GV
     case PROP_ALLOW_OTHER_OWNER:
         state->allow_other_owner = g_value_get_boolean(value);
         break;
+    case PROP_SPIN:
+        state->spin = g_value_get_uint64(value);
+        break;
     default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
         break;
@@ -403,6 +418,9 @@ static void gst_pv_shm_src_get_property(GObject* object, guint prop_id, GValue* 
     case PROP_ALLOW_OTHER_OWNER:
         g_value_set_boolean(value, state->allow_other_owner);
         break;
+    case PROP_SPIN:
+        g_value_set_uint64(value, state->spin);
+        break;
     case PROP_STATS:
         g_value_take_boxed(
             value, gst_structure_new("GstPvShmSrcStats", "frames-read", G_TYPE_UINT64,
@@ -427,6 +445,8 @@ static gboolean gst_pv_shm_src_start(GstBaseSrc* src)
         std::lock_guard lock(state->lock);
         id = state->shared_mem_id;
         options.allow_other_owner = state->allow_other_owner;
+        options.spin = std::chrono::nanoseconds(
+            std::min<guint64>(state->spin, guint64(std::numeric_limits<int64_t>::max())));
     }
     if (id.empty()) {
         GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No shared-mem-id given"),

@@ -47,6 +47,16 @@ constexpr int kSettleAttempts = 16;
 // find_slot()'s "none".
 constexpr uint32_t kNoSlot = UINT32_MAX;
 
+// A busy loop's pause: lets the core's other thread run and saves power while spinning.
+inline void cpu_relax()
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+}
+
 int64_t to_ns(Clock::duration duration)
 {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(duration).count();
@@ -154,18 +164,35 @@ public:
     bool wait(std::chrono::nanoseconds timeout)
     {
         const auto deadline = deadline_after(timeout);
+        const auto spin_until = std::min(deadline, deadline_after(options_.spin));
         for (;;) {
-            const auto remaining = deadline - Clock::now();
+            const auto now = Clock::now();
             WakeWatch watch;
             if (ready(watch))
                 return true;
-            if (remaining <= Clock::duration::zero())
+            if (now >= deadline)
                 return false;
-            const auto slice = std::min<Clock::duration>(remaining, kReplacementCheck);
+            const auto slice = std::min<Clock::duration>(deadline - now, kReplacementCheck);
             if (!watch.segment)
                 wait_for_name(path_, slice);
+            else if (now < spin_until)
+                spin_for_wake(watch, std::min(spin_until, now + slice));
             else
                 wait_for_any_wake(&watch, 1, to_ns(slice));
+        }
+    }
+
+    // Watches the wake word in a busy loop until it changes (a publish) or `until`.
+    static void spin_for_wake(const WakeWatch& watch, Clock::time_point until)
+    {
+        const auto& word = watch.segment->header().wake_word;
+        for (uint32_t turn = 0;; ++turn) {
+            if (layout::load_acquire(word) != watch.seen)
+                return;
+            // The clock is read now and then: a turn is a fraction of a microsecond.
+            if (turn % 64 == 63 && Clock::now() >= until)
+                return;
+            cpu_relax();
         }
     }
 

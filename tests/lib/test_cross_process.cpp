@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Writers and readers in different processes, including ones that crash at the worst moment.
+#include <ctime>
 #include <gtest/gtest.h>
 #include <random>
 #include <signal.h>
@@ -291,6 +292,57 @@ TEST_F(CrossProcess, LosslessWriterKeepsEveryFrameWhenItGrowsItsSegment)
     writer.write_line("go");
     EXPECT_EQ(slow.wait_for_line("read", 60s), "read 100 torn 0 gaps 0 last 100");
     EXPECT_EQ(writer.wait_for_line("done", 60s), "done 100 dropped 0 lossless-drops 0");
+    writer.close_stdin();
+    EXPECT_EQ(writer.wait_exit(10s), 0);
+}
+
+// Low-latency mode: a reader that spins before it sleeps takes every frame of a lossless writer
+// process, in order and intact, and its waits still end at their timeout when no frame comes.
+TEST_F(CrossProcess, SpinningReaderTakesEveryFrameAndKeepsItsTimeout)
+{
+    ChildProcess writer("pvshm-test-writer",
+                        {id, "64", "48", "300", "--lossless", "--go", "--hold"});
+    ASSERT_TRUE(writer.wait_for_line("ready", 10s));
+    pvshm::ReaderOptions options;
+    options.spin = 1s;
+    pvshm::Reader reader(id, options);
+    EXPECT_FALSE(reader.view_next()); // registers as a reader of every frame
+    writer.write_line("go");
+    uint64_t last = 0;
+    int torn = 0;
+    while (last < 300 && reader.wait(10s)) {
+        while (auto view = reader.view_next()) {
+            const auto stamp = pvshm::test::read_stamp(view->data(), view->size());
+            torn += !stamp;
+            EXPECT_EQ(view->info().sequence, last + 1);
+            last = view->info().sequence;
+        }
+    }
+    EXPECT_EQ(last, 300u);
+    EXPECT_EQ(torn, 0);
+    EXPECT_EQ(reader.frames_skipped(), 0u);
+    EXPECT_EQ(writer.wait_for_line("done", 10s), "done 300 dropped 0 lossless-drops 0");
+
+    // No frame comes: the spin ends with the wait's timeout, not with the spin's second, and it
+    // is a busy loop (the thread runs), where a reader without spin sleeps.
+    const auto thread_cpu = [] {
+        timespec ts{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+        return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+    };
+    const auto started = std::chrono::steady_clock::now();
+    const auto cpu_before = thread_cpu();
+    EXPECT_FALSE(reader.wait(200ms));
+    const auto spun = thread_cpu() - cpu_before;
+    const auto waited = std::chrono::steady_clock::now() - started;
+    EXPECT_GE(waited, 200ms);
+    EXPECT_LT(waited, 900ms);
+    EXPECT_GE(spun, 20ms);
+    pvshm::Reader sleeper(id);
+    ASSERT_TRUE(sleeper.view_latest());
+    const auto cpu_asleep = thread_cpu();
+    EXPECT_FALSE(sleeper.wait(200ms));
+    EXPECT_LT(thread_cpu() - cpu_asleep, 20ms);
     writer.close_stdin();
     EXPECT_EQ(writer.wait_exit(10s), 0);
 }

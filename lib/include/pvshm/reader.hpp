@@ -48,6 +48,12 @@ struct ReaderOptions
     // How a refusal names the switch that allows another user's segment: each interface names
     // its own ("allow_other_owner=True" in Python, "allow-other-owner=true" on pvshmsrc, ...).
     std::string allow_other_owner_switch = "ReaderOptions::allow_other_owner";
+    // Low-latency mode, off by default: how long each wait() looks for a new frame in a busy
+    // loop, without a system call, before it sleeps. A frame published meanwhile is seen within
+    // a microsecond and by a thread whose caches are warm, instead of after a futex wake-up and
+    // the scheduler. Spinning for a frame interval or more keeps a core busy all the time: for a
+    // reader with a core of its own. wait_any() does not spin.
+    std::chrono::nanoseconds spin{0};
 };
 
 class Reader
