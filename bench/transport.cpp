@@ -230,12 +230,16 @@ struct Case
     int width, height;
     double bytes_per_pixel;
     bool own_memory; // identity drop-allocation=true: the producer brings its own buffers
+    // Each sink with its default size (pvshmsink 4 slots, shmsink 64 MiB); else both hold 16
+    // frames.
+    bool defaults = false;
 };
 
 int run_driver(bool quick)
 {
     const Case cases[] = {
         {"1920x1080 BGR", "BGR", 1920, 1080, 3, false},
+        {"1920x1080 BGR, both sinks' default sizes", "BGR", 1920, 1080, 3, false, true},
         {"3840x2160 BGR", "BGR", 3840, 2160, 3, false},
         {"1920x1080 GRAY8", "GRAY8", 1920, 1080, 1, false},
         {"1920x1080 NV12", "NV12", 1920, 1080, 1.5, false},
@@ -272,10 +276,10 @@ int run_driver(bool quick)
             const auto run_pvshm = [&] {
                 return run_pair(
                     source +
-                        // 16 slots: the 16 frames shmsink's area holds below.
-                        "pvshmsink name=sink sync=false persist=false slots=16 "
-                        "shared-mem-id=" +
-                        id,
+                        // 16 slots, the 16 frames shmsink's area holds below, but in the
+                        // case of the default sizes.
+                        "pvshmsink name=sink sync=false persist=false " +
+                        std::string(c.defaults ? "" : "slots=16 ") + "shared-mem-id=" + id,
                     "pvshmsrc shared-mem-id=" + id +
                         " is-live=true mode=all timeout=30000000000 ! fakesink name=sink "
                         "sync=false",
@@ -286,7 +290,8 @@ int run_driver(bool quick)
                 return run_pair(source +
                                     "shmsink name=sink sync=false wait-for-connection=true "
                                     "socket-path=" +
-                                    socket + " shm-size=" + std::to_string(shm_size),
+                                    socket +
+                                    (c.defaults ? "" : " shm-size=" + std::to_string(shm_size)),
                                 "shmsrc socket-path=" + socket +
                                     " is-live=true num-buffers=" + std::to_string(frames) + " ! " +
                                     caps + " ! fakesink name=sink sync=false",
