@@ -185,9 +185,9 @@ private:
     std::string path_;
 };
 
-// Decodes every frame of `pipeline_text` (ending in "appsink name=out"), checking that their PTS
-// increase. Returns how many there were, or -1 on an error.
-int count_decoded_frames(const std::string& pipeline_text)
+// Pulls every buffer of `pipeline_text` (ending in "appsink name=out"), checking, when
+// `check_pts`, that their PTS increase. Returns how many there were, or -1 on an error.
+int count_buffers(const std::string& pipeline_text, bool check_pts)
 {
     GError* error = nullptr;
     GstElement* pipeline = gst_parse_launch(pipeline_text.c_str(), &error);
@@ -199,9 +199,11 @@ int count_decoded_frames(const std::string& pipeline_text)
     GstClockTime previous = GST_CLOCK_TIME_NONE;
     while (GstSample* sample = gst_app_sink_try_pull_sample(GST_APP_SINK(out), 20 * GST_SECOND)) {
         const GstClockTime pts = GST_BUFFER_PTS(gst_sample_get_buffer(sample));
-        fail_unless(GST_CLOCK_TIME_IS_VALID(pts));
-        fail_unless(!GST_CLOCK_TIME_IS_VALID(previous) || pts > previous);
-        previous = pts;
+        if (check_pts) {
+            fail_unless(GST_CLOCK_TIME_IS_VALID(pts));
+            fail_unless(!GST_CLOCK_TIME_IS_VALID(previous) || pts > previous);
+            previous = pts;
+        }
         ++frames;
         gst_sample_unref(sample);
     }
@@ -266,10 +268,12 @@ GST_START_TEST(test_recording_to_mp4_keeps_every_frame)
     fail_unless_equals_int(status, 0);
     fail_unless(recorder.output().find("ERROR") == std::string::npos, "%s",
                 recorder.output().c_str());
-    fail_unless_equals_int(count_decoded_frames("filesrc location=" + file.path() +
-                                                " ! qtdemux ! h264parse ! " + decoder +
-                                                " ! appsink name=out"),
-                           100);
+    // The file's timestamps are pvshmsrc's, as the muxer took them; the decoder's own output
+    // timestamps are its business.
+    const std::string demuxed = "filesrc location=" + file.path() + " ! qtdemux";
+    fail_unless_equals_int(count_buffers(demuxed + " ! appsink name=out", true), 100);
+    fail_unless_equals_int(
+        count_buffers(demuxed + " ! h264parse ! " + decoder + " ! appsink name=out", false), 100);
 }
 GST_END_TEST;
 
