@@ -361,8 +361,10 @@ int run_driver(bool quick)
     const Percentiles lib_spin = pvshm_library(frames, kSpin);
     const Percentiles pv_spin = pipeline_latency(true, frames, kSpin);
     if (!floor.ok || !painting.ok || !lib.ok || !pv.ok || !shm.ok || !lib_spin.ok || !pv_spin.ok) {
-        fprintf(stderr, "latency: incomplete (floor %d, library %d, pvshmsrc %d, shmsrc %d)\n",
-                floor.ok, lib.ok, pv.ok, shm.ok);
+        fprintf(stderr,
+                "latency: incomplete (floor %d, painting floor %d, library %d, pvshmsrc %d, "
+                "shmsrc %d, spinning library %d, spinning pvshmsrc %d)\n",
+                floor.ok, painting.ok, lib.ok, pv.ok, shm.ok, lib_spin.ok, pv_spin.ok);
         return 1;
     }
     const char* futex = "futex wake-up between processes";
@@ -386,10 +388,11 @@ int run_driver(bool quick)
     row("(c) shmsink→shmsrc→appsink", "p99", shm.p99, futex, floor.p99);
     row("(c) shmsink→shmsrc→appsink", "max", shm.max, futex, floor.max);
     // Measured apart: a reader that spins keeps a core busy (ReaderOptions::spin, pvshmsrc spin).
-    const char* lib_spinning = "(a) spinning: Reader with ReaderOptions::spin of 20 ms";
+    const std::string lib_spinning = "(a) spinning: Reader with ReaderOptions::spin of " +
+                                     std::to_string(kSpin.count() / 1'000'000) + " ms";
     row(lib_spinning, "p50", lib_spin.p50, futex, floor.p50);
     row(lib_spinning, "p99", lib_spin.p99, futex, floor.p99);
-    const char* pv_spinning = "(b) spinning: pvshmsrc spin=20000000";
+    const std::string pv_spinning = "(b) spinning: pvshmsrc spin=" + std::to_string(kSpin.count());
     row(pv_spinning, "p50", pv_spin.p50, shm_anchor, shm.p50);
     row(pv_spinning, "p99", pv_spin.p99, shm_anchor, shm.p99);
     return 0;

@@ -386,7 +386,6 @@ GstCaps* gst_pv_shm_format_caps_for_frame(const pvshm::FrameInfo& info, const ui
 GstPvShmCapsKey gst_pv_shm_format_caps_key(const pvshm::FrameInfo& info, const uint8_t* payload)
 {
     GstPvShmCapsKey key;
-    key.set = true;
     key.format = stored_format(info, payload);
     key.width = info.width;
     key.height = info.height;
@@ -399,7 +398,7 @@ GstPvShmCapsKey gst_pv_shm_format_caps_key(const pvshm::FrameInfo& info, const u
 bool gst_pv_shm_format_caps_key_matches(const GstPvShmCapsKey& key, const pvshm::FrameInfo& info,
                                         const uint8_t* payload)
 {
-    return key.set && key.format == stored_format(info, payload) && key.width == info.width &&
+    return key.format == stored_format(info, payload) && key.width == info.width &&
            key.height == info.height && key.matrix == info.matrix && key.range == info.range &&
            key.caps == info.caps;
 }

@@ -33,10 +33,9 @@ GstCaps* gst_pv_shm_format_caps_for_frame(const pvshm::FrameInfo& info, const ui
                                           pvshm::ColorOrder unordered);
 
 // What gst_pv_shm_format_caps_for_frame() depends on: frames with equal keys have equal caps, so
-// a reader builds caps only when the key changes. An empty key (`set` false) matches no frame.
+// a reader builds caps only when the key changes.
 struct GstPvShmCapsKey
 {
-    bool set = false;
     pvshm::PixelFormat format = pvshm::PixelFormat::Unknown;
     uint32_t width = 0;
     uint32_t height = 0;

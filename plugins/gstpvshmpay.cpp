@@ -8,8 +8,8 @@
  * Turns frames in any caps pvshmsink accepts into the pvshm stream (application/x-pvshm-stream,
  * gstpvshmstream.h), for a byte transport to another host: SRT, TCP, a file. Each frame goes
  * out whole and describes itself (caps, camera id, user metadata, sequence number, realtime
- * capture time, duration, the bit depth of GRAY16_LE samples, checksums), so a receiver may join at any frame; pvshmdepay turns the
- * bytes back into buffers. The pixels are not copied: each output buffer holds the frame's
+ * capture time, duration, the bit depth of GRAY16_LE samples, checksums), so a receiver may join
+ * at any frame; pvshmdepay turns the bytes back into buffers. The pixels are not copied: each output buffer holds the frame's
  * header and the input's memory.
  *
  * The facts come from the metas pvshmsrc puts on its buffers: the sequence number from

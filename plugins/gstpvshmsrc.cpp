@@ -194,7 +194,7 @@ struct PvShmSrcState
 
     // What the negotiated caps were built from (gst_pv_shm_format_caps_key), to build and
     // compare caps only when frames change.
-    GstPvShmCapsKey caps_key;
+    std::optional<GstPvShmCapsKey> caps_key;
 
     // Under the object lock: answers caps queries between frames.
     GstCaps* caps = nullptr;
@@ -562,7 +562,7 @@ static bool gst_pv_shm_src_use_caps(GstPvShmSrc* self, GstCaps* caps)
     gst_caps_replace(&state->caps, caps);
     GST_OBJECT_UNLOCK(self);
     if (!gst_base_src_set_caps(GST_BASE_SRC(self), caps)) {
-        state->caps_key = {};
+        state->caps_key.reset();
         GST_ELEMENT_ERROR(self, CORE, NEGOTIATION, ("Downstream refused the frames' caps"),
                           (nullptr));
         return false;
@@ -705,7 +705,8 @@ static GstFlowReturn gst_pv_shm_src_frame_as_stored(GstPvShmSrc* self, pvshm::Fr
     PvShmSrcState* state = self->state;
     const pvshm::FrameInfo& info = view.info();
     // Parsing and comparing caps would cost more than the rest of a frame's trip.
-    if (!gst_pv_shm_format_caps_key_matches(state->caps_key, info, view.data())) {
+    if (!state->caps_key ||
+        !gst_pv_shm_format_caps_key_matches(*state->caps_key, info, view.data())) {
         g_autoptr(GstCaps) caps = gst_pv_shm_format_caps_for_frame(info, view.data(), unordered);
         if (!caps) {
             GST_ELEMENT_WARNING(self, STREAM, WRONG_TYPE,
@@ -948,7 +949,7 @@ static gboolean gst_pv_shm_src_stop(GstBaseSrc* src)
 {
     GstPvShmSrc* self = GST_PV_SHM_SRC(src);
     self->state->reader.reset();
-    self->state->caps_key = {};
+    self->state->caps_key.reset();
     GST_OBJECT_LOCK(self);
     gst_caps_replace(&self->state->caps, nullptr);
     GST_OBJECT_UNLOCK(self);

@@ -164,7 +164,9 @@ public:
     bool wait(std::chrono::nanoseconds timeout)
     {
         const auto deadline = deadline_after(timeout);
-        const auto spin_until = std::min(deadline, deadline_after(options_.spin));
+        const auto spin_until = options_.spin > std::chrono::nanoseconds::zero()
+                                    ? std::min(deadline, deadline_after(options_.spin))
+                                    : Clock::time_point::min();
         for (;;) {
             const auto now = Clock::now();
             WakeWatch watch;
