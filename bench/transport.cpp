@@ -2,6 +2,9 @@
 // Transport between two processes: pvshmsink -> pvshmsrc against shmsink -> shmsrc, the same
 // producer (videotestsrc pattern=black, unthrottled) and the same consumer (fakesink) on both
 // sides, and the producer alone into fakesink as the floor. Prints JSON lines for report.py.
+// A consumer that keeps its last buffer (fakesink's default) holds a third slot while the
+// producer paints the next frame; one case lets it go, so that what remains is the protocol's
+// own cost and not that of a larger working set.
 //
 //   pvshm-bench-transport [--quick]
 //
@@ -233,6 +236,9 @@ struct Case
     // Each sink with its default size (pvshmsink 4 slots, shmsink 64 MiB); else both hold 16
     // frames.
     bool defaults = false;
+    // The consumer's fakesink keeps its last buffer (GstBaseSink's enable-last-sample, on by
+    // default), so that a third slot or block is in use while the producer paints.
+    bool consumer_keeps_last = true;
 };
 
 int run_driver(bool quick)
@@ -240,6 +246,7 @@ int run_driver(bool quick)
     const Case cases[] = {
         {"1920x1080 BGR", "BGR", 1920, 1080, 3, false},
         {"1920x1080 BGR, both sinks' default sizes", "BGR", 1920, 1080, 3, false, true},
+        {"1920x1080 BGR, consumer keeps no last buffer", "BGR", 1920, 1080, 3, false, false, false},
         {"3840x2160 BGR", "BGR", 3840, 2160, 3, false},
         {"1920x1080 GRAY8", "GRAY8", 1920, 1080, 1, false},
         {"1920x1080 NV12", "NV12", 1920, 1080, 1.5, false},
@@ -262,6 +269,9 @@ int run_driver(bool quick)
         char caps[160];
         snprintf(caps, sizeof caps, "video/x-raw,format=%s,width=%d,height=%d,framerate=30/1",
                  c.format, c.width, c.height);
+        const std::string consumer_sink =
+            std::string("fakesink name=sink sync=false") +
+            (c.consumer_keeps_last ? "" : " enable-last-sample=false");
         const std::string source =
             "videotestsrc pattern=black num-buffers=" + std::to_string(frames) + " ! " + caps +
             " ! " + (c.own_memory ? "identity drop-allocation=true ! " : "");
@@ -274,16 +284,15 @@ int run_driver(bool quick)
             const std::string id = "bench-transport-" + tag + "-" + std::to_string(++serial);
             const std::string socket = "/tmp/" + id + ".sock";
             const auto run_pvshm = [&] {
-                return run_pair(
-                    source +
-                        // 16 slots, the 16 frames shmsink's area holds below, but in the
-                        // case of the default sizes.
-                        "pvshmsink name=sink sync=false persist=false " +
-                        std::string(c.defaults ? "" : "slots=16 ") + "shared-mem-id=" + id,
-                    "pvshmsrc shared-mem-id=" + id +
-                        " is-live=true mode=all timeout=30000000000 ! fakesink name=sink "
-                        "sync=false",
-                    false, warm, limit_s, quick ? 200ms : 500ms);
+                return run_pair(source +
+                                    // 16 slots, the 16 frames shmsink's area holds below, but in
+                                    // the case of the default sizes.
+                                    "pvshmsink name=sink sync=false persist=false " +
+                                    std::string(c.defaults ? "" : "slots=16 ") +
+                                    "shared-mem-id=" + id,
+                                "pvshmsrc shared-mem-id=" + id +
+                                    " is-live=true mode=all timeout=30000000000 ! " + consumer_sink,
+                                false, warm, limit_s, quick ? 200ms : 500ms);
             };
             const auto run_shm = [&] {
                 const size_t shm_size = std::max<size_t>(size_t(128) << 20, 16 * bytes);
@@ -292,9 +301,8 @@ int run_driver(bool quick)
                                     "socket-path=" +
                                     socket +
                                     (c.defaults ? "" : " shm-size=" + std::to_string(shm_size)),
-                                "shmsrc socket-path=" + socket +
-                                    " is-live=true num-buffers=" + std::to_string(frames) + " ! " +
-                                    caps + " ! fakesink name=sink sync=false",
+                                "shmsrc socket-path=" + socket + " is-live=true num-buffers=" +
+                                    std::to_string(frames) + " ! " + caps + " ! " + consumer_sink,
                                 true, warm, limit_s, 2s);
             };
             Pair pv, shm;
