@@ -93,15 +93,23 @@ void gst_pv_shm_meta_register()
     GST_MINI_OBJECT_FLAG_SET(unix_time_caps, GST_MINI_OBJECT_FLAG_MAY_BE_LEAKED);
 }
 
-std::string gst_pv_shm_meta_add(GstBuffer* buffer, const pvshm::FrameInfo& info)
+GstPvShmMetas gst_pv_shm_meta_attach(GstBuffer* buffer)
 {
-    gst_buffer_add_reference_timestamp_meta(
-        buffer, unix_time_caps, GstClockTime(std::max<int64_t>(info.timestamp_realtime_ns, 0)),
-        info.duration_ns > 0 ? GstClockTime(info.duration_ns) : GST_CLOCK_TIME_NONE);
-
+    GstPvShmMetas metas;
+    metas.unix_time =
+        gst_buffer_add_reference_timestamp_meta(buffer, unix_time_caps, 0, GST_CLOCK_TIME_NONE);
     auto* meta =
         reinterpret_cast<GstCustomMeta*>(gst_buffer_add_meta(buffer, frame_meta_info, nullptr));
-    GstStructure* s = gst_custom_meta_get_structure(meta);
+    metas.facts = gst_custom_meta_get_structure(meta);
+    return metas;
+}
+
+std::string gst_pv_shm_meta_fill(const GstPvShmMetas& metas, const pvshm::FrameInfo& info)
+{
+    metas.unix_time->timestamp = GstClockTime(std::max<int64_t>(info.timestamp_realtime_ns, 0));
+    metas.unix_time->duration =
+        info.duration_ns > 0 ? GstClockTime(info.duration_ns) : GST_CLOCK_TIME_NONE;
+    GstStructure* s = metas.facts;
     gst_structure_id_set(s, sequence_quark, G_TYPE_UINT64, guint64(info.sequence), nullptr);
     if (!info.camera_id.empty())
         gst_structure_id_set(s, camera_id_quark, G_TYPE_STRING, info.camera_id.c_str(), nullptr);
@@ -126,6 +134,11 @@ std::string gst_pv_shm_meta_add(GstBuffer* buffer, const pvshm::FrameInfo& info)
             value);
     }
     return left_out;
+}
+
+std::string gst_pv_shm_meta_add(GstBuffer* buffer, const pvshm::FrameInfo& info)
+{
+    return gst_pv_shm_meta_fill(gst_pv_shm_meta_attach(buffer), info);
 }
 
 std::optional<int64_t> gst_pv_shm_meta_unix_time(GstBuffer* buffer)

@@ -28,6 +28,16 @@ void gst_pv_shm_meta_register();
 // user-metadata keys left out because they are named like the meta's own fields ("" if none).
 std::string gst_pv_shm_meta_add(GstBuffer* buffer, const pvshm::FrameInfo& info);
 
+// The same in two steps, for a buffer made before its frame is there: the metas attached, empty
+// (time 0, no field), then filled in as gst_pv_shm_meta_add() would.
+struct GstPvShmMetas
+{
+    GstReferenceTimestampMeta* unix_time = nullptr;
+    GstStructure* facts = nullptr; // of the GstPvShmFrameMeta
+};
+GstPvShmMetas gst_pv_shm_meta_attach(GstBuffer* buffer);
+std::string gst_pv_shm_meta_fill(const GstPvShmMetas& metas, const pvshm::FrameInfo& info);
+
 // The capture time (CLOCK_REALTIME ns) of the buffer's `timestamp/x-unix` reference timestamp.
 std::optional<int64_t> gst_pv_shm_meta_unix_time(GstBuffer* buffer);
 

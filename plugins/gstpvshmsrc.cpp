@@ -161,6 +161,17 @@ struct PvShmSrcOutput
     GstClockTime frame_interval = GST_CLOCK_TIME_NONE;
 };
 
+// The buffer of the next frame read in place, made before the wait for it: the metas every such
+// buffer carries are allocated while the caches are warm from the last frame, so that a reader
+// just woken (its caches cold) only fills them in. Made for the output as it is, and let go when
+// the output caps change.
+struct PvShmSrcNextBuffer
+{
+    GstBuffer* buffer = nullptr;
+    GstVideoMeta* video = nullptr; // raw video: in the output's format, the layout set per frame
+    GstPvShmMetas metas;
+};
+
 struct PvShmSrcState
 {
     // Guards the settings against property calls from application threads.
@@ -195,6 +206,7 @@ struct PvShmSrcState
     // What the negotiated caps were built from (gst_pv_shm_format_caps_key), to build and
     // compare caps only when frames change.
     std::optional<GstPvShmCapsKey> caps_key;
+    PvShmSrcNextBuffer next;
 
     // Under the object lock: answers caps queries between frames.
     GstCaps* caps = nullptr;
@@ -549,6 +561,28 @@ static PvShmSrcOutput gst_pv_shm_src_output_of(GstPvShmSrc* self, GstCaps* caps)
     return output;
 }
 
+static PvShmSrcNextBuffer gst_pv_shm_src_make_next(const PvShmSrcOutput& output)
+{
+    PvShmSrcNextBuffer next;
+    next.buffer = gst_buffer_new();
+    if (output.raw_video) {
+        GstVideoInfo video = output.video_info;
+        next.video = gst_buffer_add_video_meta_full(
+            next.buffer, GST_VIDEO_FRAME_FLAG_NONE, GST_VIDEO_INFO_FORMAT(&video),
+            GST_VIDEO_INFO_WIDTH(&video), GST_VIDEO_INFO_HEIGHT(&video),
+            GST_VIDEO_INFO_N_PLANES(&video), video.offset, video.stride);
+    }
+    next.metas = gst_pv_shm_meta_attach(next.buffer);
+    return next;
+}
+
+static void gst_pv_shm_src_drop_next(PvShmSrcState* state)
+{
+    if (state->next.buffer)
+        gst_buffer_unref(state->next.buffer);
+    state->next = {};
+}
+
 // Makes `caps` the output caps unless they already are, and `state->output` what they say.
 // False, with an element error posted, when downstream refuses them.
 static bool gst_pv_shm_src_use_caps(GstPvShmSrc* self, GstCaps* caps)
@@ -568,6 +602,7 @@ static bool gst_pv_shm_src_use_caps(GstPvShmSrc* self, GstCaps* caps)
         return false;
     }
     state->output = gst_pv_shm_src_output_of(self, caps);
+    gst_pv_shm_src_drop_next(state);
     return true;
 }
 
@@ -592,29 +627,31 @@ static bool layout_is_default(const pvshm::FrameInfo& info, const GstVideoInfo& 
 
 // The frame in place: the buffer pins its slot until it is freed. Raw video carries its layout
 // in a GstVideoMeta, or is copied into GStreamer's layout for a downstream that ignores metas.
-// nullptr, with an element error posted, when the frame cannot be mapped for that copy.
+// `metas` are the buffer's frame-fact metas, attached already (empty for a copy). nullptr, with
+// an element error posted, when the frame cannot be mapped for that copy.
 static GstBuffer* gst_pv_shm_src_wrap(GstPvShmSrc* self, pvshm::FrameView view,
-                                      const PvShmSrcOutput& output)
+                                      const PvShmSrcOutput& output, GstPvShmMetas& metas)
 {
+    PvShmSrcState* state = self->state;
     const pvshm::FrameInfo& info = view.info();
     auto* held = new pvshm::FrameView(std::move(view));
-    g_autoptr(GstBuffer) buffer =
-        gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, const_cast<uint8_t*>(held->data()),
-                                    held->size(), 0, held->size(), held, delete_view);
+    PvShmSrcNextBuffer made =
+        state->next.buffer ? std::exchange(state->next, {}) : gst_pv_shm_src_make_next(output);
+    g_autoptr(GstBuffer) buffer = made.buffer;
+    gst_buffer_append_memory(
+        buffer, gst_memory_new_wrapped(GST_MEMORY_FLAG_READONLY, const_cast<uint8_t*>(held->data()),
+                                       held->size(), 0, held->size(), held, delete_view));
+    metas = made.metas;
     if (!output.raw_video)
         return g_steal_pointer(&buffer);
-    const GstVideoInfo* video = &output.video_info;
-    gsize offsets[GST_VIDEO_MAX_PLANES] = {};
-    gint strides[GST_VIDEO_MAX_PLANES] = {};
-    for (guint i = 0; i < GST_VIDEO_INFO_N_PLANES(video); ++i) {
-        offsets[i] = info.plane_offsets[i];
-        strides[i] = gint(info.strides[i]);
+    for (guint i = 0; i < made.video->n_planes; ++i) {
+        made.video->offset[i] = info.plane_offsets[i];
+        made.video->stride[i] = gint(info.strides[i]);
     }
-    gst_buffer_add_video_meta_full(buffer, GST_VIDEO_FRAME_FLAG_NONE, GST_VIDEO_INFO_FORMAT(video),
-                                   GST_VIDEO_INFO_WIDTH(video), GST_VIDEO_INFO_HEIGHT(video),
-                                   GST_VIDEO_INFO_N_PLANES(video), offsets, strides);
-    if (output.downstream_video_meta || layout_is_default(info, *video))
+    if (output.downstream_video_meta || layout_is_default(info, output.video_info))
         return g_steal_pointer(&buffer);
+    metas = {};
+    const GstVideoInfo* video = &output.video_info;
     g_autoptr(GstBuffer) copy =
         gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(video), nullptr);
     if (!gst_pv_shm_video_copy(GST_ELEMENT(self), *video, buffer, copy))
@@ -700,7 +737,8 @@ static GstFlowReturn gst_pv_shm_src_frame_normalized(GstPvShmSrc* self,
 // The frame in place, in the caps it was stored with: those are negotiated first when they
 // changed, since the buffer is made as the output caps say.
 static GstFlowReturn gst_pv_shm_src_frame_as_stored(GstPvShmSrc* self, pvshm::FrameView view,
-                                                    pvshm::ColorOrder unordered, GstBuffer** out)
+                                                    pvshm::ColorOrder unordered, GstBuffer** out,
+                                                    GstPvShmMetas& metas)
 {
     PvShmSrcState* state = self->state;
     const pvshm::FrameInfo& info = view.info();
@@ -718,14 +756,16 @@ static GstFlowReturn gst_pv_shm_src_frame_as_stored(GstPvShmSrc* self, pvshm::Fr
             return GST_FLOW_NOT_NEGOTIATED;
         state->caps_key = gst_pv_shm_format_caps_key(info, view.data());
     }
-    *out = gst_pv_shm_src_wrap(self, std::move(view), state->output);
+    *out = gst_pv_shm_src_wrap(self, std::move(view), state->output, metas);
     return *out ? GST_FLOW_OK : GST_FLOW_ERROR;
 }
 
 // The frame's facts on its buffer (see the element's documentation). PTS are the frame's
 // CLOCK_MONOTONIC capture time in our running time, so that latency since capture is preserved,
-// and always increase, so that muxers and encoders take the stream.
-static void gst_pv_shm_src_stamp(GstPvShmSrc* self, GstBuffer* buffer, const pvshm::FrameInfo& info)
+// and always increase, so that muxers and encoders take the stream. `metas`, when attached
+// already, are filled in.
+static void gst_pv_shm_src_stamp(GstPvShmSrc* self, GstBuffer* buffer, const pvshm::FrameInfo& info,
+                                 GstPvShmMetas metas)
 {
     PvShmSrcState* state = self->state;
     const int64_t capture = info.timestamp_monotonic_ns;
@@ -770,7 +810,9 @@ static void gst_pv_shm_src_stamp(GstPvShmSrc* self, GstBuffer* buffer, const pvs
     GST_BUFFER_OFFSET_END(buffer) = info.sequence + 1;
     state->last_pts = pts;
 
-    const std::string left_out = gst_pv_shm_meta_add(buffer, info);
+    if (!metas.unix_time)
+        metas = gst_pv_shm_meta_attach(buffer);
+    const std::string left_out = gst_pv_shm_meta_fill(metas, info);
     if (!left_out.empty() && !state->warned_left_out_keys) {
         state->warned_left_out_keys = true;
         GST_ELEMENT_WARNING(
@@ -920,6 +962,8 @@ static GstFlowReturn gst_pv_shm_src_create(GstPushSrc* src, GstBuffer** out)
                     pvshm::ColorOrder(state->color_space), state->max_age};
     }
     for (;;) {
+        if (!settings.normalize && !state->next.buffer)
+            state->next = gst_pv_shm_src_make_next(state->output);
         GstFlowReturn result = GST_FLOW_OK;
         auto view = gst_pv_shm_src_next_frame(self, settings, result);
         if (!view)
@@ -930,15 +974,16 @@ static GstFlowReturn gst_pv_shm_src_create(GstPushSrc* src, GstBuffer** out)
         // Keeps the description alive (not a copy of it) while the buffer takes the view.
         const pvshm::FrameView frame = *view;
         GstBuffer* buffer = nullptr;
+        GstPvShmMetas metas;
         result = settings.normalize
                      ? gst_pv_shm_src_frame_normalized(self, frame, settings.color_order, &buffer)
                      : gst_pv_shm_src_frame_as_stored(self, std::move(*view), settings.color_order,
-                                                      &buffer);
+                                                      &buffer, metas);
         if (result == kFrameSkipped)
             continue;
         if (result != GST_FLOW_OK)
             return result;
-        gst_pv_shm_src_stamp(self, buffer, frame.info());
+        gst_pv_shm_src_stamp(self, buffer, frame.info(), metas);
         state->frames_read++;
         *out = buffer;
         return GST_FLOW_OK;
@@ -950,6 +995,7 @@ static gboolean gst_pv_shm_src_stop(GstBaseSrc* src)
     GstPvShmSrc* self = GST_PV_SHM_SRC(src);
     self->state->reader.reset();
     self->state->caps_key.reset();
+    gst_pv_shm_src_drop_next(self->state);
     GST_OBJECT_LOCK(self);
     gst_caps_replace(&self->state->caps, nullptr);
     GST_OBJECT_UNLOCK(self);
