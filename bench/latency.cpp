@@ -8,7 +8,9 @@
 //   (b)      videotestsrc ! pvshmsink  ->  pvshmsrc ! appsink
 //   (c)      videotestsrc ! shmsink    ->  shmsrc ! appsink
 //   (a), (b) again with readers that spin (low-latency mode), measured apart
-// Prints JSON lines for report.py.
+// Every case runs in each of 4 rounds (1 with --quick) of 500 frames, pvshm and shmsink taking
+// turns at going first, so that all meet the machine's changing load alike; a figure is the
+// median of its rounds'. Prints JSON lines for report.py.
 //
 //   pvshm-bench-latency [--quick]
 //
@@ -337,44 +339,78 @@ Percentiles pipeline_latency(bool pvshm_side, int frames, std::chrono::nanosecon
     return p;
 }
 
-void row(const std::string& what, const char* metric, double value, const char* anchor,
-         double anchor_value)
+// One case's percentiles, one per round.
+struct Series
+{
+    std::vector<double> p50, p99, max;
+    void add(const Percentiles& p)
+    {
+        p50.push_back(p.p50);
+        p99.push_back(p.p99);
+        max.push_back(p.max);
+    }
+    bool empty() const { return p50.empty(); }
+};
+
+void row(const std::string& what, const char* metric, const std::vector<double>& value,
+         const char* anchor, const std::vector<double>& anchor_value)
 {
     report_row("latency, publish-to-receive, 1920x1080 BGR at 100 frames/s", what, metric, "us",
-               {value}, anchor ? anchor : "", {anchor_value});
+               value, anchor ? anchor : "", anchor_value);
 }
 
 int run_driver(bool quick)
 {
-    const int frames = quick ? 50 : 2000;
-    fprintf(stderr, "latency: futex floor, %d frames\n", frames);
-    const Percentiles floor = futex_floor(frames, false);
-    fprintf(stderr, "latency: futex floor, producer painting between frames\n");
-    const Percentiles painting = futex_floor(frames, true);
-    fprintf(stderr, "latency: (a) pvshm library\n");
-    const Percentiles lib = pvshm_library(frames);
-    fprintf(stderr, "latency: (b) pvshmsink -> pvshmsrc -> appsink\n");
-    const Percentiles pv = pipeline_latency(true, frames);
-    fprintf(stderr, "latency: (c) shmsink -> shmsrc -> appsink\n");
-    const Percentiles shm = pipeline_latency(false, frames);
-    fprintf(stderr, "latency: (a) and (b) spinning (low-latency mode)\n");
-    const Percentiles lib_spin = pvshm_library(frames, kSpin);
-    const Percentiles pv_spin = pipeline_latency(true, frames, kSpin);
-    if (!floor.ok || !painting.ok || !lib.ok || !pv.ok || !shm.ok || !lib_spin.ok || !pv_spin.ok) {
-        fprintf(stderr,
-                "latency: incomplete (floor %d, painting floor %d, library %d, pvshmsrc %d, "
-                "shmsrc %d, spinning library %d, spinning pvshmsrc %d)\n",
-                floor.ok, painting.ok, lib.ok, pv.ok, shm.ok, lib_spin.ok, pv_spin.ok);
+    // Rounds of every case in turn, so that each case meets the machine's changing load alike;
+    // a figure is the median of its rounds'.
+    const int rounds = quick ? 1 : 4;
+    const int frames = quick ? 50 : 500;
+    Series floor, painting, lib, pv, shm, lib_spin, pv_spin;
+    for (int round = 0; round < rounds; ++round) {
+        fprintf(stderr, "latency: round %d/%d, %d frames per case\n", round + 1, rounds, frames);
+        const Percentiles round_floor = futex_floor(frames, false);
+        const Percentiles round_painting = futex_floor(frames, true);
+        const Percentiles round_lib = pvshm_library(frames);
+        // pvshm and shmsink take turns at going first.
+        Percentiles round_pv, round_shm;
+        if (round % 2 == 0) {
+            round_pv = pipeline_latency(true, frames);
+            round_shm = pipeline_latency(false, frames);
+        } else {
+            round_shm = pipeline_latency(false, frames);
+            round_pv = pipeline_latency(true, frames);
+        }
+        const Percentiles round_lib_spin = pvshm_library(frames, kSpin);
+        const Percentiles round_pv_spin = pipeline_latency(true, frames, kSpin);
+        if (!round_floor.ok || !round_painting.ok || !round_lib.ok || !round_pv.ok ||
+            !round_shm.ok || !round_lib_spin.ok || !round_pv_spin.ok) {
+            fprintf(stderr,
+                    "latency: round %d incomplete, left out (floor %d, painting floor %d, library "
+                    "%d, pvshmsrc %d, shmsrc %d, spinning library %d, spinning pvshmsrc %d)\n",
+                    round + 1, round_floor.ok, round_painting.ok, round_lib.ok, round_pv.ok,
+                    round_shm.ok, round_lib_spin.ok, round_pv_spin.ok);
+            continue;
+        }
+        floor.add(round_floor);
+        painting.add(round_painting);
+        lib.add(round_lib);
+        pv.add(round_pv);
+        shm.add(round_shm);
+        lib_spin.add(round_lib_spin);
+        pv_spin.add(round_pv_spin);
+    }
+    if (floor.empty()) {
+        fprintf(stderr, "latency: no complete round\n");
         return 1;
     }
     const char* futex = "futex wake-up between processes";
     const char* shm_anchor = "shmsink→shmsrc→appsink";
-    row("floor: futex wake-up between processes", "p50", floor.p50, nullptr, 0);
-    row("floor: futex wake-up between processes", "p99", floor.p99, nullptr, 0);
-    row("floor: futex wake-up between processes", "max", floor.max, nullptr, 0);
+    row("floor: futex wake-up between processes", "p50", floor.p50, nullptr, {});
+    row("floor: futex wake-up between processes", "p99", floor.p99, nullptr, {});
+    row("floor: futex wake-up between processes", "max", floor.max, nullptr, {});
     const char* futex_painting = "futex wake-up, producer painting between frames";
-    row(std::string("floor: ") + futex_painting, "p50", painting.p50, nullptr, 0);
-    row(std::string("floor: ") + futex_painting, "p99", painting.p99, nullptr, 0);
+    row(std::string("floor: ") + futex_painting, "p50", painting.p50, nullptr, {});
+    row(std::string("floor: ") + futex_painting, "p99", painting.p99, nullptr, {});
     row("(a) pvshm Reader::wait + view_latest", "p50", lib.p50, futex, floor.p50);
     row("(a) pvshm Reader::wait + view_latest", "p99", lib.p99, futex, floor.p99);
     row("(a) pvshm Reader::wait + view_latest", "max", lib.max, futex, floor.max);

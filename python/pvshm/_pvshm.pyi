@@ -93,7 +93,9 @@ class FrameIterator(Iterator[Any]):
     def __next__(self) -> Any: ...
 
 class Reader:
-    def __init__(self, shared_mem_id: str, allow_other_owner: bool = False) -> None: ...
+    def __init__(
+        self, shared_mem_id: str, allow_other_owner: bool = False, spin: float = 0.0
+    ) -> None: ...
     @overload
     def read(
         self, color_space: str = "RGB", with_info: Literal[False] = False

@@ -53,16 +53,22 @@ private:
 
 } // namespace
 
-ReaderOptions reader_options(bool allow_other_owner)
+ReaderOptions reader_options(bool allow_other_owner, double spin_seconds)
 {
+    if (!(spin_seconds >= 0 && spin_seconds <= 3600))
+        throw py::value_error("spin must be 0 to 3600 seconds, got " +
+                              py::str(py::float_(spin_seconds)).cast<std::string>());
     ReaderOptions options;
     options.allow_other_owner = allow_other_owner;
     options.allow_other_owner_switch = "allow_other_owner=True";
+    options.spin = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::duration<double>(spin_seconds));
     return options;
 }
 
-ReaderBinding::ReaderBinding(const std::string& shared_mem_id, bool allow_other_owner)
-    : id_(shared_mem_id), reader_(shared_mem_id, reader_options(allow_other_owner))
+ReaderBinding::ReaderBinding(const std::string& shared_mem_id, bool allow_other_owner,
+                             double spin_seconds)
+    : id_(shared_mem_id), reader_(shared_mem_id, reader_options(allow_other_owner, spin_seconds))
 {
 }
 
@@ -191,10 +197,15 @@ void bind_reader(py::module_& module)
         module, "Reader",
         R"doc(Streams the frames of one shared-memory id, from any number of processes at once.
 
-Reader(shared_mem_id, allow_other_owner=False) never fails for a missing segment: it finds it once
-it appears and follows a writer that restarts. An invalid id raises ValueError. A segment owned by
-another user raises SegmentError unless allow_other_owner is True. Safe to share between threads;
-blocking calls release the GIL.
+Reader(shared_mem_id, allow_other_owner=False, spin=0.0) never fails for a missing segment: it
+finds it once it appears and follows a writer that restarts. An invalid id raises ValueError. A
+segment owned by another user raises SegmentError unless allow_other_owner is True. Safe to share
+between threads; blocking calls release the GIL.
+
+spin (seconds, 0 to 3600) is the low-latency mode: each wait looks for a new frame in a busy loop
+for that long before it sleeps, so a frame is seen within microseconds of its publication, at the
+price of a core kept busy while it spins. 0 (the default) sleeps at once; wait_any() never
+spins.
 
 Two ways to read: read()/view() give the newest frame (skipping those written meanwhile: a live
 camera), read_next()/view_next() the oldest frame newer than the last one returned (every frame
@@ -214,8 +225,8 @@ Every call that returns a frame takes with_info (default False): with_info=True 
 age_ms (float: milliseconds since its capture, CLOCK_REALTIME, when it was taken) and
 writer_alive (whether the segment's writer was alive then).
 )doc")
-        .def(py::init<const std::string&, bool>(), py::arg("shared_mem_id"),
-             py::arg("allow_other_owner") = false)
+        .def(py::init<const std::string&, bool, double>(), py::arg("shared_mem_id"),
+             py::arg("allow_other_owner") = false, py::arg("spin") = 0.0)
         .def(
             "read", &ReaderBinding::read, py::arg("color_space") = "RGB",
             py::arg("with_info") = false,

@@ -17,15 +17,16 @@
 namespace pvshm::python {
 
 // Reader options of the Python classes: a refusal of another user's segment names
-// allow_other_owner=True.
-ReaderOptions reader_options(bool allow_other_owner);
+// allow_other_owner=True. `spin_seconds` is ReaderOptions::spin; ValueError unless it is 0 to
+// 3600.
+ReaderOptions reader_options(bool allow_other_owner, double spin_seconds = 0);
 
 // Every call releases the GIL before taking `mutex_` and never takes the GIL while holding it,
 // so a thread blocked in wait() stalls neither the interpreter nor other users of the reader.
 class ReaderBinding
 {
 public:
-    ReaderBinding(const std::string& shared_mem_id, bool allow_other_owner);
+    ReaderBinding(const std::string& shared_mem_id, bool allow_other_owner, double spin_seconds);
 
     // The newest frame normalized to a (H,W,3) RGB copy, or None before the first frame; with
     // `with_info`, (array, info dict) describing that frame.

@@ -164,6 +164,36 @@ def test_wait_on_a_missing_segment_times_out(shm_id):
     assert time.monotonic() - start >= 0.14
 
 
+def test_a_spinning_reader_takes_every_frame_of_a_writer_process_and_keeps_its_timeout(
+    shm_id, helper
+):
+    writer = helper("pvshm-test-writer", shm_id, 64, 48, 200, "--lossless", "--go", "--hold")
+    writer.expect("ready")
+    reader = pvshm.Reader(shm_id, spin=2.0)
+    assert reader.view_next() is None  # registers as a reader of every frame
+    writer.send("go")
+    sequences = []
+    while len(sequences) < 200 and reader.wait(10.0):
+        while (frame := reader.view_next(with_info=True)) is not None:
+            view, info = frame
+            assert stamp_of(view) == info["sequence"], "intact"
+            sequences.append(info["sequence"])
+    assert sequences == list(range(1, 201))
+    writer.expect("done 200 dropped 0 lossless-drops 0")
+    # No frame comes: the wait ends at its timeout, not after the spin, and it spun.
+    start, cpu = time.monotonic(), time.thread_time()
+    assert not reader.wait(0.2)
+    assert 0.19 <= time.monotonic() - start < 1.5
+    assert time.thread_time() - cpu >= 0.02
+    assert writer.finish() == 0
+
+
+@pytest.mark.parametrize("spin", [-0.001, float("nan"), float("inf"), 3601])
+def test_a_reader_refuses_a_spin_outside_0_to_3600_seconds(shm_id, spin):
+    with pytest.raises(ValueError, match="spin"):
+        pvshm.Reader(shm_id, spin=spin)
+
+
 @pytest.mark.parametrize("timeout", [-1, float("nan")])
 def test_wait_rejects_bad_timeouts(shm_id, timeout):
     with pytest.raises(ValueError):
