@@ -66,18 +66,6 @@
 // The writer never writes the slot `latest` points at, so the newest complete frame stays
 // readable while the next one is written.
 //
-// Early pins: a reader about to sleep R-locks the slot being written, when exactly one is (in a
-// segment of three slots or more), so that the view of the frame published there needs no
-// system call between the wake-up and the frame:
-//
-//   reader:  no new frame --> one slot WRITING? R-lock it --> FUTEX_WAIT ... woken -->
-//            pin the newest slot (R-locked already: no fcntl) --> let the early pin go
-//
-// The writer never looks at a WRITING slot's lock, so the pin changes nothing for it until the
-// frame is published; from then on it is the pin the reader's view takes anyway. A pin on a
-// slot that stopped being written without a frame (given back, reset by a new writer) is let go
-// at the reader's next look; the writer wakes readers after either, so that it comes at once.
-//
 // Slot choice: of the slots it may write, the writer takes the one holding the newest frame
 // (the one written last, its memory the likeliest still in cache), so that with readers keeping
 // up it alternates between two slots. A slot whose frame a reader of every frame still needs

@@ -184,21 +184,16 @@ public:
         }
     }
 
-    // Watches the wake word in a busy loop until it changes (a publish) or `until`. A writer
-    // that starts filling a slot meanwhile gets it pinned early.
-    void spin_for_wake(const WakeWatch& watch, Clock::time_point until)
+    // Watches the wake word in a busy loop until it changes (a publish) or `until`.
+    static void spin_for_wake(const WakeWatch& watch, Clock::time_point until)
     {
         const auto& word = watch.segment->header().wake_word;
         for (uint32_t turn = 0;; ++turn) {
             if (layout::load_acquire(word) != watch.seen)
                 return;
             // The clock is read now and then: a turn is a fraction of a microsecond.
-            if (turn % 64 == 63) {
-                if (Clock::now() >= until)
-                    return;
-                if (!early_)
-                    pin_early();
-            }
+            if (turn % 64 == 63 && Clock::now() >= until)
+                return;
             cpu_relax();
         }
     }
@@ -214,10 +209,7 @@ public:
             return false;
         }
         watch = {segment_, layout::load_acquire(segment_->header().wake_word)};
-        if (has_readable_new_frame())
-            return true;
-        pin_early();
-        return false;
+        return has_readable_new_frame();
     }
 
     bool writer_alive()
@@ -327,36 +319,6 @@ private:
         return layout::load_acquire(segment.header().state_flags) & layout::kSegmentLossless;
     }
 
-    // Before a wait: pins the slot the writer is filling, unless one is pinned early already.
-    // Only when it fills exactly one (several loans out are frames queued upstream, published
-    // in an order we cannot know) and has three slots or more (with two, a pin on a loan given
-    // back would hold the writer's only free slot). An early pin on a slot no longer being
-    // filled (its frame published and not viewed, given back, or reset by a new writer) is let
-    // go first.
-    void pin_early()
-    {
-        if (early_ && !(early_->segment() == segment_.get() && being_written(early_->slot())))
-            early_.reset();
-        if (early_ || segment_->slot_count() < 3)
-            return;
-        uint32_t filled = kNoSlot;
-        for (uint32_t slot = 0; slot < segment_->slot_count(); ++slot) {
-            if (!being_written(slot))
-                continue;
-            if (filled != kNoSlot)
-                return;
-            filled = slot;
-        }
-        // The pin fails only when the writer is choosing this very slot: none this time.
-        if (filled != kNoSlot && segment_->pin(filled))
-            early_.emplace(segment_, filled);
-    }
-
-    bool being_written(uint32_t slot) const
-    {
-        return layout::load_acquire(segment_->desc(slot).seqlock) & 1;
-    }
-
     // Runs one of the find_* below. When it yields no frame (or throws), the segment's `latest`
     // as it was before is remembered as unreadable, so that wait() does not report it as new
     // again and again: a segment whose counters name no readable frame must not make a reader
@@ -366,13 +328,6 @@ private:
         if (!refresh())
             return std::nullopt;
         const uint64_t latest = layout::load_acquire(segment_->header().latest);
-        // The early pin, if any, is let go once the view holds its own (the view of the slot it
-        // pinned then costs no system call); a view of another slot has no use for it either.
-        struct LetGo
-        {
-            std::optional<EarlyPin>& pin;
-            ~LetGo() { pin.reset(); }
-        } let_go{early_};
         try {
             auto view = find();
             if (segment_->lost()) {
@@ -547,7 +502,6 @@ private:
     uint64_t skipped_ = 0;
     // The need lock held for lossless replay, if any.
     std::shared_ptr<Segment> need_segment_;
-    std::optional<EarlyPin> early_;
     int64_t need_byte_ = 0;
     bool in_order_ = false; // view_next() was used: frames of a replaced segment are finished
 };

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// A reader's leases on one slot: while one lives, the writer will not reuse the slot.
+// A reader's lease on one slot: while it lives, the writer will not reuse the slot.
 #pragma once
 
 #include <memory>
@@ -23,7 +23,6 @@ public:
     SlotPin(const SlotPin&) = delete;
     SlotPin& operator=(const SlotPin&) = delete;
 
-    uint32_t slot() const { return slot_; }
     const FrameInfo& info() const { return info_; }
     const uint8_t* payload() const { return payload_; }
     bool lost() const { return segment_->lost(); }
@@ -37,28 +36,6 @@ private:
     uint32_t slot_;
     FrameInfo info_;
     const uint8_t* payload_;
-};
-
-// A pin a waiting reader takes on the slot the writer is filling (layout.hpp, "early pins"),
-// so that the view of the frame published there needs no system call. Of no frame yet.
-class EarlyPin
-{
-public:
-    // Takes over a pin already taken with segment->pin(slot).
-    EarlyPin(std::shared_ptr<Segment> segment, uint32_t slot)
-        : segment_(std::move(segment)), slot_(slot)
-    {
-    }
-    ~EarlyPin() { segment_->unpin(slot_); }
-    EarlyPin(const EarlyPin&) = delete;
-    EarlyPin& operator=(const EarlyPin&) = delete;
-
-    const Segment* segment() const { return segment_.get(); }
-    uint32_t slot() const { return slot_; }
-
-private:
-    std::shared_ptr<Segment> segment_;
-    uint32_t slot_;
 };
 
 } // namespace pvshm::detail

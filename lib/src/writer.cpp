@@ -196,8 +196,6 @@ public:
         layout::store_release(desc.seqlock, layout::load_relaxed(desc.seqlock) + 1);
         if (owner == segment_.get())
             loaned_ &= ~(uint64_t{1} << slot);
-        // A waiting reader may have pinned the slot early: woken, it lets go.
-        owner->wake_readers();
     }
 
     bool owns(const SlotLoan& loan) const
@@ -448,19 +446,14 @@ private:
         }
         segment_ = share(std::move(existing));
         auto& header = segment_->header();
-        // Slots a dead writer left half-written hold no frame. Readers that pinned one early
-        // are woken to let go.
-        bool reset = false;
+        // Slots a dead writer left half-written hold no frame.
         for (uint32_t slot = 0; slot < segment_->slot_count(); ++slot) {
             auto& desc = segment_->desc(slot);
             if (layout::load_relaxed(desc.seqlock) & 1) {
                 desc.sequence = 0;
                 layout::store_release(desc.seqlock, layout::load_relaxed(desc.seqlock) + 1);
-                reset = true;
             }
         }
-        if (reset)
-            segment_->wake_readers();
         sequence_ = layout::latest_sequence(layout::load_relaxed(header.latest));
         layout::store_relaxed(header.writer_pid, static_cast<int32_t>(getpid()));
         layout::store_relaxed(header.writer_started_ns, clock_ns(CLOCK_REALTIME));

@@ -1,23 +1,16 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Writers and readers in different processes, including ones that crash at the worst moment.
-#include <cstring>
 #include <ctime>
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <random>
 #include <signal.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <thread>
-#include <unistd.h>
 
 #include <pvshm/pvshm.hpp>
 
 #include "child_process.hpp"
-#include "layout.hpp"
 #include "segment_test.hpp"
 #include "stamp.hpp"
-#include "test_ids.hpp"
 
 using namespace std::chrono_literals;
 using pvshm::test::ChildProcess;
@@ -30,56 +23,6 @@ class CrossProcess : public pvshm::test::SegmentTest
 protected:
     uint64_t read_intact(pvshm::Reader& reader) { return newest_stamp(reader); }
 };
-
-// What a third process sees of the slots of `id` (layout.hpp): those a reader holds a lease on
-// (a read lock on the slot's byte) and those being written (odd seqlock).
-struct SlotStates
-{
-    std::vector<uint32_t> leased;
-    std::vector<uint32_t> being_written;
-};
-
-SlotStates slot_states(const std::string& id)
-{
-    namespace layout = pvshm::layout;
-    SlotStates states;
-    const int fd = open(pvshm::test::object_path(id).c_str(), O_RDONLY | O_CLOEXEC);
-    struct stat st = {};
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        ADD_FAILURE() << "cannot open the segment of " << id;
-        return states;
-    }
-    void* map = mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
-    const auto* base = static_cast<const uint8_t*>(map);
-    const auto* header = reinterpret_cast<const layout::SegmentHeader*>(base);
-    const auto* descs = reinterpret_cast<const layout::SlotDesc*>(base + layout::kSlotDescOffset);
-    for (uint32_t slot = 0; slot < header->slot_count; ++slot) {
-        if (layout::load_acquire(descs[slot].seqlock) & 1)
-            states.being_written.push_back(slot);
-        struct flock query = {};
-        query.l_type = F_WRLCK;
-        query.l_whence = SEEK_SET;
-        query.l_start = layout::slot_lock_byte(slot);
-        query.l_len = 1;
-        if (fcntl(fd, F_OFD_GETLK, &query) == 0 && query.l_type == F_RDLCK)
-            states.leased.push_back(slot);
-    }
-    munmap(map, size_t(st.st_size));
-    close(fd);
-    return states;
-}
-
-// Looks at the slots of `id` until `wanted` holds of them, for 10 s at most.
-template <typename Wanted> SlotStates slot_states_once(const std::string& id, Wanted wanted)
-{
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    SlotStates states = slot_states(id);
-    while (!wanted(states) && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(1ms);
-        states = slot_states(id);
-    }
-    return states;
-}
 
 } // namespace
 
@@ -193,41 +136,6 @@ TEST_F(CrossProcess, ReaderKilledWhileHoldingAViewDoesNotStopTheWriter)
     EXPECT_EQ(reader.wait_exit(10s), 128 + SIGKILL);
     for (int i = 0; i < 10; ++i)
         EXPECT_TRUE(writer.write(info, bytes.data()));
-}
-
-// layout.hpp, "early pins": a reader that waits while the writer fills a slot holds that slot's
-// lease, so that taking the frame published there needs no system call after the wake-up; a loan
-// given back instead wakes it, and it lets go.
-TEST_F(CrossProcess, WaitingReaderPinsTheSlotBeingFilledAndLetsGoOfALoanGivenBack)
-{
-    pvshm::Writer writer(id); // 4 slots: early pins need three or more
-    const auto info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, 64, 64);
-    std::vector<uint8_t> bytes(info.payload_size);
-    pvshm::test::fill_stamped(bytes.data(), bytes.size(), 1);
-    ASSERT_TRUE(writer.write(info, bytes.data()));
-    auto loan = writer.loan(info.payload_size);
-    ASSERT_TRUE(loan);
-    ChildProcess reader("pvshm-test-reader", {id, "read", "2"});
-    // The reader takes frame 1 and waits, with the slot of the loan pinned.
-    auto states = slot_states_once(id, [](const SlotStates& s) { return !s.leased.empty(); });
-    ASSERT_EQ(states.being_written.size(), 1u);
-    EXPECT_EQ(states.leased, states.being_written);
-
-    loan.reset(); // given back unpublished
-    states = slot_states_once(id, [](const SlotStates& s) { return s.leased.empty(); });
-    EXPECT_TRUE(states.leased.empty()) << "the reader still pins slot " << states.leased[0];
-    EXPECT_TRUE(states.being_written.empty());
-
-    // Filled and published while the reader pins it: the reader's frame is this one, whole.
-    loan = writer.loan(info.payload_size);
-    ASSERT_TRUE(loan);
-    states = slot_states_once(id, [](const SlotStates& s) { return !s.leased.empty(); });
-    EXPECT_EQ(states.leased, states.being_written);
-    pvshm::test::fill_stamped(loan->data(), info.payload_size, 2);
-    ASSERT_TRUE(writer.publish(*loan, info));
-    EXPECT_EQ(reader.wait_for_line("read ", 10s), "read 2 torn 0 last 2");
-    EXPECT_EQ(reader.wait_exit(10s), 0);
-    EXPECT_TRUE(slot_states(id).leased.empty());
 }
 
 TEST_F(CrossProcess, SizeChangeBetweenFramesIsFollowedAcrossProcesses)
