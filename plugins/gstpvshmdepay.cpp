@@ -5,7 +5,7 @@
  * SECTION:element-pvshmdepay
  * @title: pvshmdepay
  *
- * Turns the pvshm stream that pvshmpay wrote (application/x-pvshm-stream, gstpvshmstream.h)
+ * Turns the pvshm stream that pvshmpay wrote (application/x-pvshm-stream, stream_format.hpp)
  * back into frames with their original caps and facts, in any pieces the transport delivers
  * them. The bytes come from the network and are treated as hostile: every length is bounded and
  * checked, header and body carry checksums, and a frame is pushed whole or not at all. After
@@ -53,7 +53,7 @@
 #include "gstpvshmerror.h"
 #include "gstpvshmformat.h"
 #include "gstpvshmmeta.h"
-#include "gstpvshmstream.h"
+#include "stream_format.hpp"
 
 enum
 {

@@ -6,7 +6,7 @@
  * @title: pvshmpay
  *
  * Turns frames in any caps pvshmsink accepts into the pvshm stream (application/x-pvshm-stream,
- * gstpvshmstream.h), for a byte transport to another host: SRT, TCP, a file. Each frame goes
+ * lib/stream/stream_format.hpp), for a byte transport to another host: SRT, TCP, a file. Each frame goes
  * out whole and describes itself (caps, camera id, user metadata, sequence number, realtime
  * capture time, duration, the bit depth of GRAY16_LE samples, checksums), so a receiver may join
  * at any frame; pvshmdepay turns the bytes back into buffers. The pixels are not copied: each output buffer holds the frame's
@@ -44,8 +44,8 @@
 #include "gstpvshmerror.h"
 #include "gstpvshmformat.h"
 #include "gstpvshmmeta.h"
-#include "gstpvshmstream.h"
 #include "gstpvshmvideo.h"
+#include "stream_format.hpp"
 
 enum
 {

@@ -28,7 +28,7 @@ segment)
     ;;
 stream)
     # The parser needs the library's metadata form and zlib, nothing of GStreamer.
-    sources=(lib/src/metadata.cpp plugins/gstpvshmstream.cpp tests/fuzz/fuzz_stream.cpp)
+    sources=(lib/src/metadata.cpp lib/stream/stream_format.cpp tests/fuzz/fuzz_stream.cpp)
     libs=(-lz)
     corpus=tests/fuzz/corpus-stream
     max_len=20000
@@ -43,7 +43,7 @@ out=build-fuzz
 mkdir -p "$out/obj" "$out/corpus-$target" "$out/artifacts"
 flags=(-std=c++17 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror
     -fsanitize=address,undefined -fno-sanitize-recover=all
-    -Ilib/include -Ilib/src -Iplugins $(pkg-config --cflags opencv4))
+    -Ilib/include -Ilib/src -Ilib/stream $(pkg-config --cflags opencv4))
 
 # The sources and the target, instrumented for coverage (ninja-free: a dozen files).
 objects=()
@@ -51,7 +51,7 @@ pids=()
 for src in "${sources[@]}"; do
     obj="$out/obj/$(basename "${src%.cpp}").o"
     objects+=("$obj")
-    if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find lib/src lib/include plugins/gstpvshmstream.h -newer "$obj" -print -quit)" ]; then
+    if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find lib/src lib/include lib/stream -newer "$obj" -print -quit)" ]; then
         clang++ "${flags[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$obj" &
         pids+=($!)
     fi

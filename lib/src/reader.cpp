@@ -17,7 +17,7 @@
 
 #include "id.hpp"
 #include "layout.hpp"
-#include "metadata.hpp"
+#include "slot_desc.hpp"
 #include "slot_pin.hpp"
 
 namespace pvshm {
@@ -87,48 +87,6 @@ void wait_for_name(const std::string& path, std::chrono::nanoseconds timeout)
         }
     }
     close(fd);
-}
-
-// `path` and `slot` name the descriptor in errors only: a valid one (every frame read) builds no
-// text.
-FrameInfo frame_info_from(const layout::SlotDesc& d, uint64_t slot_stride, const std::string& path,
-                          uint32_t slot)
-{
-    auto where = [&] { return path + " slot " + std::to_string(slot); };
-    if (d.format > static_cast<uint32_t>(PixelFormat::Encoded) ||
-        d.matrix > static_cast<uint8_t>(ColorMatrix::BT2020) ||
-        d.range > static_cast<uint8_t>(ColorRange::Full) || d.plane_count > kMaxPlanes ||
-        d.camera_id_length >= layout::kCameraIdBytes || d.caps_length >= layout::kCapsBytes ||
-        d.metadata_length > layout::kMetadataBytes || d.bit_depth > 16 ||
-        d.payload_size > slot_stride)
-        throw SegmentError(where() + " holds a corrupt frame descriptor");
-    FrameInfo info;
-    info.width = d.width;
-    info.height = d.height;
-    info.format = static_cast<PixelFormat>(d.format);
-    info.matrix = static_cast<ColorMatrix>(d.matrix);
-    info.range = static_cast<ColorRange>(d.range);
-    info.plane_count = d.plane_count;
-    for (int i = 0; i < kMaxPlanes; ++i) {
-        info.strides[i] = d.strides[i];
-        info.plane_offsets[i] = d.plane_offsets[i];
-    }
-    info.payload_size = d.payload_size;
-    info.sequence = d.sequence;
-    info.timestamp_realtime_ns = d.timestamp_realtime_ns;
-    info.timestamp_monotonic_ns = d.timestamp_monotonic_ns;
-    info.duration_ns = d.duration_ns;
-    info.camera_id.assign(d.camera_id, d.camera_id_length);
-    info.caps.assign(d.caps, d.caps_length);
-    info.bit_depth = d.bit_depth;
-    try {
-        info.metadata = parse_metadata(std::string_view(d.metadata, d.metadata_length));
-    } catch (const SegmentError& error) {
-        throw SegmentError(where() + ": " + error.what());
-    }
-    if (auto error = frame_geometry_problem(info); !error.empty())
-        throw SegmentError(where() + " holds an invalid frame: " + error);
-    return info;
 }
 
 } // namespace
@@ -463,7 +421,7 @@ private:
         const auto& shared = segment_->desc(slot);
         const uint64_t before = layout::load_acquire(shared.seqlock);
         // Only the bytes in use of the camera id, caps and metadata are copied (the lengths
-        // clamped: a torn or hostile copy is judged by the seqlock and frame_info_from()).
+        // clamped: a torn or hostile copy is judged by the seqlock and read_slot_desc()).
         layout::SlotDesc copy;
         std::memcpy(&copy, &shared, offsetof(layout::SlotDesc, camera_id));
         copy.camera_id_length = std::min<uint16_t>(copy.camera_id_length, layout::kCameraIdBytes);
@@ -479,7 +437,7 @@ private:
             return nullptr;
         }
         try {
-            auto info = frame_info_from(copy, segment_->slot_stride(), path_, slot);
+            auto info = read_slot_desc(copy, segment_->slot_stride(), path_, slot);
             return std::make_shared<const SlotPin>(segment_, slot, std::move(info));
         } catch (...) {
             segment_->unpin(slot);

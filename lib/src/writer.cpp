@@ -1,82 +1,33 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <pvshm/writer.hpp>
 
-// The writing side of the protocol in layout.hpp: taking the id, lending and publishing slots.
+// The writing side of the protocol in layout.hpp: lending and publishing slots (the id itself is
+// owned_id.cpp's).
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
-#include <cstdlib>
-#include <cstring>
-#include <ctime>
-#include <dirent.h>
 #include <mutex>
-#include <signal.h>
 #include <stdexcept>
-#include <sys/stat.h>
-#include <system_error>
 #include <unistd.h>
+#include <utility>
 #include <vector>
-
-#include <pvshm/clock.hpp>
-#include <pvshm/error.hpp>
 
 #include "id.hpp"
 #include "layout.hpp"
 #include "log.hpp"
 #include "metadata.hpp"
+#include "owned_id.hpp"
 #include "segment.hpp"
+#include "slot_desc.hpp"
 #include "stream_copy.hpp"
 
 namespace pvshm {
 namespace detail {
 namespace {
 
-std::string temporary_path()
-{
-    static std::atomic<uint32_t> counter{0};
-    return shm_dir() + "/" + kTemporaryPrefix + std::to_string(getpid()) + "~" +
-           std::to_string(counter++);
-}
-
-// Half-built replacements whose writer died (nobody holds their writer lock) are removed.
-void remove_abandoned_temporaries()
-{
-    DIR* dir = opendir(shm_dir().c_str());
-    if (!dir)
-        return;
-    const size_t prefix_length = std::strlen(kTemporaryPrefix);
-    while (const dirent* entry = readdir(dir)) {
-        if (std::strncmp(entry->d_name, kTemporaryPrefix, prefix_length) != 0)
-            continue;
-        // A writer that is alive may be building this one right now.
-        const pid_t builder = static_cast<pid_t>(std::atol(entry->d_name + prefix_length));
-        if (builder > 0 && (kill(builder, 0) == 0 || errno == EPERM))
-            continue;
-        const std::string path = shm_dir() + "/" + entry->d_name;
-        try {
-            auto segment = Segment::open_unvalidated(path);
-            if (segment && segment->owner() == geteuid() &&
-                segment->try_lock(layout::kWriterLockByte, true))
-                unlink(path.c_str());
-        } catch (const std::exception&) {
-            // Not ours to judge: leave it.
-        }
-    }
-    closedir(dir);
-}
-
 // The longest a lossless writer sleeps before it looks at its readers' need locks again.
 constexpr auto kLosslessRecheck = std::chrono::milliseconds(10);
-
-// How often a writer looks whether its segment is still the one named by its id.
-constexpr auto kNameCheckInterval = std::chrono::milliseconds(250);
-
-std::shared_ptr<Segment> share(std::unique_ptr<Segment> segment)
-{
-    return std::shared_ptr<Segment>(std::move(segment));
-}
 
 } // namespace
 
@@ -84,36 +35,11 @@ class WriterCore : public std::enable_shared_from_this<WriterCore>
 {
 public:
     WriterCore(std::string id, WriterOptions options)
-        : id_(std::move(id)), path_(segment_path(id_)), options_(std::move(options))
+        : owned_(std::move(id), options), options_(std::move(options))
     {
     }
 
-    void take_id()
-    {
-        remove_abandoned_temporaries();
-        for (int attempt = 0; attempt < 100; ++attempt) {
-            auto existing = Segment::open_unvalidated(path_);
-            if (!existing) {
-                if (create_and_link(initial_stride()))
-                    return;
-                continue; // another writer linked first: judge its segment
-            }
-            if (!existing->try_lock(layout::kWriterLockByte, true))
-                throw std::system_error(EBUSY, std::generic_category(),
-                                        "shared_mem_id '" + id_ +
-                                            "' already has a live writer (pid " +
-                                            std::to_string(live_writer_pid(*existing)) + ")");
-            if (!existing->still_named())
-                continue; // replaced between our open and our lock
-            if (existing->owner() != geteuid())
-                throw SegmentError(path_ + " belongs to uid " + std::to_string(existing->owner()) +
-                                   "; refusing to write into another user's segment");
-            adopt_or_replace(std::move(existing));
-            return;
-        }
-        throw std::system_error(EAGAIN, std::generic_category(),
-                                "shared_mem_id '" + id_ + "' keeps changing owner");
-    }
+    void take_id() { segment_ = owned_.take(sequence_); }
 
     std::optional<SlotLoan> loan(uint64_t size, bool count_drop)
     {
@@ -136,7 +62,7 @@ public:
         }
         if (count_drop) {
             layout::add_relaxed(segment_->header().frames_dropped, uint64_t{1});
-            log::debug("'" + id_ + "': every slot is pinned by readers, frame dropped");
+            log::debug("'" + id() + "': every slot is pinned by readers, frame dropped");
         }
         return std::nullopt;
     }
@@ -145,7 +71,7 @@ public:
 
     std::optional<uint64_t> publish(SlotLoan& loan, const FrameInfo& info)
     {
-        check_publishable(info, loan.capacity());
+        check_storable(info, loan.capacity());
         const std::string metadata = serialize_metadata(info.metadata);
         if (loan.segment_->lost()) {
             // Truncated by another process while the frame was filled in: the frame is gone.
@@ -171,7 +97,11 @@ public:
         const uint64_t sequence =
             options_.keep_sequence && info.sequence > sequence_ ? info.sequence : sequence_ + 1;
         sequence_ = sequence;
-        fill_descriptor(desc, info, metadata, sequence);
+        const std::string& camera_id = info.camera_id.empty() ? options_.camera_id : info.camera_id;
+        const uint32_t bit_depth = info.bit_depth                          ? info.bit_depth
+                                   : info.format == PixelFormat::GRAY16_LE ? options_.bit_depth
+                                                                           : 0;
+        write_slot_desc(desc, info, camera_id, bit_depth, metadata, sequence);
         // Publication: the descriptor and payload become visible before the seqlock and
         // `latest` say so (release), which is what readers' acquire loads pair with. No system
         // call stands between here and the readers' wake-up (the slot's lock went in lend()).
@@ -224,24 +154,12 @@ public:
     {
         std::lock_guard lock(mutex_);
         if (segment_->still_named())
-            unlink(path_.c_str());
+            unlink(owned_.path().c_str());
     }
 
-    const std::string& id() const { return id_; }
+    const std::string& id() const { return owned_.id(); }
 
 private:
-    static int32_t live_writer_pid(const Segment& segment)
-    {
-        if (segment.size() < sizeof(layout::SegmentHeader))
-            return -1;
-        try {
-            auto readable = Segment::open(segment.path(), Segment::Access::ReadOnly);
-            return readable ? layout::load_relaxed(readable->header().writer_pid) : -1;
-        } catch (const std::exception&) {
-            return -1;
-        }
-    }
-
     // A slot the next frame may be written to: not the newest, not lent, not pinned. The slot
     // written most recently comes first: its memory is the likeliest still in cache, so a writer
     // whose readers keep up alternates between two slots. A frame that a reader of every frame
@@ -333,7 +251,7 @@ private:
             std::chrono::steady_clock::now() - since >= options_.lossless_timeout) {
             lossless_floor_ = sequence_ + 1;
             layout::add_relaxed(header.lossless_drops, uint64_t{1});
-            log::debug("'" + id_ + "': a reader of every frame fell behind by more than the " +
+            log::debug("'" + id() + "': a reader of every frame fell behind by more than the " +
                        "lossless timeout; dropped from the wait");
             return;
         }
@@ -356,229 +274,41 @@ private:
         return slot.has_value();
     }
 
-    // A segment that another process truncated, or whose name was removed (`pvshm clear
-    // --force`), reaches no reader any more: build a new one under the id so that the stream goes
-    // on. The name is looked at (a system call) at most every kNameCheckInterval.
-    void keep_published()
-    {
-        if (segment_->lost()) {
-            log::warning("'" + id_ + "': the segment was truncated by another process; creating " +
-                         "it again");
-            replace_segment(segment_->slot_stride(), false);
-            return;
-        }
-        const auto now = std::chrono::steady_clock::now();
-        if (name_taken_ || now < next_name_check_)
-            return;
-        next_name_check_ = now + kNameCheckInterval;
-        if (segment_->still_named())
-            return;
-        auto old = segment_;
-        if (!create_and_link(segment_->slot_stride())) {
-            name_taken_ = true;
-            log::warning("'" + id_ + "': the segment was removed and another writer took the " +
-                         "id; frames from this writer reach no reader");
-            return;
-        }
-        copy_counters(old->header(), segment_->header());
-        // Readers still on the removed object follow at once, keeping their place in the sequence.
-        layout::set_bits_release(old->header().state_flags, layout::kSegmentSuperseded);
-        old->wake_readers();
-        log::warning("'" + id_ + "': the segment was removed while this writer was alive; " +
-                     "created it again");
-    }
-
     uint32_t newest_slot() const
     {
         const uint64_t latest = layout::load_relaxed(segment_->header().latest);
         return latest == 0 ? layout::kMaxSlots : layout::latest_slot(latest);
     }
 
-    std::unique_ptr<Segment> create_temporary(uint64_t slot_stride)
+    void keep_published()
     {
-        std::unique_ptr<Segment> segment;
-        try {
-            segment = Segment::create(temporary_path(), options_.mode, options_.slots, slot_stride);
-        } catch (const std::system_error& error) {
-            // Name the id rather than the temporary path; system_error appends the errno text.
-            std::string what = error.what();
-            const std::string errno_text = ": " + error.code().message();
-            if (what.size() >= errno_text.size() &&
-                what.compare(what.size() - errno_text.size(), errno_text.size(), errno_text) == 0)
-                what.resize(what.size() - errno_text.size());
-            throw std::system_error(error.code(), "shared_mem_id '" + id_ + "': " + what);
+        if (auto fresh = owned_.keep_published(segment_)) {
+            segment_ = std::move(fresh);
+            loaned_ = 0;
         }
-        auto& header = segment->header();
-        layout::store_relaxed(header.writer_pid, static_cast<int32_t>(getpid()));
-        layout::store_relaxed(header.writer_started_ns, clock_ns(CLOCK_REALTIME));
-        mark_lossless(header);
-        return segment;
     }
 
-    bool create_and_link(uint64_t slot_stride)
+    // The old segment is marked superseded so that its readers reopen the name; a lossless
+    // writer keeps it while readers of every frame still need frames of it.
+    void replace_segment(uint64_t size)
     {
-        auto fresh = create_temporary(slot_stride);
-        const bool linked = link(fresh->path().c_str(), path_.c_str()) == 0;
-        const int link_errno = errno;
-        unlink(fresh->path().c_str());
-        if (!linked) {
-            if (link_errno == EEXIST)
-                return false;
-            throw std::system_error(link_errno, std::generic_category(),
-                                    "publish segment " + path_);
-        }
-        fresh->now_named(path_);
-        segment_ = share(std::move(fresh));
+        auto old = std::exchange(segment_, owned_.replace(segment_, size, true));
         loaned_ = 0;
-        log::debug("'" + id_ + "': created segment " + path_);
-        return true;
-    }
-
-    void adopt_or_replace(std::unique_ptr<Segment> existing)
-    {
-        try {
-            existing->map_validated();
-        } catch (const SegmentError& error) {
-            log::warning(std::string("replacing unusable segment: ") + error.what());
-            segment_ = share(std::move(existing));
-            replace_segment(0, false);
-            return;
-        }
-        segment_ = share(std::move(existing));
-        auto& header = segment_->header();
-        // Slots a dead writer left half-written hold no frame.
-        for (uint32_t slot = 0; slot < segment_->slot_count(); ++slot) {
-            auto& desc = segment_->desc(slot);
-            if (layout::load_relaxed(desc.seqlock) & 1) {
-                desc.sequence = 0;
-                layout::store_release(desc.seqlock, layout::load_relaxed(desc.seqlock) + 1);
-            }
-        }
-        sequence_ = layout::latest_sequence(layout::load_relaxed(header.latest));
-        layout::store_relaxed(header.writer_pid, static_cast<int32_t>(getpid()));
-        layout::store_relaxed(header.writer_started_ns, clock_ns(CLOCK_REALTIME));
-        mark_lossless(header);
-        log::debug("'" + id_ + "': took over the segment of a writer that is gone");
-    }
-
-    // Builds a new object able to hold `size` bytes per slot and renames it over the id. The
-    // old object is marked superseded so that its readers reopen the name.
-    void replace_segment(uint64_t size, bool old_is_valid = true)
-    {
-        const uint64_t stride =
-            layout::round_up_to_page(std::max({size, initial_stride(), uint64_t{1}}));
-        auto fresh = create_temporary(stride);
-        if (old_is_valid)
-            copy_counters(segment_->header(), fresh->header());
-        if (rename(fresh->path().c_str(), path_.c_str()) != 0) {
-            const int error = errno;
-            unlink(fresh->path().c_str());
-            throw std::system_error(error, std::generic_category(), "replace segment " + path_);
-        }
-        fresh->now_named(path_);
-        auto old = std::move(segment_);
-        segment_ = share(std::move(fresh));
-        loaned_ = 0;
-        if (old_is_valid) {
-            auto& old_header = old->header();
-            layout::set_bits_release(old_header.state_flags, layout::kSegmentSuperseded);
-            old->wake_readers();
-            if (options_.lossless)
-                replaced_.push_back(old);
-        }
-        log::debug("'" + id_ + "': segment replaced, " + std::to_string(segment_->slot_count()) +
-                   " slots of " + std::to_string(stride) + " bytes");
-    }
-
-    void mark_lossless(layout::SegmentHeader& header) const
-    {
         if (options_.lossless)
-            layout::set_bits_release(header.state_flags, layout::kSegmentLossless);
-        else
-            layout::clear_bits_release(header.state_flags, layout::kSegmentLossless);
+            replaced_.push_back(std::move(old));
     }
 
-    static void copy_counters(const layout::SegmentHeader& from, layout::SegmentHeader& to)
-    {
-        to.frames_written = layout::load_relaxed(from.frames_written);
-        to.frames_dropped = layout::load_relaxed(from.frames_dropped);
-        to.bytes_written = layout::load_relaxed(from.bytes_written);
-        to.lossless_drops = layout::load_relaxed(from.lossless_drops);
-    }
-
-    uint64_t initial_stride() const
-    {
-        return layout::round_up_to_page(std::max<uint64_t>(options_.initial_slot_size, 1));
-    }
-
-    void check_publishable(const FrameInfo& info, uint64_t capacity) const
-    {
-        if (auto error = frame_geometry_problem(info); !error.empty())
-            throw std::invalid_argument("cannot publish frame: " + error);
-        if (info.payload_size > capacity)
-            throw std::invalid_argument("frame of " + std::to_string(info.payload_size) +
-                                        " bytes does not fit its loan of " +
-                                        std::to_string(capacity));
-        if (info.camera_id.size() > kMaxCameraIdLength)
-            throw std::invalid_argument("camera_id is longer than " +
-                                        std::to_string(kMaxCameraIdLength) + " characters");
-        if (info.caps.size() > kMaxCapsLength)
-            throw std::invalid_argument("caps string is longer than " +
-                                        std::to_string(kMaxCapsLength) + " characters");
-        if (info.bit_depth > 16)
-            throw std::invalid_argument("bit_depth must be 0 (all) or 1 to 16, not " +
-                                        std::to_string(info.bit_depth));
-    }
-
-    void fill_descriptor(layout::SlotDesc& desc, const FrameInfo& info, const std::string& metadata,
-                         uint64_t sequence) const
-    {
-        const std::string& camera_id = info.camera_id.empty() ? options_.camera_id : info.camera_id;
-        desc.sequence = sequence;
-        desc.width = info.width;
-        desc.height = info.height;
-        desc.format = static_cast<uint32_t>(info.format);
-        desc.matrix = static_cast<uint8_t>(info.matrix);
-        desc.range = static_cast<uint8_t>(info.range);
-        desc.plane_count = static_cast<uint8_t>(info.plane_count);
-        for (int i = 0; i < kMaxPlanes; ++i) {
-            desc.strides[i] = info.strides[i];
-            desc.plane_offsets[i] = info.plane_offsets[i];
-        }
-        desc.payload_size = info.payload_size;
-        desc.timestamp_realtime_ns =
-            info.timestamp_realtime_ns ? info.timestamp_realtime_ns : clock_ns(CLOCK_REALTIME);
-        desc.timestamp_monotonic_ns =
-            info.timestamp_monotonic_ns ? info.timestamp_monotonic_ns : clock_ns(CLOCK_MONOTONIC);
-        desc.duration_ns = info.duration_ns;
-        desc.camera_id_length = static_cast<uint16_t>(camera_id.size());
-        std::memset(desc.camera_id, 0, sizeof desc.camera_id);
-        std::memcpy(desc.camera_id, camera_id.data(), camera_id.size());
-        desc.caps_length = static_cast<uint16_t>(info.caps.size());
-        std::memset(desc.caps, 0, sizeof desc.caps);
-        std::memcpy(desc.caps, info.caps.data(), info.caps.size());
-        desc.bit_depth =
-            static_cast<uint8_t>(info.bit_depth                          ? info.bit_depth
-                                 : info.format == PixelFormat::GRAY16_LE ? options_.bit_depth
-                                                                         : 0);
-        desc.metadata_length = static_cast<uint16_t>(metadata.size());
-        std::memcpy(desc.metadata, metadata.data(), metadata.size());
-    }
-
-    const std::string id_;
-    const std::string path_;
+    OwnedId owned_;
     const WriterOptions options_;
     mutable std::mutex mutex_;
     std::shared_ptr<Segment> segment_;
     uint64_t sequence_ = 0;
     uint64_t loaned_ = 0; // slots of segment_ lent out, one bit each
-    std::chrono::steady_clock::time_point next_name_check_{};
     std::atomic<bool> cancelled_{false};
     uint64_t lossless_floor_ = 1; // need locks below it no longer make the writer wait
     // Segments this lossless writer replaced while readers of every frame still need frames
     // of them.
     std::vector<std::shared_ptr<Segment>> replaced_;
-    bool name_taken_ = false; // another writer holds the id since ours was removed
 };
 
 } // namespace detail

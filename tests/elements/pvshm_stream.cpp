@@ -14,7 +14,7 @@
 #include <pvshm/reader.hpp>
 
 #include "element_support.hpp"
-#include "gstpvshmstream.h"
+#include "stream_format.hpp"
 
 using namespace pvshm::element_test;
 namespace stream = pvshm::stream;
@@ -183,7 +183,7 @@ std::string encoded_hex(const stream::FrameFacts& facts, const char* caps, const
 } // namespace
 
 // The wire format, pinned: frames encoded by an independent implementation of the layout that
-// gstpvshmstream.h draws (Python's struct and zlib.crc32). A change here is a new stream version.
+// stream_format.hpp draws (Python's struct and zlib.crc32). A change here is a new stream version.
 // A frame without a bit depth is version 1; one with a bit depth, version 2.
 GST_START_TEST(test_stream_format_is_pinned)
 {

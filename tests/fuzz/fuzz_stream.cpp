@@ -22,7 +22,7 @@
 #include <vector>
 #include <zlib.h>
 
-#include "gstpvshmstream.h"
+#include "stream_format.hpp"
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "gstpvshmstream.h"
+#include "stream_format.hpp"
 
 namespace {
 

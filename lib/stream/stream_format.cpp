@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-#include "gstpvshmstream.h"
+#include "stream_format.hpp"
 
 #include <algorithm>
 #include <cstring>
