@@ -78,8 +78,7 @@ int run_mirror(const MirrorOptions& options)
                  guint(kSrtQueueBytes), nullptr);
     g_object_set(src, "uri", address.uri("caller").c_str(), "latency", options.link.latency_ms,
                  "auto-reconnect", gboolean(options.retry), nullptr);
-    if (!passphrase.empty())
-        g_object_set(src, "passphrase", passphrase.c_str(), nullptr);
+    set_passphrase(src, passphrase);
     // Frames are stored as they arrive; their capture times are the sender's.
     g_object_set(sink, "shared-mem-id", options.id.c_str(), "sync", FALSE, nullptr);
 

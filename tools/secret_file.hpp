@@ -3,12 +3,17 @@
 // so that they never appear in a process list.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace pvshm::cli {
 
+// The largest secret file read: a passphrase or a password is one short line.
+inline constexpr size_t kMaxSecretFileBytes = 4096;
+
 // The first line of `file`, without a trailing CR. Throws std::runtime_error naming the file as
-// `what`'s ("password", "passphrase") when it cannot be read.
+// `what`'s ("password", "passphrase") when it cannot be read, is not a regular file (a FIFO is
+// never waited on, a device never read) or holds more than kMaxSecretFileBytes.
 std::string read_secret_line(const std::string& file, const std::string& what);
 
 // Whether users other than its owner may read or write `file` (worth a warning).

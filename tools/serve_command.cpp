@@ -87,8 +87,7 @@ int run_serve(const ServeOptions& options)
         address.uri("listener") + "&" + srt_rate_option(options.max_bandwidth_mbit);
     g_object_set(sink, "uri", uri.c_str(), "latency", options.link.latency_ms, "sync", FALSE,
                  "wait-for-connection", FALSE, nullptr);
-    if (!passphrase.empty())
-        g_object_set(sink, "passphrase", passphrase.c_str(), nullptr);
+    set_passphrase(sink, passphrase);
 
     Receivers receivers;
     receivers.output = &output;

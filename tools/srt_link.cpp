@@ -2,6 +2,7 @@
 #include "srt_link.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstdio>
@@ -229,12 +230,70 @@ std::string link_passphrase(const SrtLinkOptions& options, const char* command)
                                  std::to_string(passphrase.size()) +
                                  " characters: SRT takes 10 to 79 (its first line is the "
                                  "passphrase)");
+    // GStreamer's SRT elements drop a string that is not UTF-8 with no more than a GLib warning,
+    // and the link then runs in clear: only printable ASCII is taken, the same on every host.
+    const auto unprintable = std::find_if(passphrase.begin(), passphrase.end(),
+                                          [](char c) { return c < 0x20 || c > 0x7e; });
+    if (unprintable != passphrase.end()) {
+        char byte[8];
+        std::snprintf(byte, sizeof byte, "0x%02x",
+                      unsigned(static_cast<unsigned char>(*unprintable)));
+        throw std::runtime_error("the passphrase in '" + file + "' is not printable ASCII (byte " +
+                                 byte + " at character " +
+                                 std::to_string(unprintable - passphrase.begin() + 1) +
+                                 "): SRT passphrases are 10 to 79 characters from space to '~'");
+    }
     if (readable_by_others(file))
         std::fprintf(stderr,
                      "pvshm %s: warning: the passphrase file '%s' can be read by other users "
                      "(chmod 600 it)\n",
                      command, file.c_str());
     return passphrase;
+}
+
+namespace {
+
+// A GLib warning or critical printed while it lives, in the domains a property set can warn in.
+class WarningCatcher
+{
+public:
+    WarningCatcher()
+    {
+        for (size_t i = 0; i < std::size(kDomains); ++i)
+            handlers_[i] = g_log_set_handler(
+                kDomains[i], GLogLevelFlags(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL),
+                [](const gchar*, GLogLevelFlags, const gchar* message, gpointer caught) {
+                    *static_cast<std::string*>(caught) = message;
+                },
+                &caught_);
+    }
+    ~WarningCatcher()
+    {
+        for (size_t i = 0; i < std::size(kDomains); ++i)
+            g_log_remove_handler(kDomains[i], handlers_[i]);
+    }
+    const std::string& caught() const { return caught_; }
+
+private:
+    static constexpr const char* kDomains[] = {"GStreamer", "GLib-GObject", "GLib"};
+    guint handlers_[std::size(kDomains)] = {};
+    std::string caught_;
+};
+
+} // namespace
+
+void set_passphrase(GstElement* element, const std::string& passphrase)
+{
+    if (passphrase.empty())
+        return;
+    // The property is write-only: what the element did with the value shows only as the
+    // warning it prints when it drops it (GstStructure refuses a string that is not UTF-8).
+    WarningCatcher catcher;
+    g_object_set(element, "passphrase", passphrase.c_str(), nullptr);
+    if (!catcher.caught().empty())
+        throw std::runtime_error(std::string("the GStreamer element ") + GST_OBJECT_NAME(element) +
+                                 " did not take the passphrase (" + catcher.caught() +
+                                 "): refusing to run unencrypted");
 }
 
 LinkPipeline link_pipeline(const char* name, std::initializer_list<const char*> factories)

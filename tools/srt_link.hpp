@@ -70,6 +70,10 @@ void add_srt_link_options(CLI::App& command, SrtLinkOptions& options);
 // 10 to 79 characters. Warns on stderr when other users may read the file.
 std::string link_passphrase(const SrtLinkOptions& options, const char* command);
 
+// Sets the passphrase of an SRT element (none for ""). Throws std::runtime_error when the
+// element did not take it, so that a link never runs unencrypted while it says it is encrypted.
+void set_passphrase(GstElement* element, const std::string& passphrase);
+
 // A pipeline and its elements, in the order they are linked (the pipeline owns them).
 struct LinkPipeline
 {

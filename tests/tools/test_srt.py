@@ -453,6 +453,74 @@ def test_a_passphrase_of_the_wrong_length_is_refused(pvshm, srt_env, tmp_path, l
     assert f"has {length} characters" in result.stderr and "10 to 79" in result.stderr
 
 
+@pytest.mark.parametrize("command", ["serve", "mirror"])
+@pytest.mark.parametrize("passphrase, where", [
+    (b"caf\xe9 au lait beans", "byte 0xe9 at character 4"),  # Latin-1
+    ("passphrase \u00fc\u00fc".encode(), "byte 0xc3 at character 12"),  # UTF-8, not ASCII
+    (b"tab\tin the passphrase", "byte 0x09 at character 4"),
+])
+def test_a_passphrase_that_is_not_printable_ascii_is_refused(pvshm, srt_env, tmp_path, command,
+                                                             passphrase, where):
+    """Guards a passphrase that silently encrypted nothing: GStreamer's SRT elements drop a
+    string that is not UTF-8 with a GLib warning, and serve said "encrypted" while a receiver
+    without a passphrase got every frame. Now both ends refuse to start."""
+    key = tmp_path / "passphrase"
+    key.write_bytes(passphrase + b"\n")
+    key.chmod(0o600)
+    address = f"srt://127.0.0.1:{free_udp_port()}"
+    args = ["cam", address] if command == "serve" else [address, "cam"]
+    result = pvshm(command, *args, "--passphrase-file", key, env=srt_env)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == (f"pvshm: the passphrase in '{key}' is not printable ASCII ({where}): "
+                             "SRT passphrases are 10 to 79 characters from space to '~'\n")
+
+
+def test_a_sender_with_a_latin1_passphrase_sends_nothing_in_clear(link, tmp_path):
+    """The attack: a sender whose passphrase file was written by a Latin-1 editor, a receiver
+    with no passphrase at all. The sender exits before it listens; the receiver gets nothing."""
+    key = tmp_path / "latin1"
+    key.write_bytes(b"d\xe9j\xe0 vu passphrase\n")
+    key.chmod(0o600)
+    sent = link.id("a")
+    mirrored = link.id("b")
+    port = free_udp_port()
+    link.producer(sent)
+    serve = link.start([link.cli, "serve", sent, f"srt://127.0.0.1:{port}", "--passphrase-file",
+                        key])
+    status, output = wait_for_exit(serve)
+    assert status == 1 and "not printable ASCII" in output and "encrypted" not in output, output
+    status, output = wait_for_exit(link.mirror(port, mirrored, "--insecure"),
+                                   CONNECT_FAILS_WITHIN)
+    assert status == 1 and "no answer from" in output, output
+    assert not segment_path(mirrored).exists()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "too-large", "directory"])
+def test_a_passphrase_file_that_is_no_small_regular_file_is_refused_at_once(
+        pvshm, srt_env, tmp_path, kind):
+    """Guards reading a secret file without bound: a FIFO blocked the command for good and
+    /dev/zero grew its memory at 200 MB/s. The command must end at once (the test's timeout)."""
+    if kind == "fifo":
+        key = tmp_path / "fifo"
+        os.mkfifo(key, 0o600)
+        why = "not a regular file"
+    elif kind == "device":
+        key, why = Path("/dev/zero"), "not a regular file"
+    elif kind == "directory":
+        key, why = tmp_path, "not a regular file"
+    else:
+        key = tmp_path / "large"
+        key.write_text(PASSPHRASE + "\n" + "x" * 5000)
+        key.chmod(0o600)
+        why = "it has 5022 bytes, more than the 4096 a file holding one secret line may"
+    result = pvshm("mirror", f"srt://127.0.0.1:{free_udp_port()}", "cam", "--passphrase-file",
+                   key, env=srt_env, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr == f"pvshm: cannot read the passphrase file '{key}': {why}" + (
+        " (a FIFO, a device or a directory is never read)\n" if why == "not a regular file"
+        else "\n"), result.stderr
+
+
 def test_an_unreadable_passphrase_file_is_refused(pvshm, srt_env, tmp_path):
     result = pvshm("mirror", f"srt://127.0.0.1:{free_udp_port()}", "cam", "--passphrase-file",
                    tmp_path / "missing", env=srt_env)
