@@ -13,10 +13,11 @@
  * Every buffer carries the facts of its frame:
  *
  * - PTS: the frame's CLOCK_MONOTONIC capture time in the pipeline's running time, so that the
- *   latency since capture is preserved. PTS always increase: a frame that would not come after
- *   the previous one (captured before the pipeline started, or by a restarted writer whose times
- *   are older) is placed half a frame interval after it, and later frames catch up with their
- *   capture time. Any muxer takes the stream.
+ *   latency since capture is preserved. PTS always increase, at least half a frame interval
+ *   apart: a frame that would come sooner after the previous one (captured before the pipeline
+ *   started, or by a restarted writer whose times are older) is placed half a frame interval
+ *   after it, and later frames catch up with their capture time. Any muxer takes the stream,
+ *   and keeps every frame's timestamp apart from its neighbours' in the file.
  * - duration: the frame's own, else the caps' framerate, else the gap to the previous frame.
  * - offset: the frame's sequence number in its segment (offset-end: one more).
  * - a #GstReferenceTimestampMeta with caps `timestamp/x-unix`: the CLOCK_REALTIME capture time.
@@ -783,19 +784,20 @@ static void gst_pv_shm_src_stamp(GstPvShmSrc* self, GstBuffer* buffer, const pvs
     GstClockTime pts;
     if (!GST_CLOCK_TIME_IS_VALID(state->last_pts)) {
         pts = GstClockTime(std::max<int64_t>(running, 0));
-    } else if (running > int64_t(state->last_pts)) {
-        pts = GstClockTime(running);
     } else {
-        // Captured before the pipeline started, or by a restarted writer whose times are older.
-        // Half a frame interval (not the gap since the previous frame, which can be hours for a
-        // dead writer's last frame) lets the frames that follow catch up with their capture time
-        // instead of carrying the shift for good.
+        // At least half a frame interval after the previous frame: strictly increasing is not
+        // enough, as muxers count time in ticks (mp4mux: 1/3000 s at 30 frames/s) and two PTS
+        // within one tick become one timestamp in the file. Half an interval (not the gap since
+        // the previous frame, which can be hours for a dead writer's last frame) places frames
+        // captured before the pipeline started, or by a restarted writer whose times are older,
+        // and lets the frames that follow catch up with their capture time.
         GstClockTime interval = kUnknownFrameInterval;
         if (info.duration_ns > 0)
             interval = GstClockTime(info.duration_ns);
         else if (GST_CLOCK_TIME_IS_VALID(state->output.frame_interval))
             interval = state->output.frame_interval;
-        pts = state->last_pts + std::max<GstClockTime>(interval / 2, 1);
+        const GstClockTime earliest = state->last_pts + std::max<GstClockTime>(interval / 2, 1);
+        pts = running > int64_t(earliest) ? GstClockTime(running) : earliest;
     }
     GstClockTime duration = GST_CLOCK_TIME_NONE;
     if (info.duration_ns > 0)

@@ -537,6 +537,48 @@ GST_START_TEST(test_src_pts_strictly_increase_before_start_and_across_writer_res
 }
 GST_END_TEST;
 
+// A frame that catches up with its capture time after frames placed before the pipeline
+// started comes at least half a frame interval after the previous one. Guards against PTS a
+// fraction of a millisecond apart, which mp4mux (1/3000 s ticks at 30 frames/s) wrote as one
+// timestamp: a recording started while frames were waiting failed its timestamp check.
+GST_START_TEST(test_src_pts_stay_half_a_frame_apart_while_catching_up)
+{
+    const std::string id = unique_id("ptscatchup");
+    SegmentCleanup cleanup(id);
+    GstElement* element = nullptr;
+    GstHarness* h = src_harness(id, [&](GstElement* src) {
+        element = src;
+        gst_util_set_object_arg(G_OBJECT(src), "mode", "all");
+    });
+    gst_harness_use_systemclock(h);
+    gst_element_set_state(h->element, GST_STATE_PAUSED);
+    gst_harness_play(h);
+    const auto base = int64_t(gst_element_get_base_time(element));
+    constexpr int64_t kInterval = 33'333'333;
+    pvshm::Writer writer(id);
+    auto write_and_pull = [&](int64_t capture_running) {
+        pvshm::FrameInfo info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, 4, 4);
+        info.timestamp_monotonic_ns = base + capture_running;
+        info.duration_ns = kInterval;
+        std::vector<uint8_t> pixels(info.payload_size, 1);
+        fail_unless(writer.write(info, pixels.data()).has_value());
+        GstBuffer* out = gst_harness_pull(h);
+        fail_unless(out != nullptr);
+        const GstClockTime pts = GST_BUFFER_PTS(out);
+        gst_buffer_unref(out);
+        return pts;
+    };
+    // Two frames captured before the start: placed at 0 and half an interval.
+    fail_unless_equals_uint64(write_and_pull(-2 * kInterval), 0);
+    fail_unless_equals_uint64(write_and_pull(-kInterval), kInterval / 2);
+    // Captured 0.1 ms after that placement: half an interval after it all the same.
+    fail_unless_equals_uint64(write_and_pull(kInterval / 2 + 100'000), 2 * (kInterval / 2));
+    // Far enough after it: its own running time, latency preserved.
+    fail_unless_equals_uint64(write_and_pull(3 * kInterval), 3 * kInterval);
+    gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_src_buffers_carry_the_frame_facts)
 {
     const std::string id = unique_id("facts");
@@ -853,6 +895,7 @@ static Suite* pvshmsrc_suite()
     tcase_add_test(tc, test_src_waiting_forever_stops_promptly);
     tcase_add_test(tc, test_src_timestamps_are_capture_running_time);
     tcase_add_test(tc, test_src_pts_strictly_increase_before_start_and_across_writer_restart);
+    tcase_add_test(tc, test_src_pts_stay_half_a_frame_apart_while_catching_up);
     tcase_add_test(tc, test_src_buffers_carry_the_frame_facts);
     tcase_add_test(tc, test_src_facts_survive_a_relay_through_the_sink);
     tcase_add_test(tc, test_src_facts_survive_videoconvert);
