@@ -3,7 +3,10 @@
 
 import os
 import selectors
+import shutil
+import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -92,3 +95,54 @@ def helper(spawn):
         return spawn([str(Path(directory) / name), *map(str, args)])
 
     return start
+
+
+# uid of "another user" for the tests that run as root: nobody.
+OTHER_UID = 65534
+
+
+class PrivateShmDir:
+    """A shared-memory directory (PVSHM_SHM_DIR) of one test alone, for what must not meet the
+    tests of other processes in /dev/shm: FIFOs and sockets under a segment name (they hang
+    readers that lack the library's check), other users' files, `pvshm clear --dead`. Second
+    processes take `env` (the library reads the variable once per process). A suite gives
+    write_segment(shared_mem_id): a usable segment written by this user, the start of another
+    user's."""
+
+    def __init__(self, env):
+        # Short, so that a socket path fits in sun_path's 108 bytes.
+        self.path = Path(tempfile.mkdtemp(prefix="pvshm-"))
+        self.env = dict(env, PVSHM_SHM_DIR=str(self.path))
+        self.env.pop("PVSHM_ALLOW_OTHER_OWNERS", None)
+
+    def object_path(self, shared_mem_id):
+        return self.path / f"pvshm.{shared_mem_id}"
+
+    def write_segment(self, shared_mem_id):
+        raise NotImplementedError
+
+    def plant(self, kind, shared_mem_id):
+        """Puts an object that is not a usable segment of this user under the id's name: a
+        "fifo", "socket", "directory", "truncated" file or "other-user-0600"/"-0644" segment."""
+        path = self.object_path(shared_mem_id)
+        if kind == "fifo":
+            os.mkfifo(path, 0o600)
+        elif kind == "socket":
+            with socket.socket(socket.AF_UNIX) as server:
+                server.bind(str(path))  # the name stays after the socket is closed
+        elif kind == "directory":
+            path.mkdir(0o700)
+        elif kind == "truncated":
+            path.write_bytes(b"not a segment")
+        elif kind.startswith("other-user"):
+            if os.geteuid() != 0:
+                pytest.skip("another user's segment needs root to chown it")
+            self.write_segment(shared_mem_id)
+            os.chown(path, OTHER_UID, -1)
+            os.chmod(path, 0o644 if kind.endswith("0644") else 0o600)
+        else:
+            raise ValueError(kind)
+        return path
+
+    def remove(self):
+        shutil.rmtree(self.path)

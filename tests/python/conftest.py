@@ -3,12 +3,9 @@
 
 import os
 import re
-import shutil
-import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import zlib
 from pathlib import Path
 
@@ -18,7 +15,13 @@ import pytest
 import pvshm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "helpers"))
-from pvshm_pytest import TIMEOUT, helper, segment_path, spawn as spawn_process  # noqa: E402,F401
+from pvshm_pytest import (  # noqa: E402,F401
+    TIMEOUT,
+    PrivateShmDir,
+    helper,
+    segment_path,
+    spawn as spawn_process,
+)
 
 # A second process must import the same pvshm as this one, built or installed.
 PACKAGE_PARENT = str(Path(pvshm.__file__).resolve().parent.parent)
@@ -117,24 +120,11 @@ def png_bytes(rgb):
     )
 
 
-# uid of "another user" for the tests that run as root: nobody.
-OTHER_UID = 65534
-
-
-class PrivateShmDir:
-    """A shared-memory directory (PVSHM_SHM_DIR) of one test alone, read by second processes
-    (the library reads the variable once per process). Objects planted here cannot meet the
-    tests of other processes in /dev/shm: a FIFO under a segment name hangs readers that lack
-    the library's check."""
+class PythonShmDir(PrivateShmDir):
+    """A private shared-memory directory whose second processes import this pvshm."""
 
     def __init__(self):
-        # Short, so that a socket path fits in sun_path's 108 bytes.
-        self.path = Path(tempfile.mkdtemp(prefix="pvshm-"))
-        self.env = package_env({"PVSHM_SHM_DIR": str(self.path)})
-        self.env.pop("PVSHM_ALLOW_OTHER_OWNERS", None)
-
-    def object_path(self, shared_mem_id):
-        return self.path / f"pvshm.{shared_mem_id}"
+        super().__init__(package_env())
 
     def python(self, code, *args, timeout=TIMEOUT):
         """Runs `code` in a second Python process; returns its stripped stdout."""
@@ -148,34 +138,17 @@ class PrivateShmDir:
         assert result.returncode == 0, result.stderr
         return result.stdout.strip()
 
-    def plant(self, kind, shared_mem_id):
-        """Puts an object that is not a usable segment of this user under the id's name."""
-        path = self.object_path(shared_mem_id)
-        if kind == "fifo":
-            os.mkfifo(path, 0o600)
-        elif kind == "socket":
-            with socket.socket(socket.AF_UNIX) as server:
-                server.bind(str(path))  # the name stays after the socket is closed
-        elif kind == "directory":
-            path.mkdir(0o700)
-        elif kind.startswith("other-user"):
-            if os.geteuid() != 0:
-                pytest.skip("another user's segment needs root to chown it")
-            self.python(
-                "import sys, numpy, pvshm\n"
-                "pvshm.write_image_array_to_shared_memory(sys.argv[1], "
-                "numpy.full((3, 4, 3), 7, numpy.uint8))",
-                shared_mem_id,
-            )
-            os.chown(path, OTHER_UID, -1)
-            os.chmod(path, 0o644 if kind.endswith("0644") else 0o600)
-        else:
-            raise ValueError(kind)
-        return path
+    def write_segment(self, shared_mem_id):
+        self.python(
+            "import sys, numpy, pvshm\n"
+            "pvshm.write_image_array_to_shared_memory(sys.argv[1], "
+            "numpy.full((3, 4, 3), 7, numpy.uint8))",
+            shared_mem_id,
+        )
 
 
 @pytest.fixture
 def private_shm():
-    directory = PrivateShmDir()
+    directory = PythonShmDir()
     yield directory
-    shutil.rmtree(directory.path)
+    directory.remove()

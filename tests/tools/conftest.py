@@ -4,7 +4,6 @@
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,7 +14,13 @@ import pytest
 import pngfile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "helpers"))
-from pvshm_pytest import TIMEOUT, helper, segment_path, spawn  # noqa: E402,F401
+from pvshm_pytest import (  # noqa: E402,F401
+    TIMEOUT,
+    PrivateShmDir,
+    helper,
+    segment_path,
+    spawn,
+)
 
 
 def pytest_addoption(parser):
@@ -51,24 +56,13 @@ def shm_id(request, pvshm):
     assert not segment_path(shared_mem_id).exists()
 
 
-# uid of "another user" for the tests that run as root: nobody.
-OTHER_UID = 65534
-
-
-class PrivateShmDir:
-    """A shared-memory directory (PVSHM_SHM_DIR) of one test alone, for what must not meet the
-    tests of other processes in /dev/shm: FIFOs and sockets under a segment name (they hang
-    readers that lack the library's check), other users' files, `pvshm clear --dead`."""
+class CliShmDir(PrivateShmDir):
+    """A private shared-memory directory for the pvshm program and the test helpers."""
 
     def __init__(self, pvshm, spawn):
-        # Short, so that a socket path fits in sun_path's 108 bytes.
-        self.path = Path(tempfile.mkdtemp(prefix="pvshm-"))
-        self.env = dict(os.environ, PVSHM_SHM_DIR=str(self.path))
+        super().__init__(os.environ)
         self._pvshm = pvshm
         self._spawn = spawn
-
-    def object_path(self, shared_mem_id):
-        return self.path / f"pvshm.{shared_mem_id}"
 
     def pvshm(self, *args, timeout=TIMEOUT):
         return self._pvshm(*args, timeout=timeout, env=self.env)
@@ -86,34 +80,16 @@ class PrivateShmDir:
         result = self.pvshm("write", shared_mem_id, image_path)
         assert result.returncode == 0, result.stderr
 
-    def plant(self, kind, shared_mem_id, scratch):
-        """Puts an object that is not a usable segment of this user under the id's name."""
-        path = self.object_path(shared_mem_id)
-        if kind == "fifo":
-            os.mkfifo(path, 0o600)
-        elif kind == "socket":
-            with socket.socket(socket.AF_UNIX) as server:
-                server.bind(str(path))  # the name stays after the socket is closed
-        elif kind == "directory":
-            path.mkdir(0o700)
-        elif kind == "truncated":
-            path.write_bytes(b"not a segment")
-        elif kind.startswith("other-user"):
-            if os.geteuid() != 0:
-                pytest.skip("another user's segment needs root to chown it")
-            self.write_png(shared_mem_id, scratch / f"{shared_mem_id}.png")
-            os.chown(path, OTHER_UID, -1)
-            os.chmod(path, 0o644 if kind.endswith("0644") else 0o600)
-        else:
-            raise ValueError(kind)
-        return path
+    def write_segment(self, shared_mem_id):
+        with tempfile.TemporaryDirectory() as scratch:
+            self.write_png(shared_mem_id, Path(scratch) / "image.png")
 
 
 @pytest.fixture
 def private_shm(pvshm, spawn):
-    directory = PrivateShmDir(pvshm, spawn)
+    directory = CliShmDir(pvshm, spawn)
     yield directory
-    shutil.rmtree(directory.path)
+    directory.remove()
 
 
 def pipeline_env(cli_path, registry_dir, elements):

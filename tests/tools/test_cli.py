@@ -219,7 +219,7 @@ def test_clear_dead_removes_the_segments_of_dead_writers_only(private_shm, tmp_p
     gone.expect("done")
     assert gone.finish() == 0
     private_shm.write_png("written", tmp_path / "one.png")
-    private_shm.plant("truncated", "broken", tmp_path)
+    private_shm.plant("truncated", "broken")
 
     result = private_shm.pvshm("clear", "--dead")
     assert result.returncode == 0, result.stderr
@@ -391,7 +391,7 @@ def test_list_shows_every_entry_the_unusable_ones_with_why(private_shm, tmp_path
     must not keep the others from being listed."""
     private_shm.write_png("good", tmp_path / "good.png")
     for kind in UNUSABLE_KINDS:
-        private_shm.plant(kind, kind, tmp_path)
+        private_shm.plant(kind, kind)
 
     result = private_shm.pvshm("list", "--json")
     assert result.returncode == 0, result.stderr
@@ -413,14 +413,14 @@ def test_list_shows_every_entry_the_unusable_ones_with_why(private_shm, tmp_path
 
 @pytest.mark.parametrize("kind", UNUSABLE_KINDS)
 def test_info_of_an_unusable_entry_exits_1_with_why(private_shm, tmp_path, kind):
-    private_shm.plant(kind, "bad", tmp_path)
+    private_shm.plant(kind, "bad")
     result = private_shm.pvshm("info", "bad")
     assert result.returncode == 1 and "bad" in result.stderr
 
 
 @pytest.mark.parametrize("kind", UNUSABLE_KINDS)
 def test_clear_removes_an_unusable_entry_by_name(private_shm, tmp_path, kind):
-    path = private_shm.plant(kind, "bad", tmp_path)
+    path = private_shm.plant(kind, "bad")
     if kind == "directory":
         (path / "inside").touch()
     result = private_shm.pvshm("clear", "bad")
@@ -433,7 +433,7 @@ def test_clear_removes_an_unusable_entry_by_name(private_shm, tmp_path, kind):
 
 
 def test_reading_commands_allow_another_users_segment_when_asked(private_shm, tmp_path):
-    private_shm.plant("other-user-0600", "theirs", tmp_path)
+    private_shm.plant("other-user-0600", "theirs")
     target = tmp_path / "theirs.png"
     commands = {
         "list": ["list", "--json"],
