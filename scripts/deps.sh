@@ -12,6 +12,8 @@ PVSHM_PACKAGES=(
     python3-opencv openssl
     # ip netns: the SRT tests between two network namespaces.
     iproute2
+    # systemd-analyze verify: the systemd units (tools/systemd).
+    systemd
     libgtest-dev clang libclang-rt-14-dev
     python3 python3-dev python3-numpy python3-pytest pybind11-dev
 )
