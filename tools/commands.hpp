@@ -21,7 +21,7 @@ int snapshot(const std::string& id, const std::string& file, const std::string& 
              bool raw, const ReaderOptions& options);
 int write_image_file(const std::string& id, const std::string& file);
 // Removes each id's segment unless its writer is alive (then refused, unless `force`); an id
-// without a segment is not an error.
+// without a segment is an error (said on stderr, exit status 1), the others are removed.
 int clear(const std::vector<std::string>& ids, bool force);
 // Removes every segment whose writer is gone.
 int clear_dead();

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // `pvshm snapshot`, `pvshm write` and `pvshm clear`: frames to and from image files.
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -181,8 +182,15 @@ int clear(const std::vector<std::string>& ids, bool force)
 {
     for (const std::string& id : ids)
         Reader check_id(id); // one invalid id: nothing is removed
+    const std::vector<std::string> listed = list_segment_ids();
     int status = 0;
     for (const std::string& id : ids) {
+        if (std::find(listed.begin(), listed.end(), id) == listed.end()) {
+            std::fprintf(stderr, "pvshm: no segment with id '%s' to clear (see `pvshm list`)\n",
+                         id.c_str());
+            status = 1;
+            continue;
+        }
         try {
             if (const int32_t pid = force ? 0 : live_writer_pid(id)) {
                 std::fprintf(stderr,

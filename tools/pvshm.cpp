@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "command_suggestion.hpp"
 #include "commands.hpp"
 #include "rtsp_command.hpp"
 #include "srt_commands.hpp"
@@ -124,7 +125,8 @@ int main(int argc, char** argv)
     write->callback([&] { run = [&] { return pvshm::cli::write_image_file(id, file); }; });
 
     auto* clear = app.add_subcommand(
-        "clear", "Remove segments (readers keep what they mapped); an id without one is skipped");
+        "clear", "Remove segments (readers keep what they mapped); an id without one is an "
+                 "error, the others are removed all the same");
     auto* clear_ids = clear->add_option("ID", ids, kIdHelp);
     auto* clear_force = clear->add_flag("-f,--force", force,
                                         "Also remove segments whose writer "
@@ -162,6 +164,15 @@ int main(int argc, char** argv)
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
+        // CLI11 says "A subcommand is required" of a misspelled one: name it and the closest.
+        if (argc > 1 && argv[1][0] != '-' && app.get_subcommands().empty()) {
+            std::vector<std::string> commands;
+            for (const CLI::App* command : app.get_subcommands({}))
+                commands.push_back(command->get_name());
+            std::fprintf(stderr, "pvshm: %s\nRun with --help for more information.\n",
+                         pvshm::cli::unknown_command_message(argv[1], commands).c_str());
+            return 1;
+        }
         // --help and --version are "errors" that exit 0; every real one exits 1.
         return app.exit(error) == 0 ? 0 : 1;
     }

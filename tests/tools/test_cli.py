@@ -165,9 +165,41 @@ def test_clear_removes_the_segment(pvshm, shm_id, tmp_path):
     assert pvshm("info", shm_id).returncode == 1
 
 
-def test_clear_of_a_missing_segment_is_not_an_error(pvshm, shm_id):
-    assert pvshm("clear", shm_id).returncode == 0
-    assert pvshm("clear", "--force", shm_id).returncode == 0
+def test_clear_of_a_missing_segment_says_so_and_exits_1(pvshm, shm_id):
+    """Regression: it printed nothing and exited 0, as if it had removed something."""
+    for args in (["clear", shm_id], ["clear", "--force", shm_id]):
+        result = pvshm(*args)
+        assert result.returncode == 1
+        assert result.stdout == ""
+        assert result.stderr == (
+            f"pvshm: no segment with id '{shm_id}' to clear (see `pvshm list`)\n"
+        )
+
+
+def test_clear_dead_with_nothing_to_clear_is_not_an_error(private_shm):
+    result = private_shm.pvshm("clear", "--dead")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+@pytest.mark.parametrize(
+    "word, message",
+    [
+        ("lst", "unknown command 'lst'; did you mean 'list'?"),
+        ("snapshto", "unknown command 'snapshto'; did you mean 'snapshot'?"),
+        ("mirorr", "unknown command 'mirorr'; did you mean 'mirror'?"),
+        (
+            "frobnicate",
+            "unknown command 'frobnicate'; the commands are: "
+            "list, info, snapshot, write, clear, watch, rtsp, serve, mirror",
+        ),
+    ],
+)
+def test_a_misspelled_command_is_named_with_the_closest(pvshm, word, message):
+    """Regression: `pvshm lst` said "A subcommand is required"."""
+    result = pvshm(word, "cam0")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == f"pvshm: {message}\nRun with --help for more information.\n"
 
 
 def test_clear_refuses_a_live_writer_unless_forced(pvshm, shm_id, held_writer):
@@ -183,7 +215,8 @@ def test_clear_refuses_a_live_writer_unless_forced(pvshm, shm_id, held_writer):
 
 
 def test_clear_takes_several_ids(pvshm, shm_id, held_writer, tmp_path):
-    """The dead and absent ones are cleared even though the live one is refused."""
+    """The dead one is cleared even though the live one is refused and the absent one is an
+    error."""
     dead, absent = shm_id + "-dead", shm_id + "-absent"
     image = tmp_path / "one.png"
     image.write_bytes(pngfile.encode(1, 1, [[(1, 2, 3)]]))
@@ -191,11 +224,12 @@ def test_clear_takes_several_ids(pvshm, shm_id, held_writer, tmp_path):
         assert pvshm("write", dead, image).returncode == 0
         result = pvshm("clear", dead, shm_id, absent)
         assert result.returncode == 1 and f"'{shm_id}'" in result.stderr
-        assert dead not in result.stderr and absent not in result.stderr
+        assert f"no segment with id '{absent}'" in result.stderr
+        assert f"'{dead}'" not in result.stderr
         assert not segment_path(dead).exists() and segment_path(shm_id).exists()
 
         assert held_writer.finish() == 0
-        assert pvshm("clear", shm_id, absent).returncode == 0
+        assert pvshm("clear", shm_id).returncode == 0
         assert not segment_path(shm_id).exists()
     finally:
         pvshm("clear", "--force", dead)
