@@ -142,6 +142,7 @@ static gboolean gst_pv_shm_sink_set_caps(GstBaseSink* sink, GstCaps* caps);
 static gboolean gst_pv_shm_sink_propose_allocation(GstBaseSink* sink, GstQuery* query);
 static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer);
 static gboolean gst_pv_shm_sink_unlock(GstBaseSink* sink);
+static gboolean gst_pv_shm_sink_unlock_stop(GstBaseSink* sink);
 static gboolean gst_pv_shm_sink_stop(GstBaseSink* sink);
 
 static void gst_pv_shm_sink_class_init(GstPvShmSinkClass* klass)
@@ -228,6 +229,7 @@ static void gst_pv_shm_sink_class_init(GstPvShmSinkClass* klass)
     basesink_class->propose_allocation = GST_DEBUG_FUNCPTR(gst_pv_shm_sink_propose_allocation);
     basesink_class->render = GST_DEBUG_FUNCPTR(gst_pv_shm_sink_render);
     basesink_class->unlock = GST_DEBUG_FUNCPTR(gst_pv_shm_sink_unlock);
+    basesink_class->unlock_stop = GST_DEBUG_FUNCPTR(gst_pv_shm_sink_unlock_stop);
     basesink_class->stop = GST_DEBUG_FUNCPTR(gst_pv_shm_sink_stop);
 }
 
@@ -705,12 +707,20 @@ static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer
     }
 }
 
-// A lossless sink waiting for its readers gives up the frame: the pipeline is flushing or
-// stopping.
+// A lossless sink waiting for its readers gives up the frame, and waits no more until
+// unlock_stop: the pipeline is flushing or stopping.
 static gboolean gst_pv_shm_sink_unlock(GstBaseSink* sink)
 {
     if (auto writer = gst_pv_shm_sink_writer(GST_PV_SHM_SINK(sink)))
-        writer->cancel_wait();
+        writer->set_flushing(true);
+    return TRUE;
+}
+
+// The flush is over: the next frame waits for lossless readers again.
+static gboolean gst_pv_shm_sink_unlock_stop(GstBaseSink* sink)
+{
+    if (auto writer = gst_pv_shm_sink_writer(GST_PV_SHM_SINK(sink)))
+        writer->set_flushing(false);
     return TRUE;
 }
 

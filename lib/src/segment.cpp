@@ -375,11 +375,18 @@ void Segment::wake_writer() const
     futex(&header_->ack_word, FUTEX_WAKE, INT_MAX, nullptr);
 }
 
-void Segment::wait_for_ack(int64_t timeout_ns)
+bool Segment::wait_for_ack(uint32_t seen, int64_t timeout_ns)
 {
     timespec timeout{static_cast<time_t>(timeout_ns / 1000000000),
                      static_cast<long>(timeout_ns % 1000000000)};
-    futex(&header_->ack_word, FUTEX_WAIT, layout::load_relaxed(header_->ack_word), &timeout);
+    return futex(&header_->ack_word, FUTEX_WAIT, seen, &timeout) == 0 || errno != ETIMEDOUT;
+}
+
+void Segment::end_ack_wait()
+{
+    layout::add_relaxed(header_->ack_word, 1u);
+    layout::fence_seq_cst();
+    futex(&header_->ack_word, FUTEX_WAKE, INT_MAX, nullptr);
 }
 
 void wait_for_any_wake(const WakeWatch* watches, size_t count, int64_t timeout_ns)

@@ -94,9 +94,13 @@ public:
     // Wakes every reader waiting on the header's wake word.
     void wake_readers();
     // Lossless replay (layout.hpp): a reader wakes the writer waiting for it (read-only is
-    // enough); the writer sleeps on ack_word until woken or `timeout_ns` passes.
+    // enough); the writer sleeps on ack_word, while it still holds `seen`, until woken or
+    // `timeout_ns` passes. Returns true when woken (or the word had moved), false on timeout.
     void wake_writer() const;
-    void wait_for_ack(int64_t timeout_ns);
+    bool wait_for_ack(uint32_t seen, int64_t timeout_ns);
+    // The writer ends its own wait from another thread: ack_word moves (only the writer maps
+    // it writable), so that a sleep about to start with the old value does not start.
+    void end_ack_wait();
 
 private:
     Segment(std::string path, int fd, Access access);

@@ -52,11 +52,12 @@ public:
         if (size > segment_->slot_stride() || options_.slots != segment_->slot_count())
             replace_segment(size);
         const auto waited_since = std::chrono::steady_clock::now();
+        WaitScope waiting(*this);
         for (;;) {
             bool needed = false;
             if (auto slot = free_slot(needed))
                 return lend(*slot);
-            if (!needed || !count_drop || cancelled_.exchange(false))
+            if (!needed || !count_drop || flushing_ || cancelled_)
                 break;
             wait_for_lossless_readers(lock, waited_since);
         }
@@ -67,7 +68,19 @@ public:
         return std::nullopt;
     }
 
-    void cancel_wait() { cancelled_ = true; }
+    void cancel_wait()
+    {
+        std::lock_guard lock(mutex_);
+        end_wait();
+    }
+
+    void set_flushing(bool flushing)
+    {
+        std::lock_guard lock(mutex_);
+        flushing_ = flushing;
+        if (flushing)
+            end_wait();
+    }
 
     std::optional<uint64_t> publish(SlotLoan& loan, const FrameInfo& info)
     {
@@ -160,6 +173,33 @@ public:
     const std::string& id() const { return owned_.id(); }
 
 private:
+    // Marks a loan() as waiting for readers (for cancel_wait()) while it lives; the mutex is held
+    // when it starts and ends.
+    class WaitScope
+    {
+    public:
+        explicit WaitScope(WriterCore& core) : core_(core) { core_.waiting_ = true; }
+        ~WaitScope()
+        {
+            core_.waiting_ = false;
+            core_.cancelled_ = false;
+        }
+        WaitScope(const WaitScope&) = delete;
+        WaitScope& operator=(const WaitScope&) = delete;
+
+    private:
+        WriterCore& core_;
+    };
+
+    // With the mutex held: the loan() waiting now, if any, gives up.
+    void end_wait()
+    {
+        if (!waiting_)
+            return;
+        cancelled_ = true;
+        segment_->end_ack_wait();
+    }
+
     // A slot the next frame may be written to: not the newest, not lent, not pinned. The slot
     // written most recently comes first: its memory is the likeliest still in cache, so a writer
     // whose readers keep up alternates between two slots. A frame that a reader of every frame
@@ -256,11 +296,14 @@ private:
             return;
         }
         layout::store_seq_cst(header.writer_waiting, 1u);
+        // Read with the lock held: a cancel_wait() from now on moves the word, so that the sleep
+        // below does not start or ends at once.
+        const uint32_t seen = layout::load_relaxed(header.ack_word);
         bool needed = false;
         if (!free_slot_exists(needed) && needed) {
             // Asleep without the lock: stats() and other calls need not wait for our readers.
             lock.unlock();
-            segment->wait_for_ack(std::chrono::nanoseconds(kLosslessRecheck).count());
+            segment->wait_for_ack(seen, std::chrono::nanoseconds(kLosslessRecheck).count());
             lock.lock();
         }
         layout::store_seq_cst(header.writer_waiting, 0u);
@@ -304,7 +347,11 @@ private:
     std::shared_ptr<Segment> segment_;
     uint64_t sequence_ = 0;
     uint64_t loaned_ = 0; // slots of segment_ lent out, one bit each
-    std::atomic<bool> cancelled_{false};
+    // Guarded by mutex_: a loan() is waiting for readers; cancel_wait() ended that wait;
+    // set_flushing(true) holds.
+    bool waiting_ = false;
+    bool cancelled_ = false;
+    bool flushing_ = false;
     uint64_t lossless_floor_ = 1; // need locks below it no longer make the writer wait
     // Segments this lossless writer replaced while readers of every frame still need frames
     // of them.
@@ -448,6 +495,11 @@ void Writer::remove()
 void Writer::cancel_wait()
 {
     core_->cancel_wait();
+}
+
+void Writer::set_flushing(bool flushing)
+{
+    core_->set_flushing(flushing);
 }
 
 } // namespace pvshm

@@ -148,7 +148,7 @@ void WriterBinding::close()
     }
     if (!writer)
         return;
-    writer->cancel_wait(); // a write() waiting for lossless readers gives up
+    writer->set_flushing(true); // a write() waiting for lossless readers gives up, or never waits
     std::lock_guard lock(write_mutex_);
     std::lock_guard handle_lock(handle_mutex_);
     writer_.reset();
@@ -216,9 +216,9 @@ other metadata values, or metadata over 4 KiB; ValueError once closed.
 frames_dropped (frames that found every slot held by readers), bytes_written and lossless_drops.
 )doc")
         .def("cancel_wait", &WriterBinding::cancel_wait,
-             "Makes a write() waiting for lossless readers give up now (its frame is dropped); "
-             "with none waiting, the next write() that would wait gives up at once. Safe from "
-             "any thread.")
+             "Makes a write() that is waiting for lossless readers now give up (its frame is "
+             "dropped); with none waiting it does nothing, and the next write() waits as usual. "
+             "Safe from any thread.")
         .def("close", &WriterBinding::close,
              "Gives the id up; its segment and last frame stay readable. Idempotent.")
         .def_property_readonly("closed", &WriterBinding::closed, "True after close().")

@@ -10,10 +10,12 @@
 //                                      microseconds of work after each; prints "registered"
 //                                      after its first look, then "read <frames> torn <torn>
 //                                      gaps <frames skipped> last <stamp>"; "stall" stops
-//                                      reading after the first look (until killed)
+//                                      reading after the first look (until killed); "go"
+//                                      reads only once a "go" line comes on stdin
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <string>
 #include <unistd.h>
@@ -45,6 +47,11 @@ int read_all(pvshm::Reader& reader, long count, const std::string& work)
         while (read(STDIN_FILENO, buffer, sizeof buffer) > 0) {
         }
         return 0;
+    }
+    if (work == "go") {
+        char line[8] = {};
+        if (!std::fgets(line, sizeof line, stdin) || std::strncmp(line, "go", 2) != 0)
+            return 0;
     }
     const auto delay = std::chrono::microseconds(std::strtol(work.c_str(), nullptr, 10));
     while (frames < count && reader.wait(std::chrono::seconds(30))) {

@@ -3,6 +3,7 @@
 
 import errno
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -185,8 +186,11 @@ def test_a_lossless_wait_ends_when_another_thread_cancels_it(shm_id, helper):
     result = {}
     thread = threading.Thread(target=lambda: result.update(sequence=writer.write(stamped(4, 2, 8))))
     thread.start()
-    writer.cancel_wait()  # a cancel that comes before the wait ends it as well
-    thread.join(10.0)
+    # A cancel ends only a wait under way: the thread may not be waiting yet at the first one.
+    deadline = time.monotonic() + 10.0
+    while thread.is_alive() and time.monotonic() < deadline:
+        writer.cancel_wait()
+        thread.join(0.01)
     assert not thread.is_alive() and result == {"sequence": None}, "the frame was dropped"
     assert writer.stats["frames_dropped"] == 1
     writer.close()

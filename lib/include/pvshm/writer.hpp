@@ -136,9 +136,14 @@ public:
     bool still_published() const;
     // Removes the segment's name now (the "persist=false" behaviour); readers keep what they map.
     void remove();
-    // Makes a loan() waiting for lossless readers give up now (the frame is dropped), e.g. when
-    // a pipeline stops. Safe from any thread.
+    // Makes a loan() that is waiting for readers now give up (its frame is dropped). A loan()
+    // that is not waiting at that moment is not affected: to be sure that no wait starts after
+    // the call either, use set_flushing(). Safe from any thread.
     void cancel_wait();
+    // While flushing, every loan() that would wait for readers gives up at once (its frame is
+    // dropped), the one waiting when flushing starts included; set_flushing(false) lets loans
+    // wait again (GstBaseSink's unlock and unlock_stop). Safe from any thread.
+    void set_flushing(bool flushing);
 
 private:
     std::shared_ptr<detail::WriterCore> core_;
