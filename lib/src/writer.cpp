@@ -5,7 +5,6 @@
 // owned_id.cpp's).
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <stdexcept>
