@@ -16,6 +16,8 @@ PVSHM_PACKAGES=(
     systemd
     libgtest-dev clang libclang-rt-14-dev
     python3 python3-dev python3-numpy python3-pytest pybind11-dev
+    # tests/python/venv_install.sh: pip install of the tree into a virtual environment.
+    python3-mesonpy python3-venv
 )
 
 pvshm_install_dependencies() {
