@@ -24,9 +24,14 @@
  *   clock (so as right as the two hosts' clocks agree: NTP or PTP is the user's business),
  *   never later than the frame's arrival, and strictly increasing.
  *
+ * A frame whose caps downstream refuses (accept-caps, the caps event or the push say
+ * not-negotiated) is skipped and counted as a drop, with one warning, and the stream goes on; a
+ * frame larger than `max-frame-size` is skipped without waiting for its bytes.
+ *
  * `stats`: frames (pushed), drops (frames lost: gaps in the sender's sequence numbers, else one
  * per damaged frame or run of garbage), frames-damaged (headers that checked over bodies that
- * did not), bytes-skipped and bytes-received.
+ * did not), frames-too-large, bytes-skipped, bytes-received and bytes-checksummed (the parser's
+ * work: at most 25 per byte received, whatever the bytes).
  *
  * ## Example launch lines
  * |[
@@ -38,6 +43,7 @@
 #include "gstpvshmdepay.h"
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -58,8 +64,12 @@
 enum
 {
     PROP_0,
+    PROP_MAX_FRAME_SIZE,
     PROP_STATS,
 };
+
+// A frame's largest size the stream allows: header, caps, camera id, metadata and 1 GiB of pixels.
+#define DEFAULT_MAX_FRAME_SIZE pvshm::stream::kMaxFrameSize
 
 GST_DEBUG_CATEGORY_STATIC(gst_pv_shm_depay_debug);
 #define GST_CAT_DEFAULT gst_pv_shm_depay_debug
@@ -125,19 +135,6 @@ public:
     void skip(size_t size) { gst_adapter_flush(adapter_, size); }
     Taken take(size_t size) { return Taken(gst_adapter_take_buffer(adapter_, size)); }
 
-    // GstAdapter only appends: what it holds goes back in after the taken bytes.
-    void put_back(Taken&& taken, size_t offset)
-    {
-        GstBuffer* rest = gst_buffer_copy_region(taken.buffer(), GST_BUFFER_COPY_MEMORY, offset,
-                                                 taken.size() - offset);
-        const size_t queued_size = available();
-        GList* queued = queued_size ? gst_adapter_take_list(adapter_, queued_size) : nullptr;
-        gst_adapter_push(adapter_, rest);
-        for (GList* item = queued; item; item = item->next)
-            gst_adapter_push(adapter_, GST_BUFFER(item->data));
-        g_list_free(queued);
-    }
-
 private:
     GstAdapter* adapter_;
 };
@@ -146,6 +143,8 @@ private:
 
 struct PvShmDepayState
 {
+    std::atomic<uint64_t> max_frame_size{DEFAULT_MAX_FRAME_SIZE};
+
     // Streaming thread only.
     GstAdapter* adapter = gst_adapter_new();
     pvshm::stream::Deframer deframer;
@@ -156,6 +155,7 @@ struct PvShmDepayState
     std::optional<int64_t> realtime_origin;
     std::optional<uint64_t> last_sequence;
     std::string refused_caps;
+    bool warned_too_large = false;
     GstFlowReturn flow = GST_FLOW_OK;
 
     // Guards what the stats property reads.
@@ -180,6 +180,8 @@ G_DEFINE_TYPE_WITH_CODE(GstPvShmDepay, gst_pv_shm_depay, GST_TYPE_ELEMENT,
 GST_ELEMENT_REGISTER_DEFINE(pvshmdepay, "pvshmdepay", GST_RANK_NONE, GST_TYPE_PV_SHM_DEPAY);
 
 static void gst_pv_shm_depay_finalize(GObject* object);
+static void gst_pv_shm_depay_set_property(GObject* object, guint prop_id, const GValue* value,
+                                          GParamSpec* pspec);
 static void gst_pv_shm_depay_get_property(GObject* object, guint prop_id, GValue* value,
                                           GParamSpec* pspec);
 static GstStateChangeReturn gst_pv_shm_depay_change_state(GstElement* element,
@@ -193,14 +195,27 @@ static void gst_pv_shm_depay_class_init(GstPvShmDepayClass* klass)
     GstElementClass* element_class = GST_ELEMENT_CLASS(klass);
 
     gobject_class->finalize = gst_pv_shm_depay_finalize;
+    gobject_class->set_property = gst_pv_shm_depay_set_property;
     gobject_class->get_property = gst_pv_shm_depay_get_property;
+
+    g_object_class_install_property(
+        gobject_class, PROP_MAX_FRAME_SIZE,
+        g_param_spec_uint64(
+            "max-frame-size", "Maximum frame size",
+            "Largest frame taken, in bytes (header included): a larger one is skipped and counted "
+            "(frames-too-large) without waiting for its bytes, so that a sender cannot make a "
+            "receiver hold more. Read when the element starts",
+            pvshm::stream::kHeaderSize + 2, DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_FRAME_SIZE,
+            GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
 
     g_object_class_install_property(
         gobject_class, PROP_STATS,
         g_param_spec_boxed("stats", "Statistics",
                            "Frames pushed (frames), frames lost (drops), damaged frames "
-                           "(frames-damaged), bytes skipped while resynchronising "
-                           "(bytes-skipped) and bytes received (bytes-received)",
+                           "(frames-damaged), frames above max-frame-size (frames-too-large), "
+                           "bytes skipped while resynchronising (bytes-skipped), bytes received "
+                           "(bytes-received) and bytes checksummed (bytes-checksummed: the "
+                           "parser's work, at most 25 per byte received)",
                            GST_TYPE_STRUCTURE,
                            GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
@@ -236,20 +251,39 @@ static void gst_pv_shm_depay_finalize(GObject* object)
     G_OBJECT_CLASS(gst_pv_shm_depay_parent_class)->finalize(object);
 }
 
+static void gst_pv_shm_depay_set_property(GObject* object, guint prop_id, const GValue* value,
+                                          GParamSpec* pspec)
+{
+    PvShmDepayState* state = GST_PV_SHM_DEPAY(object)->state;
+    switch (prop_id) {
+    case PROP_MAX_FRAME_SIZE:
+        state->max_frame_size = g_value_get_uint64(value);
+        break;
+    default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+        break;
+    }
+}
+
 static void gst_pv_shm_depay_get_property(GObject* object, guint prop_id, GValue* value,
                                           GParamSpec* pspec)
 {
     PvShmDepayState* state = GST_PV_SHM_DEPAY(object)->state;
     switch (prop_id) {
+    case PROP_MAX_FRAME_SIZE:
+        g_value_set_uint64(value, state->max_frame_size);
+        break;
     case PROP_STATS: {
         std::lock_guard lock(state->lock);
-        g_value_take_boxed(value, gst_structure_new("GstPvShmDepayStats", "frames", G_TYPE_UINT64,
-                                                    state->stats.frames, "drops", G_TYPE_UINT64,
-                                                    state->stats.drops, "frames-damaged",
-                                                    G_TYPE_UINT64, state->stats.frames_damaged,
-                                                    "bytes-skipped", G_TYPE_UINT64,
-                                                    state->stats.bytes_skipped, "bytes-received",
-                                                    G_TYPE_UINT64, state->bytes_received, nullptr));
+        const pvshm::stream::DeframeStats& stats = state->stats;
+        g_value_take_boxed(
+            value, gst_structure_new("GstPvShmDepayStats", "frames", G_TYPE_UINT64, stats.frames,
+                                     "drops", G_TYPE_UINT64, stats.drops, "frames-damaged",
+                                     G_TYPE_UINT64, stats.frames_damaged, "frames-too-large",
+                                     G_TYPE_UINT64, stats.frames_too_large, "bytes-skipped",
+                                     G_TYPE_UINT64, stats.bytes_skipped, "bytes-received",
+                                     G_TYPE_UINT64, state->bytes_received, "bytes-checksummed",
+                                     G_TYPE_UINT64, stats.bytes_checksummed, nullptr));
         break;
     }
     default:
@@ -286,7 +320,8 @@ static GstStateChangeReturn gst_pv_shm_depay_change_state(GstElement* element,
     PvShmDepayState* state = GST_PV_SHM_DEPAY(element)->state;
     if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
         gst_pv_shm_depay_reset(state);
-        state->deframer = pvshm::stream::Deframer();
+        state->deframer = pvshm::stream::Deframer(state->max_frame_size);
+        state->warned_too_large = false;
         std::lock_guard lock(state->lock);
         state->stats = {};
         state->bytes_received = 0;
@@ -325,6 +360,20 @@ static GstClockTime gst_pv_shm_depay_pts(GstPvShmDepay* self, int64_t realtime_n
     return pts;
 }
 
+// Frames in caps `text` are skipped, each a drop: says so once, until other caps come.
+static void gst_pv_shm_depay_refuse_caps(GstPvShmDepay* self, const std::string& text,
+                                         const std::string& why)
+{
+    PvShmDepayState* state = self->state;
+    state->caps_text.clear();
+    state->frame.reset();
+    if (text == state->refused_caps)
+        return;
+    state->refused_caps = text;
+    GST_ELEMENT_WARNING(self, STREAM, FORMAT, ("Frames skipped: %s", why.c_str()),
+                        ("%s", text.c_str()));
+}
+
 // Caps the sender named for a frame of `payload_size` bytes, when this element can output them.
 static bool gst_pv_shm_depay_take_caps(GstPvShmDepay* self, const std::string& text,
                                        uint64_t payload_size)
@@ -336,18 +385,22 @@ static bool gst_pv_shm_depay_take_caps(GstPvShmDepay* self, const std::string& t
         auto frame = caps && gst_caps_is_fixed(caps) ? gst_pv_shm_format_frame_info(caps, error)
                                                      : std::nullopt;
         if (!frame) {
-            if (text != state->refused_caps) {
-                state->refused_caps = text;
-                GST_ELEMENT_WARNING(
-                    self, STREAM, FORMAT,
-                    ("Frames skipped: the sender's caps cannot be output: %s", error.c_str()),
-                    ("%s", text.c_str()));
-            }
+            gst_pv_shm_depay_refuse_caps(self, text,
+                                         "the sender's caps cannot be output: " + error);
             return false;
         }
+        if (text == state->refused_caps)
+            return false;
         g_autoptr(GstCaps) current = gst_pad_get_current_caps(self->srcpad);
-        if (!current || !gst_caps_is_equal(current, caps))
-            gst_pad_push_event(self->srcpad, gst_event_new_caps(caps));
+        if (!current || !gst_caps_is_equal(current, caps)) {
+            // Caps that parse but that downstream refuses (no framerate, a memory feature) cost
+            // their frames, never the stream: the next frame in other caps goes through.
+            if (!gst_pad_peer_query_accept_caps(self->srcpad, caps) ||
+                !gst_pad_push_event(self->srcpad, gst_event_new_caps(caps))) {
+                gst_pv_shm_depay_refuse_caps(self, text, "downstream refused the sender's caps");
+                return false;
+            }
+        }
         state->caps_text = text;
         state->frame = std::move(frame);
     }
@@ -404,6 +457,12 @@ static pvshm::stream::Delivery gst_pv_shm_depay_push(GstPvShmDepay* self,
     GST_LOG_OBJECT(self, "frame %" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT " bytes", facts.sequence,
                    frame.payload_size);
     state->flow = gst_pad_push(self->srcpad, buffer);
+    if (state->flow == GST_FLOW_NOT_NEGOTIATED) {
+        // Downstream took the caps but not a frame in them: a drop, as caps it refused.
+        gst_pv_shm_depay_refuse_caps(self, frame.caps, "downstream refused a frame in the caps");
+        state->flow = GST_FLOW_OK;
+        return pvshm::stream::Delivery::Refused;
+    }
     return state->flow == GST_FLOW_OK ? pvshm::stream::Delivery::Delivered
                                       : pvshm::stream::Delivery::Stop;
 }
@@ -417,6 +476,17 @@ static GstFlowReturn gst_pv_shm_depay_chain(GstPad*, GstObject* parent, GstBuffe
     if (GST_BUFFER_IS_DISCONT(buffer))
         state->deframer.discard(bytes);
     const gsize received = gst_buffer_get_size(buffer);
+    for (guint i = 0; i < gst_buffer_n_memory(buffer); ++i) {
+        GstMemory* memory = gst_buffer_peek_memory(buffer, i);
+        GstMapInfo map;
+        if (!gst_memory_map(memory, &map, GST_MAP_READ)) {
+            GST_ELEMENT_ERROR(self, RESOURCE, READ, ("Cannot read the bytes received"), (nullptr));
+            gst_buffer_unref(buffer);
+            return GST_FLOW_ERROR;
+        }
+        state->deframer.received(map.data, map.size);
+        gst_memory_unmap(memory, &map);
+    }
     gst_adapter_push(state->adapter, buffer);
     state->flow = GST_FLOW_OK;
     if (gst_adapter_available(state->adapter) < state->deframer.wanted()) {
@@ -432,6 +502,14 @@ static GstFlowReturn gst_pv_shm_depay_chain(GstPad*, GstObject* parent, GstBuffe
         gst_pv_shm_post_exception(GST_ELEMENT(self), GstPvShmAccess::Read,
                                   "Could not read the stream");
         state->flow = GST_FLOW_ERROR;
+    }
+    if (state->deframer.stats().frames_too_large && !state->warned_too_large) {
+        state->warned_too_large = true;
+        GST_ELEMENT_WARNING(self, STREAM, FORMAT,
+                            ("Frames skipped: larger than max-frame-size (%" G_GUINT64_FORMAT
+                             " bytes)",
+                             state->deframer.max_frame_size()),
+                            (nullptr));
     }
     gst_pv_shm_depay_publish_stats(state, received);
     return state->flow;

@@ -11,6 +11,7 @@
 
 #include <gst/gst.h>
 
+#include <pvshm/frame.hpp>
 #include <pvshm/shared_mem_id.hpp>
 
 #include "srt_commands.hpp"
@@ -23,6 +24,12 @@ namespace {
 constexpr int kConnectTimeoutSeconds = 3;
 // Bytes received but not yet cut into frames: a few 1080p BGR frames.
 constexpr size_t kSrtQueueBytes = 64 * 1024 * 1024;
+// The largest frame taken by default: an 8K RGB frame (99.5 MB) fits. Each slot of the mirrored
+// id holds one, so a sender's frame of the stream's own bound (1 GiB) would cost the receiving
+// host's /dev/shm the slots times that.
+constexpr uint64_t kDefaultMaxFrameSize = uint64_t{128} << 20;
+// A frame's header and facts, beyond its pixels: the smallest --max-frame-size that takes any.
+constexpr uint64_t kMinMaxFrameSize = 8192;
 
 struct MirrorOptions
 {
@@ -30,6 +37,7 @@ struct MirrorOptions
     std::string id;
     SrtLinkOptions link;
     bool retry = false;
+    uint64_t max_frame_size = kDefaultMaxFrameSize;
 };
 
 bool contains(const std::string& text, const char* part)
@@ -79,6 +87,7 @@ int run_mirror(const MirrorOptions& options)
     g_object_set(src, "uri", address.uri("caller").c_str(), "latency", options.link.latency_ms,
                  "auto-reconnect", gboolean(options.retry), nullptr);
     set_passphrase(src, passphrase);
+    g_object_set(depay, "max-frame-size", guint64(options.max_frame_size), nullptr);
     // Frames are stored as they arrive; their capture times are the sender's.
     g_object_set(sink, "shared-mem-id", options.id.c_str(), "sync", FALSE, nullptr);
 
@@ -152,6 +161,13 @@ void add_mirror_command(CLI::App& app, std::function<int()>& run)
     mirror->add_flag("--retry", options->retry,
                      "Keep connecting when the sender is not there yet or goes away (default: "
                      "exit 1 when the connection fails or is lost)");
+    mirror
+        ->add_option("--max-frame-size", options->max_frame_size,
+                     "Largest frame taken from the sender, in bytes (header and facts included); "
+                     "a larger one is skipped and counted as a drop, so that a sender cannot "
+                     "make this host hold slots of more")
+        ->check(CLI::Range(kMinMaxFrameSize, pvshm::kMaxPayloadSize))
+        ->capture_default_str();
     mirror->footer("Exit status 1 on a bad id or address, a passphrase the sender refuses, a "
                    "sender that does not answer within 3 s or a lost connection (unless "
                    "--retry), or an id another writer holds.");

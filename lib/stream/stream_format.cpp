@@ -81,6 +81,14 @@ std::vector<uint8_t> encode_frame_prefix(const FrameFacts& facts, std::string_vi
     return prefix;
 }
 
+bool plausible_header(const uint8_t* bytes)
+{
+    FrameHeader raw;
+    std::memcpy(&raw, bytes, kHeaderSize);
+    return std::memcmp(raw.magic, kMagic, sizeof kMagic) == 0 && raw.version >= kFirstVersion &&
+           raw.version <= kVersion && raw.header_length == kHeaderSize;
+}
+
 std::optional<Header> decode_header(const uint8_t* bytes, std::string& problem)
 {
     FrameHeader raw;
@@ -89,14 +97,15 @@ std::optional<Header> decode_header(const uint8_t* bytes, std::string& problem)
         problem = "no frame magic";
         return std::nullopt;
     }
-    if (raw.header_crc != crc32_of(0, bytes, kHeaderCrcSpan)) {
-        problem = "header checksum mismatch";
-        return std::nullopt;
-    }
+    // Before the checksum, so that a header passes only where the next magic is 8 bytes on.
     if (raw.version < kFirstVersion || raw.version > kVersion || raw.header_length != kHeaderSize) {
         problem = "stream version " + std::to_string(raw.version) + " with a header of " +
                   std::to_string(raw.header_length) + " bytes (this receiver reads versions " +
                   std::to_string(kFirstVersion) + " to " + std::to_string(kVersion) + ")";
+        return std::nullopt;
+    }
+    if (raw.header_crc != crc32_of(0, bytes, kHeaderCrcSpan)) {
+        problem = "header checksum mismatch";
         return std::nullopt;
     }
     const bool reserved_zero = raw.reserved[0] == 0 && raw.reserved[1] == 0 && raw.reserved[2] == 0;
@@ -124,12 +133,18 @@ std::optional<Header> decode_header(const uint8_t* bytes, std::string& problem)
 
 std::optional<Frame> decode_frame(const Header& header, const uint8_t* bytes, std::string& problem)
 {
-    const uint8_t* body = bytes + kHeaderSize;
     const uint64_t body_size = header.frame_size() - kHeaderSize;
-    if (crc32_of(0, body, size_t(body_size)) != header.body_crc) {
+    if (crc32_of(0, bytes + kHeaderSize, size_t(body_size)) != header.body_crc) {
         problem = "body checksum mismatch";
         return std::nullopt;
     }
+    return decode_checked_frame(header, bytes, problem);
+}
+
+std::optional<Frame> decode_checked_frame(const Header& header, const uint8_t* bytes,
+                                          std::string& problem)
+{
+    const uint8_t* body = bytes + kHeaderSize;
     const auto* text = reinterpret_cast<const char*>(body);
     const std::string_view caps(text, header.caps_length);
     const std::string_view camera_id(text + header.caps_length, header.camera_id_length);
@@ -180,6 +195,105 @@ void Deframer::restart()
     last_sequence_.reset();
     losses_since_last_ = 0;
     in_loss_ = false;
+    consumed_ = received_;
+    tail_.clear();
+    forget_before(consumed_);
+}
+
+void Deframer::received(const uint8_t* bytes, size_t size)
+{
+    const uint64_t start = received_;
+    // The headers that end in these bytes, in order: those begun in the tail (the previous bytes)
+    // first. The prefix checksum stops at each one's end, so that it can be noted there.
+    std::vector<uint8_t> joined(tail_);
+    joined.insert(joined.end(), bytes, bytes + std::min(size, kHeaderSize - 1));
+    const uint64_t joined_start = start - tail_.size();
+    const auto take_header = [&](uint64_t position) {
+        if (position + kHeaderSize > start + size)
+            return false;
+        checksum_to(position + kHeaderSize, bytes, start);
+        uint8_t raw[kHeaderSize];
+        if (position >= start)
+            std::memcpy(raw, bytes + (position - start), kHeaderSize);
+        else
+            std::memcpy(raw, joined.data() + (position - joined_start), kHeaderSize);
+        std::string problem;
+        stats_.bytes_checksummed += plausible_header(raw) ? kHeaderSize : 0;
+        const auto header = decode_header(raw, problem);
+        if (header && header->frame_size() <= max_frame_size_) {
+            checkpoints_.push_back({position + kHeaderSize, prefix_crc_});
+            frame_ends_.push(position + header->frame_size());
+        }
+        return true;
+    };
+    for (size_t at = 0; at < tail_.size(); ++at) {
+        const auto found = find_magic(joined.data() + at, joined.size() - at);
+        if (!found || at + *found >= tail_.size() || !take_header(joined_start + at + *found))
+            break;
+        at += *found;
+    }
+    for (size_t at = 0; at < size; ++at) {
+        const auto found = find_magic(bytes + at, size - at);
+        if (!found || !take_header(start + at + *found))
+            break;
+        at += *found;
+    }
+    checksum_to(start + size, bytes, start);
+
+    constexpr size_t kTail = kHeaderSize - 1;
+    if (size >= kTail) {
+        tail_.assign(bytes + size - kTail, bytes + size);
+    } else {
+        tail_.insert(tail_.end(), bytes, bytes + size);
+        if (tail_.size() > kTail)
+            tail_.erase(tail_.begin(), tail_.end() - kTail);
+    }
+}
+
+void Deframer::checksum_to(uint64_t position, const uint8_t* bytes, uint64_t chunk_start)
+{
+    // Every frame end still to come lies past received_: it was noted at its header's end.
+    while (received_ < position) {
+        const uint64_t stop =
+            frame_ends_.empty() ? position : std::min(position, frame_ends_.top());
+        prefix_crc_ =
+            crc32_of(prefix_crc_, bytes + (received_ - chunk_start), size_t(stop - received_));
+        stats_.bytes_checksummed += stop - received_;
+        received_ = stop;
+        while (!frame_ends_.empty() && frame_ends_.top() == received_) {
+            checkpoints_.push_back({received_, prefix_crc_});
+            frame_ends_.pop();
+        }
+    }
+}
+
+bool Deframer::body_checks(const Header& header)
+{
+    const uint64_t body_start = consumed_ + kHeaderSize;
+    const uint64_t frame_end = consumed_ + header.frame_size();
+    const auto at = [this](uint64_t position) -> std::optional<uint32_t> {
+        const auto found = std::lower_bound(checkpoints_.begin(), checkpoints_.end(), position,
+                                            [](const Checkpoint& checkpoint, uint64_t wanted) {
+                                                return checkpoint.position < wanted;
+                                            });
+        if (found == checkpoints_.end() || found->position != position)
+            return std::nullopt;
+        return found->crc;
+    };
+    const auto before = at(body_start);
+    const auto after = at(frame_end);
+    if (!before || !after)
+        throw std::logic_error("no prefix checksum noted for a frame that checked");
+    // P(end) = combine(P(start), crc(body), length): the body's CRC is the difference.
+    const uLong body =
+        crc32_combine_op(*before, *after, crc32_combine_gen64(frame_end - body_start));
+    return uint32_t(body) == header.body_crc;
+}
+
+void Deframer::forget_before(uint64_t position)
+{
+    while (!checkpoints_.empty() && checkpoints_.front().position < position)
+        checkpoints_.pop_front();
 }
 
 void Deframer::skip_garbage(size_t size)
@@ -193,7 +307,6 @@ void Deframer::skip_garbage(size_t size)
 
 void Deframer::damaged()
 {
-    ++stats_.frames_damaged;
     ++losses_since_last_;
     in_loss_ = true;
 }

@@ -32,15 +32,26 @@
 //      version-1 receiver reads every such frame; a receiver reads both.
 //
 // A receiver (Deframer below) resynchronises on the magic: bytes before a magic, and a frame
-// whose header or body does not check, are skipped; a damaged frame is searched from its second
-// byte on, so a frame that began inside it (the sender restarted, packets were lost) is found.
-// A frame cut short is known to be only once the bytes its header announced have arrived (those
-// of the frames after it, then searched again). A frame is delivered whole or not at all.
+// whose header or body does not check, are skipped; a frame whose body does not check is searched
+// from its second byte on, so a frame that began inside it (the sender restarted, packets were
+// lost) is found. A frame cut short is known to be only once the bytes its header announced have
+// arrived (those of the frames after it, then searched again). A frame is delivered whole or not
+// at all; one whose checksums hold but whose caps or metadata cannot be used is skipped whole.
+//
+// The work a receiver does is bounded by a constant times the bytes it receives, whatever they
+// are: body checksums are never computed again over the same bytes for each header found inside
+// a damaged frame (headers every 64 bytes, each announcing a frame to the end of the bytes, cost
+// the square of their size before). The receiver computes the CRC-32 of the stream's prefix once,
+// as the bytes arrive, noting it where each header that checks ends and where its frame ends;
+// a body's checksum is the combination of the two (zlib's crc32_combine_op, in O(log size)).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <optional>
+#include <queue>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -147,6 +158,10 @@ struct Header
     }
 };
 
+// Whether the header at `bytes` has the magic, a version this receiver reads and its length: the
+// fields checked before the checksum is computed.
+bool plausible_header(const uint8_t* bytes);
+
 // The header at `bytes` (kHeaderSize of them), or nullopt when it does not check (magic,
 // version, length, reserved bytes, checksum); `problem` says why.
 std::optional<Header> decode_header(const uint8_t* bytes, std::string& problem);
@@ -163,16 +178,24 @@ struct Frame
 // The frame of `header` at `bytes` (header.frame_size() of them, header included), or nullopt
 // when its body does not check (checksum, metadata); `problem` says why.
 std::optional<Frame> decode_frame(const Header& header, const uint8_t* bytes, std::string& problem);
+// As decode_frame, for a frame whose body checksum is known to be right.
+std::optional<Frame> decode_checked_frame(const Header& header, const uint8_t* bytes,
+                                          std::string& problem);
 
 // The offset of the first kMagic in `bytes`, or nullopt.
 std::optional<size_t> find_magic(const uint8_t* bytes, size_t size);
 
 struct DeframeStats
 {
-    uint64_t frames = 0;         // delivered
-    uint64_t drops = 0;          // lost: sequence gaps, else damaged frames and garbage runs
-    uint64_t frames_damaged = 0; // headers that checked over bodies that did not
-    uint64_t bytes_skipped = 0;  // bytes that were no part of a delivered frame
+    uint64_t frames = 0;           // delivered
+    uint64_t drops = 0;            // lost: sequence gaps, else damaged frames and garbage runs
+    uint64_t frames_damaged = 0;   // headers that checked over bodies that did not
+    uint64_t frames_too_large = 0; // headers announcing more than the receiver's maximum
+    uint64_t bytes_skipped = 0;    // bytes that were no part of a delivered frame
+    // Bytes whose CRC-32 was computed: at most 25 per byte received, whatever the bytes are
+    // (each byte once for the stream's prefix checksum; 64 for each plausible header, at least
+    // 8 bytes apart, when it arrives, when the queue reaches it and when its frame is complete).
+    uint64_t bytes_checksummed = 0;
 };
 
 enum class Delivery
@@ -182,15 +205,14 @@ enum class Delivery
     Stop,      // taken, and the receiver wants no more now (downstream refused it)
 };
 
-// Cuts received bytes into frames. `Bytes` is the receiver's queue, read from its head:
+// Cuts received bytes into frames. Every byte the receiver queues goes through received() first,
+// in order. `Bytes` is the receiver's queue, read from its head:
 //   size_t available() const;
 //   std::optional<size_t> find_magic();                  offset of the first kMagic, or nullopt
 //   void copy(size_t size, uint8_t* out);                the first `size` bytes
 //   void skip(size_t size);                              drops the first `size` bytes
 //   Taken take(size_t size);                             removes the first `size` bytes, as an
 //                                                        object with data() (contiguous) and size()
-//   void put_back(Taken&& taken, size_t offset);         puts taken bytes from `offset` on back
-//                                                        at the head
 // `deliver(const Frame&, Taken&)` gets each frame that checked.
 //
 // Drops: a frame delivered with a sequence number above the previous one's (and no
@@ -199,6 +221,13 @@ enum class Delivery
 class Deframer
 {
 public:
+    // Frames larger than this (header included) are skipped without waiting for their bytes.
+    explicit Deframer(uint64_t max_frame_size = kMaxFrameSize) : max_frame_size_(max_frame_size) {}
+
+    // The next `size` bytes of the stream, before they are queued. Notes the stream's prefix
+    // checksum at the start of the body and at the end of each frame whose header checks.
+    void received(const uint8_t* bytes, size_t size);
+
     template <typename Bytes, typename Deliver> void drain(Bytes& bytes, Deliver&& deliver);
 
     // The bytes left can never become a frame (end of stream, a discontinuity): skips them.
@@ -207,11 +236,12 @@ public:
     // Nothing follows (end of stream): the losses met since the last frame count as drops.
     void end();
 
-    // Forgets the previous frame, pending losses and the frame in progress (a new stream, its
-    // bytes gone), keeping the counts.
+    // Forgets the previous frame, pending losses and the bytes queued (a new stream, the queue
+    // emptied), keeping the counts.
     void restart();
 
     const DeframeStats& stats() const { return stats_; }
+    uint64_t max_frame_size() const { return max_frame_size_; }
 
     // Bytes the queue must hold before drain() can do anything: the size of the frame whose
     // header checked and whose body is still coming, else 0. A receiver may skip drain() until
@@ -219,22 +249,56 @@ public:
     uint64_t wanted() const { return wanted_; }
 
 private:
+    // The prefix checksum P(position): CRC-32 of the stream's first `position` bytes.
+    struct Checkpoint
+    {
+        uint64_t position;
+        uint32_t crc;
+    };
+
     void skip_garbage(size_t size);
     void damaged();
     void refused(uint64_t size);
     void delivered(const Frame& frame);
+    template <typename Bytes> void skip(Bytes& bytes, size_t size);
+    // Whether the body of the frame at the queue's head, announced by `header`, checks.
+    bool body_checks(const Header& header);
+    // Extends the prefix checksum to `position` over `bytes` (the stream's bytes from
+    // `chunk_start` on), noting it at the frame ends it passes.
+    void checksum_to(uint64_t position, const uint8_t* bytes, uint64_t chunk_start);
+    void forget_before(uint64_t position);
 
+    uint64_t max_frame_size_;
     DeframeStats stats_;
     uint64_t wanted_ = 0;
     std::optional<uint64_t> last_sequence_;
     uint64_t losses_since_last_ = 0;
     // Skipping bytes that belong to a loss already counted (a garbage run, a damaged frame).
     bool in_loss_ = false;
+
+    // Positions are counted from the first byte received.
+    uint64_t received_ = 0; // bytes received, all of them in prefix_crc_
+    uint64_t consumed_ = 0; // bytes the queue no longer holds: its head is at this position
+    uint32_t prefix_crc_ = 0;
+    // The last bytes received (fewer than a header), for a header that arrives in two pieces.
+    std::vector<uint8_t> tail_;
+    // In increasing position: where a header that checks ends, and where its frame ends.
+    std::deque<Checkpoint> checkpoints_;
+    // Frame ends not yet received, nearest first.
+    std::priority_queue<uint64_t, std::vector<uint64_t>, std::greater<>> frame_ends_;
 };
+
+template <typename Bytes> void Deframer::skip(Bytes& bytes, size_t size)
+{
+    bytes.skip(size);
+    consumed_ += size;
+}
 
 template <typename Bytes, typename Deliver> void Deframer::drain(Bytes& bytes, Deliver&& deliver)
 {
     wanted_ = 0;
+    if (received_ - consumed_ != bytes.available())
+        throw std::logic_error("the stream's queue holds bytes Deframer::received() never saw");
     // Every pass consumes at least one byte, or returns.
     while (bytes.available() >= sizeof kMagic) {
         const auto magic = bytes.find_magic();
@@ -242,38 +306,53 @@ template <typename Bytes, typename Deliver> void Deframer::drain(Bytes& bytes, D
             // The last bytes may be the start of a magic.
             const size_t garbage = bytes.available() - (sizeof kMagic - 1);
             skip_garbage(garbage);
-            bytes.skip(garbage);
-            return;
+            skip(bytes, garbage);
+            break;
         }
         if (*magic > 0) {
             skip_garbage(*magic);
-            bytes.skip(*magic);
+            skip(bytes, *magic);
         }
         if (bytes.available() < kHeaderSize)
-            return;
+            break;
         uint8_t raw[kHeaderSize];
         bytes.copy(kHeaderSize, raw);
         std::string problem;
+        stats_.bytes_checksummed += plausible_header(raw) ? kHeaderSize : 0;
         const auto header = decode_header(raw, problem);
         if (!header) {
             skip_garbage(1);
-            bytes.skip(1);
+            skip(bytes, 1);
             continue;
         }
         const uint64_t size = header->frame_size();
+        if (size > max_frame_size_) {
+            ++stats_.frames_too_large;
+            damaged();
+            stats_.bytes_skipped += 1;
+            skip(bytes, 1);
+            continue;
+        }
         if (bytes.available() < size) {
             wanted_ = size;
-            return;
+            break;
+        }
+        if (!body_checks(*header)) {
+            // A frame may begin inside this one: look from its second byte on.
+            ++stats_.frames_damaged;
+            damaged();
+            stats_.bytes_skipped += 1;
+            skip(bytes, 1);
+            continue;
         }
         auto taken = bytes.take(size_t(size));
-        auto frame = decode_frame(*header, taken.data(), problem);
+        consumed_ += size;
+        auto frame = decode_checked_frame(*header, taken.data(), problem);
         if (!frame) {
+            // Its checksums hold: the sender wrote this frame as it is, nothing began inside it.
+            ++stats_.frames_damaged;
             damaged();
-            // A frame may begin inside this one: look from its second byte on.
-            const auto next = find_magic(taken.data() + 1, size_t(size) - 1);
-            const size_t resume = next ? 1 + *next : size_t(size) - (sizeof kMagic - 1);
-            stats_.bytes_skipped += resume;
-            bytes.put_back(std::move(taken), resume);
+            stats_.bytes_skipped += size;
             continue;
         }
         const Delivery delivery = deliver(static_cast<const Frame&>(*frame), taken);
@@ -283,8 +362,9 @@ template <typename Bytes, typename Deliver> void Deframer::drain(Bytes& bytes, D
         }
         delivered(*frame);
         if (delivery == Delivery::Stop)
-            return;
+            break;
     }
+    forget_before(consumed_);
 }
 
 template <typename Bytes> void Deframer::discard(Bytes& bytes)
@@ -301,13 +381,17 @@ template <typename Bytes> void Deframer::discard(Bytes& bytes)
         cut_short = decode_header(raw, problem).has_value();
     }
     if (cut_short) {
+        ++stats_.frames_damaged;
         damaged();
         stats_.bytes_skipped += left;
     } else {
         skip_garbage(left);
     }
-    bytes.skip(left);
+    skip(bytes, left);
     in_loss_ = false;
+    // A header cannot continue across a discontinuity.
+    tail_.clear();
+    forget_before(consumed_);
 }
 
 } // namespace pvshm::stream

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <string>
 #include <vector>
+#include <zlib.h>
 
 #include "stream_format.hpp"
 
@@ -141,6 +142,21 @@ int main(int argc, char** argv)
     header.metadata_length = uint32_t(std::strlen(json));
     std::memcpy(bad_json.data(), &header, sizeof header);
     ok &= write(dir, "metadata-not-storable", kFixChecksums, bad_json);
+
+    // The parser's worst case: a header that checks every 64 bytes, each announcing a frame that
+    // ends where the bytes end, every body checksum wrong; then a frame. Searching each damaged
+    // frame from its second byte on once checksummed the rest of the bytes for every header.
+    Bytes nested(16 * 1024);
+    for (size_t at = 0; at + 2 * stream::kHeaderSize <= nested.size(); at += 64) {
+        Bytes inner = frame(at / 64 + 2, "x", nested.size() - at - stream::kHeaderSize - 1);
+        std::memcpy(&header, inner.data(), sizeof header);
+        header.body_crc ^= 1;
+        header.header_crc = uint32_t(crc32_z(0, reinterpret_cast<const uint8_t*>(&header),
+                                             offsetof(stream::FrameHeader, header_crc)));
+        std::memcpy(nested.data() + at, &header, sizeof header);
+    }
+    append(nested, frame(1));
+    ok &= write(dir, "nested-headers", pieces(4), nested);
 
     if (!ok) {
         std::fprintf(stderr, "cannot write the corpus into %s\n", dir.c_str());

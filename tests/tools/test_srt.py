@@ -12,7 +12,10 @@ import shutil
 import signal
 import socket
 import subprocess
+import struct
+import threading
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -416,6 +419,82 @@ def test_an_unencrypted_receiver_is_refused_by_an_encrypted_sender(link, tmp_pat
     status, output = wait_for_exit(mirror, CONNECT_FAILS_WITHIN)
     assert status == 1, output
     assert "disagree on encryption" in output, output
+
+
+GRAY_CAPS = "video/x-raw, format=(string)GRAY8, width=(int)8, height=(int)4"
+
+
+def stream_frame(sequence, caps, payload, flags=0, payload_length=None):
+    """One frame of the pvshm stream, encoded here from the layout the stream header draws."""
+    body = caps.encode() + payload
+    header = struct.pack("<4sHHIHHIB3xQQqqI", b"PVSF", 1, 64, flags, len(caps), 0, 0, 0,
+                         len(payload) if payload_length is None else payload_length, sequence,
+                         time.time_ns(), -1, zlib.crc32(body))
+    return header + struct.pack("<I", zlib.crc32(header)) + body
+
+
+def nested_damaged_frames(size):
+    """The parser's worst case: a checked header every 64 bytes, each announcing a frame that ends
+    where the bytes end, every body checksum wrong."""
+    blob = bytearray(size)
+    for at in range(0, size - 128, 64):
+        header = struct.pack("<4sHHIHHIB3xQQqqI", b"PVSF", 1, 64, 0, 1, 0, 0, 0,
+                             size - at - 65, 100 + at // 64, 0, -1, 0xdeadbeef)
+        blob[at:at + 64] = header + struct.pack("<I", zlib.crc32(header))
+    return bytes(blob)
+
+
+GOOD = GRAY_CAPS + ", framerate=(fraction)30/1"
+# What a hostile sender sends before good frames 50..59, and what the receiver says of it.
+HOSTILE_STREAMS = {
+    # Once cost the square of its size in CPU: 4 MiB held the receiver 40 s, deaf to Ctrl-C.
+    "nested-damaged-frames": (lambda: nested_damaged_frames(4 << 20), None),
+    # Caps pvshmdepay takes and pvshmsink refuses once ended the mirror with not-negotiated.
+    "caps-the-sink-refuses": (lambda: b"".join([
+        stream_frame(1, GOOD, bytes(32), flags=1),
+        stream_frame(2, GRAY_CAPS, bytes(32)),
+        stream_frame(3, GRAY_CAPS.replace("video/x-raw", "video/x-raw(memory:DMABuf)") +
+                     ", framerate=(fraction)30/1", bytes(32)),
+    ]), "Frames skipped: downstream refused the sender's caps"),
+    # A frame of 1 GiB once cost the receiving host the slots times 1 GiB of /dev/shm.
+    "frame-above-max-frame-size": (lambda: stream_frame(1, GOOD, bytes(32), flags=1) +
+                                   stream_frame(2, GOOD, bytes(32), payload_length=1 << 30)[:64],
+                                   "Frames skipped: larger than max-frame-size (134217728 bytes)"),
+}
+
+
+@pytest.mark.parametrize("attack", HOSTILE_STREAMS)
+def test_a_hostile_sender_costs_its_frames_not_the_receiver(link, pvshm_module, attack):
+    """A sender that writes what no pvshm serve writes: the mirror skips it, stores the good frames
+    that follow, keeps running, and stops on SIGINT."""
+    make, says = HOSTILE_STREAMS[attack]
+    good = b"".join(stream_frame(n, GOOD, bytes([n]) * 32) for n in range(50, 60))
+    port = free_udp_port()
+    # The bytes come from its stdin, left open: the connection stays up once they are sent.
+    sender = link.start(["gst-launch-1.0", "-q", "fdsrc", "fd=0", "blocksize=1456", "!", "srtsink",
+                         f"uri=srt://127.0.0.1:{port}?mode=listener&sndbuf=67108864&fc=51000"
+                         "&payloadsize=1456", "sync=false"])
+    mirrored = link.id("b")
+    mirror = link.mirror(port, mirrored, "--insecure", "--retry")
+    wait_for_line(mirror, "connecting to")
+
+    def send():
+        try:
+            sender.process.stdin.write(make() + good)
+            sender.process.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            pass  # the test ended first and killed the sender
+
+    threading.Thread(target=send, daemon=True).start()
+    reader = pvshm_module.Reader(mirrored)
+    _, facts = newest(reader, lambda info: info["sequence"] >= 50)
+    assert facts["camera_id"] == "" and mirror.process.poll() is None
+    mirror.process.send_signal(signal.SIGINT)
+    status, output = wait_for_exit(mirror)
+    assert status == 0, output
+    if says:
+        assert says in output, output
+    assert "not-negotiated" not in output, output
 
 
 @pytest.mark.parametrize("command", ["serve", "mirror"])
