@@ -18,6 +18,10 @@ PVSHM_PACKAGES=(
     python3 python3-dev python3-numpy python3-pytest pybind11-dev
     # tests/python/venv_install.sh: pip install of the tree into a virtual environment.
     python3-mesonpy python3-venv
+    # pvshm web: libsoup 3 (TLS through glib-networking), the charting library its pages inline;
+    # its tests drive headless Chromium through Selenium and check /metrics with promtool.
+    libsoup-3.0-dev glib-networking libjs-dygraphs
+    chromium chromium-driver python3-selenium prometheus
 )
 
 pvshm_install_dependencies() {

@@ -23,6 +23,7 @@
 
 #include "commands.hpp"
 #include "segment_lookup.hpp"
+#include "snapshot_image.hpp"
 
 namespace pvshm::cli {
 namespace {
@@ -125,6 +126,26 @@ int32_t live_writer_pid(const std::string& id)
 
 } // namespace
 
+cv::Mat snapshot_image(Reader& reader, ColorOrder order, bool raw, uint64_t& sequence)
+{
+    cv::Mat image;
+    const auto view = reader.view_latest();
+    if (!view)
+        throw std::runtime_error("segment '" + reader.id() + "' holds no frame yet");
+    const FrameInfo& info = view->info();
+    if (raw && info.format == PixelFormat::GRAY16_LE) {
+        cv::Mat(int(info.height), int(info.width), CV_16UC1, const_cast<uint8_t*>(view->plane(0)),
+                info.strides[0])
+            .copyTo(image);
+    } else {
+        cv::Mat rgb;
+        normalize_to_rgb(info, view->data(), rgb, order);
+        cv::cvtColor(rgb, image, cv::COLOR_RGB2BGR);
+    }
+    sequence = info.sequence;
+    return image; // the view is let go before the slow part: encoding
+}
+
 int snapshot(const std::string& id, const std::string& file, const std::string& color_space,
              bool raw, const ReaderOptions& options)
 {
@@ -135,24 +156,8 @@ int snapshot(const std::string& id, const std::string& file, const std::string& 
                                  "': no image format for its extension (use .png)");
     Reader reader(id, options);
     require_segment(reader);
-    cv::Mat image; // what imwrite takes: BGR, or 16-bit gray samples as stored
     uint64_t sequence = 0;
-    {
-        const auto view = reader.view_latest();
-        if (!view)
-            throw std::runtime_error("segment '" + id + "' holds no frame yet");
-        const FrameInfo& info = view->info();
-        if (raw && info.format == PixelFormat::GRAY16_LE) {
-            cv::Mat(int(info.height), int(info.width), CV_16UC1,
-                    const_cast<uint8_t*>(view->plane(0)), info.strides[0])
-                .copyTo(image);
-        } else {
-            cv::Mat rgb;
-            normalize_to_rgb(info, view->data(), rgb, order);
-            cv::cvtColor(rgb, image, cv::COLOR_RGB2BGR);
-        }
-        sequence = info.sequence;
-    } // unpinned before the slow part: encoding and writing the file
+    const cv::Mat image = snapshot_image(reader, order, raw, sequence);
     if (!cv::imwrite(file, image))
         throw std::runtime_error("cannot write '" + file + "'");
     std::printf("wrote frame #%llu of '%s' (%dx%d) to %s\n",

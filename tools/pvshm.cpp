@@ -13,6 +13,7 @@
 #include "commands.hpp"
 #include "rtsp_command.hpp"
 #include "srt_commands.hpp"
+#include "web_command.hpp"
 
 namespace {
 
@@ -160,6 +161,7 @@ int main(int argc, char** argv)
     pvshm::cli::add_rtsp_command(app, run);
     pvshm::cli::add_serve_command(app, run);
     pvshm::cli::add_mirror_command(app, run);
+    pvshm::cli::add_web_command(app, run);
 
     try {
         app.parse(argc, argv);

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <pvshm/format.hpp>
@@ -12,6 +13,7 @@
 #include "commands.hpp"
 #include "json.hpp"
 #include "segment_lookup.hpp"
+#include "status_json.hpp"
 
 namespace pvshm::cli {
 namespace {
@@ -23,8 +25,17 @@ std::string octal_mode(mode_t mode)
     return text;
 }
 
+// The frame's user metadata as a JSON object of strings and numbers.
+nlohmann::ordered_json metadata_json(const UserMetadata& metadata)
+{
+    nlohmann::ordered_json object = nlohmann::ordered_json::object();
+    for (const auto& [key, value] : metadata)
+        std::visit([&object, &key = key](const auto& v) { object[key] = v; }, value);
+    return object;
+}
+
 // The keys CONTRACT section 6 promises, then details; frame keys are null without a frame.
-JsonObject segment_json(const SegmentStatus& status)
+JsonObject segment_object(const SegmentStatus& status)
 {
     JsonObject object;
     object.add("id", status.id);
@@ -56,14 +67,16 @@ JsonObject segment_json(const SegmentStatus& status)
             .add("monotonic_ns", frame->timestamp_monotonic_ns)
             .add("payload_size", frame->payload_size)
             .add("camera_id", frame->camera_id)
-            .add("caps", frame->caps);
+            .add("caps", frame->caps)
+            .add("metadata", metadata_json(frame->metadata));
     } else {
         object.add_null("sequence")
             .add_null("timestamp_ns")
             .add_null("monotonic_ns")
             .add_null("payload_size")
             .add_null("camera_id")
-            .add_null("caps");
+            .add_null("caps")
+            .add_null("metadata");
     }
     return object;
 }
@@ -103,28 +116,38 @@ std::string writer_text(const SegmentStatus& status)
 
 } // namespace
 
+std::string segment_json(const SegmentStatus& status)
+{
+    return segment_object(status).str();
+}
+
+std::string segment_list_json(const ReaderOptions& options)
+{
+    std::string out = "[";
+    for (const Listed& entry : list_all(options)) {
+        if (out.size() > 1)
+            out += ",\n ";
+        if (entry.status) {
+            out += segment_json(*entry.status);
+        } else {
+            JsonObject object;
+            object.add("id", entry.id).add("error", entry.error);
+            for (const char* key : {"format", "width", "height", "slots", "frames_written",
+                                    "writer_pid", "writer_alive", "last_frame_age_ms"})
+                object.add_null(key);
+            out += object.str();
+        }
+    }
+    return out + "]";
+}
+
 int list_segments(bool json, const ReaderOptions& options)
 {
-    const std::vector<Listed> listed = list_all(options);
     if (json) {
-        std::string out = "[";
-        for (const Listed& entry : listed) {
-            if (out.size() > 1)
-                out += ",\n ";
-            if (entry.status) {
-                out += segment_json(*entry.status).str();
-            } else {
-                JsonObject object;
-                object.add("id", entry.id).add("error", entry.error);
-                for (const char* key : {"format", "width", "height", "slots", "frames_written",
-                                        "writer_pid", "writer_alive", "last_frame_age_ms"})
-                    object.add_null(key);
-                out += object.str();
-            }
-        }
-        std::printf("%s]\n", out.c_str());
+        std::printf("%s\n", segment_list_json(options).c_str());
         return 0;
     }
+    const std::vector<Listed> listed = list_all(options);
     if (listed.empty()) {
         std::printf("no segments\n");
         return 0;
@@ -158,7 +181,7 @@ int show_info(const std::string& id, bool json, const ReaderOptions& options)
     Reader reader(id, options);
     const SegmentStatus status = require_segment(reader);
     if (json) {
-        std::printf("%s\n", segment_json(status).str().c_str());
+        std::printf("%s\n", segment_json(status).c_str());
         return 0;
     }
     std::printf("id:              %s\n", status.id.c_str());

@@ -111,3 +111,17 @@ def pipeline_env(cli_path, registry_dir, elements):
         if found.returncode != 0:
             pytest.skip(f"the GStreamer element {element} is not found")
     return env
+
+
+@pytest.fixture
+def tls_certificate(tmp_path):
+    """A self-signed certificate for localhost and its key: (certificate path, key path)."""
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed")
+    certificate, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-keyout", key, "-out", certificate],
+        check=True, capture_output=True, timeout=60,
+    )
+    return certificate, key
