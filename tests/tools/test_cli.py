@@ -190,7 +190,7 @@ def test_clear_dead_with_nothing_to_clear_is_not_an_error(private_shm):
         (
             "frobnicate",
             "unknown command 'frobnicate'; the commands are: "
-            "list, info, snapshot, write, clear, watch, rtsp, serve, mirror",
+            "list, info, snapshot, write, clear, watch, rtsp, serve, mirror, web",
         ),
     ],
 )
