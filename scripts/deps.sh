@@ -22,6 +22,8 @@ PVSHM_PACKAGES=(
     # its tests drive headless Chromium through Selenium and check /metrics with promtool.
     libsoup-3.0-dev glib-networking libjs-dygraphs
     chromium chromium-driver python3-selenium prometheus
+    # tests/aravis: Aravis' simulated GigE Vision camera and its GStreamer source (aravissrc).
+    aravis-tools libaravis-0.8-0
 )
 
 pvshm_install_dependencies() {
