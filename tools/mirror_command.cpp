@@ -62,8 +62,14 @@ std::optional<std::string> connection_problem(std::string text, const std::strin
         return "no answer from " + address + " within " + std::to_string(kConnectTimeoutSeconds) +
                " s: is `pvshm serve` running there, and its UDP port reachable?";
     if (contains(text, "Connection rejected") || contains(text, "Connection was broken") ||
-        contains(text, "Unknown or erroneous") || contains(text, "Connection does not exist"))
-        return "the connection to " + address + " was lost: " + text;
+        contains(text, "Unknown or erroneous") || contains(text, "Connection does not exist") ||
+        contains(text, "Socket is being closed")) {
+        // srtsrc's words for a peer that went away: the SRT error after its last ": ".
+        const size_t reason = text.rfind(": ");
+        return "the connection to " + address +
+               " was lost: the sender stopped, or the network between the two hosts failed (SRT: " +
+               (reason == std::string::npos ? text : text.substr(reason + 2)) + ")";
+    }
     return std::nullopt;
 }
 

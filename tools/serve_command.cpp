@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <gio/gio.h>
 #include <memory>
 #include <string>
@@ -67,6 +68,47 @@ void on_caller_rejected(GstElement*, GSocketAddress* address, const gchar*, gpoi
     static_cast<Receivers*>(data)->output->event("refused a receiver from " +
                                                  socket_address_text(address));
 }
+
+// libsrt tells of a receiver refused for its passphrase only in its log, which GStreamer's SRT
+// plugin routes into the debug category "srtlib" (a warning: "KMREQ result abnormal - rejecting
+// per enforced encryption"). Without GST_DEBUG, only that category's warnings are looked at
+// and nothing else changes: every other message goes to GStreamer's own printer as before.
+class RefusedPassphraseLog
+{
+public:
+    explicit RefusedPassphraseLog(LinkOutput& output) : output_(output)
+    {
+        quiet_ = g_getenv("GST_DEBUG") == nullptr;
+        if (quiet_) {
+            gst_debug_set_threshold_for_name("srtlib", GST_LEVEL_WARNING);
+            gst_debug_remove_log_function(gst_debug_log_default);
+        }
+        gst_debug_add_log_function(on_log, this, nullptr);
+    }
+    ~RefusedPassphraseLog()
+    {
+        gst_debug_remove_log_function(on_log);
+        if (quiet_)
+            gst_debug_add_log_function(gst_debug_log_default, nullptr, nullptr);
+    }
+
+private:
+    static void on_log(GstDebugCategory* category, GstDebugLevel level, const gchar* file,
+                       const gchar* function, gint line, GObject* object, GstDebugMessage* message,
+                       gpointer data)
+    {
+        auto& self = *static_cast<RefusedPassphraseLog*>(data);
+        const bool srtlib = std::strcmp(gst_debug_category_get_name(category), "srtlib") == 0;
+        if (self.quiet_ && !srtlib)
+            gst_debug_log_default(category, level, file, function, line, object, message, nullptr);
+        const gchar* text = srtlib ? gst_debug_message_get(message) : nullptr;
+        if (text && std::strstr(text, "rejecting per enforced encryption"))
+            self.output_.event("refused a receiver whose passphrase is not this one");
+    }
+
+    LinkOutput& output_;
+    bool quiet_ = false;
+};
 
 int run_serve(const ServeOptions& options)
 {
@@ -134,6 +176,7 @@ int run_serve(const ServeOptions& options)
         output.warning(message_text(message));
         return std::nullopt;
     };
+    const RefusedPassphraseLog refused_passphrases(output);
     return run_link(link.pipeline, output, hooks);
 }
 

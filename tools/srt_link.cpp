@@ -89,6 +89,10 @@ gboolean on_bus_message(GstBus*, GstMessage* message, gpointer data)
     auto& run = *static_cast<RunState*>(data);
     switch (GST_MESSAGE_TYPE(message)) {
     case GST_MESSAGE_ERROR:
+        // The first error is the reason; what follows it (GStreamer's "state change failed and
+        // some element failed to post a proper error message") says nothing new.
+        if (run.ended)
+            break;
         run.output->event("error: " + (run.hooks->explain_error ? run.hooks->explain_error(message)
                                                                 : message_text(message)));
         finish(run, 1);
@@ -374,7 +378,9 @@ std::string message_text(GstMessage* message)
         // A debug text of one line is only where it was posted: "file.c(123): function (): ...".
         const bool location =
             details.find(".c(") != std::string::npos && details.find("(): ") != std::string::npos;
-        if (!details.empty() && details != text && !location)
+        // The library's errors put their reason in both, the debug text with its errno.
+        const std::string reason = details.substr(0, details.rfind(" (errno "));
+        if (!details.empty() && text.find(reason) == std::string::npos && !location)
             text += ": " + details;
     }
     if (error)
