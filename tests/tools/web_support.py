@@ -152,5 +152,6 @@ def line(cli_path, spawn, pvshm, tmp_path_factory):
     made.close()
 
 
-def web_id(request, name="cam"):
-    return re.sub(r"[^A-Za-z0-9._-]", "_", f"web-{name}-{request.node.name}-{os.getpid()}")
+def web_id(request, name="camera"):
+    """An id of the test's own (its shared-memory directory is private): short, as on a line."""
+    return f"{name}-{os.getpid()}"

@@ -66,7 +66,9 @@ class Tile {
     picture.append(this.image, this.overlay);
     const head = pvshm.element("div", "head");
     this.badge = pvshm.element("span", "badge");
-    head.append(pvshm.element("span", "name", id), this.badge);
+    const name = pvshm.element("span", "name", id);
+    name.title = id;
+    head.append(name, this.badge);
     this.facts = pvshm.element("div", "facts");
     this.values = {};
     for (const [key, label] of [["format", "format"], ["size", "size"], ["rate", "frame rate"],
