@@ -170,36 +170,38 @@ public:
         return has_readable_new_frame();
     }
 
-    bool writer_alive()
+    // writer_alive() and status() change nothing of the reader (what wait() reports next, its
+    // pins): they look at the object now named by the id, the one this reader reads or one
+    // opened for the look.
+    bool writer_alive() const
     {
-        return refresh() && segment_->write_locked_elsewhere(layout::kWriterLockByte);
+        const auto segment = named_segment();
+        return segment && segment->write_locked_elsewhere(layout::kWriterLockByte);
     }
 
-    std::optional<SegmentStatus> status()
+    std::optional<SegmentStatus> status() const
     {
-        if (!refresh())
+        const auto segment = named_segment();
+        if (!segment)
             return std::nullopt;
-        const auto& header = segment_->header();
+        const auto& header = segment->header();
         SegmentStatus status;
         status.id = id_;
-        status.slots = segment_->slot_count();
-        status.slot_size = segment_->slot_stride();
-        status.total_size = segment_->size();
+        status.slots = segment->slot_count();
+        status.slot_size = segment->slot_stride();
+        status.total_size = segment->size();
         status.frames_written = layout::load_relaxed(header.frames_written);
         status.frames_dropped = layout::load_relaxed(header.frames_dropped);
         status.bytes_written = layout::load_relaxed(header.bytes_written);
         status.writer_pid = layout::load_relaxed(header.writer_pid);
-        status.writer_alive = segment_->write_locked_elsewhere(layout::kWriterLockByte);
-        status.owner = segment_->owner();
+        status.writer_alive = segment->write_locked_elsewhere(layout::kWriterLockByte);
+        status.owner = segment->owner();
         struct stat st
         {
         };
-        if (fstat(segment_->fd(), &st) == 0)
+        if (fstat(segment->fd(), &st) == 0)
             status.mode = st.st_mode & 07777;
-        const uint64_t saved_sequence = last_sequence_;
-        if (auto view = view_latest())
-            status.latest = view->info();
-        last_sequence_ = saved_sequence;
+        status.latest = newest_description(*segment);
         return status;
     }
 
@@ -241,6 +243,12 @@ private:
 
     bool open_named()
     {
+        segment_ = open_segment();
+        return segment_ != nullptr;
+    }
+
+    std::shared_ptr<Segment> open_segment() const
+    {
         auto opened = Segment::open(path_, Segment::Access::ReadOnly, [this](const Segment& s) {
             if (s.owner() != geteuid() && !options_.allow_other_owner)
                 throw SegmentError(path_ + " belongs to uid " + std::to_string(s.owner()) +
@@ -248,10 +256,67 @@ private:
                                    options_.allow_other_owner_switch +
                                    " (or PVSHM_ALLOW_OTHER_OWNERS=1)");
         });
-        if (!opened)
-            return false;
-        segment_ = std::shared_ptr<Segment>(std::move(opened));
-        return true;
+        return std::shared_ptr<Segment>(std::move(opened));
+    }
+
+    // The object the id names now: this reader's own while it still is, else opened afresh
+    // (nullptr when there is none).
+    std::shared_ptr<const Segment> named_segment() const
+    {
+        if (segment_ && !segment_->lost() &&
+            !(layout::load_acquire(segment_->header().state_flags) & layout::kSegmentSuperseded) &&
+            segment_->still_named())
+            return segment_;
+        return open_segment();
+    }
+
+    // The newest frame's description, read without a pin: a descriptor copy that its seqlock
+    // says is whole is enough when the payload is not read.
+    std::optional<FrameInfo> newest_description(const Segment& segment) const
+    {
+        const uint64_t latest = layout::load_acquire(segment.header().latest);
+        if (latest == 0)
+            return std::nullopt;
+        const uint32_t named = layout::latest_slot(latest);
+        if (named >= segment.slot_count())
+            throw SegmentError(path_ + ": corrupt header (newest slot " + std::to_string(named) +
+                               ")");
+        // The slot `latest` names, unless the writer is rewriting it: then the newest whole one.
+        layout::SlotDesc copy;
+        layout::SlotDesc newest;
+        uint32_t newest_slot = kNoSlot;
+        for (uint32_t i = 0; i <= segment.slot_count(); ++i) {
+            const uint32_t slot = i == 0 ? named : i - 1;
+            if (!copy_whole(segment.desc(slot), copy) ||
+                (newest_slot != kNoSlot && copy.sequence <= newest.sequence))
+                continue;
+            std::memcpy(&newest, &copy, sizeof copy);
+            newest_slot = slot;
+            if (i == 0 && copy.sequence >= layout::latest_sequence(latest))
+                break;
+        }
+        if (newest_slot == kNoSlot)
+            return std::nullopt;
+        return read_slot_desc(newest, segment.slot_stride(), path_, newest_slot);
+    }
+
+    // Copies a descriptor that another process may be rewriting: false when the copy may be torn
+    // (the seqlock odd or moved) or the slot holds no frame. Only the bytes in use of the camera
+    // id, caps and metadata are copied (the lengths clamped: a hostile copy is judged by
+    // read_slot_desc()).
+    static bool copy_whole(const layout::SlotDesc& shared, layout::SlotDesc& copy)
+    {
+        const uint64_t before = layout::load_acquire(shared.seqlock);
+        std::memcpy(&copy, &shared, offsetof(layout::SlotDesc, camera_id));
+        copy.camera_id_length = std::min<uint16_t>(copy.camera_id_length, layout::kCameraIdBytes);
+        std::memcpy(copy.camera_id, shared.camera_id, copy.camera_id_length);
+        copy.caps_length = std::min<uint16_t>(copy.caps_length, layout::kCapsBytes);
+        std::memcpy(copy.caps, shared.caps, copy.caps_length);
+        copy.metadata_length = std::min<uint16_t>(copy.metadata_length, layout::kMetadataBytes);
+        std::memcpy(copy.metadata, shared.metadata, copy.metadata_length);
+        layout::fence_acquire();
+        const uint64_t after = layout::load_relaxed(shared.seqlock);
+        return !(before & 1) && before == after && copy.sequence != 0;
     }
 
     // A reader of every frame holds the need lock of the frame after the one it took
@@ -418,21 +483,8 @@ private:
     {
         if (!segment_->pin(slot))
             return nullptr; // the writer is taking it
-        const auto& shared = segment_->desc(slot);
-        const uint64_t before = layout::load_acquire(shared.seqlock);
-        // Only the bytes in use of the camera id, caps and metadata are copied (the lengths
-        // clamped: a torn or hostile copy is judged by the seqlock and read_slot_desc()).
         layout::SlotDesc copy;
-        std::memcpy(&copy, &shared, offsetof(layout::SlotDesc, camera_id));
-        copy.camera_id_length = std::min<uint16_t>(copy.camera_id_length, layout::kCameraIdBytes);
-        std::memcpy(copy.camera_id, shared.camera_id, copy.camera_id_length);
-        copy.caps_length = std::min<uint16_t>(copy.caps_length, layout::kCapsBytes);
-        std::memcpy(copy.caps, shared.caps, copy.caps_length);
-        copy.metadata_length = std::min<uint16_t>(copy.metadata_length, layout::kMetadataBytes);
-        std::memcpy(copy.metadata, shared.metadata, copy.metadata_length);
-        layout::fence_acquire();
-        const uint64_t after = layout::load_relaxed(shared.seqlock);
-        if ((before & 1) || before != after || copy.sequence == 0) {
+        if (!copy_whole(segment_->desc(slot), copy)) {
             segment_->unpin(slot);
             return nullptr;
         }
@@ -512,12 +564,12 @@ uint64_t Reader::frames_skipped() const
     return core_->frames_skipped();
 }
 
-bool Reader::writer_alive()
+bool Reader::writer_alive() const
 {
     return core_->writer_alive();
 }
 
-std::optional<SegmentStatus> Reader::status()
+std::optional<SegmentStatus> Reader::status() const
 {
     return core_->status();
 }

@@ -316,3 +316,27 @@ TEST_F(HostileSegment, NewestSequenceAboveEverySlotsGivesTheFrameOnce)
     EXPECT_EQ(view->info().sequence, 1u);
     EXPECT_FALSE(reader.wait(std::chrono::milliseconds(300)));
 }
+
+// Guards a bug: status() read the newest frame through view_latest(), so that a frame it found
+// being rewritten was remembered as unreadable and the next wait() did not report it once
+// whole; it also pinned the slot while it looked.
+TEST_F(HostileSegment, StatusChangesNothingTheNextWaitReports)
+{
+    write_valid_frame();
+    pvshm::Reader reader(id);
+    corrupt([](SegmentHeader&, SlotDesc& desc) { desc.seqlock |= 1; }); // being written
+    const pvshm::Reader& looker = reader;
+    auto status = looker.status();
+    ASSERT_TRUE(status);
+    EXPECT_FALSE(status->latest);
+    EXPECT_FALSE(looker.writer_alive());
+    corrupt([](SegmentHeader&, SlotDesc& desc) { desc.seqlock += 1; }); // whole again
+    status = looker.status();
+    ASSERT_TRUE(status && status->latest);
+    EXPECT_EQ(status->latest->sequence, 1u);
+    EXPECT_EQ(reader.last_sequence(), 0u);
+    EXPECT_TRUE(reader.wait(std::chrono::seconds(0)));
+    auto view = reader.view_next();
+    ASSERT_TRUE(view);
+    EXPECT_EQ(view->info().sequence, 1u);
+}

@@ -85,9 +85,11 @@ public:
     uint64_t last_sequence() const;
     uint64_t frames_skipped() const;
 
-    bool writer_alive();
-    // nullopt when the id has no segment. Throws SegmentError for an unusable object.
-    std::optional<SegmentStatus> status();
+    // Whether the id's writer is alive, and what its segment says of itself (nullopt when the id
+    // has no segment; throws SegmentError for an unusable object). Neither changes what wait()
+    // or view_next() report next, nor pins a slot.
+    bool writer_alive() const;
+    std::optional<SegmentStatus> status() const;
     const std::string& id() const;
 
 private:
