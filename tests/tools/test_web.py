@@ -140,6 +140,15 @@ def test_raw_snapshot_of_16_bit_gray_and_jpeg_frames_passed_through(line, reques
     stream.connection_.close()
 
 
+def test_user_metadata_of_the_newest_frame(line, request):
+    result = web_id(request, "result")
+    line.write_result(result, {"part": "A17", "score": 0.93, "source_sequence": 1234})
+    console = line.serve()
+    info = console.json(f"/api/ids/{result}")
+    assert info["metadata"] == {"part": "A17", "score": 0.93, "source_sequence": 1234}
+    assert info["writer_alive"] is False
+
+
 def test_metrics_are_prometheus_text(line, request, tmp_path):
     promtool = shutil.which("promtool")
     if not promtool:

@@ -187,3 +187,14 @@ def test_id_page_facts_change_and_plots_draw(line, browser, request):
             return false;""", plot, colour), f"the {plot} plot draws nothing")
     keep_screenshot(browser, "web-id.png")
     assert_only_this_server(browser, console)
+
+    # An algorithm's result id: its frame's user metadata, its writer gone.
+    result = web_id(request, "result")
+    line.write_result(result, {"part": "A17", "score": 0.93})
+    browser.get(console.url + f"ids/{result}")
+    wait_until(browser, lambda d: d.execute_script("""
+        const rows = [...document.querySelectorAll("#metadata tr")].map(
+            (row) => row.cells[0].textContent + "=" + row.cells[1].textContent);
+        return rows.join(",") === "part=A17,score=0.93";"""), "no user metadata shown")
+    assert browser.find_element("id", "badge").text.lower() == "writer dead"
+    assert_only_this_server(browser, console)

@@ -116,6 +116,21 @@ class Line:
         self.producers.append(child)
         return child
 
+    def write_result(self, shared_mem_id, metadata):
+        """An algorithm's result: a small array with user metadata, written by the Python module
+        of the build tree in a process of its own."""
+        module = Path(self.cli_path).resolve().parent.parent / "python"
+        if not list(module.glob("pvshm*")):
+            pytest.skip("the Python module is not built")
+        subprocess.run(
+            ["/usr/bin/python3", "-c",
+             "import sys, json, numpy, pvshm\n"
+             "pvshm.write_image_array_to_shared_memory(sys.argv[1], "
+             "numpy.full((48, 64, 3), 200, numpy.uint8), metadata=json.loads(sys.argv[2]))",
+             shared_mem_id, json.dumps(metadata)],
+            env=dict(self.env, PYTHONPATH=str(module)), check=True, timeout=WAIT,
+        )
+
     def serve(self, *args):
         """Starts `pvshm web --port 0 ARGS` and returns a Console once it listens."""
         child = self.spawn([self.cli_path, "web", "--port", "0", *map(str, args)], self.env)
