@@ -283,3 +283,38 @@ def test_a_flood_of_connections_does_not_starve_a_connected_viewer(line, request
         for connection in flood:
             connection.close()
         viewer.connection_.close()
+
+
+def resident_bytes(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for text in status:
+            if text.startswith("VmRSS:"):
+                return int(text.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_a_stalled_viewer_costs_one_picture_not_a_queue(line, request):
+    """A viewer that takes nothing must neither hold back another nor make the server keep
+    every picture it did not take: pictures of noise (some 400 kB each) that a queue would
+    pile up by the tens of megabytes."""
+    import socket
+
+    camera = web_id(request)
+    line.produce(camera, pattern="snow", width=1280, height=720, rate=15)
+    console = line.serve()
+    wait_for_frames(console, camera)
+    path = f"/api/ids/{camera}/stream.mjpeg"
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.connect(("127.0.0.1", console.port))
+    stalled.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    reader = console.open_stream(path)
+    sizes = [len(read_part(reader)) for _ in range(5)]
+    before = resident_bytes(console.child.process.pid)
+    sizes += [len(read_part(reader)) for _ in range(60)]
+    grown = resident_bytes(console.child.process.pid) - before
+    piled = sum(sizes[5:])
+    assert piled > 10_000_000, "pictures too small to tell a queue from none"
+    assert grown < piled / 3, (grown, piled)
+    reader.connection_.close()
+    stalled.close()
