@@ -38,6 +38,8 @@ struct MirrorOptions
     SrtLinkOptions link;
     bool retry = false;
     uint64_t max_frame_size = kDefaultMaxFrameSize;
+    // The mirrored segment's mode: readers of other users (a service's ids) need 0640 or 0644.
+    unsigned perms = 0600;
 };
 
 bool contains(const std::string& text, const char* part)
@@ -95,7 +97,8 @@ int run_mirror(const MirrorOptions& options)
     set_passphrase(src, passphrase);
     g_object_set(depay, "max-frame-size", guint64(options.max_frame_size), nullptr);
     // Frames are stored as they arrive; their capture times are the sender's.
-    g_object_set(sink, "shared-mem-id", options.id.c_str(), "sync", FALSE, nullptr);
+    g_object_set(sink, "shared-mem-id", options.id.c_str(), "sync", FALSE, "perms",
+                 guint(options.perms), nullptr);
 
     guint64 last_bytes = 0;
     guint64 last_frames = 0;
@@ -174,6 +177,11 @@ void add_mirror_command(CLI::App& app, std::function<int()>& run)
                      "make this host hold slots of more")
         ->check(CLI::Range(kMinMaxFrameSize, pvshm::kMaxPayloadSize))
         ->capture_default_str();
+    mirror
+        ->add_option("--perms", options->perms,
+                     "Mode of the id's segment, octal with its leading zero: 0600 (default) for "
+                     "this user alone, 0640 for its group too (as pvshmsink's perms)")
+        ->check(CLI::Range(0u, 0777u));
     mirror->footer("Exit status 1 on a bad id or address, a passphrase the sender refuses, a "
                    "sender that does not answer within 3 s or a lost connection (unless "
                    "--retry), or an id another writer holds.");

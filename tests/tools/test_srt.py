@@ -262,6 +262,26 @@ def test_mirror_readers_see_the_senders_sequence_numbers(relayed):
     assert received["sequence"] == sent["sequence"]
 
 
+def test_mirror_perms_gives_the_mirrored_id_its_mode(link, pvshm_module, tmp_path):
+    # A mirror run as a service's user writes ids that readers of other users must read.
+    key = passphrase_file(tmp_path)
+    sent, mirrored, port = link.id("a"), link.id("b"), free_udp_port()
+    link.producer(sent)
+    link.serve(sent, port, "--passphrase-file", key)
+    mirror = link.mirror(port, mirrored, "--passphrase-file", key, "--perms", "0640")
+    wait_for_line(mirror, "receiving from")
+    newest(pvshm_module.Reader(mirrored))
+    assert segment_path(mirrored).stat().st_mode & 0o777 == 0o640
+
+
+@pytest.mark.parametrize("perms", ["640", "01000", "rw"])
+def test_a_mirror_perms_that_is_no_mode_is_refused(pvshm, srt_env, perms):
+    # 640 without its leading zero is decimal 640, which is 01200: no mode.
+    result = pvshm("mirror", "srt://127.0.0.1:7001", "perms-refused", "--insecure", "--perms",
+                   perms, env=srt_env)
+    assert result.returncode != 0 and "--perms" in result.stderr, result
+
+
 def test_an_algorithm_on_the_receiving_host_reads_the_frames_with_the_seed_function(
     relayed, link, pvshm_module
 ):
