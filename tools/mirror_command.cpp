@@ -81,8 +81,7 @@ int run_mirror(const MirrorOptions& options)
     const SrtAddress address = parse_srt_address(options.address, true);
     const std::string passphrase = link_passphrase(options.link, "mirror");
 
-    const LinkPipeline link =
-        link_pipeline("mirror", {"srtsrc", "queue", "pvshmdepay", "pvshmsink"});
+    LinkPipeline link = link_pipeline("mirror", {"srtsrc", "queue", "pvshmdepay", "pvshmsink"});
     GstElement* src = link.elements[0];
     GstElement* queue = link.elements[1];
     GstElement* depay = link.elements[2];
@@ -92,7 +91,7 @@ int run_mirror(const MirrorOptions& options)
     // receiver busy with a frame would otherwise let SRT's buffer fill and drop packets late.
     g_object_set(queue, "max-size-buffers", 0u, "max-size-time", guint64{0}, "max-size-bytes",
                  guint(kSrtQueueBytes), nullptr);
-    g_object_set(src, "uri", address.uri("caller").c_str(), "latency", options.link.latency_ms,
+    g_object_set(src, "uri", srt_uri(address, "caller").c_str(), "latency", options.link.latency_ms,
                  "auto-reconnect", gboolean(options.retry), nullptr);
     set_passphrase(src, passphrase);
     g_object_set(depay, "max-frame-size", guint64(options.max_frame_size), nullptr);
@@ -152,7 +151,7 @@ int run_mirror(const MirrorOptions& options)
         }
         return std::nullopt;
     };
-    return run_link(link.pipeline, output, hooks);
+    return run_link(link, output, hooks);
 }
 
 } // namespace

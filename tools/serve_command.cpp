@@ -36,11 +36,8 @@ std::string socket_address_text(GSocketAddress* address)
     if (!G_IS_INET_SOCKET_ADDRESS(address))
         return "an unknown address";
     auto* inet = G_INET_SOCKET_ADDRESS(address);
-    gchar* host = g_inet_address_to_string(g_inet_socket_address_get_address(inet));
-    std::string text =
-        std::string(host) + ":" + std::to_string(g_inet_socket_address_get_port(inet));
-    g_free(host);
-    return text;
+    g_autofree gchar* host = g_inet_address_to_string(g_inet_socket_address_get_address(inet));
+    return std::string(host) + ":" + std::to_string(g_inet_socket_address_get_port(inet));
 }
 
 struct Receivers
@@ -116,7 +113,7 @@ int run_serve(const ServeOptions& options)
     const SrtAddress address = parse_srt_address(options.address, false);
     const std::string passphrase = link_passphrase(options.link, "serve");
 
-    const LinkPipeline link = link_pipeline("serve", {"pvshmsrc", "pvshmpay", "srtsink"});
+    LinkPipeline link = link_pipeline("serve", {"pvshmsrc", "pvshmpay", "srtsink"});
     GstElement* src = link.elements[0];
     GstElement* pay = link.elements[1];
     GstElement* sink = link.elements[2];
@@ -126,7 +123,7 @@ int run_serve(const ServeOptions& options)
     gst_util_set_object_arg(G_OBJECT(src), "mode", "all");
     // No receiver yet: frames go to nobody rather than wait, so a receiver's first frame is new.
     const std::string uri =
-        address.uri("listener") + "&" + srt_rate_option(options.max_bandwidth_mbit);
+        srt_uri(address, "listener") + "&" + srt_rate_option(options.max_bandwidth_mbit);
     g_object_set(sink, "uri", uri.c_str(), "latency", options.link.latency_ms, "sync", FALSE,
                  "wait-for-connection", FALSE, nullptr);
     set_passphrase(sink, passphrase);
@@ -177,7 +174,7 @@ int run_serve(const ServeOptions& options)
         return std::nullopt;
     };
     const RefusedPassphraseLog refused_passphrases(output);
-    return run_link(link.pipeline, output, hooks);
+    return run_link(link, output, hooks);
 }
 
 } // namespace

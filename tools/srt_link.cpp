@@ -3,76 +3,26 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <arpa/inet.h>
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <glib-unix.h>
-#include <netdb.h>
 #include <stdexcept>
-#include <sys/socket.h>
-#include <unistd.h>
 
+#include "gst_elements.hpp"
 #include "secret_file.hpp"
+#include "signal_loop.hpp"
 
 namespace pvshm::cli {
 namespace {
 
 constexpr guint kStatusIntervalMs = 1000;
 
-bool starts_with_ignoring_case(const std::string& text, const char* prefix)
-{
-    return text.size() >= std::strlen(prefix) &&
-           g_ascii_strncasecmp(text.c_str(), prefix, std::strlen(prefix)) == 0;
-}
-
-// A numeric address for `host`, IPv4 first: SRT's listeners bind one family, and a name such as
-// localhost resolving to ::1 first would find no IPv4 listener.
-std::string resolve(const std::string& host, const std::string& text)
-{
-    addrinfo hints = {};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_DGRAM;
-    addrinfo* found = nullptr;
-    const int status = getaddrinfo(host.c_str(), nullptr, &hints, &found);
-    if (status != 0)
-        throw std::invalid_argument("cannot resolve the host of '" + text +
-                                    "': " + gai_strerror(status));
-    const addrinfo* chosen = found;
-    for (const addrinfo* entry = found; entry; entry = entry->ai_next)
-        if (entry->ai_family == AF_INET) {
-            chosen = entry;
-            break;
-        }
-    char numeric[INET6_ADDRSTRLEN] = {};
-    const void* address =
-        chosen->ai_family == AF_INET
-            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(chosen->ai_addr)->sin_addr)
-            : static_cast<const void*>(
-                  &reinterpret_cast<sockaddr_in6*>(chosen->ai_addr)->sin6_addr);
-    inet_ntop(chosen->ai_family, address, numeric, sizeof numeric);
-    freeaddrinfo(found);
-    return numeric;
-}
-
-// Where the elements of these pipelines come from, for the message that says one is missing.
-const char* package_of(const std::string& factory)
-{
-    if (factory.rfind("pvshm", 0) == 0)
-        return "the pvshm plugin: install it, or run under `meson devenv -C build`";
-    if (factory.rfind("srt", 0) == 0)
-        return "gstreamer1.0-plugins-bad, built with libsrt";
-    return "libgstreamer1.0-0";
-}
-
 struct RunState
 {
-    GMainLoop* loop = nullptr;
+    SignalLoop* loop = nullptr;
     LinkOutput* output = nullptr;
     LinkHooks* hooks = nullptr;
     int status = 0;
     bool ended = false;
-    gint64 last_status_us = 0;
 };
 
 // The first reason to stop wins: an error, then the SIGTERM that follows it, says nothing new.
@@ -81,7 +31,7 @@ void finish(RunState& run, int status)
     if (!run.ended)
         run.status = status;
     run.ended = true;
-    g_main_loop_quit(run.loop);
+    run.loop->stop();
 }
 
 gboolean on_bus_message(GstBus*, GstMessage* message, gpointer data)
@@ -117,87 +67,23 @@ gboolean on_bus_message(GstBus*, GstMessage* message, gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
-gboolean on_signal(gpointer data)
-{
-    finish(*static_cast<RunState*>(data), 0);
-    return G_SOURCE_CONTINUE;
-}
-
-gboolean on_status(gpointer data)
-{
-    auto& run = *static_cast<RunState*>(data);
-    const gint64 now = g_get_monotonic_time();
-    const double seconds = double(now - run.last_status_us) / 1e6;
-    run.last_status_us = now;
-    if (run.hooks->status)
-        run.output->status(run.hooks->status(seconds));
-    return G_SOURCE_CONTINUE;
-}
-
 } // namespace
 
-std::string SrtAddress::uri(const char* mode) const
+std::string srt_uri(const SrtAddress& address, const char* mode)
 {
-    const bool v6 = host.find(':') != std::string::npos;
-    return "srt://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) +
-           "?mode=" + mode + "&" + kSrtBufferOptions;
+    const bool v6 = address.host.find(':') != std::string::npos;
+    return "srt://" + (v6 ? "[" + address.host + "]" : address.host) + ":" +
+           std::to_string(address.port) + "?mode=" + mode + "&" + kSrtBufferOptions;
+}
+
+SrtAddress parse_srt_address(const std::string& text, bool host_required)
+{
+    return resolve_srt_address(parse_srt_address_text(text, host_required));
 }
 
 std::string srt_rate_option(int mbit)
 {
     return "maxbw=" + std::to_string(int64_t{mbit} * 1'000'000 / 8);
-}
-
-SrtAddress parse_srt_address(const std::string& text, bool host_required)
-{
-    const auto refuse = [&](const std::string& why) {
-        return std::invalid_argument("'" + text + "' is not an SRT address: " + why +
-                                     " (expected srt://" + (host_required ? "HOST" : "[HOST]") +
-                                     ":PORT)");
-    };
-    if (!starts_with_ignoring_case(text, "srt://"))
-        throw refuse("it does not start with srt://");
-    std::string rest = text.substr(6);
-    if (rest.find_first_of("?#") != std::string::npos)
-        throw refuse("options after '?' are not taken (the passphrase comes from "
-                     "--passphrase-file, the latency from --latency)");
-    if (rest.find('@') != std::string::npos)
-        throw refuse("SRT has no user names");
-    if (!rest.empty() && rest.back() == '/')
-        rest.pop_back();
-    if (rest.find('/') != std::string::npos)
-        throw refuse("SRT addresses have no path");
-
-    std::string host;
-    std::string port;
-    if (!rest.empty() && rest.front() == '[') {
-        const size_t close = rest.find(']');
-        if (close == std::string::npos || close + 1 >= rest.size() || rest[close + 1] != ':')
-            throw refuse("an IPv6 address in brackets is followed by :PORT");
-        host = rest.substr(1, close - 1);
-        port = rest.substr(close + 2);
-    } else {
-        const size_t colon = rest.rfind(':');
-        if (colon == std::string::npos)
-            throw refuse("no port");
-        host = rest.substr(0, colon);
-        port = rest.substr(colon + 1);
-        if (host.find(':') != std::string::npos)
-            throw refuse("an IPv6 address goes in brackets");
-    }
-    const bool digits = !port.empty() && port.size() <= 5 &&
-                        port.find_first_not_of("0123456789") == std::string::npos;
-    const long number = digits ? std::strtol(port.c_str(), nullptr, 10) : 0;
-    if (number < 1 || number > 65535)
-        throw refuse("the port is a number from 1 to 65535");
-    if (host.empty() && host_required)
-        throw refuse("no host to connect to");
-
-    SrtAddress address;
-    address.host = host.empty() ? "" : resolve(host, text);
-    address.port = int(number);
-    address.text = text;
-    return address;
 }
 
 void add_srt_link_options(CLI::App& command, SrtLinkOptions& options)
@@ -306,64 +192,20 @@ LinkPipeline link_pipeline(const char* name, std::initializer_list<const char*> 
     LinkPipeline link;
     link.pipeline = gst_pipeline_new(name);
     for (const char* factory : factories) {
-        GstElement* element = gst_element_factory_make(factory, nullptr);
-        if (!element) {
-            gst_object_unref(link.pipeline);
-            throw std::runtime_error(std::string("the GStreamer element ") + factory +
-                                     " is not installed (" + package_of(factory) + ")");
-        }
+        GstElement* element = make_element(factory);
         gst_bin_add(GST_BIN(link.pipeline), element);
-        if (!link.elements.empty() && !gst_element_link(link.elements.back(), element)) {
-            const std::string previous = GST_ELEMENT_NAME(link.elements.back());
-            gst_object_unref(link.pipeline);
-            throw std::runtime_error("cannot link " + previous + " ! " + factory);
-        }
+        if (!link.elements.empty() && !gst_element_link(link.elements.back(), element))
+            throw std::runtime_error(std::string("cannot link ") +
+                                     GST_ELEMENT_NAME(link.elements.back()) + " ! " + factory);
         link.elements.push_back(element);
     }
     return link;
 }
 
-LinkOutput::LinkOutput(std::string command)
-    : command_(std::move(command)), terminal_(isatty(STDERR_FILENO) != 0)
-{
-}
-
-void LinkOutput::clear_status()
-{
-    if (status_shown_)
-        std::fputs("\r\033[K", stderr);
-    status_shown_ = false;
-}
-
-void LinkOutput::event(const std::string& text)
-{
-    std::lock_guard lock(lock_);
-    clear_status();
-    std::fprintf(stderr, "pvshm %s: %s\n", command_.c_str(), text.c_str());
-    std::fflush(stderr);
-}
-
-void LinkOutput::warning(const std::string& text)
-{
-    event("warning: " + text);
-}
-
-void LinkOutput::status(const std::string& text)
-{
-    std::lock_guard lock(lock_);
-    if (terminal_) {
-        std::fprintf(stderr, "\r\033[Kpvshm %s: %s", command_.c_str(), text.c_str());
-        status_shown_ = true;
-    } else {
-        std::fprintf(stderr, "pvshm %s: %s\n", command_.c_str(), text.c_str());
-    }
-    std::fflush(stderr);
-}
-
 std::string message_text(GstMessage* message)
 {
-    GError* error = nullptr;
-    gchar* debug = nullptr;
+    g_autoptr(GError) error = nullptr;
+    g_autofree gchar* debug = nullptr;
     if (GST_MESSAGE_TYPE(message) == GST_MESSAGE_ERROR)
         gst_message_parse_error(message, &error, &debug);
     else
@@ -383,36 +225,30 @@ std::string message_text(GstMessage* message)
         if (!details.empty() && text.find(reason) == std::string::npos && !location)
             text += ": " + details;
     }
-    if (error)
-        g_error_free(error);
-    g_free(debug);
     return text;
 }
 
 guint64 element_stat(GstElement* element, const char* field)
 {
-    GstStructure* stats = nullptr;
+    g_autoptr(GstStructure) stats = nullptr;
     g_object_get(element, "stats", &stats, nullptr);
     guint64 value = 0;
-    if (stats) {
+    if (stats)
         gst_structure_get_uint64(stats, field, &value);
-        gst_structure_free(stats);
-    }
     return value;
 }
 
-int run_link(GstElement* pipeline, LinkOutput& output, LinkHooks& hooks)
+int run_link(LinkPipeline& link, LinkOutput& output, LinkHooks& hooks)
 {
+    SignalLoop loop;
     RunState run;
-    run.loop = g_main_loop_new(nullptr, FALSE);
+    run.loop = &loop;
     run.output = &output;
     run.hooks = &hooks;
-    run.last_status_us = g_get_monotonic_time();
-    GstBus* bus = gst_element_get_bus(pipeline);
+    g_autoptr(GstBus) bus = gst_element_get_bus(link.pipeline);
     const guint bus_watch = gst_bus_add_watch(bus, on_bus_message, &run);
-    gst_object_unref(bus);
 
-    if (gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    if (gst_element_set_state(link.pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
         // The element that failed posted why: the bus watch reports it.
         while (g_main_context_iteration(nullptr, FALSE)) {
         }
@@ -422,19 +258,18 @@ int run_link(GstElement* pipeline, LinkOutput& output, LinkHooks& hooks)
     } else {
         if (hooks.started)
             hooks.started();
-        const guint sources[] = {
-            g_unix_signal_add(SIGINT, on_signal, &run),
-            g_unix_signal_add(SIGTERM, on_signal, &run),
-            g_timeout_add(kStatusIntervalMs, on_status, &run),
-        };
-        g_main_loop_run(run.loop);
-        for (guint source : sources)
-            g_source_remove(source);
+        gint64 last_status_us = g_get_monotonic_time();
+        loop.every(kStatusIntervalMs, [&] {
+            const gint64 now = g_get_monotonic_time();
+            const double seconds = double(now - last_status_us) / 1e6;
+            last_status_us = now;
+            if (hooks.status)
+                output.status(hooks.status(seconds));
+        });
+        loop.run();
     }
-    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_element_set_state(link.pipeline, GST_STATE_NULL);
     g_source_remove(bus_watch);
-    gst_object_unref(pipeline);
-    g_main_loop_unref(run.loop);
     return run.status;
 }
 

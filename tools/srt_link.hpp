@@ -5,12 +5,15 @@
 
 #include <functional>
 #include <initializer_list>
-#include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gst/gst.h>
+
+#include "console_output.hpp"
+#include "srt_address.hpp"
 
 namespace CLI {
 class App;
@@ -40,20 +43,12 @@ inline constexpr int kMaxMaxBandwidthMbit = 100000;
 // SRT's maxbw option (bytes/s) for `mbit` Mbit/s; 0 stays 0 (the input rate plus 25%).
 std::string srt_rate_option(int mbit);
 
-struct SrtAddress
-{
-    std::string host; // numeric (resolved); empty: every IPv4 address (serve only)
-    int port = 0;
-    std::string text; // as the user wrote it, for messages
+// The address as srtsink and srtsrc take it, in `mode` (listener or caller), with
+// kSrtBufferOptions. `address` is resolved.
+std::string srt_uri(const SrtAddress& address, const char* mode);
 
-    // The address as srtsink and srtsrc take it, in `mode` (listener or caller), with
-    // kSrtBufferOptions.
-    std::string uri(const char* mode) const;
-};
-
-// Parses srt://[HOST]:PORT (HOST: a name, an IPv4 address or an IPv6 one in brackets); a name is
-// resolved now, preferring IPv4. Throws std::invalid_argument saying what is wrong, for
-// anything else: another scheme, no port, options after '?', a user name.
+// Parses srt://[HOST]:PORT (parse_srt_address_text) and resolves its host. Throws
+// std::invalid_argument saying what is wrong.
 SrtAddress parse_srt_address(const std::string& text, bool host_required);
 
 // The options both commands take.
@@ -74,36 +69,32 @@ std::string link_passphrase(const SrtLinkOptions& options, const char* command);
 // element did not take it, so that a link never runs unencrypted while it says it is encrypted.
 void set_passphrase(GstElement* element, const std::string& passphrase);
 
-// A pipeline and its elements, in the order they are linked (the pipeline owns them).
+// A pipeline and its elements, in the order they are linked.
 struct LinkPipeline
 {
-    GstElement* pipeline = nullptr;
+    GstElement* pipeline = nullptr; // owned until run_link() takes it
     std::vector<GstElement*> elements;
+
+    LinkPipeline() = default;
+    LinkPipeline(LinkPipeline&& other) noexcept
+        : pipeline(std::exchange(other.pipeline, nullptr)), elements(std::move(other.elements))
+    {
+    }
+    LinkPipeline& operator=(LinkPipeline&&) = delete;
+    ~LinkPipeline()
+    {
+        if (pipeline)
+            gst_object_unref(pipeline);
+    }
 };
 
 // Initialises GStreamer and makes a pipeline named `name` of elements made from `factories`,
 // linked in that order. Throws std::runtime_error naming the package to install when an element
-// is missing, or when two do not link.
+// is missing (require_element), or when two do not link.
 LinkPipeline link_pipeline(const char* name, std::initializer_list<const char*> factories);
 
-// Lines on stderr: events, warnings, and a status line once a second (redrawn in place on a
-// terminal). Any thread may call them.
-class LinkOutput
-{
-public:
-    explicit LinkOutput(std::string command);
-    void event(const std::string& text);
-    void warning(const std::string& text);
-    void status(const std::string& text);
-
-private:
-    void clear_status();
-
-    const std::string command_;
-    const bool terminal_;
-    bool status_shown_ = false;
-    std::mutex lock_;
-};
+// The commands' lines on stderr.
+using LinkOutput = ConsoleOutput;
 
 struct LinkHooks
 {
@@ -117,9 +108,9 @@ struct LinkHooks
     std::function<void()> started;
 };
 
-// Plays `pipeline` until SIGINT or SIGTERM (exit status 0), an error (1) or the end of the
-// stream (0). Takes the pipeline.
-int run_link(GstElement* pipeline, LinkOutput& output, LinkHooks& hooks);
+// Plays the pipeline until SIGINT or SIGTERM (exit status 0), an error (1) or the end of the
+// stream (0), then stops it and lets go of it.
+int run_link(LinkPipeline& link, LinkOutput& output, LinkHooks& hooks);
 
 // The text of a GStreamer error or warning message, with its debug details' last line (where the
 // SRT elements put the reason).
