@@ -23,15 +23,16 @@ constexpr auto kRetryUnusable = std::chrono::seconds(1);
 // as the id stalls.
 constexpr guint kResendIntervalSeconds = 1;
 
-// One part of the multipart body: its headers, the picture and the line that ends it.
+// One part of the multipart body: its headers, the picture, and the delimiter of the next part.
+// Ending each part with the next delimiter (as mjpg-streamer does) lets a browser show the
+// picture at once: Chromium's multipart parser only ends a part when it sees a delimiter, and
+// would otherwise show each picture a frame interval late, when the next one comes.
 GBytes* make_part(const std::vector<uint8_t>& jpeg)
 {
     std::string part =
-        std::string("--") + MjpegStream::kBoundary +
-        "\r\nContent-Type: image/jpeg\r\nContent-Length: " + std::to_string(jpeg.size()) +
-        "\r\n\r\n";
+        "Content-Type: image/jpeg\r\nContent-Length: " + std::to_string(jpeg.size()) + "\r\n\r\n";
     part.append(reinterpret_cast<const char*>(jpeg.data()), jpeg.size());
-    part += "\r\n";
+    part += std::string("\r\n--") + MjpegStream::kBoundary + "\r\n";
     return g_bytes_new(part.data(), part.size());
 }
 
@@ -41,7 +42,8 @@ struct MjpegStream::Viewer
 {
     MjpegStream* stream;
     SoupServerMessage* message; // a reference of its own
-    bool writing = false;       // a part was appended and is not written yet
+    unsigned writing = 0;       // chunks appended and not written yet
+    bool started = false;       // the first delimiter was sent
     uint64_t sent = 0;          // the number of the part last appended
     bool idle = false;          // nothing appended since the last resend tick
 };
@@ -141,7 +143,7 @@ gboolean MjpegStream::deliver(gpointer weak)
             stream->delivery_pending_ = false;
         }
         for (const auto& viewer : stream->viewers_)
-            if (!viewer->writing)
+            if (viewer->writing == 0)
                 stream->send(*viewer);
     }
     return G_SOURCE_REMOVE;
@@ -175,7 +177,7 @@ gboolean MjpegStream::resend(gpointer data)
 {
     auto* stream = static_cast<MjpegStream*>(data);
     for (const auto& viewer : stream->viewers_) {
-        if (viewer->idle && !viewer->writing)
+        if (viewer->idle && viewer->writing == 0)
             stream->send(*viewer, true);
         viewer->idle = true;
     }
@@ -193,9 +195,16 @@ void MjpegStream::send(Viewer& viewer, bool again)
         part = g_bytes_ref(latest_);
         number = published_;
     }
-    soup_message_body_append_bytes(soup_server_message_get_response_body(viewer.message), part);
+    SoupMessageBody* body = soup_server_message_get_response_body(viewer.message);
+    if (!viewer.started) {
+        const std::string delimiter = std::string("--") + kBoundary + "\r\n";
+        soup_message_body_append(body, SOUP_MEMORY_COPY, delimiter.data(), delimiter.size());
+        ++viewer.writing;
+        viewer.started = true;
+    }
+    soup_message_body_append_bytes(body, part);
     g_bytes_unref(part);
-    viewer.writing = true;
+    ++viewer.writing;
     viewer.idle = false;
     viewer.sent = number;
     soup_server_message_unpause(viewer.message);
@@ -203,7 +212,9 @@ void MjpegStream::send(Viewer& viewer, bool again)
 
 void MjpegStream::wrote_chunk(SoupServerMessage*, Viewer* viewer)
 {
-    viewer->writing = false;
+    --viewer->writing;
+    if (viewer->writing > 0)
+        return;
     viewer->stream->send(*viewer);
 }
 

@@ -60,7 +60,7 @@ private:
     mutable std::mutex lock_;
     std::condition_variable stop_signal_;
     bool stop_ = false;
-    GBytes* latest_ = nullptr; // the newest part (boundary, headers, JPEG), under lock_
+    GBytes* latest_ = nullptr; // the newest part (headers, JPEG, next delimiter), under lock_
     uint64_t published_ = 0;   // parts published, under lock_
     bool delivery_pending_ = false;
 
