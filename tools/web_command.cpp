@@ -75,16 +75,15 @@ int run_web(const WebOptions& options)
     config.tls_certificate_file = options.tls_certificate;
     config.tls_key_file = options.tls_key;
     config.max_clients = options.max_clients;
+    WebRoutes routes(reader_options(options.allow_other_owner), load_web_pages());
+    WebServer server(config, [&routes](SoupServerMessage* message, const char* path,
+                                       GHashTable* query) { routes.handle(message, path, query); });
+    routes.sample();
     if (!config.credentials && !is_loopback(config.address))
         std::fprintf(stderr,
                      "pvshm web: warning: anyone who can reach %s may watch: give --user and "
                      "--password-file to require a password\n",
                      config.address.c_str());
-
-    WebRoutes routes(reader_options(options.allow_other_owner), load_web_pages());
-    WebServer server(config, [&routes](SoupServerMessage* message, const char* path,
-                                       GHashTable* query) { routes.handle(message, path, query); });
-    routes.sample();
     std::printf("pvshm web: listening on %s (authentication: %s%s)\n", server.url().c_str(),
                 !config.credentials           ? "none"
                 : config.tls_certificate_file ? "digest or basic"
