@@ -9,8 +9,6 @@
 
 #include <pvshm/error.hpp>
 
-#include "frame_jpeg.hpp"
-
 namespace pvshm::cli {
 namespace {
 
@@ -49,7 +47,7 @@ struct MjpegStream::Viewer
 };
 
 MjpegStream::MjpegStream(std::string id, uint32_t width, ReaderOptions options)
-    : id_(std::move(id)), width_(width), options_(std::move(options))
+    : id_(std::move(id)), reader_(id_, std::move(options)), encoder_(width)
 {
     resend_ = g_timeout_add_seconds(kResendIntervalSeconds, resend, this);
 }
@@ -91,8 +89,6 @@ void MjpegStream::run()
             std::fprintf(stderr, "pvshm web: %s: %s\n", id_.c_str(), error.what());
         reported = true;
     };
-    Reader reader(id_, options_);
-    FrameJpeg encoder(width_);
     std::vector<uint8_t> jpeg;
     while (true) {
         {
@@ -101,13 +97,13 @@ void MjpegStream::run()
                 return;
         }
         try {
-            if (!reader.wait(kStopCheck))
+            if (!reader_.wait(kStopCheck))
                 continue;
-            auto view = reader.view_latest();
+            auto view = reader_.view_latest();
             if (!view)
                 continue;
             jpeg.clear();
-            encoder.encode(std::move(*view), jpeg);
+            encoder_.encode(std::move(*view), jpeg);
             publish(make_part(jpeg));
             reported = false;
         } catch (const SegmentError& error) {

@@ -14,6 +14,8 @@
 
 #include <pvshm/reader.hpp>
 
+#include "frame_jpeg.hpp"
+
 namespace pvshm::cli {
 
 // A thread waits for the id's frames and encodes each one once (FrameJpeg), whatever the number
@@ -54,8 +56,9 @@ private:
     void forget(Viewer* viewer);
 
     const std::string id_;
-    const uint32_t width_;
-    const ReaderOptions options_;
+    // Made on the main loop (where a failure is answered), used by the thread alone.
+    Reader reader_;
+    FrameJpeg encoder_;
 
     mutable std::mutex lock_;
     std::condition_variable stop_signal_;

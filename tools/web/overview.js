@@ -12,6 +12,13 @@ const grid = document.getElementById("grid");
 const empty = document.getElementById("empty");
 const summary = document.getElementById("summary");
 const tiles = new Map();
+// Only tiles on screen fetch pictures: a line of a hundred ids costs what fits in the window.
+const onScreen = new IntersectionObserver((entries) => {
+  for (const entry of entries) {
+    const tile = tiles.get(entry.target.dataset.id);
+    if (tile) tile.visible = entry.isIntersecting;
+  }
+});
 
 function indexOf(bytes, pattern, from) {
   outer: for (let i = from; i + pattern.length <= bytes.length; i++) {
@@ -80,6 +87,8 @@ class Tile {
     }
     this.error = pvshm.element("div", "error");
     this.node.append(picture, head, this.facts, this.error);
+    this.visible = true; // until the observer says otherwise
+    onScreen.observe(this.node);
     this.pictures();
   }
 
@@ -106,7 +115,7 @@ class Tile {
     while (!this.abort.signal.aborted) {
       const started = performance.now();
       let pause = PICTURE_INTERVAL_MS;
-      if (document.hidden || !this.hasFrame) {
+      if (document.hidden || !this.visible || !this.hasFrame) {
         pause = 500;
       } else if (this.shown && this.node.dataset.state !== "live") {
         pause = 5000; // a stalled id's picture does not change: look again now and then
@@ -129,6 +138,7 @@ class Tile {
 
   remove() {
     this.abort.abort();
+    onScreen.unobserve(this.node);
     this.node.remove();
     if (this.image.src) URL.revokeObjectURL(this.image.src);
   }
