@@ -198,3 +198,21 @@ def test_id_page_facts_change_and_plots_draw(line, browser, request):
         return rows.join(",") === "part=A17,score=0.93";"""), "no user metadata shown")
     assert browser.find_element("id", "badge").text.lower() == "writer dead"
     assert_only_this_server(browser, console)
+
+
+def test_pages_work_behind_digest_authentication(line, browser, request, tmp_path):
+    """Regression: with the credentials in the page's address, fetch() refused every request of
+    the page (an address with user:password in it) and the overview stayed empty."""
+    camera = web_id(request)
+    line.produce(camera, BLUE)
+    password = tmp_path / "password"
+    password.write_text("s3cret\n")
+    password.chmod(0o600)
+    console = line.serve("--user", "operator", "--password-file", password)
+    browser.get(console.url.replace("http://", "http://operator:s3cret@"))
+    tile_showing(browser, camera, BLUE)
+    browser.get(console.url.replace("http://", "http://operator:s3cret@") + f"ids/{camera}")
+    picture = browser.find_element("id", "picture")
+    wait_until(browser, lambda d: d.execute_script("return arguments[0].naturalWidth", picture)
+               == 320, "no live picture on the id page")
+    assert close(picture_colour(picture), BLUE)

@@ -3,8 +3,14 @@
 "use strict";
 
 const pvshm = {
-  async getJson(url) {
-    const response = await fetch(url, { cache: "no-store" });
+  // A path of this server as fetch() takes it: from the origin, which carries no user:password
+  // even when the page's address does (fetch() refuses an address with credentials in it).
+  url(path) {
+    return location.origin + path;
+  },
+
+  async getJson(path) {
+    const response = await fetch(pvshm.url(path), { cache: "no-store" });
     const body = await response.json();
     if (!response.ok) throw Object.assign(new Error(body.error || response.statusText), { status: response.status });
     return body;

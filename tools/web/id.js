@@ -23,7 +23,7 @@ document.getElementById("json").href = api;
 
 // The stream again after it ended (server restarted, segment cleared and created again).
 function openStream() {
-  picture.src = `${api}/stream.mjpeg`;
+  picture.src = pvshm.url(`${api}/stream.mjpeg`);
 }
 picture.addEventListener("error", () => setTimeout(openStream, 2000));
 openStream();

@@ -32,7 +32,7 @@ const HEADER_END = [13, 10, 13, 10];
 
 // The first JPEG of an id's multipart stream, then the stream is closed.
 async function firstPicture(url, signal) {
-  const response = await fetch(url, { signal, cache: "no-store" });
+  const response = await fetch(pvshm.url(url), { signal, cache: "no-store" });
   if (!response.ok) throw new Error(response.statusText);
   const reader = response.body.getReader();
   let buffer = new Uint8Array(0);
