@@ -20,11 +20,9 @@ constexpr char kBusy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: appl
 // otherwise flood the log too).
 constexpr auto kRefusalReportInterval = std::chrono::seconds(10);
 
-std::string message_of(GError* error)
+std::string message_of(const GError* error)
 {
-    std::string text = error ? error->message : "unknown error";
-    g_clear_error(&error);
-    return text;
+    return error ? error->message : "unknown error";
 }
 
 char* digest_password(SoupAuthDomain* domain, SoupServerMessage*, const char* user,
@@ -58,7 +56,7 @@ gboolean basic_password(SoupAuthDomain*, SoupServerMessage*, const char* user, c
 WebServer::WebServer(const WebServerConfig& config, Handler handler)
     : config_(config), handler_(std::move(handler))
 {
-    GError* error = nullptr;
+    g_autoptr(GError) error = nullptr;
     if (config_.tls_certificate_file) {
         const char* certificate = config_.tls_certificate_file->c_str();
         certificate_ = config_.tls_key_file
@@ -73,40 +71,35 @@ WebServer::WebServer(const WebServerConfig& config, Handler handler)
     // "/api/ids", and "a%2Fb" is an invalid id rather than two path segments.
     soup_ = soup_server_new("server-header", "pvshm-web", "raw-paths", TRUE, nullptr);
     if (config_.credentials) {
-        SoupAuthDomain* digest = soup_auth_domain_digest_new("realm", kRealm, nullptr);
+        g_autoptr(SoupAuthDomain) digest = soup_auth_domain_digest_new("realm", kRealm, nullptr);
         soup_auth_domain_add_path(digest, "/");
         soup_auth_domain_digest_set_auth_callback(
             digest, digest_password, const_cast<WebCredentials*>(&*config_.credentials), nullptr);
         soup_server_add_auth_domain(soup_, digest);
-        g_object_unref(digest);
         if (certificate_) {
-            SoupAuthDomain* basic = soup_auth_domain_basic_new("realm", kRealm, nullptr);
+            g_autoptr(SoupAuthDomain) basic = soup_auth_domain_basic_new("realm", kRealm, nullptr);
             soup_auth_domain_add_path(basic, "/");
             soup_auth_domain_basic_set_auth_callback(
                 basic, basic_password, const_cast<WebCredentials*>(&*config_.credentials), nullptr);
             soup_server_add_auth_domain(soup_, basic);
-            g_object_unref(basic);
         }
     }
     soup_server_add_handler(soup_, nullptr, request, this, nullptr);
 
-    GInetAddress* address = g_inet_address_new_from_string(config_.address.c_str());
+    g_autoptr(GInetAddress) address = g_inet_address_new_from_string(config_.address.c_str());
     if (!address)
         throw std::runtime_error("--listen: '" + config_.address +
                                  "' is not an IPv4 or IPv6 address");
-    GSocketAddress* socket_address = g_inet_socket_address_new(address, config_.port);
-    g_object_unref(address);
+    g_autoptr(GSocketAddress) socket_address = g_inet_socket_address_new(address, config_.port);
     service_ = g_socket_service_new();
-    GSocketAddress* effective = nullptr;
+    g_autoptr(GSocketAddress) effective = nullptr;
     const gboolean listening = g_socket_listener_add_address(
         G_SOCKET_LISTENER(service_), socket_address, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
         nullptr, &effective, &error);
-    g_object_unref(socket_address);
     if (!listening)
         throw std::runtime_error("cannot listen on " + config_.address + " port " +
                                  std::to_string(config_.port) + ": " + message_of(error));
     port_ = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(effective));
-    g_object_unref(effective);
     g_signal_connect(service_, "incoming", G_CALLBACK(incoming), this);
     g_socket_service_start(service_);
 }
@@ -161,9 +154,9 @@ void WebServer::accept(GSocketConnection* connection)
     GSocket* socket = g_socket_connection_get_socket(connection);
     g_socket_set_timeout(socket, config_.client_timeout_seconds);
     GIOStream* stream = G_IO_STREAM(connection);
-    GIOStream* tls = nullptr;
+    g_autoptr(GIOStream) tls = nullptr;
     if (certificate_) {
-        GError* error = nullptr;
+        g_autoptr(GError) error = nullptr;
         tls = g_tls_server_connection_new(stream, certificate_, &error);
         if (!tls) {
             std::fprintf(stderr, "pvshm web: warning: no TLS for a client: %s\n",
@@ -174,12 +167,9 @@ void WebServer::accept(GSocketConnection* connection)
         stream = tls;
     }
     clients_.push_back(G_IO_STREAM(g_object_ref(stream)));
-    GSocketAddress* local = g_socket_connection_get_local_address(connection, nullptr);
-    GSocketAddress* remote = g_socket_connection_get_remote_address(connection, nullptr);
+    g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address(connection, nullptr);
+    g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address(connection, nullptr);
     soup_server_accept_iostream(soup_, stream, local, remote, nullptr);
-    g_clear_object(&local);
-    g_clear_object(&remote);
-    g_clear_object(&tls);
 }
 
 void WebServer::refuse(GSocketConnection* connection)
