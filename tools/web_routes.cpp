@@ -146,8 +146,12 @@ void snapshot(SoupServerMessage* message, Reader& reader, bool raw)
     try {
         const cv::Mat image = snapshot_image(reader, ColorOrder::RGB, raw, sequence);
         cv::imencode(".png", image, png);
+    } catch (const DecodeError& error) {
+        // The frame is there but its bytes are not an image: not the client's fault.
+        respond_error(message, SOUP_STATUS_UNPROCESSABLE_ENTITY, error.what());
+        return;
     } catch (const std::exception& error) {
-        respond_error(message, SOUP_STATUS_NOT_FOUND, error.what());
+        respond_error(message, SOUP_STATUS_NOT_FOUND, error.what()); // no frame yet
         return;
     }
     const std::string name = reader.id() + "-" + std::to_string(sequence) + ".png";

@@ -81,7 +81,7 @@ def test_every_path_answers_as_the_contract_says(line, request):
     scaled.connection_.close()
 
 
-def test_errors_and_paths_outside_the_contract(line, request):
+def test_errors_and_paths_outside_the_contract(line, request, tmp_path):
     camera = web_id(request)
     line.produce(camera)
     console = line.serve()
@@ -109,6 +109,12 @@ def test_errors_and_paths_outside_the_contract(line, request):
         status, _, body = console.get(path)
         assert status in (400, 404), (path, status)
         assert b"pvshm_frames" not in body and b"<html" not in body, path
+    # Bytes stored as a frame that are no image: there, but nothing to show.
+    bad, junk = web_id(request, "junk"), tmp_path / "junk.jpg"
+    junk.write_bytes(b"not an image")
+    assert line.pvshm("write", bad, junk).returncode == 0
+    status, _, body = console.get(f"/api/ids/{bad}/snapshot.png")
+    assert status == 422 and "error" in json.loads(body)
     status, headers, _ = console.get("/api/ids", method="POST")
     assert status == 405 and headers["Allow"] == "GET, HEAD"
 
