@@ -106,8 +106,13 @@ public:
         }
         const uint32_t slot = loan.slot_;
         auto& desc = segment_->desc(slot);
-        const uint64_t sequence =
-            options_.keep_sequence && info.sequence > sequence_ ? info.sequence : sequence_ + 1;
+        const bool kept = options_.keep_sequence && info.sequence > sequence_;
+        const uint64_t sequence = kept ? info.sequence : sequence_ + 1;
+        // A relay's gap in the source's numbers is frames lost on the way: drops of this id too,
+        // where its readers look. Counted from this writer's first frame on.
+        if (kept && published_any_ && sequence > sequence_ + 1)
+            layout::add_relaxed(segment_->header().frames_dropped, sequence - sequence_ - 1);
+        published_any_ = true;
         sequence_ = sequence;
         const std::string& camera_id = info.camera_id.empty() ? options_.camera_id : info.camera_id;
         const uint32_t bit_depth = info.bit_depth                          ? info.bit_depth
@@ -345,6 +350,7 @@ private:
     mutable std::mutex mutex_;
     std::shared_ptr<Segment> segment_;
     uint64_t sequence_ = 0;
+    bool published_any_ = false;
     uint64_t loaned_ = 0; // slots of segment_ lent out, one bit each
     // Guarded by mutex_: a loan() is waiting for readers; cancel_wait() ended that wait;
     // set_flushing(true) holds.

@@ -325,3 +325,24 @@ TEST_F(WriterReader, LargeFramesAndFillsAtAnyOffsetArriveIntact)
         EXPECT_THROW(loan->fill(loan->capacity() + 1, bytes.data(), 0), std::out_of_range);
     }
 }
+
+// A relay (keep_sequence) that receives the source's frames 10, 11, 15 lost 12..14 on the way:
+// they count as drops of its id, where readers look; a source that restarts from 1 is no loss.
+TEST_F(WriterReader, RelayCountsGapsInItsSourcesNumbersAsDrops)
+{
+    pvshm::WriterOptions options;
+    options.keep_sequence = true;
+    pvshm::Writer writer(id, options);
+    auto info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, 4, 4);
+    const std::vector<uint8_t> bytes(info.payload_size);
+    for (uint64_t sequence : {10, 11, 15, 1, 2}) {
+        info.sequence = sequence;
+        ASSERT_TRUE(writer.write(info, bytes.data()));
+    }
+    EXPECT_EQ(writer.stats().frames_dropped, 3u);
+    pvshm::Reader reader(id);
+    const auto status = reader.status();
+    ASSERT_TRUE(status);
+    EXPECT_EQ(status->frames_dropped, 3u);
+    EXPECT_EQ(status->latest->sequence, 17u);
+}

@@ -6,6 +6,7 @@ of two hosts: there the sender and the receiver run in two network namespaces th
 joined by a veth pair (root only), which it removes afterwards.
 """
 
+import json
 import os
 import re
 import shutil
@@ -473,6 +474,23 @@ def nested_damaged_frames(size):
     return bytes(blob)
 
 
+def send_raw_stream(link, port, stream):
+    """An SRT listener on `port` that sends `stream` to the first receiver that connects, then
+    keeps the connection up (its stdin stays open)."""
+    sender = link.start(["gst-launch-1.0", "-q", "fdsrc", "fd=0", "blocksize=1456", "!", "srtsink",
+                         f"uri=srt://127.0.0.1:{port}?mode=listener&sndbuf=67108864&fc=51000"
+                         "&payloadsize=1456", "sync=false"])
+
+    def send():
+        try:
+            sender.process.stdin.write(stream)
+            sender.process.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            pass  # the test ended first and killed the sender
+
+    threading.Thread(target=send, daemon=True).start()
+
+
 GOOD = GRAY_CAPS + ", framerate=(fraction)30/1"
 # What a hostile sender sends before good frames 50..59, and what the receiver says of it.
 HOSTILE_STREAMS = {
@@ -499,22 +517,10 @@ def test_a_hostile_sender_costs_its_frames_not_the_receiver(link, pvshm_module, 
     make, says = HOSTILE_STREAMS[attack]
     good = b"".join(stream_frame(n, GOOD, bytes([n]) * 32) for n in range(50, 60))
     port = free_udp_port()
-    # The bytes come from its stdin, left open: the connection stays up once they are sent.
-    sender = link.start(["gst-launch-1.0", "-q", "fdsrc", "fd=0", "blocksize=1456", "!", "srtsink",
-                         f"uri=srt://127.0.0.1:{port}?mode=listener&sndbuf=67108864&fc=51000"
-                         "&payloadsize=1456", "sync=false"])
     mirrored = link.id("b")
     mirror = link.mirror(port, mirrored, "--insecure", "--retry")
     wait_for_line(mirror, "connecting to")
-
-    def send():
-        try:
-            sender.process.stdin.write(make() + good)
-            sender.process.stdin.flush()
-        except (BrokenPipeError, ValueError):
-            pass  # the test ended first and killed the sender
-
-    threading.Thread(target=send, daemon=True).start()
+    send_raw_stream(link, port, make() + good)
     reader = pvshm_module.Reader(mirrored)
     _, facts = newest(reader, lambda info: info["sequence"] >= 50)
     assert facts["camera_id"] == "" and mirror.process.poll() is None
@@ -524,6 +530,22 @@ def test_a_hostile_sender_costs_its_frames_not_the_receiver(link, pvshm_module, 
     if says:
         assert says in output, output
     assert "not-negotiated" not in output, output
+
+
+def test_frames_lost_before_the_mirror_count_as_drops_of_the_mirrored_id(link, pvshm_module,
+                                                                         pvshm):
+    """The sender's frames 3, 4 and 7 never arrive: readers on the receiving host see 3 drops
+    (they once saw 0 while the link lost a third of the frames)."""
+    port = free_udp_port()
+    mirrored = link.id("b")
+    link.mirror(port, mirrored, "--insecure")
+    sent = [1, 2, 5, 6, 8]
+    send_raw_stream(link, port, b"".join(
+        stream_frame(n, GOOD, bytes([n]) * 32, flags=1 if n == 1 else 0) for n in sent))
+    reader = pvshm_module.Reader(mirrored)
+    newest(reader, lambda info: info["sequence"] == 8)
+    info = json.loads(pvshm("info", mirrored, "--json").stdout)
+    assert (info["frames_written"], info["frames_dropped"]) == (5, 3), info
 
 
 @pytest.mark.parametrize("command", ["serve", "mirror"])

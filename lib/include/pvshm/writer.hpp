@@ -41,14 +41,16 @@ struct WriterOptions
     std::chrono::nanoseconds lossless_timeout{0};
     // A frame whose FrameInfo::sequence is above the last one published keeps that number (a
     // mirror of another host's segment, a relay: readers see the source's numbers, and a gap
-    // counts a frame lost anywhere on the way). Other frames get the next number.
+    // counts a frame lost anywhere on the way: the gaps after this writer's first frame are added
+    // to the id's dropped frames). Other frames get the next number.
     bool keep_sequence = false;
 };
 
 struct WriterStats
 {
     uint64_t frames_written = 0; // of this id, across every writer it had
-    uint64_t frames_dropped = 0; // frames that found every slot pinned by readers
+    uint64_t frames_dropped = 0; // frames that found every slot pinned by readers, and a relay's
+                                 // gaps in its source's numbers (keep_sequence)
     uint64_t bytes_written = 0;
     uint64_t lossless_drops = 0; // lossless waits that ran out of time and dropped readers
 };
