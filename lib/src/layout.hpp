@@ -32,7 +32,9 @@
 //                   zero-copy view of it. The writer takes F_WRLCK only to pick the slot (it
 //                   fails while a reader pins it) and lets go once the seqlock is odd.
 //   kNeedLockBase + n   "frame n is still needed": each reader that reads every frame in
-//                   order holds F_RDLCK on the byte of the next frame it has not taken.
+//                   order holds F_RDLCK on the byte of the next frame it has not taken. One
+//                   byte: a lock over more bytes is no reader's need, and the writer looks
+//                   past it (any reader may take one; it must not stall the writer).
 // Both take their lock without waiting (F_OFD_SETLK), so a reader never blocks the writer: when
 // every slot but the newest is pinned the writer drops the frame and counts it.
 //
@@ -47,7 +49,9 @@
 //                                                  --held--> writer_waiting = 1, FUTEX_WAIT,
 //                                                            look again (in 10 ms at most:
 //                                                            a wake can land just before the
-//                                                            wait)
+//                                                            wait; after many wakes that
+//                                                            changed nothing, a flood, every
+//                                                            1 ms without sleeping on it)
 // A reader that dies drops its locks with its last file descriptor, so it stops counting at
 // once. A writer that waited longer than its lossless timeout raises its floor above n: the
 // readers still needing n are dropped from the wait (lossless_drops), and count again once they

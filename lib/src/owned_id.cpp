@@ -2,13 +2,14 @@
 #include "owned_id.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <dirent.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <system_error>
 #include <unistd.h>
 
@@ -25,11 +26,16 @@ namespace {
 // How often a writer looks whether its segment is still the one named by its id.
 constexpr auto kNameCheckInterval = std::chrono::milliseconds(250);
 
+// <shm_dir>/pvshm~<pid>~<64 random bits>: no other user can plant the name ahead of us (a
+// counter could be guessed, and a planted name failed the writer's start or growth).
 std::string temporary_path()
 {
-    static std::atomic<uint32_t> counter{0};
-    return shm_dir() + "/" + kTemporaryPrefix + std::to_string(getpid()) + "~" +
-           std::to_string(counter++);
+    uint64_t random = 0;
+    if (getrandom(&random, sizeof random, 0) != sizeof random)
+        throw std::system_error(errno, std::generic_category(), "getrandom");
+    char suffix[17];
+    std::snprintf(suffix, sizeof suffix, "%016llx", static_cast<unsigned long long>(random));
+    return shm_dir() + "/" + kTemporaryPrefix + std::to_string(getpid()) + "~" + suffix;
 }
 
 // Half-built replacements whose writer died (nobody holds their writer lock) are removed.
@@ -101,7 +107,12 @@ std::shared_ptr<Segment> OwnedId::take(uint64_t& newest_sequence)
                 return created;
             continue; // another writer linked first: judge its segment
         }
-        if (!existing->try_lock(layout::kWriterLockByte, true))
+        const bool locked = existing->try_lock(layout::kWriterLockByte, true);
+        // A live writer is a write lock on its byte, which readers cannot take. Read locks alone
+        // hold it when a reader took one as the writer went (any user with read permission can
+        // queue one for that moment): no writer is alive, and the object is replaced under the
+        // id rather than adopted.
+        if (!locked && existing->write_locked_elsewhere(layout::kWriterLockByte))
             throw std::system_error(EBUSY, std::generic_category(),
                                     "shared_mem_id '" + id_ + "' already has a live writer (pid " +
                                         std::to_string(live_writer_pid(*existing)) + ")");
@@ -110,6 +121,8 @@ std::shared_ptr<Segment> OwnedId::take(uint64_t& newest_sequence)
         if (existing->owner() != geteuid())
             throw SegmentError(path_ + " belongs to uid " + std::to_string(existing->owner()) +
                                "; refusing to write into another user's segment");
+        if (!locked)
+            return replace_held(std::move(existing), newest_sequence);
         return adopt_or_replace(std::move(existing), newest_sequence);
     }
     throw std::system_error(EAGAIN, std::generic_category(),
@@ -149,7 +162,16 @@ std::unique_ptr<Segment> OwnedId::create_temporary(uint64_t slot_stride)
 {
     std::unique_ptr<Segment> segment;
     try {
-        segment = Segment::create(temporary_path(), options_.mode, options_.slots, slot_stride);
+        // A random name taken already (by chance, or planted) is tried again under another.
+        for (int attempt = 0; !segment; ++attempt) {
+            try {
+                segment =
+                    Segment::create(temporary_path(), options_.mode, options_.slots, slot_stride);
+            } catch (const std::system_error& error) {
+                if (error.code().value() != EEXIST || attempt == 7)
+                    throw;
+            }
+        }
     } catch (const std::system_error& error) {
         // Name the id rather than the temporary path; system_error appends the errno text.
         std::string what = error.what();
@@ -208,6 +230,22 @@ std::shared_ptr<Segment> OwnedId::adopt_or_replace(std::unique_ptr<Segment> exis
     mark_lossless(header);
     log::debug("'" + id_ + "': took over the segment of a writer that is gone");
     return segment;
+}
+
+std::shared_ptr<Segment> OwnedId::replace_held(std::unique_ptr<Segment> existing,
+                                               uint64_t& newest_sequence)
+{
+    log::warning("'" + id_ + "': a reader holds the lock of the writer that is gone; replacing " +
+                 "the segment (its last frame is not carried over)");
+    try {
+        existing->map_validated();
+    } catch (const SegmentError&) {
+        return replace(share(std::move(existing)), 0, false);
+    }
+    // The sequence goes on, so that readers that follow see no frame twice.
+    newest_sequence = layout::latest_sequence(layout::load_relaxed(existing->header().latest));
+    const uint64_t stride = existing->slot_stride();
+    return replace(share(std::move(existing)), stride, true);
 }
 
 std::shared_ptr<Segment> OwnedId::replace(const std::shared_ptr<Segment>& current, uint64_t size,

@@ -47,6 +47,9 @@ private:
     std::shared_ptr<Segment> create_and_link(uint64_t slot_stride);
     std::shared_ptr<Segment> adopt_or_replace(std::unique_ptr<Segment> existing,
                                               uint64_t& newest_sequence);
+    // Takes the id of a dead writer whose lock byte readers hold, by a new object.
+    std::shared_ptr<Segment> replace_held(std::unique_ptr<Segment> existing,
+                                          uint64_t& newest_sequence);
     void mark_lossless(layout::SegmentHeader& header) const;
     uint64_t initial_stride() const;
 

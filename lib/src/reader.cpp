@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 #include <pvshm/error.hpp>
@@ -108,12 +109,14 @@ public:
 
     std::optional<FrameView> view_next()
     {
-        // A reader that registered before the first frame (lossless replay) starts at frame 1,
+        // A reader that looked before the id had a frame (or registered before the first frame of
+        // a lossless writer) starts at the oldest frame there is, frame 1 if it is still held;
         // any other at the newest frame.
         in_order_ = true;
-        const bool from_first = need_segment_ && lossless(*need_segment_);
+        const bool from_first = before_first_frame_ || (need_segment_ && lossless(*need_segment_));
         auto view = last_sequence_ == 0 && !from_first ? view_latest()
                                                        : judged([this] { return find_next(); });
+        before_first_frame_ = !view && last_sequence_ == 0;
         if (segment_)
             need_after(view ? view->info().sequence : last_sequence_);
         return view;
@@ -125,6 +128,7 @@ public:
         const auto spin_until = options_.spin > std::chrono::nanoseconds::zero()
                                     ? std::min(deadline, deadline_after(options_.spin))
                                     : Clock::time_point::min();
+        int fruitless_wakes = 0;
         for (;;) {
             const auto now = Clock::now();
             WakeWatch watch;
@@ -137,8 +141,10 @@ public:
                 wait_for_name(path_, slice);
             else if (now < spin_until)
                 spin_for_wake(watch, std::min(spin_until, now + slice));
+            else if (fruitless_wakes > kMaxFruitlessWakes)
+                std::this_thread::sleep_for(std::min<Clock::duration>(slice, kFloodedLookInterval));
             else
-                wait_for_any_wake(&watch, 1, to_ns(slice));
+                fruitless_wakes += wait_for_any_wake(&watch, 1, to_ns(slice));
         }
     }
 
@@ -514,6 +520,7 @@ private:
     std::shared_ptr<Segment> need_segment_;
     int64_t need_byte_ = 0;
     bool in_order_ = false; // view_next() was used: frames of a replaced segment are finished
+    bool before_first_frame_ = false; // view_next() found the id without a frame
 };
 
 } // namespace detail
@@ -586,6 +593,7 @@ std::vector<Reader*> wait_any(const std::vector<Reader*>& readers, std::chrono::
             throw std::invalid_argument("wait_any: a reader is null");
     const auto deadline = detail::deadline_after(timeout);
     std::vector<WakeWatch> watches;
+    int fruitless_wakes = 0;
     for (;;) {
         const auto remaining = deadline - detail::Clock::now();
         std::vector<Reader*> ready;
@@ -607,7 +615,12 @@ std::vector<Reader*> wait_any(const std::vector<Reader*>& readers, std::chrono::
         const auto slice = std::min<detail::Clock::duration>(
             remaining,
             some_without_segment ? detail::kMissingSegmentCheck : detail::kReplacementCheck);
-        wait_for_any_wake(watches.data(), watches.size(), detail::to_ns(slice));
+        if (fruitless_wakes > kMaxFruitlessWakes)
+            std::this_thread::sleep_for(
+                std::min<detail::Clock::duration>(slice, kFloodedLookInterval));
+        else
+            fruitless_wakes +=
+                wait_for_any_wake(watches.data(), watches.size(), detail::to_ns(slice));
     }
 }
 

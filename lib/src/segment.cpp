@@ -184,7 +184,9 @@ std::unique_ptr<Segment> Segment::create(const std::string& path, mode_t mode, u
 {
     const uint64_t payload_offset = layout::payload_offset_for(slot_count);
     const uint64_t total = payload_offset + uint64_t{slot_count} * slot_stride;
-    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    // Created 0600 and given its mode once locked: no other user opens it before the writer
+    // holds its lock.
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         throw system_failure("create " + path);
     std::unique_ptr<Segment> segment;
@@ -338,13 +340,32 @@ bool Segment::write_locked_elsewhere(int64_t byte) const
     return request.l_type == F_WRLCK;
 }
 
-bool Segment::read_locked_elsewhere(int64_t first, int64_t last) const
+bool Segment::need_locked_elsewhere(int64_t first, int64_t last) const
 {
-    auto request = lock_request(F_WRLCK, first, last - first + 1);
-    if (fcntl(fd_, F_OFD_GETLK, &request) != 0)
-        throw system_failure("query lock bytes " + std::to_string(first) + ".." +
-                             std::to_string(last) + " of " + path_);
-    return request.l_type != F_UNLCK;
+    // GETLK names one conflicting lock; the ranges around a wide one are asked again, a bounded
+    // number of times (a reader could plant many).
+    constexpr int kMaxLooks = 64;
+    std::array<std::pair<int64_t, int64_t>, kMaxLooks + 1> ranges;
+    size_t pending = 0;
+    ranges[pending++] = {first, last};
+    for (int look = 0; look < kMaxLooks && pending > 0; ++look) {
+        const auto [from, to] = ranges[--pending];
+        auto request = lock_request(F_WRLCK, from, to - from + 1);
+        if (fcntl(fd_, F_OFD_GETLK, &request) != 0)
+            throw system_failure("query lock bytes " + std::to_string(from) + ".." +
+                                 std::to_string(to) + " of " + path_);
+        if (request.l_type == F_UNLCK)
+            continue;
+        if (request.l_len == 1)
+            return true;
+        const int64_t start = request.l_start;
+        const int64_t end = request.l_len == 0 ? INT64_MAX : start + request.l_len - 1;
+        if (start > from)
+            ranges[pending++] = {from, start - 1};
+        if (end < to && pending < ranges.size())
+            ranges[pending++] = {end + 1, to};
+    }
+    return false;
 }
 
 bool Segment::pin(uint32_t slot)
@@ -389,19 +410,20 @@ void Segment::end_ack_wait()
     futex(&header_->ack_word, FUTEX_WAKE, INT_MAX, nullptr);
 }
 
-void wait_for_any_wake(const WakeWatch* watches, size_t count, int64_t timeout_ns)
+bool wait_for_any_wake(const WakeWatch* watches, size_t count, int64_t timeout_ns)
 {
     timespec timeout{static_cast<time_t>(timeout_ns / 1000000000),
                      static_cast<long>(timeout_ns % 1000000000)};
     if (count == 0) {
         // futex_waitv refuses an empty list at once (EINVAL): a caller looping on it would spin.
         nanosleep(&timeout, nullptr);
-        return;
+        return false;
     }
     if (count == 1) {
         // EAGAIN (the word already moved), EINTR and ETIMEDOUT all mean: look again.
-        futex(&watches[0].segment->header().wake_word, FUTEX_WAIT, watches[0].seen, &timeout);
-        return;
+        return futex(&watches[0].segment->header().wake_word, FUTEX_WAIT, watches[0].seen,
+                     &timeout) == 0 ||
+               errno != ETIMEDOUT;
     }
     // More words than one wait can hold: each turn watches a share, briefly.
     constexpr size_t kMaxWaiters = FUTEX_WAITV_MAX;
@@ -420,13 +442,16 @@ void wait_for_any_wake(const WakeWatch* watches, size_t count, int64_t timeout_n
     first += watched;
     const int64_t end = clock_ns(CLOCK_MONOTONIC) + timeout_ns;
     timeout = {static_cast<time_t>(end / 1000000000), static_cast<long>(end % 1000000000)};
-    if (syscall(SYS_futex_waitv, waiters.data(), watched, 0, &timeout, CLOCK_MONOTONIC) < 0 &&
-        errno == ENOSYS) {
-        // A kernel older than 5.16: sleep on the first word, for a short turn.
-        timeout_ns = std::min(timeout_ns, kTurnNs);
-        timeout = {0, static_cast<long>(timeout_ns)};
-        futex(&watches[0].segment->header().wake_word, FUTEX_WAIT, watches[0].seen, &timeout);
-    }
+    if (syscall(SYS_futex_waitv, waiters.data(), watched, 0, &timeout, CLOCK_MONOTONIC) >= 0)
+        return true;
+    if (errno != ENOSYS)
+        return errno != ETIMEDOUT;
+    // A kernel older than 5.16: sleep on the first word, for a short turn.
+    timeout_ns = std::min(timeout_ns, kTurnNs);
+    timeout = {0, static_cast<long>(timeout_ns)};
+    return futex(&watches[0].segment->header().wake_word, FUTEX_WAIT, watches[0].seen, &timeout) ==
+               0 ||
+           errno != ETIMEDOUT;
 }
 
 } // namespace pvshm

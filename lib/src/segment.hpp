@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -84,8 +85,10 @@ public:
     void unlock(int64_t byte);
     // True when a process other than this open file holds a write lock on `byte`.
     bool write_locked_elsewhere(int64_t byte) const;
-    // True when another open file holds any lock on a byte of [first, last].
-    bool read_locked_elsewhere(int64_t first, int64_t last) const;
+    // True when another open file holds a need lock (layout.hpp: one byte) on a byte of
+    // [first, last]. A lock over more bytes is no reader's need: it is looked past (what it
+    // covers is not seen), so that one lock over the whole range cannot make a writer wait.
+    bool need_locked_elsewhere(int64_t first, int64_t last) const;
 
     // Reader leases: counted per slot in this process, one F_RDLCK per slot on this file.
     bool pin(uint32_t slot);
@@ -135,7 +138,15 @@ struct WakeWatch
 
 // Sleeps until one of the `count` watched wake words differs from what was seen, or
 // `timeout_ns` passes (futex_waitv: one system call for any number of segments, up to 128; more are
-// watched in turns of a few milliseconds). With no word to watch, sleeps out the timeout.
-void wait_for_any_wake(const WakeWatch* watches, size_t count, int64_t timeout_ns);
+// watched in turns of a few milliseconds). With no word to watch, sleeps out the timeout. Returns
+// false when the timeout passed, true when woken (or a word had already moved).
+bool wait_for_any_wake(const WakeWatch* watches, size_t count, int64_t timeout_ns);
+
+// Any process that maps a segment may FUTEX_WAKE its words: read access is enough. A waiter
+// woken more than kMaxFruitlessWakes times in one wait without finding what it waits for stops
+// sleeping on the word and looks again every kFloodedLookInterval: a flood of wakes then costs it
+// one look per interval, not one per wake (and its frames up to an interval of latency).
+inline constexpr int kMaxFruitlessWakes = 32;
+inline constexpr std::chrono::milliseconds kFloodedLookInterval{1};
 
 } // namespace pvshm

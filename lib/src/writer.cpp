@@ -8,6 +8,7 @@
 #include <chrono>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -52,13 +53,14 @@ public:
             replace_segment(size);
         const auto waited_since = std::chrono::steady_clock::now();
         WaitScope waiting(*this);
+        int fruitless_wakes = 0; // in this wait: a reader may flood the ack word with wakes
         for (;;) {
             bool needed = false;
             if (auto slot = free_slot(needed))
                 return lend(*slot);
             if (!needed || !count_drop || flushing_ || cancelled_)
                 break;
-            wait_for_lossless_readers(lock, waited_since);
+            wait_for_lossless_readers(lock, waited_since, fruitless_wakes);
         }
         if (count_drop) {
             layout::add_relaxed(segment_->header().frames_dropped, uint64_t{1});
@@ -255,12 +257,12 @@ private:
             return false;
         const int64_t first = layout::need_lock_byte(lossless_floor_);
         const int64_t last = layout::need_lock_byte(sequence);
-        if (segment_->read_locked_elsewhere(first, last))
+        if (segment_->need_locked_elsewhere(first, last))
             return true;
         bool needed = false;
         for (auto it = replaced_.begin(); it != replaced_.end();) {
-            if ((*it)->read_locked_elsewhere(first, layout::need_lock_byte(UINT64_MAX >> 2))) {
-                needed = needed || (*it)->read_locked_elsewhere(first, last);
+            if ((*it)->need_locked_elsewhere(first, layout::need_lock_byte(UINT64_MAX >> 2))) {
+                needed = needed || (*it)->need_locked_elsewhere(first, last);
                 ++it;
             } else {
                 it = replaced_.erase(it);
@@ -287,7 +289,8 @@ private:
     // lossless timeout the readers still behind are dropped from the wait: the floor rises
     // above every frame written so far.
     void wait_for_lossless_readers(std::unique_lock<std::mutex>& lock,
-                                   std::chrono::steady_clock::time_point since)
+                                   std::chrono::steady_clock::time_point since,
+                                   int& fruitless_wakes)
     {
         const auto segment = segment_; // keeps the mapping while the lock is let go
         auto& header = segment->header();
@@ -307,7 +310,11 @@ private:
         if (!free_slot_exists(needed) && needed) {
             // Asleep without the lock: stats() and other calls need not wait for our readers.
             lock.unlock();
-            segment->wait_for_ack(seen, std::chrono::nanoseconds(kLosslessRecheck).count());
+            if (fruitless_wakes > kMaxFruitlessWakes)
+                std::this_thread::sleep_for(kFloodedLookInterval);
+            else
+                fruitless_wakes +=
+                    segment->wait_for_ack(seen, std::chrono::nanoseconds(kLosslessRecheck).count());
             lock.lock();
         }
         layout::store_seq_cst(header.writer_waiting, 0u);
