@@ -17,6 +17,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <unistd.h>
 #include <vector>
 
@@ -143,6 +144,9 @@ void report(Output& output, const RtspEvent& event)
         output.event(event.id + ": pipeline stopped",
                      event_json("pipeline-stopped").add("id", event.id));
         break;
+    case RtspEvent::Kind::Warning:
+        output.warning(event.text);
+        break;
     }
 }
 
@@ -197,7 +201,18 @@ public:
 
     void refresh()
     {
-        const std::vector<std::string> listed = list_segment_ids();
+        std::vector<std::string> listed;
+        try {
+            listed = list_segment_ids();
+        } catch (const std::system_error& error) {
+            // Unknown is not empty: the streams served stay as they are until a listing works.
+            if (!listing_failed_)
+                output_.warning(std::string(error.what()) +
+                                ": the ids served stay as they are until it works again");
+            listing_failed_ = true;
+            return;
+        }
+        listing_failed_ = false;
         const std::set<std::string> present(listed.begin(), listed.end());
         for (const std::string& id : named_.empty() ? present : named_) {
             if (!present.count(id) || server_.has_stream(id))
@@ -227,6 +242,7 @@ private:
     Output& output_;
     const std::set<std::string> named_; // empty: every segment
     std::map<std::string, Clock::time_point> missing_since_;
+    bool listing_failed_ = false;
 };
 
 // Once a second on stderr: clients connected and frames sent.

@@ -15,6 +15,9 @@
 
 #include <pvshm/pvshm.hpp>
 
+#include "rtsp_auth.hpp"
+#include "rtsp_gate.hpp"
+
 namespace pvshm::cli {
 namespace {
 
@@ -243,7 +246,7 @@ GstPadProbeReturn count_frame(GstPad*, GstPadProbeInfo*, gpointer data)
 void on_media_unprepared(GstRTSPMedia*, gpointer data)
 {
     auto& stream = held<StreamState>(data);
-    stream.shared->emit({RtspEvent::Kind::PipelineFinished, 0, {}, stream.id});
+    stream.shared->emit({RtspEvent::Kind::PipelineFinished, 0, {}, stream.id, {}});
 }
 
 void on_media_configure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer data)
@@ -268,7 +271,7 @@ void on_media_configure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer data
         stream->medias.push_back(weak);
         stream->newest_generation = stream->generation;
     }
-    stream->shared->emit({RtspEvent::Kind::PipelineStarted, 0, {}, stream->id});
+    stream->shared->emit({RtspEvent::Kind::PipelineStarted, 0, {}, stream->id, {}});
 }
 
 // "/cam0" or "/cam0/stream=0" -> "cam0".
@@ -285,7 +288,7 @@ void on_client_play(GstRTSPClient*, GstRTSPContext* context, gpointer data)
     const auto& client = held<ClientState>(data);
     const char* path = context && context->uri ? context->uri->abspath : nullptr;
     client.shared->emit(
-        {RtspEvent::Kind::ClientPlaying, client.number, client.address, id_of_path(path)});
+        {RtspEvent::Kind::ClientPlaying, client.number, client.address, id_of_path(path), {}});
 }
 
 void on_client_closed(GstRTSPClient*, gpointer data)
@@ -293,7 +296,7 @@ void on_client_closed(GstRTSPClient*, gpointer data)
     const auto& client = held<ClientState>(data);
     client.shared->clients_connected--;
     client.shared->emit(
-        {RtspEvent::Kind::ClientDisconnected, client.number, client.address, std::string()});
+        {RtspEvent::Kind::ClientDisconnected, client.number, client.address, {}, {}});
 }
 
 void on_client_connected(GstRTSPServer*, GstRTSPClient* client, gpointer data)
@@ -310,7 +313,7 @@ void on_client_connected(GstRTSPServer*, GstRTSPClient* client, gpointer data)
                           release<ClientState>, GConnectFlags(0));
     g_signal_connect_data(client, "play-request", G_CALLBACK(on_client_play), hold(state),
                           release<ClientState>, GConnectFlags(0));
-    shared->emit({RtspEvent::Kind::ClientConnected, state->number, state->address, {}});
+    shared->emit({RtspEvent::Kind::ClientConnected, state->number, state->address, {}, {}});
 }
 
 GstRTSPFilterResult remove_client(GstRTSPServer*, GstRTSPClient*, gpointer)
@@ -347,7 +350,7 @@ struct RtspServer::Core
     GstRTSPServer* server = nullptr;
     GstRTSPMountPoints* mounts = nullptr;
     GstRTSPAuth* auth = nullptr;
-    GSource* source = nullptr;
+    std::unique_ptr<ConnectionGate> gate;
     gulong connected_handler = 0;
 
     struct Stream
@@ -365,10 +368,7 @@ struct RtspServer::Core
             std::lock_guard lock(shared->event_lock);
             shared->on_event = nullptr;
         }
-        if (source) {
-            g_source_destroy(source);
-            g_source_unref(source);
-        }
+        gate.reset();
         for (auto& [id, stream] : streams)
             g_object_unref(stream.factory);
         if (server) {
@@ -386,6 +386,46 @@ struct RtspServer::Core
     }
 };
 
+namespace {
+
+GstRTSPAuth* make_auth(const RtspServerConfig& config, const std::weak_ptr<RtspServer::Core>& core)
+{
+    GstRTSPAuth* auth = nullptr;
+    g_autoptr(GstRTSPToken) token =
+        gst_rtsp_token_new(GST_RTSP_TOKEN_MEDIA_FACTORY_ROLE, G_TYPE_STRING, kViewerRole,
+                           static_cast<const char*>(nullptr));
+    if (config.credentials) {
+        // A client that authenticated may stay connected as long as it likes.
+        auth = every_method_auth_new([core](GstRTSPClient* client) {
+            if (const auto alive = core.lock(); alive && alive->gate)
+                alive->gate->admit(client);
+        });
+        // Digest: the password never crosses the network, even without TLS.
+        gst_rtsp_auth_set_supported_methods(auth, GST_RTSP_AUTH_DIGEST);
+        gst_rtsp_auth_add_digest(auth, config.credentials->user.c_str(),
+                                 config.credentials->password.c_str(), token);
+    } else {
+        auth = gst_rtsp_auth_new();
+        gst_rtsp_auth_set_default_token(auth, token);
+    }
+    gst_rtsp_auth_set_realm(auth, "pvshm");
+    if (config.tls_certificate_file) {
+        GError* error = nullptr;
+        g_autoptr(GTlsCertificate) certificate = g_tls_certificate_new_from_files(
+            config.tls_certificate_file->c_str(),
+            config.tls_key_file.value_or(*config.tls_certificate_file).c_str(), &error);
+        if (!certificate) {
+            g_object_unref(auth);
+            throw std::runtime_error("cannot load the TLS certificate '" +
+                                     *config.tls_certificate_file + "': " + error_text(error));
+        }
+        gst_rtsp_auth_set_tls_certificate(auth, certificate);
+    }
+    return auth;
+}
+
+} // namespace
+
 RtspServer::RtspServer(const RtspServerConfig& config, EventHandler on_event)
     : core_(std::make_shared<Core>())
 {
@@ -399,30 +439,7 @@ RtspServer::RtspServer(const RtspServerConfig& config, EventHandler on_event)
 
     const bool tls = config.tls_certificate_file.has_value();
     if (config.credentials || tls) {
-        core.auth = gst_rtsp_auth_new();
-        gst_rtsp_auth_set_realm(core.auth, "pvshm");
-        GstRTSPToken* token = gst_rtsp_token_new(GST_RTSP_TOKEN_MEDIA_FACTORY_ROLE, G_TYPE_STRING,
-                                                 kViewerRole, static_cast<const char*>(nullptr));
-        if (config.credentials) {
-            // Digest: the password never crosses the network, even without TLS.
-            gst_rtsp_auth_set_supported_methods(core.auth, GST_RTSP_AUTH_DIGEST);
-            gst_rtsp_auth_add_digest(core.auth, config.credentials->user.c_str(),
-                                     config.credentials->password.c_str(), token);
-        } else {
-            gst_rtsp_auth_set_default_token(core.auth, token);
-        }
-        gst_rtsp_token_unref(token);
-        if (tls) {
-            GError* error = nullptr;
-            GTlsCertificate* certificate = g_tls_certificate_new_from_files(
-                config.tls_certificate_file->c_str(),
-                config.tls_key_file.value_or(*config.tls_certificate_file).c_str(), &error);
-            if (!certificate)
-                throw std::runtime_error("cannot load the TLS certificate '" +
-                                         *config.tls_certificate_file + "': " + error_text(error));
-            gst_rtsp_auth_set_tls_certificate(core.auth, certificate);
-            g_object_unref(certificate);
-        }
+        core.auth = make_auth(config, core_);
         gst_rtsp_server_set_auth(core.server, core.auth);
     }
 
@@ -430,18 +447,23 @@ RtspServer::RtspServer(const RtspServerConfig& config, EventHandler on_event)
         g_signal_connect_data(core.server, "client-connected", G_CALLBACK(on_client_connected),
                               hold(core.shared), release<Shared>, GConnectFlags(0));
     GError* error = nullptr;
-    core.source = gst_rtsp_server_create_source(core.server, nullptr, &error);
-    if (!core.source)
+    g_autoptr(GSocket) listener = gst_rtsp_server_create_socket(core.server, nullptr, &error);
+    if (!listener)
         throw std::runtime_error("cannot listen on " + config.address + " port " +
                                  std::to_string(config.port) + ": " + error_text(error));
-    g_source_attach(core.source, nullptr);
+    std::weak_ptr<Shared> shared = core.shared;
+    core.gate = std::make_unique<ConnectionGate>(
+        core.server, listener, tls, default_gate_limits(), [shared](const std::string& text) {
+            if (const auto alive = shared.lock())
+                alive->emit({RtspEvent::Kind::Warning, 0, {}, {}, text});
+        });
 }
 
 RtspServer::~RtspServer() = default;
 
 uint16_t RtspServer::port() const
 {
-    return static_cast<uint16_t>(gst_rtsp_server_get_bound_port(core_->server));
+    return core_->gate->port();
 }
 
 std::string RtspServer::url(const std::string& id) const

@@ -59,11 +59,13 @@ struct RtspEvent
         ClientPlaying,    // `id` names the stream
         PipelineStarted,  // a media pipeline was built for `id` (one for all its viewers)
         PipelineFinished, // it was torn down (no viewer left, or the stream ended)
+        Warning,          // `text` says what went wrong
     };
     Kind kind;
     uint64_t client = 0; // numbered from 1 in order of connection
     std::string address; // the client's
     std::string id;
+    std::string text;
 };
 
 class RtspServer
@@ -98,8 +100,9 @@ public:
     // Disconnects every client, for a clean exit.
     void close_clients();
 
-private:
     struct Core;
+
+private:
     std::shared_ptr<Core> core_;
 };
 

@@ -3,6 +3,7 @@
 
 // The reading side of the protocol in layout.hpp: leases, waiting, following replacements.
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include <poll.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <system_error>
 #include <thread>
 #include <unistd.h>
 
@@ -628,10 +630,24 @@ std::vector<std::string> list_segment_ids()
 {
     std::vector<std::string> ids;
     DIR* dir = opendir(shm_dir().c_str());
-    if (!dir)
-        return ids;
+    if (!dir) {
+        // No directory, no segment; any other failure (descriptors exhausted) says nothing of
+        // what the directory holds.
+        if (errno == ENOENT)
+            return ids;
+        throw std::system_error(errno, std::generic_category(), "cannot list " + shm_dir());
+    }
     const size_t prefix_length = std::strlen(kSegmentPrefix);
-    while (const dirent* entry = readdir(dir)) {
+    for (;;) {
+        errno = 0;
+        const dirent* entry = readdir(dir);
+        if (!entry) {
+            const int error = errno;
+            closedir(dir);
+            if (error != 0)
+                throw std::system_error(error, std::generic_category(), "cannot list " + shm_dir());
+            break;
+        }
         if (std::strncmp(entry->d_name, kSegmentPrefix, prefix_length) != 0)
             continue;
         std::string id = entry->d_name + prefix_length;
@@ -642,7 +658,6 @@ std::vector<std::string> list_segment_ids()
             // Not a name pvshm would create.
         }
     }
-    closedir(dir);
     std::sort(ids.begin(), ids.end());
     return ids;
 }

@@ -4,190 +4,21 @@ the server in another, and clients pvshm did not write: OpenCV's FFmpeg backend
 (opencv_viewer.py) and GStreamer's rtspsrc in gst-launch-1.0. Every connection is to 127.0.0.1.
 """
 
-import json
-import os
 import re
 import shutil
 import signal
 import socket
 import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import pipeline_env, segment_path
-
-# Generous: the machine's two cores are shared with encoders, decoders and other tests.
-WAIT = 30.0
-BLUE = (0, 0, 255)  # videotestsrc foreground-color=0xff0000ff (ARGB)
-RED = (255, 0, 0)  # 0xffff0000
-# H.264 and JPEG, through limited-range I420, stay this close to a flat colour.
-CODEC_TOLERANCE = 20
-VIEWER = Path(__file__).resolve().parent / "opencv_viewer.py"
-
-
-def argb(colour):
-    red, green, blue = colour
-    return f"0xff{red:02x}{green:02x}{blue:02x}"
-
-
-def assert_colour(rgb, expected):
-    assert all(abs(a - b) <= CODEC_TOLERANCE for a, b in zip(rgb, expected)), (rgb, expected)
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def gst_env(cli_path, tmp_path_factory):
-    """The environment of every process here: the built plugin and a registry of our own."""
-    env = pipeline_env(cli_path, tmp_path_factory.mktemp("gst"), ("pvshmsrc",))
-    help_text = subprocess.run([cli_path, "rtsp", "--help"], capture_output=True, text=True)
-    if "not in this build" in help_text.stdout:
-        pytest.skip("pvshm was built without gst-rtsp-server")
-    return env
-
-
-@pytest.fixture
-def opencv():
-    pytest.importorskip("cv2", reason="OpenCV's Python module (python3-opencv) is missing")
-
-
-@pytest.fixture
-def rtsp_id(request, pvshm):
-    shared_mem_id = re.sub(r"[^A-Za-z0-9._-]", "_", f"rtsp-{request.node.name}-{os.getpid()}")
-    yield shared_mem_id
-    pvshm("clear", "--force", shared_mem_id)
-    assert not segment_path(shared_mem_id).exists()
-
-
-class Server:
-    """`pvshm rtsp --json` and the events it printed."""
-
-    def __init__(self, child, port):
-        self.child = child
-        self.port = port
-        self.events = []
-
-    def url(self, shared_mem_id, credentials=""):
-        return f"rtsp://{credentials}127.0.0.1:{self.port}/{shared_mem_id}"
-
-    def wait_for(self, name, timeout=WAIT, **fields):
-        """The first event `name` with `fields`, seen before or read now."""
-        deadline = time.monotonic() + timeout
-        while True:
-            for event in self.events:
-                if event["event"] == name and all(event.get(k) == v for k, v in fields.items()):
-                    return event
-            self.events.append(json.loads(self.child.read_line(deadline - time.monotonic())))
-
-    def count(self, name, **fields):
-        return sum(
-            e["event"] == name and all(e.get(k) == v for k, v in fields.items())
-            for e in self.events
-        )
-
-
-@pytest.fixture
-def producer(spawn, gst_env, rtsp_id):
-    """Starts videotestsrc -> pvshmsink of a solid colour (width, height, colour). The writers
-    stop before rtsp_id clears the id: a live writer would create its segment again."""
-    writers = []
-
-    def start(shared_mem_id, width=320, height=240, colour=BLUE, env=None, pattern="solid-color",
-              stored=()):
-        """`stored`: elements (and caps) that make what pvshmsink stores, after the raw caps."""
-        writer = spawn(
-            [
-                "gst-launch-1.0", "-q",
-                "videotestsrc", f"pattern={pattern}",
-                *(["foreground-color=" + argb(colour)] if colour else []), "is-live=true", "!",
-                f"video/x-raw,width={width},height={height},framerate=30/1", "!",
-                *stored,
-                "pvshmsink", f"shared-mem-id={shared_mem_id}",
-            ],
-            env or gst_env,
-        )
-        writers.append(writer)
-        return writer
-
-    yield start
-    for writer in writers:
-        writer.kill()
-
-
-@pytest.fixture
-def server(spawn, cli_path, gst_env):
-    """Starts `pvshm rtsp --json ARGS` on a free port; returns a Server once it listens."""
-
-    def start(*args, env=None):
-        port = free_port()
-        child = spawn([cli_path, "rtsp", "--json", "--port", str(port), *map(str, args)],
-                      env or gst_env)
-        started = Server(child, port)
-        started.wait_for("listening")
-        return started
-
-    return start
-
-
-@pytest.fixture
-def viewer(spawn, gst_env, opencv):
-    """Starts opencv_viewer.py on a URL; returns the child once it said opened or refused."""
-
-    def start(url, *args, env=None):
-        child = spawn([sys.executable, str(VIEWER), url, *map(str, args)], env or gst_env)
-        child.outcome = child.read_line(WAIT)
-        return child
-
-    return start
-
-
-def next_frame(child):
-    line = child.read_line(WAIT)
-    assert line != "end", "the stream ended"
-    return json.loads(line)
-
-
-def gst_viewer_argv(url, *rtspsrc_args, sink):
-    return [
-        "gst-launch-1.0", "-q", "rtspsrc", f"location={url}", "protocols=tcp", "latency=0",
-        *rtspsrc_args, "!", "decodebin", "!", "videoconvert", "!", "video/x-raw,format=RGB",
-        "!", *sink,
-    ]
-
-
-def watching_gst_viewer(spawn, gst_env, url):
-    """gst-launch-1.0 rtspsrc ... ! fakesink that prints a line per frame: "(N bytes" each."""
-    argv = gst_viewer_argv(url, sink=["fakesink", "name=out", "silent=false"])
-    argv[1] = "-v"
-    return spawn(argv, gst_env)
-
-
-def next_frame_size(child):
-    """Bytes of the next frame the watching viewer got."""
-    for _ in range(1000):
-        line = child.read_line(WAIT)
-        if "last-message = chain" in line:
-            return int(re.search(r"\((\d+) bytes", line).group(1))
-        assert "EOS" not in line, line
-    pytest.fail("the viewer printed no frame in 1000 lines")
-
-
-def drain(child):
-    """Reads what the child prints from now on, so that it never blocks on a full pipe."""
-
-    def read_to_end():
-        while os.read(child.process.stdout.fileno(), 65536):
-            pass
-
-    threading.Thread(target=read_to_end, daemon=True).start()
+from rtsp_support import (  # noqa: F401 (fixtures)
+    BLUE, RED, WAIT, RtspConnection, assert_colour, drain, free_port, gst_env, gst_viewer_argv,
+    next_frame, next_frame_size, opencv, producer, rtsp_describe, rtsp_id, server, tls_certificate,
+    viewer, watching_gst_viewer,
+)
 
 
 def test_opencv_and_rtspsrc_decode_the_producers_picture(
@@ -342,66 +173,6 @@ def test_two_viewers_share_one_pipeline(server, producer, viewer, rtsp_id):
     assert rtsp.count("pipeline-started", id=rtsp_id) == 1
 
 
-def rtsp_describe(port, path):
-    """The head of the server's answer to an unauthenticated DESCRIBE."""
-    request = (
-        f"DESCRIBE rtsp://127.0.0.1:{port}/{path} RTSP/1.0\r\nCSeq: 1\r\n"
-        "Accept: application/sdp\r\n\r\n"
-    )
-    answer = b""
-    with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as connection:
-        connection.sendall(request.encode())
-        for _ in range(64):
-            chunk = connection.recv(4096)
-            answer += chunk
-            if not chunk or b"\r\n\r\n" in answer:
-                break
-    return answer.decode(errors="replace")
-
-
-class RtspConnection:
-    """Just enough RTSP over one TCP connection to play, for a client that then stops reading."""
-
-    def __init__(self, port, receive_buffer):
-        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
-        self.socket.settimeout(WAIT)
-        self.socket.connect(("127.0.0.1", port))
-        self.cseq = 0
-        self.pending = b""
-
-    def request(self, method, url, *headers):
-        self.cseq += 1
-        lines = [f"{method} {url} RTSP/1.0", f"CSeq: {self.cseq}", *headers, "", ""]
-        self.socket.sendall("\r\n".join(lines).encode())
-        for _ in range(1000):
-            if b"\r\n\r\n" in self.pending:
-                break
-            self.pending += self.socket.recv(4096)
-        head, _, self.pending = self.pending.partition(b"\r\n\r\n")
-        head = head.decode()
-        length = re.search(r"Content-Length: *(\d+)", head, re.IGNORECASE)
-        size = int(length.group(1)) if length else 0
-        for _ in range(1000):
-            if len(self.pending) >= size:
-                break
-            self.pending += self.socket.recv(4096)
-        body, self.pending = self.pending[:size].decode(), self.pending[size:]
-        assert head.startswith("RTSP/1.0 200"), head
-        return head, body
-
-    def play_over_tcp(self, url):
-        _, sdp = self.request("DESCRIBE", url, "Accept: application/sdp")
-        control = re.search(r"a=control:(\S+)", sdp.split("m=video", 1)[1]).group(1)
-        track = control if control.startswith("rtsp://") else f"{url}/{control}"
-        head, _ = self.request("SETUP", track, "Transport: RTP/AVP/TCP;unicast;interleaved=0-1")
-        session = re.search(r"Session: *([^;\r\n]+)", head).group(1)
-        self.request("PLAY", url, f"Session: {session}")
-
-    def close(self):
-        self.socket.close()
-
-
 def test_a_viewer_that_stops_reading_does_not_stall_the_others(
     server, producer, viewer, rtsp_id, gst_env
 ):
@@ -515,15 +286,8 @@ def test_without_ids_every_segment_is_served_also_those_created_later(
     assert [e["id"] for e in rtsp.events if e["event"] == "stream-added"] == [rtsp_id]
 
 
-def test_tls_serves_rtsps_only(server, producer, viewer, rtsp_id, tmp_path):
-    if not shutil.which("openssl"):
-        pytest.skip("openssl is not installed")
-    certificate, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=localhost", "-keyout", key, "-out", certificate],
-        check=True, capture_output=True, timeout=WAIT,
-    )
+def test_tls_serves_rtsps_only(server, producer, viewer, rtsp_id, tls_certificate):
+    certificate, key = tls_certificate
     producer(rtsp_id)
     rtsp = server(rtsp_id, "--tls-cert", certificate, "--tls-key", key)
     assert rtsp.events[0]["tls"] is True

@@ -105,7 +105,9 @@ private:
 std::vector<Reader*> wait_any(const std::vector<Reader*>& readers,
                               std::chrono::nanoseconds timeout = kWaitForever);
 
-// Ids of the segments in the shared-memory directory, sorted.
+// Ids of the segments in the shared-memory directory, sorted; empty when there is none (or no
+// directory). Throws std::system_error when the directory cannot be read (file descriptors
+// exhausted, no permission): a failed listing is never taken for an empty one.
 std::vector<std::string> list_segment_ids();
 
 } // namespace pvshm
