@@ -44,6 +44,8 @@ constexpr RtspEncoder kEncoders[] = {
 constexpr const char* kViewerRole = "viewer";
 // The pvshmsrc of each media pipeline, which remove_stream() sends the end of stream to.
 constexpr const char* kSourceName = "source";
+// The capsfilter that holds each media pipeline to the size it started with (keep_first_size).
+constexpr const char* kSizeName = "size";
 
 // Raw frames that videoconvert takes as they are stored go to it untouched (for I420 or NV12 no
 // conversion at all); Bayer, encoded and channel-order-less frames are normalized to RGB by
@@ -80,8 +82,9 @@ std::string media_launch(const std::string& id, const char* encoder_launch)
     // The id is 1 to 200 characters of [A-Za-z0-9._-]: nothing in it needs quoting.
     const bool normalize = !videoconvert_takes(current_format(id));
     return std::string("( pvshmsrc name=") + kSourceName + " shared-mem-id=" + id +
-           (normalize ? " normalize=true" : "") + " is-live=true ! videoconvert ! " +
-           encoder_launch + " )";
+           (normalize ? " normalize=true" : "") +
+           " is-live=true ! videoconvert ! videoscale add-borders=true ! capsfilter name=" +
+           kSizeName + " ! " + encoder_launch + " )";
 }
 
 // What the callbacks share; they hold it through GLib destroy notifies, so it lives as long as
@@ -249,10 +252,49 @@ void on_media_unprepared(GstRTSPMedia*, gpointer data)
     stream.shared->emit({RtspEvent::Kind::PipelineFinished, 0, {}, stream.id, {}});
 }
 
+// A pipeline serves the size of its first frame for as long as it runs: frames of another size
+// (a writer restarted with a new resolution) are scaled into it, their aspect kept with borders.
+// Players do not all follow a size change inside a stream: OpenCV's FFmpeg backend went on
+// returning the old picture, its scaler still built for the old size ("Slice parameters 0, 720
+// are invalid"), while it reported success. A viewer who connects after the last one left gets
+// a pipeline, and a size, of its own.
+GstPadProbeReturn keep_first_size(GstPad*, GstPadProbeInfo* info, gpointer size_filter)
+{
+    GstEvent* event = GST_PAD_PROBE_INFO_EVENT(info);
+    if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS)
+        return GST_PAD_PROBE_OK;
+    GstCaps* caps = nullptr;
+    gst_event_parse_caps(event, &caps);
+    const GstStructure* format = gst_caps_get_structure(caps, 0);
+    int width = 0;
+    int height = 0;
+    if (!gst_structure_get_int(format, "width", &width) ||
+        !gst_structure_get_int(format, "height", &height))
+        return GST_PAD_PROBE_OK;
+    g_autoptr(GstCaps) served = gst_caps_new_simple("video/x-raw", "width", G_TYPE_INT, width,
+                                                    "height", G_TYPE_INT, height, nullptr);
+    int aspect_n = 1;
+    int aspect_d = 1;
+    if (gst_structure_get_fraction(format, "pixel-aspect-ratio", &aspect_n, &aspect_d))
+        gst_caps_set_simple(served, "pixel-aspect-ratio", GST_TYPE_FRACTION, aspect_n, aspect_d,
+                            nullptr);
+    g_object_set(size_filter, "caps", served, nullptr);
+    return GST_PAD_PROBE_REMOVE;
+}
+
 void on_media_configure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer data)
 {
     const auto& stream = *static_cast<std::shared_ptr<StreamState>*>(data);
     GstElement* element = gst_rtsp_media_get_element(media);
+    g_autoptr(GstElement) source = gst_bin_get_by_name(GST_BIN(element), kSourceName);
+    GstElement* size_filter = gst_bin_get_by_name(GST_BIN(element), kSizeName);
+    if (source && size_filter) {
+        g_autoptr(GstPad) pad = gst_element_get_static_pad(source, "src");
+        gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, keep_first_size, size_filter,
+                          gst_object_unref);
+    } else if (size_filter) {
+        gst_object_unref(size_filter);
+    }
     if (GstElement* payloader = gst_bin_get_by_name(GST_BIN(element), "pay0")) {
         GstPad* pad = gst_element_get_static_pad(payloader, "sink");
         gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, count_frame, hold(stream->shared),

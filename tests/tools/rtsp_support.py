@@ -23,6 +23,7 @@ from conftest import pipeline_env, segment_path
 WAIT = 30.0
 BLUE = (0, 0, 255)  # videotestsrc foreground-color=0xff0000ff (ARGB)
 RED = (255, 0, 0)  # 0xffff0000
+BLACK = (0, 0, 0)
 # H.264 and JPEG, through limited-range I420, stay this close to a flat colour.
 CODEC_TOLERANCE = 20
 VIEWER = Path(__file__).resolve().parent / "opencv_viewer.py"
@@ -33,8 +34,12 @@ def argb(colour):
     return f"0xff{red:02x}{green:02x}{blue:02x}"
 
 
+def is_colour(rgb, expected):
+    return all(abs(a - b) <= CODEC_TOLERANCE for a, b in zip(rgb, expected))
+
+
 def assert_colour(rgb, expected):
-    assert all(abs(a - b) <= CODEC_TOLERANCE for a, b in zip(rgb, expected)), (rgb, expected)
+    assert is_colour(rgb, expected), (rgb, expected)
 
 
 def free_port():
