@@ -5,11 +5,8 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
-#include <glib-unix.h>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -18,16 +15,19 @@
 #include <stdexcept>
 #include <string>
 #include <system_error>
-#include <unistd.h>
 #include <vector>
 
 #include <gst/gst.h>
 
 #include <pvshm/reader.hpp>
+#include <pvshm/shared_mem_id.hpp>
 
+#include "console_output.hpp"
+#include "gst_elements.hpp"
 #include "json.hpp"
 #include "rtsp_server.hpp"
 #include "secret_file.hpp"
+#include "signal_loop.hpp"
 
 namespace pvshm::cli {
 namespace {
@@ -57,55 +57,30 @@ struct RtspOptions
     bool json = false;
 };
 
-// Events as lines for people on stderr, above a status line redrawn in place on a terminal,
-// and with --json as one JSON object per line on stdout for scripts. Any thread may call it.
+// Events as lines for people on stderr (ConsoleOutput, above its status line) and, with --json,
+// as one JSON object per line on stdout for scripts. Any thread may call it.
 class Output
 {
 public:
-    explicit Output(bool json) : json_(json), terminal_(isatty(STDERR_FILENO) != 0) {}
+    explicit Output(bool json) : console_("rtsp"), json_(json) {}
 
     void event(const std::string& text, const JsonObject& object)
     {
         std::lock_guard lock(lock_);
-        clear_status();
-        std::fprintf(stderr, "pvshm rtsp: %s\n", text.c_str());
+        console_.event(text);
         if (json_) {
             std::printf("%s\n", object.str().c_str());
             std::fflush(stdout);
         }
     }
 
-    void warning(const std::string& text)
-    {
-        std::lock_guard lock(lock_);
-        clear_status();
-        std::fprintf(stderr, "pvshm rtsp: warning: %s\n", text.c_str());
-    }
-
-    void status(const std::string& line)
-    {
-        std::lock_guard lock(lock_);
-        if (terminal_) {
-            std::fprintf(stderr, "\r\033[K%s", line.c_str());
-            status_shown_ = true;
-        } else {
-            std::fprintf(stderr, "%s\n", line.c_str());
-        }
-        std::fflush(stderr);
-    }
+    void warning(const std::string& text) { console_.warning(text); }
+    void status(const std::string& line) { console_.status(line); }
 
 private:
-    void clear_status()
-    {
-        if (status_shown_)
-            std::fputs("\r\033[K", stderr);
-        status_shown_ = false;
-    }
-
-    std::mutex lock_;
+    ConsoleOutput console_;
     const bool json_;
-    const bool terminal_;
-    bool status_shown_ = false;
+    std::mutex lock_; // keeps each event's two lines in the same order on both outputs
 };
 
 JsonObject event_json(const char* name)
@@ -164,26 +139,17 @@ bool is_loopback(const std::string& address)
     return address.rfind("127.", 0) == 0 || address == "::1" || address == "localhost";
 }
 
-void require_element(const char* name, const char* where)
-{
-    GstElementFactory* factory = gst_element_factory_find(name);
-    if (!factory)
-        throw std::runtime_error(std::string("the GStreamer element ") + name +
-                                 " is not installed (" + where + ")");
-    gst_object_unref(factory);
-}
-
 RtspEncoder choose_encoder(const std::string& encode)
 {
     if (encode == "jpeg") {
         if (auto encoder = find_rtsp_encoder(RtspEncoding::Jpeg)) {
-            require_element("rtpjpegpay", "gstreamer1.0-plugins-good");
+            require_element("rtpjpegpay");
             return *encoder;
         }
         throw std::runtime_error("no JPEG encoder: install jpegenc (gstreamer1.0-plugins-good)");
     }
     if (auto encoder = find_rtsp_encoder(RtspEncoding::H264)) {
-        require_element("rtph264pay", "gstreamer1.0-plugins-good");
+        require_element("rtph264pay");
         return *encoder;
     }
     throw std::runtime_error("no H.264 encoder: install x264enc (gstreamer1.0-plugins-ugly) or "
@@ -275,28 +241,10 @@ private:
     uint64_t last_frames_ = 0;
 };
 
-gboolean quit_loop(gpointer loop)
-{
-    g_main_loop_quit(static_cast<GMainLoop*>(loop));
-    return G_SOURCE_CONTINUE;
-}
-
-gboolean refresh_streams(gpointer follower)
-{
-    static_cast<StreamFollower*>(follower)->refresh();
-    return G_SOURCE_CONTINUE;
-}
-
-gboolean update_status(gpointer status)
-{
-    static_cast<StatusLine*>(status)->update();
-    return G_SOURCE_CONTINUE;
-}
-
 int run_rtsp(const RtspOptions& options)
 {
     for (const std::string& id : options.ids)
-        Reader{id}; // throws std::invalid_argument naming the id and the rule
+        validate_id(id); // throws std::invalid_argument naming the id and the rule
 
     RtspServerConfig config;
     Output output(options.json);
@@ -312,9 +260,9 @@ int run_rtsp(const RtspOptions& options)
     config.tls_key_file = options.tls_key;
 
     gst_init(nullptr, nullptr);
-    require_element("pvshmsrc",
-                    "the pvshm plugin: install it, or run under `meson devenv -C build`");
-    require_element("videoconvert", "gstreamer1.0-plugins-base");
+    require_element("pvshmsrc");
+    require_element("videoconvert");
+    require_element("videoscale");
     config.encoder = choose_encoder(options.encode);
     // Credentials make it safe to be reached from elsewhere; without them, only this machine.
     config.address = options.listen.value_or(config.credentials ? "0.0.0.0" : "127.0.0.1");
@@ -346,17 +294,10 @@ int run_rtsp(const RtspOptions& options)
     StatusLine status(server, output);
     follower.refresh();
 
-    GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
-    const guint sources[] = {
-        g_unix_signal_add(SIGINT, quit_loop, loop),
-        g_unix_signal_add(SIGTERM, quit_loop, loop),
-        g_timeout_add(kRefreshIntervalMs, refresh_streams, &follower),
-        g_timeout_add(kStatusIntervalMs, update_status, &status),
-    };
-    g_main_loop_run(loop);
-    for (guint source : sources)
-        g_source_remove(source);
-    g_main_loop_unref(loop);
+    SignalLoop loop;
+    loop.every(kRefreshIntervalMs, [&follower] { follower.refresh(); });
+    loop.every(kStatusIntervalMs, [&status] { status.update(); });
+    loop.run();
 
     server.close_clients();
     for (int i = 0; i < kCloseIterations && server.clients_connected() > 0; ++i) {

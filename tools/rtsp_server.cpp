@@ -168,11 +168,10 @@ bool newest_is_stopping(const std::vector<GWeakRef*>& medias)
 {
     if (medias.empty())
         return false;
-    auto* media = static_cast<GstRTSPMedia*>(g_weak_ref_get(medias.back()));
+    g_autoptr(GstRTSPMedia) media = static_cast<GstRTSPMedia*>(g_weak_ref_get(medias.back()));
     if (!media)
         return true;
     const GstRTSPMediaStatus status = gst_rtsp_media_get_status(media);
-    g_object_unref(media);
     return status == GST_RTSP_MEDIA_STATUS_UNPREPARING ||
            status == GST_RTSP_MEDIA_STATUS_UNPREPARED || status == GST_RTSP_MEDIA_STATUS_ERROR;
 }
@@ -190,10 +189,9 @@ gchar* media_factory_gen_key(GstRTSPMediaFactory* factory, const GstRTSPUrl* url
             stream.generation++;
         generation = stream.generation;
     }
-    gchar* base = GST_RTSP_MEDIA_FACTORY_CLASS(media_factory_parent_class)->gen_key(factory, url);
-    gchar* key = g_strdup_printf("%s#%" G_GUINT64_FORMAT, base, generation);
-    g_free(base);
-    return key;
+    g_autofree gchar* base =
+        GST_RTSP_MEDIA_FACTORY_CLASS(media_factory_parent_class)->gen_key(factory, url);
+    return g_strdup_printf("%s#%" G_GUINT64_FORMAT, base, generation);
 }
 
 void media_factory_class_init(MediaFactoryClass* klass)
@@ -285,7 +283,7 @@ GstPadProbeReturn keep_first_size(GstPad*, GstPadProbeInfo* info, gpointer size_
 void on_media_configure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer data)
 {
     const auto& stream = *static_cast<std::shared_ptr<StreamState>*>(data);
-    GstElement* element = gst_rtsp_media_get_element(media);
+    g_autoptr(GstElement) element = gst_rtsp_media_get_element(media);
     g_autoptr(GstElement) source = gst_bin_get_by_name(GST_BIN(element), kSourceName);
     GstElement* size_filter = gst_bin_get_by_name(GST_BIN(element), kSizeName);
     if (source && size_filter) {
@@ -295,14 +293,11 @@ void on_media_configure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer data
     } else if (size_filter) {
         gst_object_unref(size_filter);
     }
-    if (GstElement* payloader = gst_bin_get_by_name(GST_BIN(element), "pay0")) {
-        GstPad* pad = gst_element_get_static_pad(payloader, "sink");
+    if (g_autoptr(GstElement) payloader = gst_bin_get_by_name(GST_BIN(element), "pay0")) {
+        g_autoptr(GstPad) pad = gst_element_get_static_pad(payloader, "sink");
         gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, count_frame, hold(stream->shared),
                           release_notify<Shared>);
-        gst_object_unref(pad);
-        gst_object_unref(payloader);
     }
-    gst_object_unref(element);
     g_signal_connect_data(media, "unprepared", G_CALLBACK(on_media_unprepared), hold(stream),
                           release<StreamState>, GConnectFlags(0));
     {
@@ -377,10 +372,8 @@ std::optional<RtspEncoder> find_rtsp_encoder(RtspEncoding encoding)
     for (const RtspEncoder& encoder : kEncoders) {
         if (encoder.encoding != encoding)
             continue;
-        if (GstElementFactory* factory = gst_element_factory_find(encoder.element)) {
-            gst_object_unref(factory);
+        if (g_autoptr(GstElementFactory) factory = gst_element_factory_find(encoder.element))
             return encoder;
-        }
     }
     return std::nullopt;
 }
@@ -560,17 +553,13 @@ void RtspServer::remove_stream(const std::string& id)
     StreamState& state = *found->second.state;
     std::lock_guard lock(state.lock);
     for (GWeakRef* weak : state.medias) {
-        auto* media = static_cast<GstRTSPMedia*>(g_weak_ref_get(weak));
+        g_autoptr(GstRTSPMedia) media = static_cast<GstRTSPMedia*>(g_weak_ref_get(weak));
         if (!media)
             continue;
-        GstElement* element = gst_rtsp_media_get_element(media);
-        if (GstElement* source = gst_bin_get_by_name(GST_BIN(element), kSourceName)) {
-            // Travels down the pipeline to rtpbin, which tells each viewer with an RTCP BYE.
+        g_autoptr(GstElement) element = gst_rtsp_media_get_element(media);
+        // Travels down the pipeline to rtpbin, which tells each viewer with an RTCP BYE.
+        if (g_autoptr(GstElement) source = gst_bin_get_by_name(GST_BIN(element), kSourceName))
             gst_element_send_event(source, gst_event_new_eos());
-            gst_object_unref(source);
-        }
-        gst_object_unref(element);
-        g_object_unref(media);
     }
     g_object_unref(found->second.factory);
     core.streams.erase(found);

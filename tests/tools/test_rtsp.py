@@ -247,8 +247,9 @@ def test_a_writer_restarted_with_a_new_size_leaves_no_viewer_frozen(
     assert_colour(next_frame(opencv)["rgb"], BLUE)
 
     first_writer.kill()  # its segment stays, with its last frame; the next writer takes it over
-    # Twice as wide: 320x120 in the middle of 320x240, black above and below.
-    producer(rtsp_id, 640, 240, RED)
+    # Taller (the change OpenCV did not follow) and wider: 320x160 in the middle of 320x240,
+    # black above and below.
+    producer(rtsp_id, 960, 480, RED)
     for _ in range(1000):
         frame = next_frame(opencv)
         if is_colour(frame["rgb"], RED):
@@ -271,7 +272,7 @@ def test_a_writer_restarted_with_a_new_size_leaves_no_viewer_frozen(
     reconnected = viewer(rtsp.url(rtsp_id), "--frames", 3)
     assert reconnected.outcome == "opened"
     frame = next_frame(reconnected)
-    assert (frame["width"], frame["height"]) == (640, 240)
+    assert (frame["width"], frame["height"]) == (960, 480)
     assert_colour(frame["rgb"], RED)
 
 
