@@ -5,11 +5,28 @@
 #include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <set>
 #include <stdexcept>
 
 namespace pvshm {
 namespace detail {
+namespace {
+
+// How far apart two capture times are. Unsigned: the difference of any two int64_t fits in
+// uint64_t, where a signed difference overflows (INT64_MIN and INT64_MAX made a gap of 1 ns and
+// were matched as one set).
+uint64_t distance(int64_t a, int64_t b)
+{
+    return a > b ? uint64_t(a) - uint64_t(b) : uint64_t(b) - uint64_t(a);
+}
+
+int64_t capture_time(const FrameView& frame)
+{
+    return frame.info().timestamp_realtime_ns;
+}
+
+} // namespace
 
 class SyncReaderCore
 {
@@ -50,6 +67,14 @@ public:
     }
 
     uint64_t frames_unmatched() const { return unmatched_; }
+
+    std::optional<std::chrono::nanoseconds> closest_spread() const
+    {
+        if (!closest_spread_)
+            return std::nullopt;
+        constexpr auto kMax = uint64_t(std::numeric_limits<int64_t>::max());
+        return std::chrono::nanoseconds(int64_t(std::min(*closest_spread_, kMax)));
+    }
 
 private:
     struct Stream
@@ -93,8 +118,12 @@ private:
     {
         if (!options_.key.empty())
             return a.info().metadata.at(options_.key) == b.info().metadata.at(options_.key);
-        const int64_t gap = a.info().timestamp_realtime_ns - b.info().timestamp_realtime_ns;
-        return (gap < 0 ? -gap : gap) <= options_.tolerance.count();
+        return within_tolerance(distance(capture_time(a), capture_time(b)));
+    }
+
+    bool within_tolerance(uint64_t gap) const
+    {
+        return gap <= uint64_t(options_.tolerance.count());
     }
 
     // The oldest set of pending frames that belong together, if any; the frames before it
@@ -102,6 +131,8 @@ private:
     // first id's frame, so of each other.
     std::optional<std::vector<FrameView>> match()
     {
+        if (options_.key.empty())
+            note_closest_spread();
         for (size_t first = 0; first < streams_[0].pending.size(); ++first) {
             const FrameView& anchor = streams_[0].pending[first];
             std::vector<size_t> chosen{first};
@@ -115,23 +146,52 @@ private:
                 chosen.push_back(static_cast<size_t>(partner - pending.begin()));
             }
             if (chosen.size() == streams_.size() &&
-                (options_.key.empty() ? within_tolerance(chosen) : true))
+                (options_.key.empty() ? within_tolerance(spread(chosen)) : true)) {
+                closest_spread_.reset();
                 return take(chosen);
+            }
         }
         give_up_hopeless();
         return std::nullopt;
     }
 
-    bool within_tolerance(const std::vector<size_t>& chosen) const
+    // Latest minus earliest capture time of the pending frames `chosen`, one per id.
+    uint64_t spread(const std::vector<size_t>& chosen) const
     {
-        int64_t lowest = INT64_MAX;
-        int64_t highest = INT64_MIN;
+        int64_t lowest = std::numeric_limits<int64_t>::max();
+        int64_t highest = std::numeric_limits<int64_t>::min();
         for (size_t i = 0; i < streams_.size(); ++i) {
-            const int64_t t = streams_[i].pending[chosen[i]].info().timestamp_realtime_ns;
+            const int64_t t = capture_time(streams_[i].pending[chosen[i]]);
             lowest = std::min(lowest, t);
             highest = std::max(highest, t);
         }
-        return highest - lowest <= options_.tolerance.count();
+        return distance(highest, lowest);
+    }
+
+    // What the user reads when no set comes (cameras that are not triggered together are up to
+    // a frame interval apart): for each pending frame of the first id, the spread of it and the
+    // nearest pending frame of every other id; the smallest since the last set returned.
+    void note_closest_spread()
+    {
+        for (const auto& stream : streams_)
+            if (stream.pending.empty())
+                return;
+        for (size_t first = 0; first < streams_[0].pending.size(); ++first) {
+            const int64_t anchor = capture_time(streams_[0].pending[first]);
+            std::vector<size_t> nearest{first};
+            for (size_t i = 1; i < streams_.size(); ++i) {
+                const auto& pending = streams_[i].pending;
+                const auto best = std::min_element(pending.begin(), pending.end(),
+                                                   [&](const FrameView& a, const FrameView& b) {
+                                                       return distance(capture_time(a), anchor) <
+                                                              distance(capture_time(b), anchor);
+                                                   });
+                nearest.push_back(static_cast<size_t>(best - pending.begin()));
+            }
+            const uint64_t found = spread(nearest);
+            if (!closest_spread_ || found < *closest_spread_)
+                closest_spread_ = found;
+        }
     }
 
     std::vector<FrameView> take(const std::vector<size_t>& chosen)
@@ -168,11 +228,10 @@ private:
         });
         if (!stuck)
             return;
-        auto oldest = std::min_element(streams_.begin(), streams_.end(),
-                                       [](const Stream& a, const Stream& b) {
-                                           return a.pending.front().info().timestamp_realtime_ns <
-                                                  b.pending.front().info().timestamp_realtime_ns;
-                                       });
+        auto oldest = std::min_element(
+            streams_.begin(), streams_.end(), [](const Stream& a, const Stream& b) {
+                return capture_time(a.pending.front()) < capture_time(b.pending.front());
+            });
         oldest->pending.pop_front();
         ++unmatched_;
         made_room_ = true;
@@ -187,8 +246,9 @@ private:
             const bool partner = std::any_of(other.begin(), other.end(), [&](const FrameView& v) {
                 return belong_together(frame, v);
             });
-            const bool passed = other.back().info().timestamp_realtime_ns >
-                                frame.info().timestamp_realtime_ns + options_.tolerance.count();
+            const bool passed =
+                capture_time(other.back()) > capture_time(frame) &&
+                !within_tolerance(distance(capture_time(other.back()), capture_time(frame)));
             if (!partner && passed)
                 return true;
         }
@@ -198,6 +258,7 @@ private:
     SyncOptions options_;
     std::vector<Stream> streams_;
     uint64_t unmatched_ = 0;
+    std::optional<uint64_t> closest_spread_; // ns, since the last set returned
     bool made_room_ = false; // frames were given up: look for new ones before sleeping
 };
 
@@ -220,6 +281,11 @@ std::optional<std::vector<FrameView>> SyncReader::next(std::chrono::nanoseconds 
 uint64_t SyncReader::frames_unmatched() const
 {
     return core_->frames_unmatched();
+}
+
+std::optional<std::chrono::nanoseconds> SyncReader::closest_spread() const
+{
+    return core_->closest_spread();
 }
 
 } // namespace pvshm

@@ -114,6 +114,16 @@ uint64_t SyncReaderBinding::frames_unmatched()
     return sync_.frames_unmatched();
 }
 
+std::optional<double> SyncReaderBinding::closest_spread()
+{
+    py::gil_scoped_release release;
+    std::lock_guard lock(mutex_);
+    const auto spread = sync_.closest_spread();
+    if (!spread)
+        return std::nullopt;
+    return std::chrono::duration<double>(*spread).count();
+}
+
 void bind_sync_reader(py::module_& module)
 {
     py::class_<SyncReaderBinding>(
@@ -175,6 +185,16 @@ dropping frames (a lossless writer waits) once every slot is held.
 )doc")
         .def_property_readonly("frames_unmatched", &SyncReaderBinding::frames_unmatched,
                                "Frames taken that were not part of any set returned.")
+        .def_property_readonly(
+            "closest_spread", &SyncReaderBinding::closest_spread,
+            R"doc(Why no set came, when matching capture times: seconds between the earliest and latest capture time of the closest frames of every id seen since the last set, or None.
+
+Above tolerance, every id had frames, too far apart: the nearest frames of N cameras that run
+free (not triggered together) at one rate lie up to (N-1)/N of a frame interval apart (22 ms for
+three at 30 frames/s), so they need a tolerance of that, and a set then pairs frames up to that
+far apart. None when
+matching a key, when some id has had no frame since the last set, or right after a set.
+)doc")
         .def_property_readonly("ids", &SyncReaderBinding::ids,
                                "The shared-memory ids read, in the order of each set.")
         .def("__repr__", [](const SyncReaderBinding& sync) {

@@ -29,6 +29,8 @@ public:
                               bool with_info);
     pybind11::object view_set(std::optional<double> timeout_seconds, bool with_info);
     uint64_t frames_unmatched();
+    // SyncReader::closest_spread() in seconds.
+    std::optional<double> closest_spread();
     const std::vector<std::string>& ids() const { return ids_; }
 
 private:

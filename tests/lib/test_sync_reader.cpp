@@ -132,6 +132,69 @@ TEST_F(SyncReaderTest, WaitingForASilentCameraSleeps)
     EXPECT_LT(double(std::clock() - cpu_before) / CLOCKS_PER_SEC, 0.1);
 }
 
+// Writes one 4x4 GRAY8 frame captured at `realtime_ns` (CLOCK_REALTIME) into `writer`.
+void write_captured_at(pvshm::Writer& writer, int64_t realtime_ns)
+{
+    pvshm::FrameInfo info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, 4, 4);
+    info.timestamp_realtime_ns = realtime_ns;
+    const std::vector<uint8_t> pixels(info.payload_size, 1);
+    ASSERT_TRUE(writer.write(info, pixels.data()));
+}
+
+// Guards an overflow: capture times were subtracted as int64_t, so INT64_MIN and INT64_MAX were
+// 1 ns apart and matched as one set (and UBSan, scripts/sanitize.sh, stops at the subtraction).
+TEST_F(SyncReaderTest, CaptureTimesAtTheEndsOfTheRangeAreNotOneSet)
+{
+    const std::vector<std::string> pair{ids[0], ids[1]};
+    pvshm::Writer first(pair[0]);
+    pvshm::Writer second(pair[1]);
+    pvshm::SyncReader sync(pair);
+    write_captured_at(first, INT64_MIN);
+    write_captured_at(second, INT64_MAX);
+    EXPECT_FALSE(sync.next(0ns));
+    EXPECT_EQ(sync.closest_spread(), std::chrono::nanoseconds::max());
+    write_captured_at(first, INT64_MAX - 1);
+    const auto set = sync.next(0ns);
+    ASSERT_TRUE(set);
+    EXPECT_EQ((*set)[0].info().timestamp_realtime_ns, INT64_MAX - 1);
+    EXPECT_EQ((*set)[1].info().timestamp_realtime_ns, INT64_MAX);
+    EXPECT_EQ(sync.frames_unmatched(), 1u);
+}
+
+// Cameras that run free are up to a frame interval apart: no set at a tolerance below that,
+// and the reader says how close the frames came.
+TEST_F(SyncReaderTest, WithoutASetTheClosestSpreadSaysHowFarApartTheFramesAre)
+{
+    pvshm::Writer a(ids[0]);
+    pvshm::Writer b(ids[1]);
+    pvshm::Writer c(ids[2]);
+    pvshm::SyncOptions options;
+    options.tolerance = 5ms;
+    pvshm::SyncReader sync(ids, options);
+    EXPECT_FALSE(sync.next(0ns));
+    EXPECT_FALSE(sync.closest_spread()); // no frame yet
+    constexpr int64_t kStart = 1'700'000'000'000'000'000;
+    constexpr int64_t kMs = 1'000'000;
+    write_captured_at(a, kStart);
+    write_captured_at(b, kStart + 12 * kMs);
+    write_captured_at(c, kStart + 25 * kMs);
+    EXPECT_FALSE(sync.next(0ns));
+    EXPECT_EQ(sync.closest_spread(), 25ms);
+    // The frames passed over make room: the next ones come closer, still too far apart.
+    write_captured_at(a, kStart + 33 * kMs);
+    write_captured_at(b, kStart + 41 * kMs);
+    EXPECT_FALSE(sync.next(0ns));
+    EXPECT_EQ(sync.closest_spread(), 16ms); // c's 25 ms to b's 41 ms
+
+    // A tolerance of (N-1)/N of a frame interval (22 ms here) matches free-running cameras.
+    options.tolerance = 22ms;
+    pvshm::SyncReader tolerant(ids, options);
+    const auto set = tolerant.next(0ns);
+    ASSERT_TRUE(set);
+    EXPECT_EQ((*set)[2].info().timestamp_realtime_ns, kStart + 25 * kMs);
+    EXPECT_FALSE(tolerant.closest_spread()); // right after a set
+}
+
 TEST(SyncReaderOptions, BadListsAreInvalidArguments)
 {
     EXPECT_THROW(pvshm::SyncReader({}), std::invalid_argument);

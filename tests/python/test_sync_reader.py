@@ -130,6 +130,29 @@ def test_sets_by_capture_time_lie_within_the_tolerance_of_each_other(cameras):
     assert sync.frames_unmatched == 3
 
 
+def test_closest_spread_says_why_free_running_cameras_give_no_set(cameras):
+    """Cameras not triggered together are up to a frame interval apart: no set at a tolerance of
+    5 ms, and closest_spread tells the user how close the frames came."""
+    first, second, third = started = cameras(3)
+    sync = looking_at(started, tolerance=0.005)
+    assert sync.closest_spread is None
+    first.write(1, 0)
+    second.write(1, 12)
+    third.write(1, 25)
+    assert sync.read_set(timeout=0) is None
+    assert math.isclose(sync.closest_spread, 0.025, abs_tol=1e-9)
+    assert sync.frames_unmatched == 2  # the first and second camera's frames are passed over
+
+
+def test_closest_spread_is_none_when_matching_a_key(cameras):
+    first, second = started = cameras(2)
+    sync = looking_at(started, key="trigger")
+    first.write(1)
+    second.write(2)
+    assert sync.read_set(timeout=0) is None
+    assert sync.closest_spread is None
+
+
 @pytest.mark.parametrize("options", [{"key": "trigger"}, {"tolerance": 0.010}])
 def test_a_camera_that_missed_a_frame_gives_no_set_rather_than_a_mix(cameras, options):
     first, second = started = cameras(2)

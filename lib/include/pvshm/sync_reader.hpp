@@ -50,6 +50,15 @@ public:
     // Frames read that were not part of any set returned.
     uint64_t frames_unmatched() const;
 
+    // Why no set came, when matching capture times: the smallest spread (latest minus earliest
+    // capture time) of the frames nearest in time across the ids, seen since the last set
+    // returned. A spread above the tolerance means frames came from every id, too far apart:
+    // the nearest frames of N cameras that run free (not triggered together) at one rate lie
+    // up to (N-1)/N of a frame interval apart, so they need a tolerance of that, and then a
+    // set pairs frames up to that far apart. nullopt when matching a key, when some id has had no
+    // frame since the last set, or right after a set.
+    std::optional<std::chrono::nanoseconds> closest_spread() const;
+
 private:
     std::unique_ptr<detail::SyncReaderCore> core_;
 };
