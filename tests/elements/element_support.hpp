@@ -12,6 +12,8 @@
 
 #include <pvshm/pvshm.hpp>
 
+#include "test_run.hpp"
+
 // gstcheck.h defines a fail() macro that breaks the C++ stream headers included after it.
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -19,10 +21,12 @@
 
 namespace pvshm::element_test {
 
-// check runs each test in its own forked process, so the pid tells tests apart.
+// check runs each test in its own forked process, so the pid tells tests apart. Should the test
+// end before its cleanup (check's forked test exits at a failed assertion), the id's prefix lets
+// the check at the end of the run find and remove the segment.
 inline std::string unique_id(const std::string& test)
 {
-    return "t-elements-" + test + "-" + std::to_string(getpid());
+    return pvshm::test::test_id_prefix() + "elements-" + test + "-" + std::to_string(getpid());
 }
 
 // The file of the segment `id` (under PVSHM_SHM_DIR, else /dev/shm).

@@ -2,6 +2,7 @@
 """What the pytest suites share: second processes talked to by lines, and where segments live."""
 
 import os
+import re
 import selectors
 import shutil
 import socket
@@ -13,6 +14,15 @@ from pathlib import Path
 import pytest
 
 TIMEOUT = 10.0
+
+
+def unique_id(*parts):
+    """An id of `parts` joined by '-' (other characters than an id's as '_'), starting with this
+    run's prefix, t-<PVSHM_TEST_RUN>- (tests/meson.build), so that the check at the end of the run
+    (tests/shm_leftovers.py) finds and removes what the run left behind and nothing else."""
+    run = os.environ.get("PVSHM_TEST_RUN")
+    prefix = f"t-{run}-" if run else "t-"
+    return re.sub(r"[^A-Za-z0-9._-]", "_", prefix + "-".join(map(str, parts)))[:200]
 
 
 def segment_path(shared_mem_id):

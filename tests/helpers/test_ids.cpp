@@ -8,13 +8,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "test_run.hpp"
+
 namespace pvshm::test {
 
 std::string unique_id(const std::string& hint)
 {
     static std::atomic<int> counter{0};
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string id = "t-";
+    std::string id = test_id_prefix();
     id += info ? std::string(info->test_suite_name()) + "-" + info->name() : "test";
     if (!hint.empty())
         id += "-" + hint;

@@ -6,7 +6,8 @@
 
 namespace pvshm::test {
 
-// A shared-memory id unique to this test and process, e.g. "t-Suite-Name-1234".
+// A shared-memory id unique to this test and process, e.g. "t-<run>-Suite-Name-1234-0" (see
+// test_run.hpp).
 std::string unique_id(const std::string& hint = {});
 
 // Path of the object `id` names (PVSHM_SHM_DIR, else /dev/shm).

@@ -2,7 +2,6 @@
 """Fixtures of the pvshm Python tests: an id per test, second processes, a PNG encoder."""
 
 import os
-import re
 import struct
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from pvshm_pytest import (  # noqa: E402,F401
     helper,
     segment_path,
     spawn as spawn_process,
+    unique_id,
 )
 
 # A second process must import the same pvshm as this one, built or installed.
@@ -44,7 +44,7 @@ def package_env(extra=None):
 @pytest.fixture
 def shm_id(request):
     """An id unique to the test and this process; the test must leave no segment behind."""
-    shared_mem_id = re.sub(r"[^A-Za-z0-9._-]", "_", f"py-{request.node.name}-{os.getpid()}")
+    shared_mem_id = unique_id("py", request.node.name, os.getpid())
     yield shared_mem_id
     pvshm.dev_clear_shared_memory(shared_mem_id)
     assert not segment_path(shared_mem_id).exists()

@@ -2,7 +2,6 @@
 """Fixtures of the pvshm CLI tests: the binary, an id per test, second processes."""
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from pvshm_pytest import (  # noqa: E402,F401
     helper,
     segment_path,
     spawn,
+    unique_id,
 )
 
 
@@ -50,7 +50,7 @@ def pvshm(cli_path):
 @pytest.fixture
 def shm_id(request, pvshm):
     """An id unique to the test and this process; the test must leave no segment behind."""
-    shared_mem_id = re.sub(r"[^A-Za-z0-9._-]", "_", f"cli-{request.node.name}-{os.getpid()}")
+    shared_mem_id = unique_id("cli", request.node.name, os.getpid())
     yield shared_mem_id
     pvshm("clear", "--force", shared_mem_id)
     assert not segment_path(shared_mem_id).exists()

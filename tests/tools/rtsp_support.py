@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import pipeline_env, segment_path
+from conftest import pipeline_env, segment_path, unique_id
 
 # Generous: the machine's two cores are shared with encoders, decoders and other tests.
 WAIT = 30.0
@@ -79,7 +79,7 @@ def tls_certificate(tmp_path):
 
 @pytest.fixture
 def rtsp_id(request, pvshm):
-    shared_mem_id = re.sub(r"[^A-Za-z0-9._-]", "_", f"rtsp-{request.node.name}-{os.getpid()}")
+    shared_mem_id = unique_id("rtsp", request.node.name, os.getpid())
     yield shared_mem_id
     pvshm("clear", "--force", shared_mem_id)
     assert not segment_path(shared_mem_id).exists()

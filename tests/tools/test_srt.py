@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import pipeline_env, segment_path
+from conftest import pipeline_env, segment_path, unique_id
 
 # Generous: the machine's two cores are shared with other tests and builds.
 WAIT = 30.0
@@ -126,7 +126,7 @@ class Link:
         self.hosts = Hosts()
 
     def id(self, role):
-        shared_mem_id = f"srt-{self._name}-{role}-{os.getpid()}"[:200]
+        shared_mem_id = unique_id("srt", self._name, role, os.getpid())
         self.ids.append(shared_mem_id)
         return shared_mem_id
 
