@@ -24,13 +24,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
-#include <linux/futex.h>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include <vector>
 
@@ -43,165 +39,19 @@
 #include "pipeline_child.hpp"
 #include "report_row.hpp"
 #include "shmsink_leftovers.hpp"
+#include "wakeup.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
+using namespace pvshm::bench;
 using pvshm::test::ChildProcess;
 
-constexpr int kWidth = 1920;
-constexpr int kHeight = 1080;
 constexpr int64_t kPeriodNs = 10'000'000; // 100 frames/s
-constexpr int kWarm = 20;                 // frames received before the measured ones
-
-int64_t monotonic_ns()
-{
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
-double monotonic_s()
-{
-    return double(monotonic_ns()) / 1e9;
-}
-
-void sleep_until(int64_t deadline_ns)
-{
-    const timespec ts{static_cast<time_t>(deadline_ns / 1000000000),
-                      static_cast<long>(deadline_ns % 1000000000)};
-    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
-}
-
-struct Percentiles
-{
-    bool ok = false;
-    double p50 = 0, p99 = 0, max = 0;
-    size_t count = 0;
-};
-
-Percentiles percentiles(std::vector<double> us)
-{
-    Percentiles p;
-    if (us.empty())
-        return p;
-    std::sort(us.begin(), us.end());
-    auto at = [&](double f) { return us[static_cast<size_t>(f * double(us.size() - 1))]; };
-    p.ok = true;
-    p.p50 = at(0.5);
-    p.p99 = at(0.99);
-    p.max = us.back();
-    p.count = us.size();
-    return p;
-}
-
-// Waits for `child` at most `timeout`, then kills it.
-void reap(ChildProcess& child, std::chrono::milliseconds timeout)
-{
-    if (child.wait_exit(timeout))
-        return;
-    fprintf(stderr, "latency: child %d overran its deadline, killed\n", int(child.pid()));
-    child.stop(SIGKILL, 10s);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Floor and (a), without GStreamer (forked before any thread exists).
-
-struct FutexPage
-{
-    std::atomic<uint32_t> word;
-    std::atomic<int64_t> stamp;
-};
-
-// `paint`: the producer fills a 1080p BGR frame between wake-ups, as (a)'s does right after each
-// publish, so that a reader the kernel wakes on the producer's core waits as it does in (a).
-Percentiles futex_floor(int frames, bool paint)
-{
-    auto* page = static_cast<FutexPage*>(
-        mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
-    if (page == MAP_FAILED)
-        return {};
-    ChildProcess child([&] {
-        alarm(unsigned(frames / 100 + 30));
-        std::vector<uint8_t> frame(paint ? size_t(kWidth) * kHeight * 3 : 0);
-        int64_t next = monotonic_ns() + 20 * kPeriodNs;
-        for (int i = 0; i < frames + kWarm + 1; ++i, next += kPeriodNs) {
-            std::memset(frame.data(), i & 0xff, frame.size());
-            sleep_until(next);
-            page->stamp.store(monotonic_ns());
-            page->word.fetch_add(1);
-            syscall(SYS_futex, &page->word, FUTEX_WAKE, 1, nullptr, nullptr, 0);
-        }
-        return 0;
-    });
-    std::vector<double> us;
-    uint32_t seen = page->word.load();
-    int received = 0;
-    const timespec slice{0, 100'000'000};
-    const double deadline = monotonic_s() + frames / 100.0 + 20;
-    while (static_cast<int>(us.size()) < frames && monotonic_s() < deadline) {
-        syscall(SYS_futex, &page->word, FUTEX_WAIT, seen, &slice, nullptr, 0);
-        const uint32_t now_word = page->word.load();
-        if (now_word == seen)
-            continue;
-        const int64_t woke = monotonic_ns();
-        if (++received > kWarm)
-            us.push_back(double(woke - page->stamp.load()) / 1e3);
-        seen = now_word;
-    }
-    reap(child, 5s);
-    munmap(page, 4096);
-    return percentiles(std::move(us));
-}
+constexpr Pattern kPattern{kPeriodNs, true};
 
 // The spin of the low-latency rows: two frame intervals, so that the reader never sleeps.
 constexpr std::chrono::nanoseconds kSpin{2 * kPeriodNs};
-
-Percentiles pvshm_library(int frames, std::chrono::nanoseconds spin = {})
-{
-    const std::string id = "bench-latency-lib-" + std::to_string(getpid());
-    pvshm::dev_clear_shared_memory(id);
-    std::vector<double> us;
-    {
-        pvshm::ReaderOptions options;
-        options.spin = spin;
-        pvshm::Reader reader(id, options);
-        ChildProcess child([&] {
-            alarm(unsigned(frames / 100 + 30));
-            pvshm::Writer writer(id);
-            const auto info = pvshm::packed_frame_info(pvshm::PixelFormat::BGR, kWidth, kHeight);
-            int64_t next = monotonic_ns() + 20 * kPeriodNs;
-            for (int i = 0; i < frames + kWarm + 10; ++i, next += kPeriodNs) {
-                // Filled first, as a camera would, then stamped just before it is published.
-                auto loan = writer.loan(info.payload_size);
-                if (!loan)
-                    continue;
-                std::memset(loan->data(), i & 0xff, info.payload_size);
-                sleep_until(next);
-                const int64_t stamp = monotonic_ns();
-                std::memcpy(loan->data(), &stamp, sizeof stamp);
-                writer.publish(*loan, info);
-            }
-            return 0;
-        });
-        int received = 0;
-        const double deadline = monotonic_s() + frames / 100.0 + 20;
-        while (static_cast<int>(us.size()) < frames && monotonic_s() < deadline &&
-               reader.wait(std::chrono::seconds(5))) {
-            const int64_t woke = monotonic_ns();
-            auto view = reader.view_latest();
-            if (!view || view->size() < 8)
-                continue;
-            int64_t stamp = 0;
-            std::memcpy(&stamp, view->data(), sizeof stamp);
-            if (++received > kWarm)
-                us.push_back(double(woke - stamp) / 1e3);
-        }
-        reap(child, 5s);
-    }
-    pvshm::dev_clear_shared_memory(id);
-    return percentiles(std::move(us));
-}
 
 // ---------------------------------------------------------------------------------------------
 // (b) and (c): children running one pipeline each.
@@ -272,9 +122,7 @@ int run_child(const char* role, const char* description, int frames, int limit_s
         return 3;
     if (consumer) {
         std::lock_guard lock(collector.lock);
-        const Percentiles p = percentiles(collector.us);
-        printf("result n=%zu p50=%.3f p99=%.3f max=%.3f\n", p.count, p.p50, p.p99, p.max);
-        fflush(stdout);
+        print_result(percentiles(collector.us));
     }
     return 0;
 }
@@ -331,26 +179,8 @@ Percentiles pipeline_latency(bool pvshm_side, int frames, std::chrono::nanosecon
     remove_shmpipe_areas(producer->pid());
     unlink(socket.c_str());
     pvshm::dev_clear_shared_memory(tag);
-    Percentiles p;
-    if (!result || sscanf(result->c_str(), "result n=%zu p50=%lf p99=%lf max=%lf", &p.count, &p.p50,
-                          &p.p99, &p.max) != 4)
-        return p;
-    p.ok = p.count > 0;
-    return p;
+    return parse_result(result);
 }
-
-// One case's percentiles, one per round.
-struct Series
-{
-    std::vector<double> p50, p99, max;
-    void add(const Percentiles& p)
-    {
-        p50.push_back(p.p50);
-        p99.push_back(p.p99);
-        max.push_back(p.max);
-    }
-    bool empty() const { return p50.empty(); }
-};
 
 void row(const std::string& what, const char* metric, const std::vector<double>& value,
          const char* anchor, const std::vector<double>& anchor_value)
@@ -368,9 +198,9 @@ int run_driver(bool quick)
     Series floor, painting, lib, pv, shm, lib_spin, pv_spin;
     for (int round = 0; round < rounds; ++round) {
         fprintf(stderr, "latency: round %d/%d, %d frames per case\n", round + 1, rounds, frames);
-        const Percentiles round_floor = futex_floor(frames, false);
-        const Percentiles round_painting = futex_floor(frames, true);
-        const Percentiles round_lib = pvshm_library(frames);
+        const Percentiles round_floor = futex_floor(frames, Pattern{kPeriodNs, false});
+        const Percentiles round_painting = futex_floor(frames, kPattern);
+        const Percentiles round_lib = pvshm_library(frames, kPattern);
         // pvshm and shmsink take turns at going first.
         Percentiles round_pv, round_shm;
         if (round % 2 == 0) {
@@ -380,7 +210,7 @@ int run_driver(bool quick)
             round_shm = pipeline_latency(false, frames);
             round_pv = pipeline_latency(true, frames);
         }
-        const Percentiles round_lib_spin = pvshm_library(frames, kSpin);
+        const Percentiles round_lib_spin = pvshm_library(frames, kPattern, kSpin);
         const Percentiles round_pv_spin = pipeline_latency(true, frames, kSpin);
         if (!round_floor.ok || !round_painting.ok || !round_lib.ok || !round_pv.ok ||
             !round_shm.ok || !round_lib_spin.ok || !round_pv_spin.ok) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Every benchmark of pvshm next to its anchor (GStreamer's shmsink/shmsrc, OpenCV, memcpy, a
+# Every benchmark of pvshm next to its anchor (GStreamer's shmsink/shmsrc, iceoryx, OpenCV, memcpy, a
 # gst-rtsp-server launch line, pvshm rtsp for pvshm web, a gdppay/SRT pair) measured in the same run: prints a Markdown table
 # and writes it (and, but for RTSP and SRT, as JSON) under bench/results/.
 #
@@ -34,7 +34,9 @@ set +u
 eval "$(meson devenv -C "$build" --dump)"
 set -u
 
-for program in floor write read workflows transport scale latency; do
+for program in floor write read workflows transport scale latency iceoryx; do
+    # iceoryx's is built only where iceoryx is installed (scripts/deps.sh installs it).
+    [ -x "$build/bench/pvshm-bench-$program" ] || continue
     echo "running pvshm-bench-$program ${quick[*]}" >&2
     "$build/bench/pvshm-bench-$program" "${quick[@]}" >>"$lines"
 done

@@ -15,6 +15,8 @@ PVSHM_PACKAGES=(
     # systemd-analyze verify: the systemd units (tools/systemd).
     systemd
     libgtest-dev clang libclang-rt-14-dev
+    # The library wake-up benchmark's anchor (bench/iceoryx.cpp); meson finds it through cmake.
+    iceoryx libiceoryx-posh-dev cmake
     python3 python3-dev python3-numpy python3-pytest pybind11-dev
     # tests/python/venv_install.sh: pip install of the tree into a virtual environment.
     python3-mesonpy python3-venv
