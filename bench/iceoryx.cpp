@@ -55,7 +55,8 @@ size = 6291456
 count = 16
 )";
 
-// A RouDi of this run, with the configuration above; stopped (SIGTERM) when it goes.
+// A RouDi of this run, with the configuration above; stopped when it goes by SIGINT, on which it
+// removes its shared memory (on SIGTERM it leaves it behind).
 class Roudi
 {
 public:
@@ -74,7 +75,7 @@ public:
     }
     ~Roudi()
     {
-        if (process_ && !process_->stop(SIGTERM, 10s))
+        if (process_ && !process_->stop(SIGINT, 10s))
             fprintf(stderr, "iceoryx: RouDi did not stop, killed\n");
         if (!config_.empty())
             unlink(config_.c_str());
@@ -160,13 +161,15 @@ int subscribe(int frames)
 }
 
 // One iceoryx round: a subscriber and a publisher, each a process of its own (a process holds
-// one iceoryx runtime for its life).
+// one iceoryx runtime for its life). Each ends with exit(), not the _exit() of a forked child:
+// the runtime's static destructor tells RouDi the process is gone, or RouDi would wait for it
+// when it stops and leave its shared memory behind.
 Percentiles iceoryx_wakeup(int frames)
 {
-    ChildProcess subscriber([&] { return subscribe(frames); });
+    ChildProcess subscriber([&]() -> int { std::exit(subscribe(frames)); });
     if (!subscriber.wait_for_line("ready", 20s))
         return {};
-    ChildProcess publisher([&] { return publish(frames); });
+    ChildProcess publisher([&]() -> int { std::exit(publish(frames)); });
     const auto result =
         subscriber.wait_for_line("result ", std::chrono::seconds(frames / 1000 + 40));
     publisher.close_stdin();
