@@ -46,21 +46,25 @@ if [ ${#missing[@]} -ne 0 ] || ! dpkg-checkbuilddeps -B -Pnocheck 2>/dev/null; t
 fi
 step_done
 
-step "dpkg-buildpackage -b (a copy of the tree, so that nothing is written next to it)"
-mkdir -p "$work/src/pvshm"
+step "dpkg-buildpackage -b (a copy of the tree in build/debian-build, so that nothing is written next to it)"
+# Always the same directory: the compiler's flags name it, so ccache serves the next build.
+source_dir=$tree/build/debian-build/pvshm
+rm -rf "$(dirname "$source_dir")"
+mkdir -p "$source_dir"
 git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - |
-    tar -xf - -C "$work/src/pvshm"
-(cd "$work/src/pvshm" && DEB_BUILD_OPTIONS=nocheck dpkg-buildpackage -b -us -uc) \
+    tar -xf - -C "$source_dir"
+(cd "$source_dir" && DEB_BUILD_OPTIONS=nocheck dpkg-buildpackage -b -us -uc) \
     >"$work/build.log" 2>&1 || { tail -50 "$work/build.log"; exit 1; }
 rm -rf "$out"
 mkdir -p "$out"
-cp "$work"/src/*.deb "$work"/src/*.changes "$work"/src/*.buildinfo "$out/"
+(cd "$(dirname "$source_dir")" && cp ./*.deb ./*.changes ./*.buildinfo "$out/")
+rm -rf "$(dirname "$source_dir")"
 ls -1 "$out"/*.deb
 step_done
 
 step "lintian"
 # Exit status 1 on any error tag; warnings are printed and explained in README.
-lintian --info --display-level '>=warning' "$out"/*.changes | tee "$out/lintian.txt"
+lintian --display-level '>=warning' "$out"/*.changes | tee "$out/lintian.txt"
 step_done
 
 step "mmdebstrap --variant=minbase bookworm (from this machine's Debian mirror)"
