@@ -20,7 +20,13 @@
  * metadata, its `camera-id` the frame's camera id unless the camera-id property is set, and its
  * `bit-depth` the bit depth of GRAY16_LE frames unless the bit-depth property is set.
  *
- * Property values outside their range (slots, perms, bit-depth) keep the element from starting.
+ * With wait-for-readers=N, the first frame waits until N readers of every frame are attached (an
+ * INFO message on the bus says so when the element starts); after wait-for-readers-timeout the
+ * element fails with an error naming how many came. With lossless=true, this replays a recording
+ * to readers started after the pipeline, every frame from the first.
+ *
+ * Property values outside their range (slots, perms, bit-depth, lossless-timeout,
+ * wait-for-readers, wait-for-readers-timeout) keep the element from starting.
  * A segment that never received a frame is removed when the element stops.
  *
  * ## Example launch lines
@@ -70,6 +76,8 @@ enum
     PROP_BIT_DEPTH,
     PROP_LOSSLESS,
     PROP_LOSSLESS_TIMEOUT,
+    PROP_WAIT_FOR_READERS,
+    PROP_WAIT_FOR_READERS_TIMEOUT,
     PROP_STATS,
 };
 
@@ -82,6 +90,8 @@ constexpr guint kMaxSlots = pvshm::kMaxWriterSlots;
 constexpr guint kMaxPerms = pvshm::kMaxWriterMode;
 constexpr guint kMaxBitDepth = pvshm::kMaxBitDepth;
 constexpr guint64 kMaxLosslessTimeout = G_MAXINT64;
+constexpr guint kMaxWaitForReaders = 1024;
+constexpr guint64 kMaxWaitForReadersTimeout = G_MAXINT64;
 constexpr gboolean kDefaultPersist = TRUE;
 
 GST_DEBUG_CATEGORY_STATIC(gst_pv_shm_sink_debug);
@@ -99,6 +109,9 @@ struct PvShmSinkState
     guint bit_depth = kDefaultWriterOptions.bit_depth;
     bool lossless = kDefaultWriterOptions.lossless;
     guint64 lossless_timeout = guint64(kDefaultWriterOptions.lossless_timeout.count());
+    guint wait_for_readers = kDefaultWriterOptions.wait_for_readers;
+    guint64 wait_for_readers_timeout =
+        guint64(kDefaultWriterOptions.wait_for_readers_timeout.count());
     // Shared with the pools handed upstream, which hold it weakly.
     std::shared_ptr<pvshm::Writer> writer;
 
@@ -206,6 +219,22 @@ static void gst_pv_shm_sink_class_init(GstPvShmSinkClass* klass)
                             "as the reader lives)",
                             0, G_MAXUINT64, guint64(kDefaultWriterOptions.lossless_timeout.count()),
                             settings));
+    g_object_class_install_property(
+        gobject_class, PROP_WAIT_FOR_READERS,
+        g_param_spec_uint("wait-for-readers", "Wait for readers",
+                          "Readers of every frame (pvshmsrc mode=all, the library's view_next) "
+                          "that must be attached before the first frame is written, 0 to 1024 "
+                          "(0: no wait), e.g. to replay a recording to readers started later",
+                          0, G_MAXUINT, kDefaultWriterOptions.wait_for_readers, settings));
+    g_object_class_install_property(
+        gobject_class, PROP_WAIT_FOR_READERS_TIMEOUT,
+        g_param_spec_uint64("wait-for-readers-timeout", "Wait for readers timeout",
+                            "Nanoseconds the first frame waits for wait-for-readers readers, 0 to "
+                            "2^63-1 (0: as long as it takes); then the element fails with an "
+                            "error saying how many came",
+                            0, G_MAXUINT64,
+                            guint64(kDefaultWriterOptions.wait_for_readers_timeout.count()),
+                            settings));
     // Replaces GstBaseSink's own "stats", which knows nothing of shared memory.
     g_object_class_install_property(
         gobject_class, PROP_STATS,
@@ -280,6 +309,12 @@ static void gst_pv_shm_sink_set_property(GObject* object, guint prop_id, const G
     case PROP_LOSSLESS_TIMEOUT:
         state->lossless_timeout = g_value_get_uint64(value);
         break;
+    case PROP_WAIT_FOR_READERS:
+        state->wait_for_readers = g_value_get_uint(value);
+        break;
+    case PROP_WAIT_FOR_READERS_TIMEOUT:
+        state->wait_for_readers_timeout = g_value_get_uint64(value);
+        break;
     default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
         break;
@@ -316,6 +351,12 @@ static void gst_pv_shm_sink_get_property(GObject* object, guint prop_id, GValue*
         break;
     case PROP_LOSSLESS_TIMEOUT:
         g_value_set_uint64(value, state->lossless_timeout);
+        break;
+    case PROP_WAIT_FOR_READERS:
+        g_value_set_uint(value, state->wait_for_readers);
+        break;
+    case PROP_WAIT_FOR_READERS_TIMEOUT:
+        g_value_set_uint64(value, state->wait_for_readers_timeout);
         break;
     case PROP_STATS:
         g_value_take_boxed(
@@ -368,6 +409,7 @@ static gboolean gst_pv_shm_sink_start(GstBaseSink* sink)
     pvshm::WriterOptions options;
     guint perms = 0;
     guint64 lossless_timeout = 0;
+    guint64 wait_for_readers_timeout = 0;
     {
         std::lock_guard lock(state->lock);
         id = state->shared_mem_id;
@@ -379,6 +421,8 @@ static gboolean gst_pv_shm_sink_start(GstBaseSink* sink)
         // Frames relayed from another segment (pvshmsrc, pvshmdepay) keep their numbers.
         options.keep_sequence = true;
         lossless_timeout = state->lossless_timeout;
+        options.wait_for_readers = state->wait_for_readers;
+        wait_for_readers_timeout = state->wait_for_readers_timeout;
     }
     if (id.empty()) {
         GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No shared-mem-id given"),
@@ -394,8 +438,13 @@ static gboolean gst_pv_shm_sink_start(GstBaseSink* sink)
         !gst_pv_shm_sink_in_range(self, "bit-depth", options.bit_depth, 0, kMaxBitDepth, kDecimal,
                                   " (0: all 16 bits)") ||
         !gst_pv_shm_sink_in_range(self, "lossless-timeout", lossless_timeout, 0,
-                                  kMaxLosslessTimeout, kDecimal))
+                                  kMaxLosslessTimeout, kDecimal) ||
+        !gst_pv_shm_sink_in_range(self, "wait-for-readers", options.wait_for_readers, 0,
+                                  kMaxWaitForReaders, kDecimal) ||
+        !gst_pv_shm_sink_in_range(self, "wait-for-readers-timeout", wait_for_readers_timeout, 0,
+                                  kMaxWaitForReadersTimeout, kDecimal))
         return FALSE;
+    options.wait_for_readers_timeout = std::chrono::nanoseconds(int64_t(wait_for_readers_timeout));
     options.mode = perms;
     options.lossless_timeout = std::chrono::nanoseconds(int64_t(lossless_timeout));
     std::shared_ptr<pvshm::Writer> writer;
@@ -408,6 +457,12 @@ static gboolean gst_pv_shm_sink_start(GstBaseSink* sink)
         return FALSE;
     }
     GST_INFO_OBJECT(self, "writing '%s' with %u slots", id.c_str(), options.slots);
+    if (options.wait_for_readers > 0)
+        GST_ELEMENT_INFO(self, RESOURCE, BUSY,
+                         ("The first frame of '%s' waits for %u readers of every frame", id.c_str(),
+                          options.wait_for_readers),
+                         ("wait-for-readers-timeout %" G_GUINT64_FORMAT " ns (0: no limit)",
+                          wait_for_readers_timeout));
     state->frames_written = 0;
     state->bytes_written = 0;
     state->zero_copy_frames = 0;

@@ -22,7 +22,8 @@
 //   1  initial layout.
 //   2  SlotDesc gains bit_depth and the frame's user metadata (a JSON object, metadata.cpp);
 //      the header gains lossless replay (kSegmentLossless, writer_waiting, ack_word,
-//      lossless_drops) and its need locks.
+//      lossless_drops) and its need locks; later, in bytes that were reserved (zero: unknown)
+//      run_first_sequence, and reader locks (wait for readers).
 //
 // Ownership and leases are OFD byte-range locks on the object's file descriptor, not fields: the
 // kernel drops them when a process dies, so no dead process can hold anything forever. The locked
@@ -35,6 +36,9 @@
 //                   order holds F_RDLCK on the byte of the next frame it has not taken. One
 //                   byte: a lock over more bytes is no reader's need, and the writer looks
 //                   past it (any reader may take one; it must not stall the writer).
+//   kReaderLockBase + r "a reader of every frame is here": each one holds F_RDLCK on one byte
+//                   chosen at random in a 2^40 range of this segment, so that a writer told to
+//                   wait for N readers before its first frame counts them (one GETLK per lock).
 // Both take their lock without waiting (F_OFD_SETLK), so a reader never blocks the writer: when
 // every slot but the newest is pinned the writer drops the frame and counts it.
 //
@@ -56,6 +60,10 @@
 // once. A writer that waited longer than its lossless timeout raises its floor above n: the
 // readers still needing n are dropped from the wait (lossless_drops), and count again once they
 // took a newer frame. Readers of the newest frame hold no need lock: they never make it wait.
+//
+// Runs: a writer that takes the id stores in run_first_sequence the number its first frame will
+// get. A reader of every frame whose first look finds a live writer that has published nothing
+// yet starts at that frame: the previous run's last frame, still the newest, is not new to it.
 //
 // Slot states (seqlock even = stable, odd = being written):
 //   EMPTY   (sequence 0, even)  --writer: W-lock, seqlock += 1, W-unlock-->    WRITING (odd)
@@ -112,6 +120,9 @@ inline constexpr int64_t need_lock_byte(uint64_t sequence)
 {
     return kNeedLockBase + static_cast<int64_t>(sequence & ((uint64_t{1} << 62) - 1));
 }
+inline constexpr int64_t kReaderLockBase = (int64_t{1} << 62) + (int64_t{1} << 33);
+inline constexpr int64_t kReaderLockSpan = int64_t{1} << 40;
+static_assert(need_lock_byte(UINT64_MAX) < kReaderLockBase);
 
 struct SegmentHeader
 {
@@ -137,7 +148,8 @@ struct SegmentHeader
     uint32_t writer_waiting;      // atomic; 1 while a lossless writer sleeps on ack_word
     uint32_t ack_word;            // futex word a lossless writer sleeps on
     uint64_t lossless_drops;      // atomic; readers dropped from a lossless wait (timeout)
-    uint8_t reserved[1024 - 136]; // zero
+    uint64_t run_first_sequence;  // atomic; the first frame of the current writer's run, 0: unknown
+    uint8_t reserved[1024 - 144]; // zero
 };
 
 struct SlotDesc
@@ -174,6 +186,7 @@ static_assert(offsetof(SegmentHeader, wake_word) == 64);
 static_assert(offsetof(SegmentHeader, latest) == 72);
 static_assert(offsetof(SegmentHeader, writer_started_ns) == 112);
 static_assert(offsetof(SegmentHeader, ack_word) == 124);
+static_assert(offsetof(SegmentHeader, run_first_sequence) == 136);
 static_assert(offsetof(SlotDesc, payload_size) == 80);
 static_assert(offsetof(SlotDesc, camera_id) == 128);
 static_assert(offsetof(SlotDesc, caps) == 256);

@@ -88,6 +88,7 @@ void copy_counters(const layout::SegmentHeader& from, layout::SegmentHeader& to)
     to.frames_dropped = layout::load_relaxed(from.frames_dropped);
     to.bytes_written = layout::load_relaxed(from.bytes_written);
     to.lossless_drops = layout::load_relaxed(from.lossless_drops);
+    to.run_first_sequence = layout::load_relaxed(from.run_first_sequence);
 }
 
 } // namespace

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <dirent.h>
 #include <poll.h>
+#include <random>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <system_error>
@@ -115,6 +116,12 @@ public:
         // a lossless writer) starts at the oldest frame there is, frame 1 if it is still held;
         // any other at the newest frame.
         in_order_ = true;
+        if (last_sequence_ == 0 && refresh() && previous_run_only()) {
+            // The newest frame is the previous writer's: this run's first frame comes next.
+            last_sequence_ = layout::load_acquire(segment_->header().run_first_sequence) - 1;
+            need_after(last_sequence_);
+            return std::nullopt;
+        }
         const bool from_first = before_first_frame_ || (need_segment_ && lossless(*need_segment_));
         auto view = last_sequence_ == 0 && !from_first ? view_latest()
                                                        : judged([this] { return find_next(); });
@@ -174,6 +181,10 @@ public:
             watch = {};
             return false;
         }
+        // A reader of every frame attaches to each segment it opens, before it is woken for a
+        // frame: a writer may wait for it before its first one.
+        if (in_order_ && need_segment_ != segment_)
+            need_after(last_sequence_);
         watch = {segment_, layout::load_acquire(segment_->header().wake_word)};
         return has_readable_new_frame();
     }
@@ -335,14 +346,30 @@ private:
         const int64_t byte = layout::need_lock_byte(taken + 1);
         if (need_segment_ == segment_ && need_byte_ == byte)
             return;
+        // Once per segment, the reader lock that a writer waiting for readers counts (its
+        // byte at random: each reader its own). Held until the segment is let go.
+        if (need_segment_ != segment_)
+            segment_->try_lock(layout::kReaderLockBase + random_() % layout::kReaderLockSpan,
+                               false);
         const bool locked = segment_->try_lock(byte, false);
         if (need_segment_)
             need_segment_->unlock(need_byte_);
         need_segment_ = locked ? segment_ : nullptr;
         need_byte_ = byte;
-        const auto& header = segment_->header();
-        if (lossless(*segment_) && layout::load_acquire(header.writer_waiting))
+        // A writer waits for this lock when lossless, for the reader lock before its first frame.
+        if (layout::load_acquire(segment_->header().writer_waiting))
             segment_->wake_writer();
+    }
+
+    // True when the segment's newest frame comes from an earlier writer's run, and its current
+    // writer, alive, has published nothing yet (layout.hpp, runs).
+    bool previous_run_only() const
+    {
+        const auto& header = segment_->header();
+        const uint64_t first = layout::load_acquire(header.run_first_sequence);
+        const uint64_t newest = layout::latest_sequence(layout::load_acquire(header.latest));
+        return newest != 0 && first > newest &&
+               segment_->write_locked_elsewhere(layout::kWriterLockByte);
     }
 
     static bool lossless(const Segment& segment)
@@ -523,6 +550,7 @@ private:
     int64_t need_byte_ = 0;
     bool in_order_ = false; // view_next() was used: frames of a replaced segment are finished
     bool before_first_frame_ = false; // view_next() found the id without a frame
+    std::minstd_rand random_{std::random_device{}()};
 };
 
 } // namespace detail

@@ -342,30 +342,34 @@ bool Segment::write_locked_elsewhere(int64_t byte) const
 
 bool Segment::need_locked_elsewhere(int64_t first, int64_t last) const
 {
-    // GETLK names one conflicting lock; the ranges around a wide one are asked again, a bounded
-    // number of times (a reader could plant many).
-    constexpr int kMaxLooks = 64;
-    std::array<std::pair<int64_t, int64_t>, kMaxLooks + 1> ranges;
-    size_t pending = 0;
-    ranges[pending++] = {first, last};
-    for (int look = 0; look < kMaxLooks && pending > 0; ++look) {
-        const auto [from, to] = ranges[--pending];
+    return one_byte_locks_elsewhere(first, last, 1) > 0;
+}
+
+size_t Segment::one_byte_locks_elsewhere(int64_t first, int64_t last, size_t enough) const
+{
+    // GETLK names one conflicting lock; the ranges on both sides of it are asked again, a bounded
+    // number of times (a reader could plant many locks).
+    const size_t max_looks = 64 + 2 * enough;
+    std::vector<std::pair<int64_t, int64_t>> ranges{{first, last}};
+    size_t found = 0;
+    for (size_t look = 0; look < max_looks && !ranges.empty() && found < enough; ++look) {
+        const auto [from, to] = ranges.back();
+        ranges.pop_back();
         auto request = lock_request(F_WRLCK, from, to - from + 1);
         if (fcntl(fd_, F_OFD_GETLK, &request) != 0)
             throw system_failure("query lock bytes " + std::to_string(from) + ".." +
                                  std::to_string(to) + " of " + path_);
         if (request.l_type == F_UNLCK)
             continue;
-        if (request.l_len == 1)
-            return true;
+        found += request.l_len == 1;
         const int64_t start = request.l_start;
         const int64_t end = request.l_len == 0 ? INT64_MAX : start + request.l_len - 1;
         if (start > from)
-            ranges[pending++] = {from, start - 1};
-        if (end < to && pending < ranges.size())
-            ranges[pending++] = {end + 1, to};
+            ranges.emplace_back(from, start - 1);
+        if (end < to)
+            ranges.emplace_back(end + 1, to);
     }
-    return false;
+    return found;
 }
 
 bool Segment::pin(uint32_t slot)

@@ -5,9 +5,11 @@
 // owned_id.cpp's).
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <mutex>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 #include <unistd.h>
 #include <utility>
@@ -39,7 +41,11 @@ public:
     {
     }
 
-    void take_id() { segment_ = owned_.take(sequence_); }
+    void take_id()
+    {
+        segment_ = owned_.take(sequence_);
+        layout::store_release(segment_->header().run_first_sequence, sequence_ + 1);
+    }
 
     std::optional<SlotLoan> loan(uint64_t size, bool count_drop)
     {
@@ -49,12 +55,18 @@ public:
                                         std::to_string(kMaxPayloadSize));
         std::unique_lock lock(mutex_);
         keep_published();
+        WaitScope waiting(*this);
+        // A slot asked for ahead of a frame (a buffer pool) is not lent before the readers
+        // awaited came: the frame is copied in by a loan() that waits for them.
+        if (!count_drop && options_.wait_for_readers > 0 && !readers_arrived_)
+            return std::nullopt;
+        // Before a growth: the readers awaited are attached to the segment as it is.
+        const bool readers_here = await_readers(lock);
         if (size > segment_->slot_stride() || options_.slots != segment_->slot_count())
             replace_segment(size);
         const auto waited_since = std::chrono::steady_clock::now();
-        WaitScope waiting(*this);
         int fruitless_wakes = 0; // in this wait: a reader may flood the ack word with wakes
-        for (;;) {
+        for (; readers_here;) {
             bool needed = false;
             if (auto slot = free_slot(needed))
                 return lend(*slot);
@@ -196,6 +208,60 @@ private:
     private:
         WriterCore& core_;
     };
+
+    // WriterOptions::wait_for_readers, before the first frame: sleeps until that many readers of
+    // every frame hold their reader locks (layout.hpp); each one that attaches wakes the writer.
+    // Returns false when the wait was cancelled; throws when it timed out.
+    bool await_readers(std::unique_lock<std::mutex>& lock)
+    {
+        const uint32_t wanted = options_.wait_for_readers;
+        if (readers_arrived_ || wanted == 0)
+            return true;
+        const auto since = std::chrono::steady_clock::now();
+        int fruitless_wakes = 0;
+        size_t attached = 0;
+        for (bool told = false;; told = true) {
+            const auto segment = segment_; // keeps the mapping while the lock is let go
+            auto& header = segment->header();
+            layout::store_seq_cst(header.writer_waiting, 1u);
+            const uint32_t seen = layout::load_relaxed(header.ack_word);
+            attached = segment->one_byte_locks_elsewhere(
+                layout::kReaderLockBase, layout::kReaderLockBase + layout::kReaderLockSpan - 1,
+                wanted);
+            const auto waited = std::chrono::steady_clock::now() - since;
+            const bool timed_out = options_.wait_for_readers_timeout.count() > 0 &&
+                                   waited >= options_.wait_for_readers_timeout;
+            if (attached >= wanted || flushing_ || cancelled_ || timed_out) {
+                layout::store_seq_cst(header.writer_waiting, 0u);
+                break;
+            }
+            if (!told)
+                log::message(LogLevel::Info,
+                             "'" + id() + "': waiting for " + std::to_string(wanted) +
+                                 " readers of every frame before the first frame (" +
+                                 std::to_string(attached) + " attached)");
+            lock.unlock();
+            if (fruitless_wakes > kMaxFruitlessWakes)
+                std::this_thread::sleep_for(kFloodedLookInterval);
+            else
+                fruitless_wakes +=
+                    segment->wait_for_ack(seen, std::chrono::nanoseconds(kLosslessRecheck).count());
+            lock.lock();
+        }
+        if (attached >= wanted) {
+            readers_arrived_ = true;
+            return true;
+        }
+        if (flushing_ || cancelled_)
+            return false;
+        throw std::system_error(
+            ETIMEDOUT, std::generic_category(),
+            "shared_mem_id '" + id() + "': " + std::to_string(attached) + " of " +
+                std::to_string(wanted) + " readers of every frame attached within " +
+                std::to_string(
+                    std::chrono::duration<double>(options_.wait_for_readers_timeout).count()) +
+                " s (wait_for_readers)");
+    }
 
     // With the mutex held: the loan() waiting now, if any, gives up.
     void end_wait()
@@ -364,7 +430,8 @@ private:
     bool waiting_ = false;
     bool cancelled_ = false;
     bool flushing_ = false;
-    uint64_t lossless_floor_ = 1; // need locks below it no longer make the writer wait
+    bool readers_arrived_ = false; // WriterOptions::wait_for_readers is met
+    uint64_t lossless_floor_ = 1;  // need locks below it no longer make the writer wait
     // Segments this lossless writer replaced while readers of every frame still need frames
     // of them.
     std::vector<std::shared_ptr<Segment>> replaced_;
@@ -441,6 +508,8 @@ Writer::Writer(const std::string& shared_mem_id, WriterOptions options)
                                     std::to_string(options.slots));
     if (options.lossless_timeout.count() < 0)
         throw std::invalid_argument("lossless_timeout must not be negative");
+    if (options.wait_for_readers_timeout.count() < 0)
+        throw std::invalid_argument("wait_for_readers_timeout must not be negative");
     if (options.bit_depth > kMaxBitDepth)
         throw std::invalid_argument("bit_depth must be 0 (all) or 1 to 16, not " +
                                     std::to_string(options.bit_depth));

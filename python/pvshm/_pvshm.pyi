@@ -182,6 +182,8 @@ class Writer:
         bit_depth: int = 0,
         lossless: bool = False,
         lossless_timeout: float = 0.0,
+        wait_for_readers: int = 0,
+        wait_for_readers_timeout: float = 0.0,
     ) -> None: ...
     def write(
         self,

@@ -45,7 +45,8 @@ PixelFormat format_of(const cv::Mat& image, const py::object& color_space)
 }
 
 WriterOptions writer_options(long long slots, const std::string& camera_id, long long bit_depth,
-                             bool lossless, double lossless_timeout)
+                             bool lossless, double lossless_timeout, long long wait_for_readers,
+                             double wait_for_readers_timeout)
 {
     if (slots < 2 || slots > 64)
         throw py::value_error("Writer: slots must be 2 to 64, not " + std::to_string(slots));
@@ -56,8 +57,17 @@ WriterOptions writer_options(long long slots, const std::string& camera_id, long
     if (!(lossless_timeout >= 0 && lossless_timeout <= 1e9))
         throw py::value_error("Writer: lossless_timeout must be a number of seconds from 0 to 1e9 "
                               "(0: wait as long as the readers live)");
+    if (wait_for_readers < 0 || wait_for_readers > 1024)
+        throw py::value_error("Writer: wait_for_readers must be 0 to 1024, not " +
+                              std::to_string(wait_for_readers));
+    if (!(wait_for_readers_timeout >= 0 && wait_for_readers_timeout <= 1e9))
+        throw py::value_error("Writer: wait_for_readers_timeout must be a number of seconds from 0 "
+                              "to 1e9 (0: as long as it takes)");
     WriterOptions options;
     options.slots = static_cast<uint32_t>(slots);
+    options.wait_for_readers = static_cast<uint32_t>(wait_for_readers);
+    options.wait_for_readers_timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::duration<double>(wait_for_readers_timeout));
     options.camera_id = camera_id;
     options.bit_depth = static_cast<uint32_t>(bit_depth);
     options.lossless = lossless;
@@ -166,7 +176,8 @@ void bind_writer(py::module_& module)
         module, "Writer",
         R"doc(The one writer of a shared-memory id, for a process that streams frames.
 
-Writer(shared_mem_id, slots=4, camera_id="", bit_depth=0, lossless=False, lossless_timeout=0.0)
+Writer(shared_mem_id, slots=4, camera_id="", bit_depth=0, lossless=False, lossless_timeout=0.0,
+wait_for_readers=0, wait_for_readers_timeout=0.0)
 takes the id: creates its segment, or adopts the one a dead writer left. slots (2 to 64) frames
 are held at once; camera_id is stored with every frame; bit_depth (0 = 16, else 1 to 16) is the
 significant bits of uint16 frames, by which readers scale them to 8 bits. lossless=True keeps
@@ -174,6 +185,9 @@ every frame until each reader of every frame (read_next, view_next, pvshmsrc mod
 it, waiting for them in write(); readers of the newest frame never make it wait, and a reader
 that dies stops counting at once. lossless_timeout (seconds, 0 = as long as they live) drops a
 reader that fell behind from the wait (counted in stats["lossless_drops"]).
+wait_for_readers=N makes the first write() wait (without the GIL) until N readers of every frame
+are attached, to replay a recording to readers started later; after wait_for_readers_timeout
+seconds (0 = as long as it takes) that write() raises TimeoutError naming how many came.
 
 Raises ValueError for an invalid id or option, OSError (EBUSY) when another live process writes
 the id. The segment and its last frame stay after close() or the end of the process, until
@@ -184,14 +198,17 @@ dev_clear_shared_memory(). A context manager:
 )doc")
         .def(py::init([](const std::string& shared_mem_id, long long slots,
                          const std::string& camera_id, long long bit_depth, bool lossless,
-                         double lossless_timeout) {
+                         double lossless_timeout, long long wait_for_readers,
+                         double wait_for_readers_timeout) {
                  return std::make_unique<WriterBinding>(
                      shared_mem_id,
-                     writer_options(slots, camera_id, bit_depth, lossless, lossless_timeout));
+                     writer_options(slots, camera_id, bit_depth, lossless, lossless_timeout,
+                                    wait_for_readers, wait_for_readers_timeout));
              }),
              py::arg("shared_mem_id"), py::arg("slots") = 4, py::arg("camera_id") = "",
              py::arg("bit_depth") = 0, py::arg("lossless") = false,
-             py::arg("lossless_timeout") = 0.0)
+             py::arg("lossless_timeout") = 0.0, py::arg("wait_for_readers") = 0,
+             py::arg("wait_for_readers_timeout") = 0.0)
         .def(
             "write", &WriterBinding::write, py::arg("image_array"),
             py::arg("color_space") = py::none(), py::arg("metadata") = py::none(),

@@ -110,3 +110,30 @@ def test_a_recording_replayed_losslessly_reaches_every_reader_of_every_frame(
     assert pipeline_reader.wait(60) == 0
     collector.join(10)
     assert offsets == list(range(1, FRAMES + 1))
+
+
+def test_a_replay_waits_for_a_reader_started_after_it_and_skips_the_last_run(
+        shm_id, spawn_process, gst_env, recording):
+    # A persisted id whose newest frame comes from an earlier run, as a previous replay leaves it.
+    with pvshm.Writer(shm_id) as previous:
+        previous.write(np.zeros((120, 160), np.uint8))
+    replay = spawn_process(
+        ["gst-launch-1.0", "-q", "filesrc", f"location={recording}", "!", "matroskademux", "!",
+         "pvshmsink", f"shared-mem-id={shm_id}", "lossless=true", "wait-for-readers=1",
+         "sync=false"], gst_env)
+    reader = pvshm.Reader(shm_id)
+    deadline = time.monotonic() + 60
+    while not reader.writer_alive:  # the replay holds the id: this reader comes after it
+        assert time.monotonic() < deadline, "pvshmsink never took the id"
+        time.sleep(0.01)
+    sequences = []
+    while len(sequences) < FRAMES:
+        frame = reader.read_next(with_info=True)
+        if frame is None:
+            assert reader.wait(10.0), f"stalled after {len(sequences)} frames"
+            continue
+        sequences.append(frame[1]["sequence"])
+    # The earlier run's frame was 1: not new to this reader, which gets the replay from its first.
+    assert sequences == list(range(2, FRAMES + 2))
+    assert reader.frames_skipped == 0
+    assert replay.finish() == 0

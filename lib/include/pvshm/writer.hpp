@@ -39,6 +39,14 @@ struct WriterOptions
     // How long a lossless writer waits for readers that fell behind before it drops them from
     // the wait (counted in WriterStats::lossless_drops); 0: as long as they live.
     std::chrono::nanoseconds lossless_timeout{0};
+    // Replaying a recording to readers that start later: the first frame waits until this many
+    // readers of every frame (Reader::view_next, pvshmsrc mode=all) are attached, without
+    // polling (0: no wait). Frames the readers would otherwise miss are kept for them from the
+    // first one. cancel_wait() and set_flushing() end the wait (the frame is dropped).
+    uint32_t wait_for_readers = 0;
+    // How long that wait lasts at most (0: as long as it takes); then loan() and write() throw
+    // std::system_error with ETIMEDOUT, naming how many readers came.
+    std::chrono::nanoseconds wait_for_readers_timeout{0};
     // A frame whose FrameInfo::sequence is above the last one published keeps that number (a
     // mirror of another host's segment, a relay: readers see the source's numbers, and a gap
     // counts a frame lost anywhere on the way: the gaps after this writer's first frame are added
