@@ -34,8 +34,9 @@
 //                   fails while a reader pins it) and lets go once the seqlock is odd.
 //   kNeedLockBase + n   "frame n is still needed": each reader that reads every frame in
 //                   order holds F_RDLCK on the byte of the next frame it has not taken. One
-//                   byte: a lock over more bytes is no reader's need, and the writer looks
-//                   past it (any reader may take one; it must not stall the writer).
+//                   byte (two while it moves on: the new one is taken before the old one is let
+//                   go): a lock over more bytes is no reader's need, and the writer looks past
+//                   it (any reader may take one; it must not stall the writer).
 //   kReaderLockBase + r "a reader of every frame is here": each one holds F_RDLCK on one byte
 //                   chosen at random in a 2^40 range of this segment, so that a writer told to
 //                   wait for N readers before its first frame counts them (one GETLK per lock).

@@ -346,12 +346,13 @@ private:
         const int64_t byte = layout::need_lock_byte(taken + 1);
         if (need_segment_ == segment_ && need_byte_ == byte)
             return;
+        const bool locked = segment_->try_lock(byte, false);
         // Once per segment, the reader lock that a writer waiting for readers counts (its
-        // byte at random: each reader its own). Held until the segment is let go.
+        // byte at random: each reader its own), held until the segment is let go. After the
+        // need lock: a writer that counts this reader finds the frames it needs kept for it.
         if (need_segment_ != segment_)
             segment_->try_lock(layout::kReaderLockBase + random_() % layout::kReaderLockSpan,
                                false);
-        const bool locked = segment_->try_lock(byte, false);
         if (need_segment_)
             need_segment_->unlock(need_byte_);
         need_segment_ = locked ? segment_ : nullptr;

@@ -361,7 +361,9 @@ size_t Segment::one_byte_locks_elsewhere(int64_t first, int64_t last, size_t eno
                                  std::to_string(to) + " of " + path_);
         if (request.l_type == F_UNLCK)
             continue;
-        found += request.l_len == 1;
+        // A reader moving its need lock to the next frame takes the new byte before it lets go
+        // of the old one: the kernel merges the two into one lock of two bytes meanwhile.
+        found += request.l_len == 1 || request.l_len == 2;
         const int64_t start = request.l_start;
         const int64_t end = request.l_len == 0 ? INT64_MAX : start + request.l_len - 1;
         if (start > from)

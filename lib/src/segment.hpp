@@ -85,12 +85,13 @@ public:
     void unlock(int64_t byte);
     // True when a process other than this open file holds a write lock on `byte`.
     bool write_locked_elsewhere(int64_t byte) const;
-    // True when another open file holds a need lock (layout.hpp: one byte) on a byte of
-    // [first, last]. A lock over more bytes is no reader's need: it is looked past (what it
-    // covers is not seen), so that one lock over the whole range cannot make a writer wait.
+    // True when another open file holds a need lock (layout.hpp: one byte, two while a reader
+    // moves it to the next frame) on a byte of [first, last]. A lock over more bytes is no
+    // reader's need: it is looked past (what it covers is not seen), so that one lock over the
+    // whole range cannot make a writer wait.
     bool need_locked_elsewhere(int64_t first, int64_t last) const;
-    // How many one-byte locks other open files hold in [first, last], counted up to `enough`
-    // (locks over more bytes are looked past as above).
+    // How many such locks (of one or two bytes) other open files hold in [first, last],
+    // counted up to `enough` (locks over more bytes are looked past as above).
     size_t one_byte_locks_elsewhere(int64_t first, int64_t last, size_t enough) const;
 
     // Reader leases: counted per slot in this process, one F_RDLCK per slot on this file.
