@@ -11,9 +11,13 @@ python=/usr/bin/python3
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# A copy of the tree's files: meson-python writes its own files into the source directory.
+mkdir "$work/src"
+git -C "$source_dir" ls-files -z --cached --others --exclude-standard |
+    (cd "$source_dir" && tar --null -T - -cf -) | tar -xf - -C "$work/src"
 "$python" -m venv --system-site-packages "$work/v"
 # --no-index: nothing from the network; numpy comes from the system.
-"$work/v/bin/pip" install --quiet --no-build-isolation --no-index "$source_dir"
+"$work/v/bin/pip" install --quiet --no-build-isolation --no-index "$work/src"
 
 cd "$work"
 mkdir shm
