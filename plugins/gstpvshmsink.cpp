@@ -78,6 +78,8 @@ enum
     PROP_LOSSLESS_TIMEOUT,
     PROP_WAIT_FOR_READERS,
     PROP_WAIT_FOR_READERS_TIMEOUT,
+    PROP_SOURCE,
+    PROP_SOURCE_ALIVE,
     PROP_STATS,
 };
 
@@ -112,6 +114,8 @@ struct PvShmSinkState
     guint wait_for_readers = kDefaultWriterOptions.wait_for_readers;
     guint64 wait_for_readers_timeout =
         guint64(kDefaultWriterOptions.wait_for_readers_timeout.count());
+    std::string source;
+    bool source_alive = true;
     // Shared with the pools handed upstream, which hold it weakly.
     std::shared_ptr<pvshm::Writer> writer;
 
@@ -235,6 +239,22 @@ static void gst_pv_shm_sink_class_init(GstPvShmSinkClass* klass)
                             0, G_MAXUINT64,
                             guint64(kDefaultWriterOptions.wait_for_readers_timeout.count()),
                             settings));
+    g_object_class_install_property(
+        gobject_class, PROP_SOURCE,
+        g_param_spec_string(
+            "source", "Source",
+            "For a relay of another host's frames (pvshm mirror): where they "
+            "come from, shown by `pvshm info` (at most 127 bytes)",
+            nullptr,
+            GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
+    g_object_class_install_property(
+        gobject_class, PROP_SOURCE_ALIVE,
+        g_param_spec_boolean(
+            "source-alive", "Source alive",
+            "For a relay: whether its source still sends. While false, readers "
+            "of the id see its writer as not alive",
+            TRUE,
+            GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING)));
     // Replaces GstBaseSink's own "stats", which knows nothing of shared memory.
     g_object_class_install_property(
         gobject_class, PROP_STATS,
@@ -315,6 +335,18 @@ static void gst_pv_shm_sink_set_property(GObject* object, guint prop_id, const G
     case PROP_WAIT_FOR_READERS_TIMEOUT:
         state->wait_for_readers_timeout = g_value_get_uint64(value);
         break;
+    case PROP_SOURCE: {
+        const gchar* source = g_value_get_string(value);
+        state->source = source ? source : "";
+        if (state->writer)
+            state->writer->set_source(state->source);
+        break;
+    }
+    case PROP_SOURCE_ALIVE:
+        state->source_alive = g_value_get_boolean(value);
+        if (state->writer)
+            state->writer->set_source_alive(state->source_alive);
+        break;
     default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
         break;
@@ -357,6 +389,12 @@ static void gst_pv_shm_sink_get_property(GObject* object, guint prop_id, GValue*
         break;
     case PROP_WAIT_FOR_READERS_TIMEOUT:
         g_value_set_uint64(value, state->wait_for_readers_timeout);
+        break;
+    case PROP_SOURCE:
+        g_value_set_string(value, state->source.empty() ? nullptr : state->source.c_str());
+        break;
+    case PROP_SOURCE_ALIVE:
+        g_value_set_boolean(value, state->source_alive);
         break;
     case PROP_STATS:
         g_value_take_boxed(
@@ -472,6 +510,9 @@ static gboolean gst_pv_shm_sink_start(GstBaseSink* sink)
     state->bit_depth_set = options.bit_depth != 0;
     std::lock_guard lock(state->lock);
     state->lossless_drops_before = writer->stats().lossless_drops;
+    if (!state->source.empty())
+        writer->set_source(state->source);
+    writer->set_source_alive(state->source_alive);
     state->writer = std::move(writer);
     return TRUE;
 }

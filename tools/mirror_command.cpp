@@ -20,6 +20,11 @@
 namespace pvshm::cli {
 namespace {
 
+// How long the sender may send nothing before readers of the id see its writer as not alive:
+// the sender stopped, its writer died (serve then has nothing to send) or the link went down.
+// Readers must see it within 2 s; a sender whose writer is slower than a frame per 1.5 s is
+// reported dead between its frames.
+constexpr gint64 kSilentSourceUs = 1'500'000;
 // libsrt's connection timeout (SRTO_CONNTIMEO), which srtsrc leaves at its default.
 constexpr int kConnectTimeoutSeconds = 3;
 // Bytes received but not yet cut into frames: a few 1080p BGR frames.
@@ -95,6 +100,8 @@ int run_mirror(const MirrorOptions& options)
                  "auto-reconnect", gboolean(options.retry), nullptr);
     set_passphrase(src, passphrase);
     g_object_set(depay, "max-frame-size", guint64(options.max_frame_size), nullptr);
+    // Until frames flow, readers of the id see no live writer.
+    g_object_set(sink, "source", options.address.c_str(), "source-alive", FALSE, nullptr);
     // Frames are stored as they arrive; their capture times are the sender's.
     g_object_set(sink, "shared-mem-id", options.id.c_str(), "sync", FALSE, "perms",
                  guint(options.perms), nullptr);
@@ -126,6 +133,22 @@ int run_mirror(const MirrorOptions& options)
         last_bytes = bytes;
         return std::string(line);
     };
+    bool source_alive = false;
+    guint64 bytes_seen = 0;
+    gint64 last_bytes_us = 0;
+    const auto set_source_alive = [&](bool alive) {
+        if (alive != source_alive)
+            g_object_set(sink, "source-alive", gboolean(alive), nullptr);
+        source_alive = alive;
+    };
+    hooks.watch = [&] {
+        const guint64 bytes = element_stat(depay, "bytes-received");
+        const gint64 now = g_get_monotonic_time();
+        if (bytes != bytes_seen)
+            last_bytes_us = now;
+        bytes_seen = bytes;
+        set_source_alive(last_bytes_us != 0 && now - last_bytes_us < kSilentSourceUs);
+    };
     hooks.explain_error = [&](GstMessage* message) {
         const std::string text = message_text(message);
         if (GST_MESSAGE_SRC(message) == GST_OBJECT(src))
@@ -145,6 +168,8 @@ int run_mirror(const MirrorOptions& options)
             return problem;
         if (problem) {
             receiving = false;
+            set_source_alive(false);
+            last_bytes_us = 0;
             output.event(*problem + ": trying again");
         } else {
             output.warning(text);

@@ -266,6 +266,8 @@ int run_link(LinkPipeline& link, LinkOutput& output, LinkHooks& hooks)
             if (hooks.status)
                 output.status(hooks.status(seconds));
         });
+        if (hooks.watch)
+            loop.every(kWatchIntervalMs, hooks.watch);
         loop.run();
     }
     gst_element_set_state(link.pipeline, GST_STATE_NULL);

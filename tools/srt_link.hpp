@@ -24,6 +24,8 @@ namespace pvshm::cli {
 // SRT's own bounds on a passphrase.
 inline constexpr size_t kMinPassphraseLength = 10;
 inline constexpr size_t kMaxPassphraseLength = 79;
+// How often LinkHooks::watch looks at the link.
+inline constexpr unsigned kWatchIntervalMs = 250;
 // SRT's default receive latency (ms), the buffer that absorbs retransmissions.
 inline constexpr int kDefaultSrtLatencyMs = 125;
 
@@ -106,6 +108,8 @@ struct LinkHooks
     std::function<std::optional<std::string>(GstMessage* warning)> on_warning;
     // Called once the pipeline plays.
     std::function<void()> started;
+    // Called every kWatchIntervalMs while it plays.
+    std::function<void()> watch;
 };
 
 // Plays the pipeline until SIGINT or SIGTERM (exit status 0), an error (1) or the end of the

@@ -55,6 +55,8 @@ JsonObject segment_object(const SegmentStatus& status)
         object.add("last_frame_age_ms", frame_age_ms(*frame));
     else
         object.add_null("last_frame_age_ms");
+    if (!status.source.empty())
+        object.add("mirrored_from", status.source);
     object.add("frames_dropped", status.frames_dropped)
         .add("bytes_written", status.bytes_written)
         .add("slot_size", status.slot_size)
@@ -193,6 +195,8 @@ int show_info(const std::string& id, bool json, const ReaderOptions& options)
                 static_cast<unsigned long long>(status.bytes_written),
                 static_cast<unsigned long long>(status.frames_dropped));
     std::printf("writer:          %s\n", writer_text(status).c_str());
+    if (!status.source.empty())
+        std::printf("mirrored from:   %s\n", status.source.c_str());
     std::printf("owner:           uid %u, mode %04o\n", static_cast<unsigned>(status.owner),
                 static_cast<unsigned>(status.mode));
     if (!status.latest) {

@@ -23,7 +23,8 @@
 //   2  SlotDesc gains bit_depth and the frame's user metadata (a JSON object, metadata.cpp);
 //      the header gains lossless replay (kSegmentLossless, writer_waiting, ack_word,
 //      lossless_drops) and its need locks; later, in bytes that were reserved (zero: unknown)
-//      run_first_sequence, and reader locks (wait for readers).
+//      run_first_sequence, and reader locks (wait for readers); kSegmentSourceDead and
+//      source, a relay's liveness and origin.
 //
 // Ownership and leases are OFD byte-range locks on the object's file descriptor, not fields: the
 // kernel drops them when a process dies, so no dead process can hold anything forever. The locked
@@ -109,6 +110,9 @@ inline constexpr size_t kMetadataBytes = 4096;
 // SegmentHeader::state_flags
 inline constexpr uint32_t kSegmentSuperseded = 1u << 0;
 inline constexpr uint32_t kSegmentLossless = 1u << 1;
+// A relay's source stopped sending (Writer::set_source_alive(false)): readers take the writer
+// for dead, as they would a writer whose lock is gone.
+inline constexpr uint32_t kSegmentSourceDead = 1u << 2;
 
 // Lock byte offsets (see above).
 inline constexpr int64_t kWriterLockByte = 0;
@@ -150,7 +154,8 @@ struct SegmentHeader
     uint32_t ack_word;            // futex word a lossless writer sleeps on
     uint64_t lossless_drops;      // atomic; readers dropped from a lossless wait (timeout)
     uint64_t run_first_sequence;  // atomic; the first frame of the current writer's run, 0: unknown
-    uint8_t reserved[1024 - 144]; // zero
+    char source[128];             // where a relay's frames come from, NUL-padded; "": this host
+    uint8_t reserved[1024 - 272]; // zero
 };
 
 struct SlotDesc
@@ -188,6 +193,7 @@ static_assert(offsetof(SegmentHeader, latest) == 72);
 static_assert(offsetof(SegmentHeader, writer_started_ns) == 112);
 static_assert(offsetof(SegmentHeader, ack_word) == 124);
 static_assert(offsetof(SegmentHeader, run_first_sequence) == 136);
+static_assert(offsetof(SegmentHeader, source) == 144);
 static_assert(offsetof(SlotDesc, payload_size) == 80);
 static_assert(offsetof(SlotDesc, camera_id) == 128);
 static_assert(offsetof(SlotDesc, caps) == 256);

@@ -89,6 +89,9 @@ void copy_counters(const layout::SegmentHeader& from, layout::SegmentHeader& to)
     to.bytes_written = layout::load_relaxed(from.bytes_written);
     to.lossless_drops = layout::load_relaxed(from.lossless_drops);
     to.run_first_sequence = layout::load_relaxed(from.run_first_sequence);
+    std::memcpy(to.source, from.source, sizeof to.source);
+    if (layout::load_relaxed(from.state_flags) & layout::kSegmentSourceDead)
+        layout::set_bits_release(to.state_flags, layout::kSegmentSourceDead);
 }
 
 } // namespace
@@ -226,6 +229,9 @@ std::shared_ptr<Segment> OwnedId::adopt_or_replace(std::unique_ptr<Segment> exis
         }
     }
     newest_sequence = layout::latest_sequence(layout::load_relaxed(header.latest));
+    // What a relay said of its source was its own.
+    std::memset(header.source, 0, sizeof header.source);
+    layout::clear_bits_release(header.state_flags, layout::kSegmentSourceDead);
     layout::store_relaxed(header.writer_pid, static_cast<int32_t>(getpid()));
     layout::store_relaxed(header.writer_started_ns, clock_ns(CLOCK_REALTIME));
     mark_lossless(header);

@@ -195,7 +195,7 @@ public:
     bool writer_alive() const
     {
         const auto segment = named_segment();
-        return segment && segment->write_locked_elsewhere(layout::kWriterLockByte);
+        return segment && segment->writer_alive();
     }
 
     std::optional<SegmentStatus> status() const
@@ -213,7 +213,8 @@ public:
         status.frames_dropped = layout::load_relaxed(header.frames_dropped);
         status.bytes_written = layout::load_relaxed(header.bytes_written);
         status.writer_pid = layout::load_relaxed(header.writer_pid);
-        status.writer_alive = segment->write_locked_elsewhere(layout::kWriterLockByte);
+        status.writer_alive = segment->writer_alive();
+        status.source.assign(header.source, strnlen(header.source, sizeof header.source));
         status.owner = segment->owner();
         struct stat st
         {

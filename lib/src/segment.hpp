@@ -93,6 +93,13 @@ public:
     // How many such locks (of one or two bytes) other open files hold in [first, last],
     // counted up to `enough` (locks over more bytes are looked past as above).
     size_t one_byte_locks_elsewhere(int64_t first, int64_t last, size_t enough) const;
+    // The writer holds its lock, and, if it relays another host's frames, its source still
+    // sends (kSegmentSourceDead clear).
+    bool writer_alive() const
+    {
+        return !(layout::load_acquire(header().state_flags) & layout::kSegmentSourceDead) &&
+               write_locked_elsewhere(layout::kWriterLockByte);
+    }
 
     // Reader leases: counted per slot in this process, one F_RDLCK per slot on this file.
     bool pin(uint32_t slot);

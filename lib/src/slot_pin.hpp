@@ -26,10 +26,7 @@ public:
     const FrameInfo& info() const { return info_; }
     const uint8_t* payload() const { return payload_; }
     bool lost() const { return segment_->lost(); }
-    bool writer_alive() const
-    {
-        return !segment_->lost() && segment_->write_locked_elsewhere(layout::kWriterLockByte);
-    }
+    bool writer_alive() const { return !segment_->lost() && segment_->writer_alive(); }
 
 private:
     std::shared_ptr<Segment> segment_;

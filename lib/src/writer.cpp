@@ -7,6 +7,7 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 #include <system_error>
@@ -163,6 +164,25 @@ public:
     {
         std::lock_guard lock(mutex_);
         return loan.core_.get() == this && loan.segment_ == segment_;
+    }
+
+    void set_source(const std::string& source)
+    {
+        std::lock_guard lock(mutex_);
+        auto& header = segment_->header();
+        char padded[sizeof header.source] = {};
+        source.copy(padded, std::min(source.size(), kMaxSourceLength));
+        std::memcpy(header.source, padded, sizeof padded);
+    }
+
+    void set_source_alive(bool alive)
+    {
+        std::lock_guard lock(mutex_);
+        auto& header = segment_->header();
+        if (alive)
+            layout::clear_bits_release(header.state_flags, layout::kSegmentSourceDead);
+        else
+            layout::set_bits_release(header.state_flags, layout::kSegmentSourceDead);
     }
 
     WriterStats stats() const
@@ -571,6 +591,16 @@ bool Writer::still_published() const
 void Writer::remove()
 {
     core_->remove();
+}
+
+void Writer::set_source(const std::string& source)
+{
+    core_->set_source(source);
+}
+
+void Writer::set_source_alive(bool alive)
+{
+    core_->set_source_alive(alive);
 }
 
 void Writer::cancel_wait()

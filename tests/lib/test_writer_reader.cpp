@@ -346,3 +346,34 @@ TEST_F(WriterReader, RelayCountsGapsInItsSourcesNumbersAsDrops)
     EXPECT_EQ(status->frames_dropped, 3u);
     EXPECT_EQ(status->latest->sequence, 17u);
 }
+
+// A relay says when its source stops sending: readers then see no live writer, though the relay
+// holds the id, and a live one again when it says so; its origin shows in the status; a writer
+// that takes the id over starts with neither.
+TEST_F(WriterReader, RelayMarksItsSourceDeadAndAliveForItsReaders)
+{
+    {
+        pvshm::Writer writer(id);
+        ASSERT_TRUE(write_stamped(writer, 4, 4, 1));
+        writer.set_source("srt://camera-host:7001");
+        pvshm::Reader reader(id);
+        EXPECT_TRUE(reader.writer_alive());
+        writer.set_source_alive(false);
+        EXPECT_FALSE(reader.writer_alive());
+        EXPECT_FALSE(reader.view_latest()->writer_alive());
+        auto status = reader.status();
+        ASSERT_TRUE(status);
+        EXPECT_FALSE(status->writer_alive);
+        EXPECT_EQ(status->source, "srt://camera-host:7001");
+        // The marks follow the id into a grown segment.
+        ASSERT_TRUE(write_stamped(writer, 400, 400, 2));
+        EXPECT_FALSE(pvshm::Reader(id).writer_alive());
+        writer.set_source_alive(true);
+        EXPECT_TRUE(reader.writer_alive());
+        writer.set_source_alive(false);
+    }
+    pvshm::Writer next(id);
+    pvshm::Reader reader(id);
+    EXPECT_TRUE(reader.writer_alive());
+    EXPECT_EQ(reader.status()->source, "");
+}

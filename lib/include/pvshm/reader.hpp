@@ -30,7 +30,10 @@ struct SegmentStatus
     uint64_t frames_dropped = 0;
     uint64_t bytes_written = 0;
     int32_t writer_pid = 0;
+    // The writer holds the id and, for a relay, its source still sends (Writer::set_source_alive).
     bool writer_alive = false;
+    // Where a relay's frames come from (Writer::set_source), e.g. "srt://host:7001"; "" otherwise.
+    std::string source;
     uid_t owner = 0;
     mode_t mode = 0;
     // Description of the newest frame, when there is one (payload not read).

@@ -19,6 +19,7 @@ inline constexpr uint32_t kMinWriterSlots = 2;
 inline constexpr uint32_t kMaxWriterSlots = 64;
 inline constexpr mode_t kMaxWriterMode = 0777; // permission bits only
 inline constexpr uint32_t kMaxBitDepth = 16;
+inline constexpr size_t kMaxSourceLength = 127;
 
 struct WriterOptions
 {
@@ -146,6 +147,13 @@ public:
     bool still_published() const;
     // Removes the segment's name now (the "persist=false" behaviour); readers keep what they map.
     void remove();
+    // For a relay (pvshm mirror): where its frames come from, shown by `pvshm info` (at most
+    // kMaxSourceLength bytes; longer is cut). Cleared when another writer takes the id over.
+    void set_source(const std::string& source);
+    // For a relay: whether its source still sends. While not, readers see the writer as not
+    // alive (Reader::writer_alive, SegmentStatus, FrameView), as if it had died; true again when
+    // frames flow. Cleared when another writer takes the id over.
+    void set_source_alive(bool alive);
     // Makes a loan() that is waiting for readers now give up (its frame is dropped). A loan()
     // that is not waiting at that moment is not affected: to be sure that no wait starts after
     // the call either, use set_flushing(). Safe from any thread.
