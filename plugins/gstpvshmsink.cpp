@@ -129,6 +129,7 @@ struct PvShmSinkState
     bool camera_id_set = false;
     bool bit_depth_set = false;
     bool warned_metadata = false;
+    bool warned_held = false; // readers held every slot for more than a second
 
     std::atomic<uint64_t> frames_written{0};
     std::atomic<uint64_t> bytes_written{0};
@@ -406,7 +407,8 @@ static void gst_pv_shm_sink_get_property(GObject* object, guint prop_id, GValue*
                 state->frames_dropped.load(), "lossless-drops", G_TYPE_UINT64,
                 state->writer ? state->writer->stats().lossless_drops - state->lossless_drops_before
                               : 0,
-                nullptr));
+                "slots-held-ns", G_TYPE_UINT64,
+                state->writer ? guint64(state->writer->stats().slots_held.count()) : 0, nullptr));
         break;
     default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -699,6 +701,20 @@ static uint64_t gst_pv_shm_sink_copy(GstPvShmSink* self, GstBuffer* buffer,
     return gst_pv_shm_video_copy(GST_ELEMENT(self), state->video_info, buffer, target) ? size : 0;
 }
 
+// Readers holding every slot for more than a second get one bus warning per stretch.
+static void gst_pv_shm_sink_warn_held(GstPvShmSink* self, pvshm::Writer& writer)
+{
+    const auto held = writer.stats().slots_held;
+    if (self->state->warned_held || held < std::chrono::seconds(1))
+        return;
+    self->state->warned_held = true;
+    GST_ELEMENT_WARNING(self, RESOURCE, BUSY,
+                        ("Readers have held every slot of '%s' for %.1f s: frames are dropped",
+                         writer.id().c_str(), std::chrono::duration<double>(held).count()),
+                        ("any process with read permission on the segment can hold its slots; "
+                         "their locks do not name the process (see pvshm info)"));
+}
+
 // Counts a frame published, or dropped by the writer (`sequence` nullopt).
 static void gst_pv_shm_sink_count(GstPvShmSink* self, std::optional<uint64_t> sequence,
                                   const pvshm::FrameInfo& frame, bool in_place)
@@ -766,8 +782,10 @@ static GstFlowReturn gst_pv_shm_sink_publish_copy(GstPvShmSink* self, pvshm::Wri
     if (!slot) {
         self->state->frames_dropped++;
         GST_DEBUG_OBJECT(self, "readers pin every slot, frame dropped");
+        gst_pv_shm_sink_warn_held(self, writer);
         return GST_FLOW_OK;
     }
+    self->state->warned_held = false;
     if (gst_pv_shm_sink_copy(self, buffer, *slot, frame.payload_size) == 0)
         return GST_FLOW_ERROR;
     gst_pv_shm_sink_count(self, gst_pv_shm_sink_publish(self, writer, *slot, frame), frame, false);

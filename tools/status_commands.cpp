@@ -2,11 +2,13 @@
 // `pvshm list` and `pvshm info`: what segments exist and what they hold.
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <exception>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include <pvshm/clock.hpp>
 #include <pvshm/format.hpp>
 #include <pvshm/reader.hpp>
 
@@ -34,6 +36,14 @@ nlohmann::ordered_json metadata_json(const UserMetadata& metadata)
     return object;
 }
 
+// How long readers have held every slot the writer could write, 0 when they do not.
+int64_t slots_held_ms(const SegmentStatus& status)
+{
+    if (status.slots_held_since_ns == 0)
+        return 0;
+    return std::max<int64_t>(clock_ns(CLOCK_REALTIME) - status.slots_held_since_ns, 0) / 1000000;
+}
+
 // The keys CONTRACT section 6 promises, then details; frame keys are null without a frame.
 JsonObject segment_object(const SegmentStatus& status)
 {
@@ -58,6 +68,7 @@ JsonObject segment_object(const SegmentStatus& status)
     if (!status.source.empty())
         object.add("mirrored_from", status.source);
     object.add("frames_dropped", status.frames_dropped)
+        .add("slots_held_ms", slots_held_ms(status))
         .add("bytes_written", status.bytes_written)
         .add("slot_size", status.slot_size)
         .add("total_size", status.total_size)
@@ -197,6 +208,10 @@ int show_info(const std::string& id, bool json, const ReaderOptions& options)
     std::printf("writer:          %s\n", writer_text(status).c_str());
     if (!status.source.empty())
         std::printf("mirrored from:   %s\n", status.source.c_str());
+    if (const int64_t held = slots_held_ms(status))
+        std::printf("slots held:      readers have held every slot for %.1f s (frames are dropped; "
+                    "their locks do not name the process)\n",
+                    double(held) / 1000);
     std::printf("owner:           uid %u, mode %04o\n", static_cast<unsigned>(status.owner),
                 static_cast<unsigned>(status.mode));
     if (!status.latest) {

@@ -24,7 +24,7 @@
 //      the header gains lossless replay (kSegmentLossless, writer_waiting, ack_word,
 //      lossless_drops) and its need locks; later, in bytes that were reserved (zero: unknown)
 //      run_first_sequence, and reader locks (wait for readers); kSegmentSourceDead and
-//      source, a relay's liveness and origin.
+//      source, a relay's liveness and origin; slots_held_since_ns.
 //
 // Ownership and leases are OFD byte-range locks on the object's file descriptor, not fields: the
 // kernel drops them when a process dies, so no dead process can hold anything forever. The locked
@@ -155,7 +155,8 @@ struct SegmentHeader
     uint64_t lossless_drops;      // atomic; readers dropped from a lossless wait (timeout)
     uint64_t run_first_sequence;  // atomic; the first frame of the current writer's run, 0: unknown
     char source[128];             // where a relay's frames come from, NUL-padded; "": this host
-    uint8_t reserved[1024 - 272]; // zero
+    int64_t slots_held_since_ns;  // atomic; CLOCK_REALTIME since readers hold every slot, 0: not
+    uint8_t reserved[1024 - 280]; // zero
 };
 
 struct SlotDesc
@@ -194,6 +195,7 @@ static_assert(offsetof(SegmentHeader, writer_started_ns) == 112);
 static_assert(offsetof(SegmentHeader, ack_word) == 124);
 static_assert(offsetof(SegmentHeader, run_first_sequence) == 136);
 static_assert(offsetof(SegmentHeader, source) == 144);
+static_assert(offsetof(SegmentHeader, slots_held_since_ns) == 272);
 static_assert(offsetof(SlotDesc, payload_size) == 80);
 static_assert(offsetof(SlotDesc, camera_id) == 128);
 static_assert(offsetof(SlotDesc, caps) == 256);

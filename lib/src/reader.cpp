@@ -211,6 +211,7 @@ public:
         status.total_size = segment->size();
         status.frames_written = layout::load_relaxed(header.frames_written);
         status.frames_dropped = layout::load_relaxed(header.frames_dropped);
+        status.slots_held_since_ns = layout::load_relaxed(header.slots_held_since_ns);
         status.bytes_written = layout::load_relaxed(header.bytes_written);
         status.writer_pid = layout::load_relaxed(header.writer_pid);
         status.writer_alive = segment->writer_alive();

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 #include <stdexcept>
 #include <system_error>
@@ -15,6 +16,8 @@
 #include <unistd.h>
 #include <utility>
 #include <vector>
+
+#include <pvshm/clock.hpp>
 
 #include "id.hpp"
 #include "layout.hpp"
@@ -69,13 +72,19 @@ public:
         int fruitless_wakes = 0; // in this wait: a reader may flood the ack word with wakes
         for (; readers_here;) {
             bool needed = false;
-            if (auto slot = free_slot(needed))
+            if (auto slot = free_slot(needed)) {
+                if (count_drop)
+                    layout::store_relaxed(segment_->header().slots_held_since_ns, int64_t{0});
                 return lend(*slot);
+            }
             if (!needed || !count_drop || flushing_ || cancelled_)
                 break;
             wait_for_lossless_readers(lock, waited_since, fruitless_wakes);
         }
         if (count_drop) {
+            auto& held_since = segment_->header().slots_held_since_ns;
+            if (readers_here && !flushing_ && !cancelled_ && layout::load_relaxed(held_since) == 0)
+                layout::store_relaxed(held_since, clock_ns(CLOCK_REALTIME));
             layout::add_relaxed(segment_->header().frames_dropped, uint64_t{1});
             log::debug("'" + id() + "': every slot is pinned by readers, frame dropped");
         }
@@ -189,10 +198,13 @@ public:
     {
         std::lock_guard lock(mutex_);
         const auto& header = segment_->header();
+        const int64_t held_since = layout::load_relaxed(header.slots_held_since_ns);
         return {layout::load_relaxed(header.frames_written),
                 layout::load_relaxed(header.frames_dropped),
                 layout::load_relaxed(header.bytes_written),
-                layout::load_relaxed(header.lossless_drops)};
+                layout::load_relaxed(header.lossless_drops),
+                std::chrono::nanoseconds(
+                    held_since ? std::max<int64_t>(clock_ns(CLOCK_REALTIME) - held_since, 1) : 0)};
     }
 
     bool still_published() const

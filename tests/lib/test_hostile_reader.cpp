@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <future>
 #include <gtest/gtest.h>
+#include <thread>
 #include <unistd.h>
 
 #include <pvshm/pvshm.hpp>
@@ -189,4 +190,28 @@ TEST_F(HostileReader, PlantedTemporaryNamesDoNotStopAWriterFromStartingOrGrowing
     }
     for (const auto& path : planted)
         EXPECT_EQ(unlink(path.c_str()), 0) << path << " was not the attacker's any more";
+}
+
+// Read permission lets a reader hold every slot (CONTRACT: allowed); the writer then says so,
+// with how long, once it lasts.
+TEST_F(HostileReader, ReadersHoldingEverySlotAreReportedWithHowLong)
+{
+    auto writer = shared_writer();
+    pvshm::Reader reader(id);
+    auto attacker = attack("pin-slots");
+    EXPECT_EQ(write(writer, 2), std::nullopt); // every slot held: dropped
+    // A camera at 100 frames/s, dropping every frame while the slots stay held.
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (writer.stats().slots_held < 1s && std::chrono::steady_clock::now() < deadline) {
+        write(writer, 3);
+        std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_GE(writer.stats().slots_held, 1s);
+    const auto status = reader.status();
+    ASSERT_TRUE(status);
+    EXPECT_GT(status->slots_held_since_ns, 0);
+    attacker.reset(); // its locks go with it
+    EXPECT_EQ(write(writer, 4), 2u);
+    EXPECT_EQ(writer.stats().slots_held, 0ns);
+    EXPECT_EQ(reader.status()->slots_held_since_ns, 0);
 }

@@ -28,6 +28,9 @@ struct SegmentStatus
     uint64_t total_size = 0;
     uint64_t frames_written = 0;
     uint64_t frames_dropped = 0;
+    // CLOCK_REALTIME since when readers hold every slot the writer could write (it drops frames),
+    // 0 when they do not (WriterStats::slots_held).
+    int64_t slots_held_since_ns = 0;
     uint64_t bytes_written = 0;
     int32_t writer_pid = 0;
     // The writer holds the id and, for a relay, its source still sends (Writer::set_source_alive).

@@ -62,6 +62,10 @@ struct WriterStats
                                  // gaps in its source's numbers (keep_sequence)
     uint64_t bytes_written = 0;
     uint64_t lossless_drops = 0; // lossless waits that ran out of time and dropped readers
+    // How long readers have held every slot the next frame could go to (frames are dropped
+    // meanwhile), 0 while a slot is free. Any reader with read permission can do it; OFD locks do
+    // not name their holder (F_OFD_GETLK reports pid -1).
+    std::chrono::nanoseconds slots_held{0};
 };
 
 class Segment; // lib/src/segment.hpp: one mapped shared-memory object
