@@ -7,6 +7,8 @@
 #include <optional>
 #include <string_view>
 
+#include <pvshm/export.hpp>
+
 namespace pvshm {
 
 // The numeric values are stored in segments: never renumber, only append.
@@ -55,13 +57,13 @@ enum class ColorRange : uint8_t
 };
 
 // Short stable name ("RGB", "NV12", "bayer-rggb", "jpeg", ...), as the CLI prints it.
-std::string_view format_name(PixelFormat format);
-std::optional<PixelFormat> format_from_name(std::string_view name);
+PVSHM_EXPORT std::string_view format_name(PixelFormat format);
+PVSHM_EXPORT std::optional<PixelFormat> format_from_name(std::string_view name);
 
 // True for formats whose payload is an encoded image rather than pixels.
-bool is_encoded(PixelFormat format);
+PVSHM_EXPORT bool is_encoded(PixelFormat format);
 
 // Jpeg or Png when `bytes` start with that container's signature, else nullopt.
-std::optional<PixelFormat> encoded_format_of(const uint8_t* bytes, size_t size);
+PVSHM_EXPORT std::optional<PixelFormat> encoded_format_of(const uint8_t* bytes, size_t size);
 
 } // namespace pvshm

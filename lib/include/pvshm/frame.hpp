@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include <pvshm/export.hpp>
 #include <pvshm/format.hpp>
 
 namespace pvshm {
@@ -33,7 +34,7 @@ using MetadataValue = std::variant<std::string, int64_t, double>;
 using UserMetadata = std::map<std::string, MetadataValue>;
 inline constexpr size_t kMaxMetadataBytes = 4096;
 
-struct FrameInfo
+struct PVSHM_EXPORT FrameInfo
 {
     uint32_t width = 0;
     uint32_t height = 0;
@@ -65,11 +66,11 @@ struct FrameInfo
 // without padding). For encoded formats only the size is set: pass the byte count as `width`
 // and 1 as `height`, or set payload_size yourself. Throws std::invalid_argument for sizes
 // beyond kMaxDimension / kMaxPayloadSize.
-FrameInfo packed_frame_info(PixelFormat format, uint32_t width, uint32_t height);
+PVSHM_EXPORT FrameInfo packed_frame_info(PixelFormat format, uint32_t width, uint32_t height);
 
 // Checks that the planes described by `info` lie inside payload_size and hold the pixels that
 // width, height and format need. Returns an explanation when they do not.
-std::string frame_geometry_problem(const FrameInfo& info);
+PVSHM_EXPORT std::string frame_geometry_problem(const FrameInfo& info);
 
 namespace detail {
 class SlotPin;
@@ -78,7 +79,7 @@ class SlotPin;
 // A frame read in place from shared memory. While any copy of the view lives, the writer will
 // not reuse its slot (it drops frames instead once every slot is pinned); keep views short-lived.
 // The memory is read-only. A view stays valid after its Reader is destroyed.
-class FrameView
+class PVSHM_EXPORT FrameView
 {
 public:
     FrameView() = default;

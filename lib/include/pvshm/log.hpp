@@ -9,6 +9,8 @@
 #include <functional>
 #include <string_view>
 
+#include <pvshm/export.hpp>
+
 namespace pvshm {
 
 enum class LogLevel
@@ -22,13 +24,13 @@ enum class LogLevel
 using LogHandler = std::function<void(LogLevel level, std::string_view message)>;
 
 // Replaces the process-wide handler; an empty handler restores the default. Thread-safe.
-void set_log_handler(LogHandler handler);
+PVSHM_EXPORT void set_log_handler(LogHandler handler);
 
 // While alive, the messages of the calls this thread makes go to `handler` instead of the
 // process-wide one. Scopes nest: the innermost handler of a thread wins, and ending it restores
 // the one around it; an empty handler leaves the messages to the process-wide one. Create and
 // destroy it on the same thread.
-class ThreadLogHandler
+class PVSHM_EXPORT ThreadLogHandler
 {
 public:
     explicit ThreadLogHandler(LogHandler handler);

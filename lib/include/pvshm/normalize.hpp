@@ -7,6 +7,7 @@
 
 #include <opencv2/core.hpp>
 
+#include <pvshm/export.hpp>
 #include <pvshm/frame.hpp>
 
 namespace pvshm {
@@ -19,9 +20,9 @@ enum class ColorOrder
 };
 
 // "RGB" or "BGR" (case-insensitive); anything else is std::invalid_argument.
-ColorOrder color_order_from_name(const std::string& name);
+PVSHM_EXPORT ColorOrder color_order_from_name(const std::string& name);
 
-class DecodeError : public std::runtime_error
+class PVSHM_EXPORT DecodeError : public std::runtime_error
 {
 public:
     using std::runtime_error::runtime_error;
@@ -33,7 +34,7 @@ public:
 // unspecified: BT.601 up to 576 lines, BT.709 above; limited range), Bayer demosaiced, JPEG and
 // PNG decoded. `out` is reallocated only when its size or type differ. Throws DecodeError when
 // the bytes cannot be decoded and std::invalid_argument when `info` is inconsistent.
-void normalize_to_rgb(const FrameInfo& info, const uint8_t* payload, cv::Mat& out,
-                      ColorOrder unordered_order = ColorOrder::RGB);
+PVSHM_EXPORT void normalize_to_rgb(const FrameInfo& info, const uint8_t* payload, cv::Mat& out,
+                                   ColorOrder unordered_order = ColorOrder::RGB);
 
 } // namespace pvshm

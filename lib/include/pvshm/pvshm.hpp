@@ -13,6 +13,7 @@
 #include <opencv2/core.hpp>
 
 #include <pvshm/error.hpp>
+#include <pvshm/export.hpp>
 #include <pvshm/format.hpp>
 #include <pvshm/frame.hpp>
 #include <pvshm/log.hpp>
@@ -43,28 +44,29 @@ struct ImageMeta
 // (height, width, 3) when the id has no segment, the segment holds no frame or the frame cannot
 // be decoded; the reason is logged once. The frame's own size wins over image_meta's.
 // Throws std::invalid_argument for an invalid id.
-cv::Mat read_image_from_shared_memory(const std::string& shared_mem_id,
-                                      const ImageMeta& image_meta);
+PVSHM_EXPORT cv::Mat read_image_from_shared_memory(const std::string& shared_mem_id,
+                                                   const ImageMeta& image_meta);
 
 // Stores a CV_8UC3 (channel order left to the reader's color_space) or CV_8UC1 array as the
 // newest frame, creating or growing the segment. The calling process stays the id's writer
 // until it exits or clears the id. Throws std::invalid_argument for another type or an invalid id,
 // std::system_error (EBUSY) when another process is the id's live writer.
-void write_image_array_to_shared_memory(const std::string& shared_mem_id,
-                                        const cv::Mat& image_array);
+PVSHM_EXPORT void write_image_array_to_shared_memory(const std::string& shared_mem_id,
+                                                     const cv::Mat& image_array);
 // As above, with the channel order of a CV_8UC3 array stated ("RGB" or "BGR"; "" leaves it to
 // the reader) and user metadata stored with the frame. Throws std::invalid_argument for another
 // color_space or metadata larger than kMaxMetadataBytes.
-void write_image_array_to_shared_memory(const std::string& shared_mem_id,
-                                        const cv::Mat& image_array, const std::string& color_space,
-                                        const UserMetadata& metadata = {});
+PVSHM_EXPORT void write_image_array_to_shared_memory(const std::string& shared_mem_id,
+                                                     const cv::Mat& image_array,
+                                                     const std::string& color_space,
+                                                     const UserMetadata& metadata = {});
 
 // Stores encoded image bytes (JPEG, PNG, anything cv::imdecode reads) as the newest frame.
-void dev_write_image_to_shared_memory(const std::string& shared_mem_id,
-                                      const std::vector<uint8_t>& image_bytes,
-                                      const UserMetadata& metadata = {});
+PVSHM_EXPORT void dev_write_image_to_shared_memory(const std::string& shared_mem_id,
+                                                   const std::vector<uint8_t>& image_bytes,
+                                                   const UserMetadata& metadata = {});
 
 // Removes the segment; no error if it does not exist.
-void dev_clear_shared_memory(const std::string& shared_mem_id);
+PVSHM_EXPORT void dev_clear_shared_memory(const std::string& shared_mem_id);
 
 } // namespace pvshm

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 #include <vector>
 
+#include <pvshm/export.hpp>
 #include <pvshm/frame.hpp>
 
 namespace pvshm {
@@ -62,7 +63,7 @@ struct ReaderOptions
     std::chrono::nanoseconds spin{0};
 };
 
-class Reader
+class PVSHM_EXPORT Reader
 {
 public:
     // Never fails for a missing segment: the reader finds it once it appears. Throws
@@ -108,12 +109,12 @@ private:
 // polling: one sleep on every segment's wake word at once (futex_waitv), woken by whichever
 // writer publishes first. Returns those readers (in the order given), empty on timeout. Ids
 // without a segment yet are looked at again every 50 ms. Throws what Reader::wait() throws.
-std::vector<Reader*> wait_any(const std::vector<Reader*>& readers,
-                              std::chrono::nanoseconds timeout = kWaitForever);
+PVSHM_EXPORT std::vector<Reader*> wait_any(const std::vector<Reader*>& readers,
+                                           std::chrono::nanoseconds timeout = kWaitForever);
 
 // Ids of the segments in the shared-memory directory, sorted; empty when there is none (or no
 // directory). Throws std::system_error when the directory cannot be read (file descriptors
 // exhausted, no permission): a failed listing is never taken for an empty one.
-std::vector<std::string> list_segment_ids();
+PVSHM_EXPORT std::vector<std::string> list_segment_ids();
 
 } // namespace pvshm

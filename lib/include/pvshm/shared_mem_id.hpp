@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include <pvshm/export.hpp>
+
 namespace pvshm {
 
 // The rule, in words, for help texts and property descriptions.
@@ -11,6 +13,6 @@ inline constexpr const char* kIdRule =
     "1 to 200 characters of [A-Za-z0-9._-], not starting with '.'";
 
 // Throws std::invalid_argument naming the id and the rule unless `id` follows it.
-void validate_id(const std::string& id);
+PVSHM_EXPORT void validate_id(const std::string& id);
 
 } // namespace pvshm

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include <pvshm/export.hpp>
 #include <pvshm/frame.hpp>
 #include <pvshm/reader.hpp>
 
@@ -31,7 +32,7 @@ namespace detail {
 class SyncReaderCore;
 }
 
-class SyncReader
+class PVSHM_EXPORT SyncReader
 {
 public:
     // Throws std::invalid_argument for an empty or repeated list, an invalid id or option.

@@ -10,6 +10,7 @@
 #include <string>
 #include <sys/types.h>
 
+#include <pvshm/export.hpp>
 #include <pvshm/frame.hpp>
 
 namespace pvshm {
@@ -78,7 +79,7 @@ class WriterCore;
 // when destroyed. Keeps its memory mapped while it lives, even after it was published or the
 // writer grew the segment, so that whatever still points into it (a GStreamer buffer kept
 // downstream) never points at unmapped memory; once published, the writer may reuse the slot.
-class SlotLoan
+class PVSHM_EXPORT SlotLoan
 {
 public:
     SlotLoan(const SlotLoan&) = delete;
@@ -98,9 +99,9 @@ public:
 private:
     friend class detail::WriterCore;
     friend class Writer;
-    SlotLoan(std::shared_ptr<detail::WriterCore> core, std::shared_ptr<Segment> segment,
-             uint32_t slot, uint8_t* data, uint64_t capacity);
-    void give_back();
+    PVSHM_LOCAL SlotLoan(std::shared_ptr<detail::WriterCore> core, std::shared_ptr<Segment> segment,
+                         uint32_t slot, uint8_t* data, uint64_t capacity);
+    PVSHM_LOCAL void give_back();
 
     std::shared_ptr<detail::WriterCore> core_;
     std::shared_ptr<Segment> segment_;
@@ -109,7 +110,7 @@ private:
     uint64_t capacity_ = 0;
 };
 
-class Writer
+class PVSHM_EXPORT Writer
 {
 public:
     // Takes the id: creates its segment, or adopts the one a dead writer left (keeping its last
