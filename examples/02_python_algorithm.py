@@ -39,7 +39,7 @@ def main():
             return 1
         rgb = reader.read()
         meta = reader.metadata
-        latencies_ms.append((time.time_ns() - meta["timestamp_ns"]) / 1e6)
+        latencies_ms.append((time.time_ns() - meta["timestamp_realtime_ns"]) / 1e6)
         red, green, blue = rgb.reshape(-1, 3).mean(axis=0)
         print(
             f"frame {meta['sequence']:6d}  {meta['width']}x{meta['height']} {meta['format']:>8}"

@@ -53,7 +53,7 @@ def report(number, frames):
     means = "  ".join(f"{rgb.mean():5.1f}" for rgb, _ in frames)
     trigger = frames[0][1]["metadata"].get("trigger")
     label = "" if trigger is None else f" trigger {trigger}"
-    times = [info["timestamp_ns"] / 1e6 for _, info in frames]
+    times = [info["timestamp_realtime_ns"] / 1e6 for _, info in frames]
     spread = max(times) - min(times)
     print(f"set {number:4d}{label}  mean {means}  captured within {spread:.1f} ms", flush=True)
 

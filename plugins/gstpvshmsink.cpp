@@ -27,6 +27,9 @@
  *
  * Property values outside their range (slots, perms, bit-depth, lossless-timeout,
  * wait-for-readers, wait-for-readers-timeout) keep the element from starting.
+ *
+ * As a URI handler it takes pvshm://ID, the id as the host and any property as a query
+ * parameter (pvshm://cam0?slots=8&lossless=true), as pvshmsrc does.
  * A segment that never received a frame is removed when the element stops.
  *
  * ## Example launch lines
@@ -63,6 +66,7 @@
 #include "gstpvshmlog.h"
 #include "gstpvshmmeta.h"
 #include "gstpvshmpool.h"
+#include "gstpvshmuri.h"
 #include "gstpvshmvideo.h"
 
 enum
@@ -146,8 +150,10 @@ struct _GstPvShmSink
 };
 
 G_DEFINE_TYPE_WITH_CODE(GstPvShmSink, gst_pv_shm_sink, GST_TYPE_BASE_SINK,
-                        GST_DEBUG_CATEGORY_INIT(gst_pv_shm_sink_debug, "pvshmsink", 0,
-                                                "pvshm shared-memory sink"));
+                        G_IMPLEMENT_INTERFACE(GST_TYPE_URI_HANDLER,
+                                              gst_pv_shm_uri_sink_handler_init)
+                            GST_DEBUG_CATEGORY_INIT(gst_pv_shm_sink_debug, "pvshmsink", 0,
+                                                    "pvshm shared-memory sink"));
 GST_ELEMENT_REGISTER_DEFINE(pvshmsink, "pvshmsink", GST_RANK_NONE, GST_TYPE_PV_SHM_SINK);
 
 static void gst_pv_shm_sink_finalize(GObject* object);
@@ -175,12 +181,10 @@ static void gst_pv_shm_sink_class_init(GstPvShmSinkClass* klass)
 
     const auto settings =
         GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
-    g_object_class_install_property(
-        gobject_class, PROP_SHARED_MEM_ID,
-        g_param_spec_string("shared-mem-id", "Shared memory id",
-                            "Id of the segment to write (required): 1 to 200 characters of "
-                            "[A-Za-z0-9._-], not starting with '.'",
-                            nullptr, settings));
+    g_object_class_install_property(gobject_class, PROP_SHARED_MEM_ID,
+                                    g_param_spec_string("shared-mem-id", "Shared memory id",
+                                                        gst_pv_shm_id_blurb("write"), nullptr,
+                                                        settings));
     g_object_class_install_property(
         gobject_class, PROP_SLOTS,
         g_param_spec_uint("slots", "Slots",
@@ -802,7 +806,8 @@ static GstFlowReturn gst_pv_shm_sink_render(GstBaseSink* sink, GstBuffer* buffer
         return GST_FLOW_NOT_NEGOTIATED;
     }
     // A frame painted in place arrives right after its painting evicted the caches: every byte
-    // touched before the readers are woken delays them (no FrameInfo copy, one meta lookup).
+    // touched before the readers are woken delays them: the frame's description is copied into
+    // one kept for it, whose strings keep their buffers; one meta lookup.
     pvshm::FrameInfo& frame = state->current;
     frame = *state->frame;
     GstPvShmLogScope scope(GST_CAT_DEFAULT, self);

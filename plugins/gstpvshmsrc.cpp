@@ -27,6 +27,10 @@
  *   per key of the frame's user metadata: a string, gint64 or gdouble. pvshmsink reads both
  *   metas back, so `pvshmsrc ! ... ! pvshmsink` keeps capture times, bit depth and metadata.
  *
+ * As a URI handler it takes pvshm://ID, the id as the host and any property as a query
+ * parameter (pvshm://cam0?mode=all&timeout=5000000000); an unknown property or a value it does
+ * not take is refused, and nothing is set.
+ *
  * The element posts one warning naming the id when the id has no segment or its writer is gone
  * (again after frames came and went), and an element message "GstPvShmSrcTimeout" with a
  * `reason` before the end of stream that `timeout` causes.
@@ -36,6 +40,8 @@
  * gst-launch-1.0 pvshmsrc shared-mem-id=cam0 ! videoconvert ! autovideosink
  * gst-launch-1.0 -e pvshmsrc shared-mem-id=cam0 mode=all ! videoconvert ! openh264enc ! h264parse ! mp4mux ! filesink location=cam0.mp4
  * gst-launch-1.0 pvshmsrc shared-mem-id=cam0 normalize=true mode=all timeout=5000000000 ! pngenc ! multifilesink
+ * gst-play-1.0 pvshm://cam0
+ * gst-launch-1.0 uridecodebin uri=pvshm://cam0?mode=all ! videoconvert ! autovideosink
  * ]|
  */
 // clang-format on
@@ -65,7 +71,9 @@
 #include "gstpvshmformat.h"
 #include "gstpvshmlog.h"
 #include "gstpvshmmeta.h"
-#include "gstpvshmvideo.h"
+#include "gstpvshmpts.h"
+#include "gstpvshmsrcbuffer.h"
+#include "gstpvshmuri.h"
 
 enum
 {
@@ -105,14 +113,11 @@ constexpr gboolean kDefaultAllowOtherOwner = FALSE;
 constexpr guint64 kDefaultSpin = 0;
 // How long a wait for a frame goes without looking whether the element is being flushed.
 constexpr std::chrono::milliseconds kWaitSlice{50};
-// The frame interval assumed for placing a frame after the previous one when neither the frame
-// nor the caps give its rate.
-constexpr GstClockTime kUnknownFrameInterval = 2 * GST_MSECOND;
 // Returned by the functions that make a frame's buffer when the frame is not output: create()
 // goes on to the next one.
 constexpr GstFlowReturn kFrameSkipped = GST_FLOW_CUSTOM_SUCCESS;
 
-GST_DEBUG_CATEGORY_STATIC(gst_pv_shm_src_debug);
+GST_DEBUG_CATEGORY(gst_pv_shm_src_debug);
 #define GST_CAT_DEFAULT gst_pv_shm_src_debug
 
 #define GST_TYPE_PV_SHM_SRC_MODE (gst_pv_shm_src_mode_get_type())
@@ -150,27 +155,6 @@ enum class Absence
     None, // a live writer, or nothing looked at yet
     NoSegment,
     WriterGone,
-};
-
-// What the output caps say of every buffer; set when downstream accepts them.
-struct PvShmSrcOutput
-{
-    GstVideoInfo video_info{};
-    bool raw_video = false;
-    bool downstream_video_meta = false;
-    // The caps' frame interval; GST_CLOCK_TIME_NONE for a variable or unknown rate.
-    GstClockTime frame_interval = GST_CLOCK_TIME_NONE;
-};
-
-// The buffer of the next frame read in place, made before the wait for it: the metas every such
-// buffer carries are allocated while the caches are warm from the last frame, so that a reader
-// just woken (its caches cold) only fills them in. Made for the output as it is, and let go when
-// the output caps change.
-struct PvShmSrcNextBuffer
-{
-    GstBuffer* buffer = nullptr;
-    GstVideoMeta* video = nullptr; // raw video: in the output's format, the layout set per frame
-    GstPvShmMetas metas;
 };
 
 struct PvShmSrcState
@@ -230,8 +214,9 @@ struct _GstPvShmSrc
 };
 
 G_DEFINE_TYPE_WITH_CODE(GstPvShmSrc, gst_pv_shm_src, GST_TYPE_PUSH_SRC,
-                        GST_DEBUG_CATEGORY_INIT(gst_pv_shm_src_debug, "pvshmsrc", 0,
-                                                "pvshm shared-memory source"));
+                        G_IMPLEMENT_INTERFACE(GST_TYPE_URI_HANDLER, gst_pv_shm_uri_src_handler_init)
+                            GST_DEBUG_CATEGORY_INIT(gst_pv_shm_src_debug, "pvshmsrc", 0,
+                                                    "pvshm shared-memory source"));
 GST_ELEMENT_REGISTER_DEFINE(pvshmsrc, "pvshmsrc", GST_RANK_NONE, GST_TYPE_PV_SHM_SRC);
 
 static void gst_pv_shm_src_finalize(GObject* object);
@@ -261,12 +246,10 @@ static void gst_pv_shm_src_class_init(GstPvShmSrcClass* klass)
 
     const auto settings =
         GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
-    g_object_class_install_property(
-        gobject_class, PROP_SHARED_MEM_ID,
-        g_param_spec_string("shared-mem-id", "Shared memory id",
-                            "Id of the segment to read (required): 1 to 200 characters of "
-                            "[A-Za-z0-9._-], not starting with '.'",
-                            nullptr, settings));
+    g_object_class_install_property(gobject_class, PROP_SHARED_MEM_ID,
+                                    g_param_spec_string("shared-mem-id", "Shared memory id",
+                                                        gst_pv_shm_id_blurb("read"), nullptr,
+                                                        settings));
     g_object_class_install_property(
         gobject_class, PROP_NORMALIZE,
         g_param_spec_boolean("normalize", "Normalize",
@@ -453,7 +436,6 @@ static gboolean gst_pv_shm_src_start(GstBaseSrc* src)
     PvShmSrcState* state = self->state;
     std::string id;
     pvshm::ReaderOptions options;
-    options.allow_other_owner_switch = "allow-other-owner=true";
     {
         std::lock_guard lock(state->lock);
         id = state->shared_mem_id;
@@ -562,21 +544,6 @@ static PvShmSrcOutput gst_pv_shm_src_output_of(GstPvShmSrc* self, GstCaps* caps)
     return output;
 }
 
-static PvShmSrcNextBuffer gst_pv_shm_src_make_next(const PvShmSrcOutput& output)
-{
-    PvShmSrcNextBuffer next;
-    next.buffer = gst_buffer_new();
-    if (output.raw_video) {
-        GstVideoInfo video = output.video_info;
-        next.video = gst_buffer_add_video_meta_full(
-            next.buffer, GST_VIDEO_FRAME_FLAG_NONE, GST_VIDEO_INFO_FORMAT(&video),
-            GST_VIDEO_INFO_WIDTH(&video), GST_VIDEO_INFO_HEIGHT(&video),
-            GST_VIDEO_INFO_N_PLANES(&video), video.offset, video.stride);
-    }
-    next.metas = gst_pv_shm_meta_attach(next.buffer);
-    return next;
-}
-
 static void gst_pv_shm_src_drop_next(PvShmSrcState* state)
 {
     if (state->next.buffer)
@@ -607,123 +574,13 @@ static bool gst_pv_shm_src_use_caps(GstPvShmSrc* self, GstCaps* caps)
     return true;
 }
 
-static void delete_view(gpointer view)
-{
-    delete static_cast<pvshm::FrameView*>(view);
-}
-
-static void delete_mat(gpointer mat)
-{
-    delete static_cast<cv::Mat*>(mat);
-}
-
-static bool layout_is_default(const pvshm::FrameInfo& info, const GstVideoInfo& video)
-{
-    for (guint i = 0; i < GST_VIDEO_INFO_N_PLANES(&video); ++i)
-        if (info.strides[i] != guint(GST_VIDEO_INFO_PLANE_STRIDE(&video, i)) ||
-            info.plane_offsets[i] != GST_VIDEO_INFO_PLANE_OFFSET(&video, i))
-            return false;
-    return info.payload_size >= GST_VIDEO_INFO_SIZE(&video);
-}
-
-// The frame in place: the buffer pins its slot until it is freed. Raw video carries its layout
-// in a GstVideoMeta, or is copied into GStreamer's layout for a downstream that ignores metas.
-// `metas` are the buffer's frame-fact metas, attached already (empty for a copy). nullptr, with
-// an element error posted, when the frame cannot be mapped for that copy.
-static GstBuffer* gst_pv_shm_src_wrap(GstPvShmSrc* self, pvshm::FrameView view,
-                                      const PvShmSrcOutput& output, GstPvShmMetas& metas)
-{
-    PvShmSrcState* state = self->state;
-    const pvshm::FrameInfo& info = view.info();
-    auto* held = new pvshm::FrameView(std::move(view));
-    PvShmSrcNextBuffer made =
-        state->next.buffer ? std::exchange(state->next, {}) : gst_pv_shm_src_make_next(output);
-    g_autoptr(GstBuffer) buffer = made.buffer;
-    gst_buffer_append_memory(
-        buffer, gst_memory_new_wrapped(GST_MEMORY_FLAG_READONLY, const_cast<uint8_t*>(held->data()),
-                                       held->size(), 0, held->size(), held, delete_view));
-    metas = made.metas;
-    if (!output.raw_video)
-        return g_steal_pointer(&buffer);
-    for (guint i = 0; i < made.video->n_planes; ++i) {
-        made.video->offset[i] = info.plane_offsets[i];
-        made.video->stride[i] = gint(info.strides[i]);
-    }
-    if (output.downstream_video_meta || layout_is_default(info, output.video_info))
-        return g_steal_pointer(&buffer);
-    metas = {};
-    const GstVideoInfo* video = &output.video_info;
-    g_autoptr(GstBuffer) copy =
-        gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(video), nullptr);
-    if (!gst_pv_shm_video_copy(GST_ELEMENT(self), *video, buffer, copy))
-        return nullptr;
-    return g_steal_pointer(&copy);
-}
-
-// The frame as the library normalizes it, or black of the frame's (else the current output's)
-// size when it cannot be decoded. nullptr when there is no size to make black.
-static std::unique_ptr<cv::Mat> gst_pv_shm_src_normalize(GstPvShmSrc* self,
-                                                         const pvshm::FrameView& view,
-                                                         pvshm::ColorOrder unordered)
-{
-    const PvShmSrcOutput& output = self->state->output;
-    auto rgb = std::make_unique<cv::Mat>();
-    try {
-        pvshm::normalize_to_rgb(view.info(), view.data(), *rgb, unordered);
-    } catch (const std::exception& error) {
-        int width = int(view.info().width);
-        int height = int(view.info().height);
-        if ((width == 0 || height == 0) && output.raw_video) {
-            width = GST_VIDEO_INFO_WIDTH(&output.video_info);
-            height = GST_VIDEO_INFO_HEIGHT(&output.video_info);
-        }
-        if (width == 0 || height == 0) {
-            GST_ELEMENT_WARNING(self, STREAM, DECODE,
-                                ("Could not decode a frame of unknown size, skipped"),
-                                ("%s", error.what()));
-            return nullptr;
-        }
-        GST_ELEMENT_WARNING(self, STREAM, DECODE, ("Could not decode a frame, output black"),
-                            ("%s", error.what()));
-        *rgb = cv::Mat::zeros(height, width, CV_8UC3);
-    }
-    return rgb;
-}
-
-// `rgb` (taken) as a buffer laid out as `video` says: the image itself when GStreamer's rows are
-// its rows, else a copy. nullptr, with an element error posted, when the copy cannot be mapped.
-static GstBuffer* gst_pv_shm_src_rgb_buffer(GstPvShmSrc* self, std::unique_ptr<cv::Mat> rgb,
-                                            const GstVideoInfo& video)
-{
-    const gsize size = rgb->total() * rgb->elemSize();
-    if (GST_VIDEO_INFO_PLANE_STRIDE(&video, 0) == gint(rgb->step[0]) && rgb->isContinuous()) {
-        cv::Mat* held = rgb.release();
-        return gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, held->data, size, 0, size,
-                                           held, delete_mat);
-    }
-    // GStreamer pads RGB rows to 4 bytes.
-    g_autoptr(GstBuffer) buffer =
-        gst_buffer_new_allocate(nullptr, GST_VIDEO_INFO_SIZE(&video), nullptr);
-    GstMapInfo map;
-    if (!gst_buffer_map(buffer, &map, GST_MAP_WRITE)) {
-        GST_ELEMENT_ERROR(
-            self, RESOURCE, FAILED, ("Could not map a buffer to copy a frame into"),
-            ("%" G_GSIZE_FORMAT " bytes for a normalized frame", gst_buffer_get_size(buffer)));
-        return nullptr;
-    }
-    const auto stride = size_t(GST_VIDEO_INFO_PLANE_STRIDE(&video, 0));
-    for (int row = 0; row < rgb->rows; ++row)
-        std::copy_n(rgb->ptr<uint8_t>(row), size_t(rgb->cols) * 3, map.data + row * stride);
-    gst_buffer_unmap(buffer, &map);
-    return g_steal_pointer(&buffer);
-}
-
 // The frame normalized to RGB, in caps of its size, negotiated before the buffer is made.
 static GstFlowReturn gst_pv_shm_src_frame_normalized(GstPvShmSrc* self,
                                                      const pvshm::FrameView& view,
                                                      pvshm::ColorOrder unordered, GstBuffer** out)
 {
-    std::unique_ptr<cv::Mat> rgb = gst_pv_shm_src_normalize(self, view, unordered);
+    std::unique_ptr<cv::Mat> rgb =
+        gst_pv_shm_src_buffer_normalize(GST_ELEMENT(self), view, unordered, self->state->output);
     if (!rgb)
         return kFrameSkipped;
     GstVideoInfo video;
@@ -731,7 +588,7 @@ static GstFlowReturn gst_pv_shm_src_frame_normalized(GstPvShmSrc* self,
     g_autoptr(GstCaps) caps = gst_video_info_to_caps(&video);
     if (!gst_pv_shm_src_use_caps(self, caps))
         return GST_FLOW_NOT_NEGOTIATED;
-    *out = gst_pv_shm_src_rgb_buffer(self, std::move(rgb), video);
+    *out = gst_pv_shm_src_buffer_rgb(GST_ELEMENT(self), std::move(rgb), video);
     return *out ? GST_FLOW_OK : GST_FLOW_ERROR;
 }
 
@@ -757,14 +614,14 @@ static GstFlowReturn gst_pv_shm_src_frame_as_stored(GstPvShmSrc* self, pvshm::Fr
             return GST_FLOW_NOT_NEGOTIATED;
         state->caps_key = gst_pv_shm_format_caps_key(info, view.data());
     }
-    *out = gst_pv_shm_src_wrap(self, std::move(view), state->output, metas);
+    *out = gst_pv_shm_src_buffer_wrap(GST_ELEMENT(self), std::move(view), state->output,
+                                      state->next, metas);
     return *out ? GST_FLOW_OK : GST_FLOW_ERROR;
 }
 
 // The frame's facts on its buffer (see the element's documentation). PTS are the frame's
-// CLOCK_MONOTONIC capture time in our running time, so that latency since capture is preserved,
-// and always increase, so that muxers and encoders take the stream. `metas`, when attached
-// already, are filled in.
+// CLOCK_MONOTONIC capture time in our running time, placed by gst_pv_shm_place_frame().
+// `metas`, when attached already, are filled in.
 static void gst_pv_shm_src_stamp(GstPvShmSrc* self, GstBuffer* buffer, const pvshm::FrameInfo& info,
                                  GstPvShmMetas metas)
 {
@@ -781,36 +638,15 @@ static void gst_pv_shm_src_stamp(GstPvShmSrc* self, GstBuffer* buffer, const pvs
         running = capture - *state->clockless_origin_ns;
     }
 
-    GstClockTime pts;
-    if (!GST_CLOCK_TIME_IS_VALID(state->last_pts)) {
-        pts = GstClockTime(std::max<int64_t>(running, 0));
-    } else {
-        // At least half a frame interval after the previous frame: strictly increasing is not
-        // enough, as muxers count time in ticks (mp4mux: 1/3000 s at 30 frames/s) and two PTS
-        // within one tick become one timestamp in the file. Half an interval (not the gap since
-        // the previous frame, which can be hours for a dead writer's last frame) places frames
-        // captured before the pipeline started, or by a restarted writer whose times are older,
-        // and lets the frames that follow catch up with their capture time.
-        GstClockTime interval = kUnknownFrameInterval;
-        if (info.duration_ns > 0)
-            interval = GstClockTime(info.duration_ns);
-        else if (GST_CLOCK_TIME_IS_VALID(state->output.frame_interval))
-            interval = state->output.frame_interval;
-        const GstClockTime earliest = state->last_pts + std::max<GstClockTime>(interval / 2, 1);
-        pts = running > int64_t(earliest) ? GstClockTime(running) : earliest;
-    }
-    GstClockTime duration = GST_CLOCK_TIME_NONE;
-    if (info.duration_ns > 0)
-        duration = GstClockTime(info.duration_ns);
-    else if (GST_CLOCK_TIME_IS_VALID(state->output.frame_interval))
-        duration = state->output.frame_interval;
-    else if (GST_CLOCK_TIME_IS_VALID(state->last_pts))
-        duration = pts - state->last_pts;
-    GST_BUFFER_PTS(buffer) = pts;
-    GST_BUFFER_DURATION(buffer) = duration;
+    const GstPvShmPlacement placed = gst_pv_shm_place_frame(
+        running, state->last_pts,
+        info.duration_ns > 0 ? GstClockTime(info.duration_ns) : GST_CLOCK_TIME_NONE,
+        state->output.frame_interval);
+    GST_BUFFER_PTS(buffer) = placed.pts;
+    GST_BUFFER_DURATION(buffer) = placed.duration;
     GST_BUFFER_OFFSET(buffer) = info.sequence;
     GST_BUFFER_OFFSET_END(buffer) = info.sequence + 1;
-    state->last_pts = pts;
+    state->last_pts = placed.pts;
 
     if (!metas.unix_time)
         metas = gst_pv_shm_meta_attach(buffer);
@@ -965,7 +801,7 @@ static GstFlowReturn gst_pv_shm_src_create(GstPushSrc* src, GstBuffer** out)
     }
     for (;;) {
         if (!settings.normalize && !state->next.buffer)
-            state->next = gst_pv_shm_src_make_next(state->output);
+            state->next = gst_pv_shm_src_buffer_prepare(state->output);
         GstFlowReturn result = GST_FLOW_OK;
         auto view = gst_pv_shm_src_next_frame(self, settings, result);
         if (!view)

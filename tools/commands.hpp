@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,9 @@ namespace pvshm::cli {
 
 // The options of every reading command: --allow-other-owner.
 ReaderOptions reader_options(bool allow_other_owner);
+// What `error` says, and for a segment of another user how to allow it (`allow_with`).
+std::string error_text(const std::exception& error,
+                       const std::string& allow_with = "--allow-other-owner");
 
 int list_segments(bool json, const ReaderOptions& options);
 int show_info(const std::string& id, bool json, const ReaderOptions& options);

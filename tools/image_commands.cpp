@@ -168,7 +168,7 @@ int snapshot(const std::string& id, const std::string& file, const std::string& 
 
 int write_image_file(const std::string& id, const std::string& file)
 {
-    Reader check_id(id); // an invalid id is refused before the file is read
+    validate_id(id); // an invalid id is refused before the file is read
     const std::vector<uint8_t> bytes = read_image_file(file);
     // Stored as they are, like dev_write_image_to_shared_memory does; readers of bytes that do
     // not decode get zeros, so say so now.
@@ -186,7 +186,7 @@ int write_image_file(const std::string& id, const std::string& file)
 int clear(const std::vector<std::string>& ids, bool force)
 {
     for (const std::string& id : ids)
-        Reader check_id(id); // one invalid id: nothing is removed
+        validate_id(id); // one invalid id: nothing is removed
     const std::vector<std::string> listed = list_segment_ids();
     int status = 0;
     for (const std::string& id : ids) {
@@ -220,12 +220,11 @@ int clear_dead()
     for (const std::string& id : list_segment_ids()) {
         std::optional<SegmentStatus> segment;
         try {
-            ReaderOptions options;
-            options.allow_other_owner_switch = "`pvshm clear " + id + "`";
-            segment = Reader(id, options).status();
+            segment = Reader(id).status();
         } catch (const std::exception& error) {
             // Whose writer cannot be told: left for `pvshm clear ID` to remove by name.
-            std::fprintf(stderr, "pvshm: skipped '%s': %s\n", id.c_str(), error.what());
+            std::fprintf(stderr, "pvshm: skipped '%s': %s\n", id.c_str(),
+                         error_text(error, "`pvshm clear " + id + "`").c_str());
             continue;
         }
         if (!segment || segment->writer_alive)

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <pvshm/shared_mem_id.hpp>
+
 #include "command_suggestion.hpp"
 #include "commands.hpp"
 #include "rtsp_command.hpp"
@@ -17,8 +19,7 @@
 
 namespace {
 
-constexpr const char* kIdHelp =
-    "Shared-memory id: 1 to 200 characters of [A-Za-z0-9._-], not starting with '.'";
+const std::string kIdHelp = std::string("Shared-memory id: ") + pvshm::kIdRule;
 constexpr const char* kAllowOtherOwnerHelp =
     "Read segments owned by another user (refused by default: they could have been planted)";
 
@@ -182,7 +183,7 @@ int main(int argc, char** argv)
     try {
         return run();
     } catch (const std::exception& error) {
-        std::fprintf(stderr, "pvshm: %s\n", error.what());
+        std::fprintf(stderr, "pvshm: %s\n", pvshm::cli::error_text(error).c_str());
         return 1;
     }
 }

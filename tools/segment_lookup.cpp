@@ -6,6 +6,8 @@
 #include <glib.h>
 #include <stdexcept>
 
+#include <pvshm/error.hpp>
+
 #include "commands.hpp"
 
 namespace pvshm::cli {
@@ -14,8 +16,15 @@ ReaderOptions reader_options(bool allow_other_owner)
 {
     ReaderOptions options;
     options.allow_other_owner = allow_other_owner;
-    options.allow_other_owner_switch = "--allow-other-owner";
     return options;
+}
+
+std::string error_text(const std::exception& error, const std::string& allow_with)
+{
+    if (dynamic_cast<const OtherOwnerError*>(&error))
+        return std::string(error.what()) + "; allow it with " + allow_with +
+               " (or PVSHM_ALLOW_OTHER_OWNERS=1)";
+    return error.what();
 }
 
 SegmentStatus require_segment(Reader& reader)

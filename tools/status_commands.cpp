@@ -114,7 +114,7 @@ std::vector<Listed> list_all(const ReaderOptions& options)
                 listed.push_back({id, std::move(status), {}});
             // nullopt: removed since the directory was read
         } catch (const std::exception& error) {
-            listed.push_back({id, std::nullopt, error.what()});
+            listed.push_back({id, std::nullopt, error_text(error)});
         }
     }
     return listed;

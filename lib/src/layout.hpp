@@ -16,7 +16,8 @@
 //   +------------------------+-----------+-----------+-- ... --+--------------+--------------+--
 //
 // Every field is fixed width and little-endian (x86-64 and aarch64 alike); reserved bytes are
-// zero. A reader trusts nothing here: see checked_geometry() in segment.cpp.
+// zero. A reader trusts nothing here: see header_problem() in segment.cpp and read_slot_desc() in
+// slot_desc.cpp.
 //
 // Layout versions:
 //   1  initial layout.
@@ -102,6 +103,8 @@ inline constexpr uint64_t kMagic = 0x31304d4853565050; // "PPVSHM01" read as lit
 inline constexpr uint32_t kVersion = 2;
 inline constexpr uint32_t kMinSlots = 1;
 inline constexpr uint32_t kMaxSlots = 64;
+// A slot index no segment has: "no slot" wherever one is looked for.
+inline constexpr uint32_t kNoSlot = UINT32_MAX;
 inline constexpr uint64_t kPageSize = 4096;
 inline constexpr size_t kCameraIdBytes = 128;
 inline constexpr size_t kCapsBytes = 1024;

@@ -48,9 +48,6 @@ constexpr int kPinNextAttempts = 16;
 // find_slot_settled()); a writer publishing faster than a scan of 64 slots is not a real one.
 constexpr int kSettleAttempts = 16;
 
-// find_slot()'s "none".
-constexpr uint32_t kNoSlot = UINT32_MAX;
-
 // A busy loop's pause: lets the core's other thread run and saves power while spinning.
 inline void cpu_relax()
 {
@@ -250,7 +247,8 @@ private:
             if (!superseded && (has_new_frame() || segment_->still_named()))
                 return true;
             // A reader of every frame finishes a replaced segment's frames before it follows.
-            if (superseded && in_order_ && find_slot(last_sequence_, Pick::Oldest).first != kNoSlot)
+            if (superseded && in_order_ &&
+                find_slot(last_sequence_, Pick::Oldest).first != layout::kNoSlot)
                 return true;
             segment_.reset();
             unreadable_latest_ = 0;
@@ -272,10 +270,7 @@ private:
     {
         auto opened = Segment::open(path_, Segment::Access::ReadOnly, [this](const Segment& s) {
             if (s.owner() != geteuid() && !options_.allow_other_owner)
-                throw SegmentError(path_ + " belongs to uid " + std::to_string(s.owner()) +
-                                   ", not to this user; allow it with " +
-                                   options_.allow_other_owner_switch +
-                                   " (or PVSHM_ALLOW_OTHER_OWNERS=1)");
+                throw OtherOwnerError(path_, s.owner());
         });
         return std::shared_ptr<Segment>(std::move(opened));
     }
@@ -305,18 +300,18 @@ private:
         // The slot `latest` names, unless the writer is rewriting it: then the newest whole one.
         layout::SlotDesc copy;
         layout::SlotDesc newest;
-        uint32_t newest_slot = kNoSlot;
+        uint32_t newest_slot = layout::kNoSlot;
         for (uint32_t i = 0; i <= segment.slot_count(); ++i) {
             const uint32_t slot = i == 0 ? named : i - 1;
             if (!copy_whole(segment.desc(slot), copy) ||
-                (newest_slot != kNoSlot && copy.sequence <= newest.sequence))
+                (newest_slot != layout::kNoSlot && copy.sequence <= newest.sequence))
                 continue;
             std::memcpy(&newest, &copy, sizeof copy);
             newest_slot = slot;
             if (i == 0 && copy.sequence >= layout::latest_sequence(latest))
                 break;
         }
-        if (newest_slot == kNoSlot)
+        if (newest_slot == layout::kNoSlot)
             return std::nullopt;
         return read_slot_desc(newest, segment.slot_stride(), path_, newest_slot);
     }
@@ -433,7 +428,7 @@ private:
     {
         for (int attempt = 0; attempt < kPinNextAttempts; ++attempt) {
             const auto [slot, sequence] = find_slot_settled(last_sequence_, Pick::Oldest);
-            if (slot == kNoSlot)
+            if (slot == layout::kNoSlot)
                 return std::nullopt;
             auto pin = pin_frame(slot);
             if (!pin || pin->info().sequence != sequence)
@@ -453,7 +448,7 @@ private:
         const uint64_t latest = layout::load_acquire(segment_->header().latest);
         if (latest == unreadable_latest_ || !has_new_frame())
             return false;
-        return find_slot(last_sequence_, Pick::Newest).first != kNoSlot;
+        return find_slot(last_sequence_, Pick::Newest).first != layout::kNoSlot;
     }
 
     bool has_new_frame() const
@@ -470,10 +465,10 @@ private:
     };
 
     // The slot holding the oldest or newest complete frame newer than `after`, with its sequence
-    // number; kMaxSlots when there is none. Sequence numbers are only hints until pinned.
+    // number; layout::kNoSlot when there is none. Sequence numbers are only hints until pinned.
     std::pair<uint32_t, uint64_t> find_slot(uint64_t after, Pick pick) const
     {
-        uint32_t found = kNoSlot;
+        uint32_t found = layout::kNoSlot;
         uint64_t found_sequence = 0;
         for (uint32_t slot = 0; slot < segment_->slot_count(); ++slot) {
             const auto& desc = segment_->desc(slot);
@@ -481,7 +476,7 @@ private:
                 continue;
             const uint64_t sequence = layout::load_relaxed(desc.sequence);
             const bool better =
-                found == kNoSlot ||
+                found == layout::kNoSlot ||
                 (pick == Pick::Oldest ? sequence < found_sequence : sequence > found_sequence);
             if (sequence > after && better) {
                 found = slot;
@@ -499,17 +494,17 @@ private:
         for (int attempt = 0; attempt < kSettleAttempts; ++attempt) {
             const uint64_t before = layout::load_acquire(latest);
             const auto found = find_slot(after, pick);
-            if (found.first != kNoSlot || layout::load_acquire(latest) == before)
+            if (found.first != layout::kNoSlot || layout::load_acquire(latest) == before)
                 return found;
         }
-        return {kNoSlot, 0};
+        return {layout::kNoSlot, 0};
     }
 
     std::optional<FrameView> pin_newest()
     {
         for (int attempt = 0; attempt < kPinNewestAttempts; ++attempt) {
             const auto [slot, sequence] = find_slot_settled(0, Pick::Newest);
-            if (slot == kNoSlot)
+            if (slot == layout::kNoSlot)
                 return std::nullopt;
             if (auto pin = pin_frame(slot); pin && pin->info().sequence >= sequence)
                 return accept(std::move(pin));

@@ -429,7 +429,7 @@ private:
     uint32_t newest_slot() const
     {
         const uint64_t latest = layout::load_relaxed(segment_->header().latest);
-        return latest == 0 ? layout::kMaxSlots : layout::latest_slot(latest);
+        return latest == 0 ? layout::kNoSlot : layout::latest_slot(latest);
     }
 
     void keep_published()

@@ -95,11 +95,15 @@ py::dict frame_dict(const FrameInfo& info)
     dict["height"] = info.height;
     dict["format"] = std::string(format_name(info.format));
     dict["sequence"] = info.sequence;
+    // The names of FrameInfo's fields; timestamp_ns and monotonic_ns are the names the first
+    // releases used, kept for the programs written against them.
+    dict["timestamp_realtime_ns"] = info.timestamp_realtime_ns;
+    dict["timestamp_monotonic_ns"] = info.timestamp_monotonic_ns;
     dict["timestamp_ns"] = info.timestamp_realtime_ns;
+    dict["monotonic_ns"] = info.timestamp_monotonic_ns;
     // As the seed's ImageMeta::timestamp_ms: whole milliseconds, rounded down.
     const int64_t ns = info.timestamp_realtime_ns;
     dict["timestamp_ms"] = ns / 1000000 - (ns % 1000000 < 0 ? 1 : 0);
-    dict["monotonic_ns"] = info.timestamp_monotonic_ns;
     dict["camera_id"] = text_from_segment(info.camera_id);
     dict["caps"] = text_from_segment(info.caps);
     dict["payload_size"] = info.payload_size;

@@ -16,8 +16,9 @@ namespace pvshm::python {
 // rather than a UnicodeDecodeError in the middle of a read loop.
 pybind11::str text_from_segment(const std::string& text);
 
-// Reader.metadata: width, height, format, sequence, timestamp_ns, timestamp_ms, monotonic_ns,
-// camera_id, caps, payload_size, bit_depth and metadata (the user metadata dict).
+// Reader.metadata: width, height, format, sequence, timestamp_realtime_ns,
+// timestamp_monotonic_ns (also as timestamp_ns and monotonic_ns), timestamp_ms, camera_id, caps,
+// payload_size, bit_depth and metadata (the user metadata dict).
 pybind11::dict frame_dict(const FrameInfo& info);
 
 // The user metadata of a frame as a new dict.

@@ -195,6 +195,9 @@ void warm_up()
     array_from_image(std::move(rgb));
 }
 
+// SegmentError's Python class, for the translator that words a refused owner's error.
+PyObject* segment_error_type = nullptr;
+
 } // namespace
 } // namespace pvshm::python
 
@@ -207,15 +210,22 @@ PYBIND11_MODULE(_pvshm, module)
 
     // std::invalid_argument already becomes ValueError (pybind11's default); the library's own
     // errors get Python classes so that callers can tell them from their own mistakes.
-    py::register_exception<pvshm::SegmentError>(module, "SegmentError", PyExc_RuntimeError).doc() =
-        "The id names an object that is not a usable pvshm segment (truncated, corrupt, "
-        "of another layout version or another user).";
+    auto& segment_error =
+        py::register_exception<pvshm::SegmentError>(module, "SegmentError", PyExc_RuntimeError);
+    segment_error.doc() = "The id names an object that is not a usable pvshm segment (truncated, "
+                          "corrupt, of another layout version or another user).";
+    segment_error_type = segment_error.ptr();
     py::register_exception<pvshm::DecodeError>(module, "DecodeError", PyExc_RuntimeError).doc() =
         "A frame's bytes could not be decoded into an image.";
     py::register_exception_translator([](std::exception_ptr error) {
         try {
             if (error)
                 std::rethrow_exception(error);
+        } catch (const pvshm::OtherOwnerError& other_owner) {
+            PyErr_SetString(segment_error_type, (std::string(other_owner.what()) +
+                                                 "; allow it with allow_other_owner=True (or "
+                                                 "PVSHM_ALLOW_OTHER_OWNERS=1)")
+                                                    .c_str());
         } catch (const std::system_error& system_error) {
             // OSError(errno, text) picks the matching subclass (PermissionError, ...).
             PyErr_SetObject(PyExc_OSError,

@@ -60,7 +60,6 @@ ReaderOptions reader_options(bool allow_other_owner, double spin_seconds)
                               py::str(py::float_(spin_seconds)).cast<std::string>());
     ReaderOptions options;
     options.allow_other_owner = allow_other_owner;
-    options.allow_other_owner_switch = "allow_other_owner=True";
     options.spin = std::chrono::duration_cast<std::chrono::nanoseconds>(
         std::chrono::duration<double>(spin_seconds));
     return options;
@@ -305,8 +304,9 @@ yields (frame, info) pairs.
             R"doc(Description of the last frame this reader returned (read, view, read_next, view_next), or None.
 
 A dict with width, height, format (name such as "RGB", "NV12", "jpeg"; encoded frames report
-0x0), sequence (1 for the segment's first frame), timestamp_ns (CLOCK_REALTIME capture time),
-timestamp_ms (the same in whole milliseconds), monotonic_ns (CLOCK_MONOTONIC), camera_id, caps
+0x0), sequence (1 for the segment's first frame), timestamp_realtime_ns (CLOCK_REALTIME capture
+time), timestamp_monotonic_ns (CLOCK_MONOTONIC), as FrameInfo names them in C++ (also under the
+older keys timestamp_ns and monotonic_ns), timestamp_ms (whole milliseconds), camera_id, caps
 (GStreamer caps when pvshmsink wrote it), payload_size, bit_depth (significant bits of 16-bit
 gray, 0 = all) and metadata (the frame's user metadata: a dict of str to str, int or float).
 )doc")

@@ -135,7 +135,7 @@ takes every frame of each id in order (as Reader.read_next() does: from the newe
 first call, from frame 1 of a lossless writer that had written none yet) and matches them. With
 key, frames belong together when their user metadata holds an equal value under key (a trigger
 id the cameras store with each frame; a frame without the key belongs to no set). Without,
-when their capture times (info["timestamp_ns"]) lie within tolerance seconds (None: 0.005) of
+when their capture times (info["timestamp_realtime_ns"]) lie within tolerance seconds (None: 0.005) of
 each other. A set never mixes frames of two triggers (or moments): when a camera missed a frame,
 the other cameras' frames of that trigger are passed over (counted in frames_unmatched) and no
 set is returned for it.

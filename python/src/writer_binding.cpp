@@ -50,7 +50,7 @@ WriterOptions writer_options(long long slots, const std::string& camera_id, long
 {
     if (slots < 2 || slots > 64)
         throw py::value_error("Writer: slots must be 2 to 64, not " + std::to_string(slots));
-    if (bit_depth < 0 || bit_depth > 16)
+    if (bit_depth < 0 || bit_depth > static_cast<int>(kMaxBitDepth))
         throw py::value_error("Writer: bit_depth must be 0 (all 16 bits) or 1 to 16, not " +
                               std::to_string(bit_depth));
     // Beyond 10^9 s (30 years) the conversion to nanoseconds could overflow.

@@ -651,8 +651,8 @@ GST_START_TEST(test_depay_counts_a_frame_cut_by_the_end_of_stream)
 GST_END_TEST;
 
 // Host A's writer -> pvshmsrc mode=all -> pvshmpay -> bytes -> pvshmdepay -> pvshmsink on host B:
-// B's readers see A's camera id, capture times and user metadata. Sequence numbers are B's own:
-// the library's Writer numbers the frames it publishes (FrameInfo::sequence is ignored).
+// B's readers see A's camera id, capture times, user metadata and sequence numbers: pvshmsink
+// keeps a buffer's sequence number (WriterOptions::keep_sequence) when it is above the last one.
 GST_START_TEST(test_stream_relays_one_segment_into_another)
 {
     const std::string from = unique_id("streamfrom");

@@ -85,12 +85,24 @@ def test_age_counts_from_the_capture_time_the_writer_gave(shm_id):
     with pvshm.Writer(shm_id) as writer:
         writer.write(np.zeros((2, 2), np.uint8), timestamp_ns=captured)
     _, info = pvshm.Reader(shm_id).view(with_info=True)
-    assert info["timestamp_ns"] == captured
+    assert info["timestamp_realtime_ns"] == captured
     assert info["timestamp_ms"] == captured // 1_000_000
     assert 2000 <= info["age_ms"] < 12_000
-    monotonic_ago_ms = (time.monotonic_ns() - info["monotonic_ns"]) / 1e6
+    monotonic_ago_ms = (time.monotonic_ns() - info["timestamp_monotonic_ns"]) / 1e6
     assert abs(monotonic_ago_ms - info["age_ms"]) < 1000, "both capture times as long ago"
     assert info["writer_alive"] is False
+
+
+# C++'s FrameInfo names the capture times timestamp_realtime_ns and timestamp_monotonic_ns; the
+# Python module's first releases called them timestamp_ns and monotonic_ns, and programs read them.
+def test_capture_times_under_the_libraries_names_and_the_older_ones(shm_id):
+    with pvshm.Writer(shm_id) as writer:
+        writer.write(np.zeros((2, 2), np.uint8), timestamp_ns=time.time_ns() - 1_000_000)
+    reader = pvshm.Reader(shm_id)
+    _, info = reader.view(with_info=True)
+    for frame in (info, reader.metadata):
+        assert frame["timestamp_ns"] == frame["timestamp_realtime_ns"] > 0
+        assert frame["monotonic_ns"] == frame["timestamp_monotonic_ns"] > 0
 
 
 def test_metadata_describes_the_last_frame_returned_and_nothing_else(shm_id):

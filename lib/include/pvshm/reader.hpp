@@ -50,11 +50,9 @@ struct ReaderOptions
 {
     // Read segments owned by another user. Off by default: another user's object under an id
     // could have been planted. Also turned on by the environment variable
-    // PVSHM_ALLOW_OTHER_OWNERS=1, for programs that only use the seed API.
+    // PVSHM_ALLOW_OTHER_OWNERS=1, for programs that only use the seed API. A refused segment
+    // throws OtherOwnerError.
     bool allow_other_owner = false;
-    // How a refusal names the switch that allows another user's segment: each interface names
-    // its own ("allow_other_owner=True" in Python, "allow-other-owner=true" on pvshmsrc, ...).
-    std::string allow_other_owner_switch = "ReaderOptions::allow_other_owner";
     // Low-latency mode, off by default: how long each wait() looks for a new frame in a busy
     // loop, without a system call, before it sleeps. A frame published meanwhile is seen within
     // a microsecond and by a thread whose caches are warm, instead of after a futex wake-up and
