@@ -67,6 +67,9 @@
 // Runs: a writer that takes the id stores in run_first_sequence the number its first frame will
 // get. A reader of every frame whose first look finds a live writer that has published nothing
 // yet starts at that frame: the previous run's last frame, still the newest, is not new to it.
+// A writer that ends stores there the number after its last frame, so that the next writer's
+// run is known before that writer holds the id (a reader may look between its lock and its
+// store; after a crash, that moment stays open).
 //
 // Slot states (seqlock even = stable, odd = being written):
 //   EMPTY   (sequence 0, even)  --writer: W-lock, seqlock += 1, W-unlock-->    WRITING (odd)

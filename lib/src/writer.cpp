@@ -45,6 +45,15 @@ public:
     {
     }
 
+    // The next writer's run starts after this one's last frame. That writer stores the same number
+    // once it holds the id; meanwhile a reader of every frame that looks between its lock and that
+    // store must not take this run's last frame for one of the new run (layout.hpp, runs).
+    ~WriterCore()
+    {
+        if (segment_)
+            layout::store_release(segment_->header().run_first_sequence, sequence_ + 1);
+    }
+
     void take_id()
     {
         segment_ = owned_.take(sequence_);

@@ -2,6 +2,8 @@
 """Every frame in order (read_next, view_next, iteration), several ids at once (wait_any), and
 lossless replay: CONTRACT section 8."""
 
+import os
+import sys
 import threading
 import time
 
@@ -48,6 +50,31 @@ def test_the_first_every_frame_call_starts_at_the_newest_frame(shm_id):
     assert (reader.view_next() == 3).all()
     assert reader.frames_skipped == 0
     writer.close()
+
+
+# What a new writer holds between taking the id and storing where its run starts: the writer's
+# lock (lib/src/layout.hpp: kWriterLockByte), an OFD write lock that readers cannot take.
+HOLD_WRITER_LOCK = """
+import fcntl, os, struct, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.fcntl(fd, 37, struct.pack("hh4xqqi4x", fcntl.F_WRLCK, os.SEEK_SET, 0, 1, 0))  # F_OFD_SETLK
+print("locked", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_reader_looking_while_the_next_writer_takes_the_id_skips_the_last_run(shm_id, spawn):
+    # Guards a replay that handed its reader the previous run's last frame (1 run in 20): the
+    # next writer had its lock but had not yet stored where its run starts.
+    with pvshm.Writer(shm_id) as previous:
+        previous.write(gray(1))
+    directory = os.environ.get("PVSHM_SHM_DIR") or "/dev/shm"
+    next_writer = spawn([sys.executable, "-c", HOLD_WRITER_LOCK, f"{directory}/pvshm.{shm_id}"])
+    next_writer.expect("locked")
+    reader = pvshm.Reader(shm_id)
+    assert reader.writer_alive
+    assert reader.read_next() is None  # frame 1 is the previous run's: not new to this reader
+    assert next_writer.finish() == 0
 
 
 def test_frames_overwritten_before_they_were_read_are_counted_as_skipped(shm_id):
