@@ -43,7 +43,9 @@ GST_START_TEST(test_uri_sets_the_id_and_the_query_properties)
         from_uri(GST_URI_SRC, "pvshm://cam0?mode=all&timeout=5000000000&allow-other-owner=true");
     g_autofree gchar* factory = gst_object_get_name(GST_OBJECT(gst_element_get_factory(src)));
     fail_unless_equals_string(factory, "pvshmsrc");
-    fail_unless_equals_string(string_property(src, "shared-mem-id").c_str(), "cam0");
+    // The strings are kept in locals: the check macro holds their pointers past the statement.
+    const std::string id = string_property(src, "shared-mem-id");
+    fail_unless_equals_string(id.c_str(), "cam0");
     gint mode = 0;
     guint64 timeout = 0;
     gboolean allow_other_owner = FALSE;
@@ -52,7 +54,8 @@ GST_START_TEST(test_uri_sets_the_id_and_the_query_properties)
     fail_unless_equals_int(mode, 1); // all
     fail_unless_equals_uint64(timeout, 5000000000);
     fail_unless(allow_other_owner);
-    fail_unless_equals_string(uri_of(src).c_str(), "pvshm://cam0");
+    const std::string uri = uri_of(src);
+    fail_unless_equals_string(uri.c_str(), "pvshm://cam0");
     gst_object_unref(src);
 
     GstElement* sink =
@@ -64,8 +67,10 @@ GST_START_TEST(test_uri_sets_the_id_and_the_query_properties)
     g_object_get(sink, "slots", &slots, "lossless", &lossless, nullptr);
     fail_unless_equals_int(slots, 8);
     fail_unless(lossless);
-    fail_unless_equals_string(string_property(sink, "shared-mem-id").c_str(), "line-2.a_b");
-    fail_unless_equals_string(string_property(sink, "camera-id").c_str(), "front left");
+    const std::string sink_id = string_property(sink, "shared-mem-id");
+    fail_unless_equals_string(sink_id.c_str(), "line-2.a_b");
+    const std::string camera_id = string_property(sink, "camera-id");
+    fail_unless_equals_string(camera_id.c_str(), "front left");
     gst_object_unref(sink);
 }
 GST_END_TEST;
@@ -104,7 +109,8 @@ GST_START_TEST(test_uri_refuses_what_it_cannot_apply_and_sets_nothing)
         gint mode = -1;
         g_object_get(src, "mode", &mode, nullptr);
         fail_unless_equals_int(mode, 0); // latest, as before
-        fail_unless_equals_string(string_property(src, "shared-mem-id").c_str(), "before");
+        const std::string id = string_property(src, "shared-mem-id");
+        fail_unless_equals_string(id.c_str(), "before");
         gst_object_unref(src);
     }
 }
