@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -61,20 +60,6 @@ def gst_env(cli_path, tmp_path_factory):
 @pytest.fixture
 def opencv():
     pytest.importorskip("cv2", reason="OpenCV's Python module (python3-opencv) is missing")
-
-
-@pytest.fixture
-def tls_certificate(tmp_path):
-    """A self-signed certificate for localhost and its key, PEM files: (certificate, key)."""
-    if not shutil.which("openssl"):
-        pytest.skip("openssl is not installed")
-    certificate, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=localhost", "-keyout", key, "-out", certificate],
-        check=True, capture_output=True, timeout=WAIT,
-    )
-    return certificate, key
 
 
 @pytest.fixture

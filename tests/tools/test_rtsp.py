@@ -17,7 +17,7 @@ import pytest
 from rtsp_support import (  # noqa: F401 (fixtures)
     BLACK, BLUE, RED, WAIT, RtspConnection, assert_colour, drain, free_port, gst_env,
     gst_viewer_argv, is_colour, next_frame, next_frame_size, opencv, producer, rtsp_describe,
-    rtsp_id, server, tls_certificate, viewer, watching_gst_viewer,
+    rtsp_id, server, viewer, watching_gst_viewer,
 )
 
 

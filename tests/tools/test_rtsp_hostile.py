@@ -10,7 +10,7 @@ import pytest
 
 from rtsp_support import (  # noqa: F401 (fixtures)
     BLUE, WAIT, RtspConnection, assert_colour, gst_env, next_frame, next_frame_size, opencv,
-    producer, rtsp_id, server, tls_certificate, viewer, watching_gst_viewer,
+    producer, rtsp_id, server, viewer, watching_gst_viewer,
 )
 
 USER, PASSWORD = "alice", "s3cret-Pass"
