@@ -28,10 +28,22 @@
  * not-negotiated) is skipped and counted as a drop, with one warning, and the stream goes on; a
  * frame larger than `max-frame-size` is skipped without waiting for its bytes.
  *
+ * It reads stream versions 1 to 3. Frames of a later version (a newer sender) are skipped and
+ * counted (frames-unreadable-version), with one warning per stream naming the version received
+ * and the versions read.
+ *
+ * Heartbeats (version 3: the sender's writer alive or not, and the newest sequence number of its
+ * id, sent while frames do not flow) are not frames: each one posts an element message
+ * "pvshm-heartbeat" on the bus with `writer-alive` (boolean), `sequence` (guint64: the newest
+ * frame of the sender's id, 0: none) and `realtime-ns` (gint64: when the sender sent it, its
+ * CLOCK_REALTIME; 0: unknown), and the last one is in `stats` (heartbeats,
+ * heartbeat-writer-alive, heartbeat-sequence), for an application that polls.
+ *
  * `stats`: frames (pushed), drops (frames lost: gaps in the sender's sequence numbers, else one
  * per damaged frame or run of garbage), frames-damaged (headers that checked over bodies that
- * did not), frames-too-large, bytes-skipped, bytes-received and bytes-checksummed (the parser's
- * work: at most 25 per byte received, whatever the bytes).
+ * did not), frames-too-large, frames-unreadable-version, bytes-skipped, bytes-received,
+ * bytes-checksummed (the parser's work: at most 25 per byte received, whatever the bytes),
+ * heartbeats, heartbeat-writer-alive, heartbeat-sequence.
  *
  * ## Example launch lines
  * |[
@@ -156,12 +168,17 @@ struct PvShmDepayState
     std::optional<uint64_t> last_sequence;
     std::string refused_caps;
     bool warned_too_large = false;
+    // The later stream version last warned of since the stream began (0: none).
+    uint16_t warned_version = 0;
+    bool warned_encoding = false;
     GstFlowReturn flow = GST_FLOW_OK;
 
     // Guards what the stats property reads.
     std::mutex lock;
     pvshm::stream::DeframeStats stats;
     uint64_t bytes_received = 0;
+    bool heartbeat_writer_alive = false;
+    uint64_t heartbeat_sequence = 0;
 
     ~PvShmDepayState() { g_object_unref(adapter); }
 };
@@ -213,9 +230,12 @@ static void gst_pv_shm_depay_class_init(GstPvShmDepayClass* klass)
         g_param_spec_boxed("stats", "Statistics",
                            "Frames pushed (frames), frames lost (drops), damaged frames "
                            "(frames-damaged), frames above max-frame-size (frames-too-large), "
-                           "bytes skipped while resynchronising (bytes-skipped), bytes received "
-                           "(bytes-received) and bytes checksummed (bytes-checksummed: the "
-                           "parser's work, at most 25 per byte received)",
+                           "frames of a stream version this element does not read "
+                           "(frames-unreadable-version), bytes skipped while resynchronising "
+                           "(bytes-skipped), bytes received (bytes-received), bytes checksummed "
+                           "(bytes-checksummed: the parser's work, at most 25 per byte "
+                           "received), heartbeats received (heartbeats) and what the last one "
+                           "said (heartbeat-writer-alive, heartbeat-sequence)",
                            GST_TYPE_STRUCTURE,
                            GParamFlags(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
@@ -277,13 +297,17 @@ static void gst_pv_shm_depay_get_property(GObject* object, guint prop_id, GValue
         std::lock_guard lock(state->lock);
         const pvshm::stream::DeframeStats& stats = state->stats;
         g_value_take_boxed(
-            value, gst_structure_new("GstPvShmDepayStats", "frames", G_TYPE_UINT64, stats.frames,
-                                     "drops", G_TYPE_UINT64, stats.drops, "frames-damaged",
-                                     G_TYPE_UINT64, stats.frames_damaged, "frames-too-large",
-                                     G_TYPE_UINT64, stats.frames_too_large, "bytes-skipped",
-                                     G_TYPE_UINT64, stats.bytes_skipped, "bytes-received",
-                                     G_TYPE_UINT64, state->bytes_received, "bytes-checksummed",
-                                     G_TYPE_UINT64, stats.bytes_checksummed, nullptr));
+            value,
+            gst_structure_new(
+                "GstPvShmDepayStats", "frames", G_TYPE_UINT64, stats.frames, "drops", G_TYPE_UINT64,
+                stats.drops, "frames-damaged", G_TYPE_UINT64, stats.frames_damaged,
+                "frames-too-large", G_TYPE_UINT64, stats.frames_too_large,
+                "frames-unreadable-version", G_TYPE_UINT64, stats.unreadable_version,
+                "bytes-skipped", G_TYPE_UINT64, stats.bytes_skipped, "bytes-received",
+                G_TYPE_UINT64, state->bytes_received, "bytes-checksummed", G_TYPE_UINT64,
+                stats.bytes_checksummed, "heartbeats", G_TYPE_UINT64, stats.heartbeats,
+                "heartbeat-writer-alive", G_TYPE_BOOLEAN, gboolean(state->heartbeat_writer_alive),
+                "heartbeat-sequence", G_TYPE_UINT64, state->heartbeat_sequence, nullptr));
         break;
     }
     default:
@@ -304,6 +328,8 @@ static void gst_pv_shm_depay_reset(PvShmDepayState* state)
     state->realtime_origin.reset();
     state->last_sequence.reset();
     state->refused_caps.clear();
+    state->warned_version = 0;
+    state->warned_encoding = false;
     state->flow = GST_FLOW_OK;
 }
 
@@ -325,6 +351,8 @@ static GstStateChangeReturn gst_pv_shm_depay_change_state(GstElement* element,
         std::lock_guard lock(state->lock);
         state->stats = {};
         state->bytes_received = 0;
+        state->heartbeat_writer_alive = false;
+        state->heartbeat_sequence = 0;
     }
     const GstStateChangeReturn result =
         GST_ELEMENT_CLASS(gst_pv_shm_depay_parent_class)->change_state(element, transition);
@@ -423,12 +451,54 @@ static void gst_pv_shm_depay_push_segment(GstPvShmDepay* self)
     self->state->need_segment = false;
 }
 
+// A heartbeat: on the bus, and in the stats.
+static void gst_pv_shm_depay_heartbeat(GstPvShmDepay* self, const pvshm::stream::FrameFacts& facts)
+{
+    PvShmDepayState* state = self->state;
+    const bool alive = facts.flags & pvshm::stream::kFlagWriterAlive;
+    {
+        std::lock_guard lock(state->lock);
+        state->heartbeat_writer_alive = alive;
+        state->heartbeat_sequence = facts.sequence;
+    }
+    GST_LOG_OBJECT(self, "heartbeat: writer %s, newest frame %" G_GUINT64_FORMAT,
+                   alive ? "alive" : "dead", facts.sequence);
+    GstStructure* message =
+        gst_structure_new("pvshm-heartbeat", "writer-alive", G_TYPE_BOOLEAN, gboolean(alive),
+                          "sequence", G_TYPE_UINT64, guint64(facts.sequence), "realtime-ns",
+                          G_TYPE_INT64, gint64(facts.realtime_ns), nullptr);
+    gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), message));
+}
+
+// Whether this element outputs frames of `frame`'s encoding: frames skipped otherwise.
+static bool gst_pv_shm_depay_takes_encoding(GstPvShmDepay* self, const pvshm::stream::Frame& frame)
+{
+    using pvshm::stream::Encoding;
+    if (frame.facts.encoding == Encoding::Raw)
+        return true;
+    if (frame.facts.encoding == Encoding::Jpeg && frame.caps.rfind("image/jpeg", 0) == 0)
+        return true;
+    if (!self->state->warned_encoding) {
+        self->state->warned_encoding = true;
+        GST_ELEMENT_WARNING(self, STREAM, FORMAT,
+                            ("Frames skipped: encoding %d cannot be read for these caps",
+                             int(frame.facts.encoding)),
+                            ("%s", frame.caps.c_str()));
+    }
+    return false;
+}
+
 static pvshm::stream::Delivery gst_pv_shm_depay_push(GstPvShmDepay* self,
                                                      const pvshm::stream::Frame& frame,
                                                      AdapterBytes::Taken& taken)
 {
     PvShmDepayState* state = self->state;
-    if (!gst_pv_shm_depay_take_caps(self, frame.caps, frame.payload_size))
+    if (frame.kind == pvshm::stream::RecordKind::Heartbeat) {
+        gst_pv_shm_depay_heartbeat(self, frame.facts);
+        return pvshm::stream::Delivery::Delivered;
+    }
+    if (!gst_pv_shm_depay_takes_encoding(self, frame) ||
+        !gst_pv_shm_depay_take_caps(self, frame.caps, frame.payload_size))
         return pvshm::stream::Delivery::Refused;
     gst_pv_shm_depay_push_segment(self);
     GstBuffer* buffer = gst_buffer_copy_region(taken.buffer(), GST_BUFFER_COPY_MEMORY,
@@ -503,7 +573,18 @@ static GstFlowReturn gst_pv_shm_depay_chain(GstPad*, GstObject* parent, GstBuffe
                                   "Could not read the stream");
         state->flow = GST_FLOW_ERROR;
     }
-    if (state->deframer.stats().frames_too_large && !state->warned_too_large) {
+    const pvshm::stream::DeframeStats& parsed = state->deframer.stats();
+    if (parsed.unreadable_version && parsed.last_unreadable_version != state->warned_version) {
+        state->warned_version = parsed.last_unreadable_version;
+        GST_ELEMENT_WARNING(self, STREAM, WRONG_TYPE,
+                            ("Frames skipped: the sender writes stream version %u, this receiver "
+                             "reads versions %u to %u (update pvshm on this host)",
+                             unsigned(state->warned_version),
+                             unsigned(pvshm::stream::kFirstVersion),
+                             unsigned(pvshm::stream::kVersion)),
+                            (nullptr));
+    }
+    if (parsed.frames_too_large && !state->warned_too_large) {
         state->warned_too_large = true;
         GST_ELEMENT_WARNING(self, STREAM, FORMAT,
                             ("Frames skipped: larger than max-frame-size (%" G_GUINT64_FORMAT

@@ -15,6 +15,11 @@ namespace pvshm::stream {
 namespace {
 
 constexpr size_t kHeaderCrcSpan = offsetof(FrameHeader, header_crc);
+// What a header of a later version may say, so that a magic found in garbage or pixels takes a
+// header only where the next magic is at least 8 bytes on: a magic 4 to 7 bytes after another
+// lies in its version (> 255) or its header_length (> 4096).
+constexpr uint16_t kMaxLaterVersion = 255;
+constexpr uint16_t kMaxLaterHeaderLength = 4096;
 
 uint32_t crc32_of(uint32_t crc, const uint8_t* bytes, size_t size)
 {
@@ -30,6 +35,40 @@ bool has_nul(std::string_view text)
 bool is_printable_ascii(std::string_view text)
 {
     return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+}
+
+FrameHeader new_header()
+{
+    FrameHeader header{};
+    std::memcpy(header.magic, kMagic, sizeof kMagic);
+    header.version = kVersion;
+    header.header_length = kHeaderSize;
+    return header;
+}
+
+// Writes `header` with its checksum at `out`.
+void seal(FrameHeader& header, uint8_t* out)
+{
+    header.header_crc = crc32_of(0, reinterpret_cast<const uint8_t*>(&header), kHeaderCrcSpan);
+    std::memcpy(out, &header, kHeaderSize);
+}
+
+bool valid_frame_fields(const FrameHeader& raw)
+{
+    const uint8_t bit_depth_bound = raw.version >= 2 ? kMaxBitDepth : 0;
+    const uint8_t encoding_bound = raw.version >= 3 ? kMaxEncoding : 0;
+    return raw.bit_depth <= bit_depth_bound && raw.encoding <= encoding_bound &&
+           raw.caps_length > 0 && raw.caps_length <= kMaxCapsLength &&
+           raw.camera_id_length <= kMaxCameraIdLength &&
+           raw.metadata_length <= kMaxMetadataLength && raw.payload_length > 0 &&
+           raw.payload_length <= kMaxPayloadLength && raw.duration_ns >= -1;
+}
+
+bool valid_heartbeat_fields(const FrameHeader& raw)
+{
+    return raw.version >= 3 && raw.bit_depth == 0 && raw.encoding == 0 && raw.caps_length == 0 &&
+           raw.camera_id_length == 0 && raw.metadata_length == 0 && raw.payload_length == 0 &&
+           raw.duration_ns == -1 && raw.body_crc == 0;
 }
 
 } // namespace
@@ -53,13 +92,15 @@ std::vector<uint8_t> encode_frame_prefix(const FrameFacts& facts, std::string_vi
         throw std::invalid_argument("bit depth " + std::to_string(facts.bit_depth) +
                                     ": a stream carries 0 (all bits) to " +
                                     std::to_string(kMaxBitDepth));
+    if (uint8_t(facts.encoding) > kMaxEncoding)
+        throw std::invalid_argument("encoding " + std::to_string(int(facts.encoding)) +
+                                    ": a stream carries 0 (raw) to " +
+                                    std::to_string(kMaxEncoding));
     const std::string metadata = pvshm::serialize_metadata(facts.metadata);
 
-    FrameHeader header{};
-    std::memcpy(header.magic, kMagic, sizeof kMagic);
-    header.version = facts.bit_depth ? kVersion : kFirstVersion;
-    header.header_length = kHeaderSize;
+    FrameHeader header = new_header();
     header.flags = facts.flags;
+    header.encoding = uint8_t(facts.encoding);
     header.caps_length = uint16_t(caps.size());
     header.camera_id_length = uint16_t(facts.camera_id.size());
     header.metadata_length = uint32_t(metadata.size());
@@ -76,20 +117,38 @@ std::vector<uint8_t> encode_frame_prefix(const FrameFacts& facts, std::string_vi
     prefix.insert(prefix.end(), metadata.begin(), metadata.end());
     uint32_t body_crc = crc32_of(0, prefix.data() + kHeaderSize, prefix.size() - kHeaderSize);
     header.body_crc = crc32_of(body_crc, payload, size_t(payload_size));
-    header.header_crc = crc32_of(0, reinterpret_cast<const uint8_t*>(&header), kHeaderCrcSpan);
-    std::memcpy(prefix.data(), &header, kHeaderSize);
+    seal(header, prefix.data());
     return prefix;
+}
+
+std::vector<uint8_t> encode_heartbeat(bool writer_alive, uint64_t newest_sequence,
+                                      int64_t realtime_ns)
+{
+    FrameHeader header = new_header();
+    header.kind = uint8_t(RecordKind::Heartbeat);
+    header.flags = writer_alive ? kFlagWriterAlive : 0;
+    header.sequence = newest_sequence;
+    header.realtime_ns = realtime_ns > 0 ? realtime_ns : 0;
+    header.duration_ns = -1;
+    std::vector<uint8_t> bytes(kHeaderSize);
+    seal(header, bytes.data());
+    return bytes;
 }
 
 bool plausible_header(const uint8_t* bytes)
 {
     FrameHeader raw;
     std::memcpy(&raw, bytes, kHeaderSize);
-    return std::memcmp(raw.magic, kMagic, sizeof kMagic) == 0 && raw.version >= kFirstVersion &&
-           raw.version <= kVersion && raw.header_length == kHeaderSize;
+    if (std::memcmp(raw.magic, kMagic, sizeof kMagic) != 0 || raw.version < kFirstVersion)
+        return false;
+    if (raw.version <= kVersion)
+        return raw.header_length == kHeaderSize;
+    return raw.version <= kMaxLaterVersion && raw.header_length >= kHeaderSize &&
+           raw.header_length <= kMaxLaterHeaderLength;
 }
 
-std::optional<Header> decode_header(const uint8_t* bytes, std::string& problem)
+std::optional<Header> decode_header(const uint8_t* bytes, std::string& problem,
+                                    uint16_t* unreadable_version)
 {
     FrameHeader raw;
     std::memcpy(&raw, bytes, kHeaderSize);
@@ -98,26 +157,34 @@ std::optional<Header> decode_header(const uint8_t* bytes, std::string& problem)
         return std::nullopt;
     }
     // Before the checksum, so that a header passes only where the next magic is 8 bytes on.
-    if (raw.version < kFirstVersion || raw.version > kVersion || raw.header_length != kHeaderSize) {
-        problem = "stream version " + std::to_string(raw.version) + " with a header of " +
-                  std::to_string(raw.header_length) + " bytes (this receiver reads versions " +
-                  std::to_string(kFirstVersion) + " to " + std::to_string(kVersion) + ")";
+    const std::string version_text =
+        "stream version " + std::to_string(raw.version) + " with a header of " +
+        std::to_string(raw.header_length) + " bytes (this receiver reads versions " +
+        std::to_string(kFirstVersion) + " to " + std::to_string(kVersion) + ")";
+    if (!plausible_header(bytes)) {
+        problem = version_text;
         return std::nullopt;
     }
     if (raw.header_crc != crc32_of(0, bytes, kHeaderCrcSpan)) {
         problem = "header checksum mismatch";
         return std::nullopt;
     }
-    const bool reserved_zero = raw.reserved[0] == 0 && raw.reserved[1] == 0 && raw.reserved[2] == 0;
-    const uint8_t bit_depth_bound = raw.version >= 2 ? kMaxBitDepth : 0;
-    if (!reserved_zero || raw.bit_depth > bit_depth_bound || raw.caps_length == 0 ||
-        raw.caps_length > kMaxCapsLength || raw.camera_id_length > kMaxCameraIdLength ||
-        raw.metadata_length > kMaxMetadataLength || raw.payload_length == 0 ||
-        raw.payload_length > kMaxPayloadLength || raw.realtime_ns < 0 || raw.duration_ns < -1) {
+    if (raw.version > kVersion) {
+        problem = version_text;
+        if (unreadable_version)
+            *unreadable_version = raw.version;
+        return std::nullopt;
+    }
+    const bool heartbeat = raw.version >= 3 && raw.kind == uint8_t(RecordKind::Heartbeat);
+    const bool known_kind = raw.kind == uint8_t(RecordKind::Frame) || heartbeat;
+    if (!known_kind || raw.reserved != 0 || raw.realtime_ns < 0 ||
+        !(heartbeat ? valid_heartbeat_fields(raw) : valid_frame_fields(raw))) {
         problem = "header field out of range";
         return std::nullopt;
     }
     Header header;
+    header.kind = RecordKind(raw.kind);
+    header.encoding = Encoding(raw.encoding);
     header.flags = raw.flags;
     header.caps_length = raw.caps_length;
     header.camera_id_length = raw.camera_id_length;
@@ -144,6 +211,16 @@ std::optional<Frame> decode_frame(const Header& header, const uint8_t* bytes, st
 std::optional<Frame> decode_checked_frame(const Header& header, const uint8_t* bytes,
                                           std::string& problem)
 {
+    Frame frame;
+    frame.kind = header.kind;
+    frame.facts.flags = header.flags;
+    frame.facts.sequence = header.sequence;
+    frame.facts.realtime_ns = header.realtime_ns;
+    frame.facts.duration_ns = header.duration_ns;
+    if (header.kind == RecordKind::Heartbeat) {
+        frame.payload_offset = kHeaderSize;
+        return frame;
+    }
     const uint8_t* body = bytes + kHeaderSize;
     const auto* text = reinterpret_cast<const char*>(body);
     const std::string_view caps(text, header.caps_length);
@@ -154,7 +231,6 @@ std::optional<Frame> decode_checked_frame(const Header& header, const uint8_t* b
         problem = "caps not printable ASCII, or NUL in the camera id";
         return std::nullopt;
     }
-    Frame frame;
     try {
         frame.facts.metadata = pvshm::parse_metadata(metadata);
         // What a segment would refuse (an empty key, a number that grows past the bound when
@@ -164,11 +240,8 @@ std::optional<Frame> decode_checked_frame(const Header& header, const uint8_t* b
         problem = error.what();
         return std::nullopt;
     }
-    frame.facts.flags = header.flags;
-    frame.facts.sequence = header.sequence;
-    frame.facts.realtime_ns = header.realtime_ns;
-    frame.facts.duration_ns = header.duration_ns;
     frame.facts.bit_depth = header.bit_depth;
+    frame.facts.encoding = header.encoding;
     frame.facts.camera_id = camera_id;
     frame.caps = caps;
     frame.payload_offset = header.frame_size() - header.payload_length;
@@ -315,6 +388,13 @@ void Deframer::refused(uint64_t size)
 {
     ++losses_since_last_;
     stats_.bytes_skipped += size;
+    in_loss_ = false;
+}
+
+void Deframer::heartbeat()
+{
+    // Not a frame: the losses met since the last frame still count at the next one.
+    ++stats_.heartbeats;
     in_loss_ = false;
 }
 

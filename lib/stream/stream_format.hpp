@@ -4,21 +4,41 @@
 // keeps the order of the bytes it delivers (SRT, TCP, a pipe, a file). Pure C++, without
 // GStreamer, so that its parser is fuzzed alone (tests/fuzz/fuzz_stream.cpp).
 //
-// A stream is frames back to back, nothing between them. Each frame describes itself whole, so
-// a receiver may join anywhere:
+// A stream is records back to back, nothing between them: frames, and (version 3) heartbeats.
+// Each record describes itself whole, so a receiver may join anywhere:
 //
 //   0                 64                                                     frame_size()
 //   +-----------------+------------+-------------+-------------+---------------------+
 //   | FrameHeader     | caps       | camera id   | metadata    | payload             |
 //   | magic "PVSF",   | caps_length| camera_id_  | metadata_   | payload_length bytes|
-//   | version, flags, | bytes of   | length bytes| length bytes| in the layout       |
-//   | lengths,        | printable  | (0: none),  | (0: none):  | GStreamer gives the |
-//   | sequence, times,| ASCII: the | no NUL      | user        | caps without a      |
-//   | body_crc,       | frame's    |             | metadata as | GstVideoMeta, or    |
-//   | header_crc      | GStreamer  |             | the library | the encoded image   |
-//   |                 | caps       |             | stores it   | bytes               |
+//   | version, flags, | bytes of   | length bytes| length bytes| as `encoding` says: |
+//   | lengths,        | printable  | (0: none),  | (0: none):  | 0 raw: the layout   |
+//   | bit_depth,      | ASCII: the | no NUL      | user        | GStreamer gives the |
+//   | encoding, kind, | frame's    |             | metadata as | caps without a      |
+//   | sequence, times,| GStreamer  |             | the library | GstVideoMeta, or the|
+//   | body_crc,       | caps       |             | stores it   | image's bytes;      |
+//   | header_crc      |            |             |             | 1 jpeg; 2 zstd      |
 //   +-----------------+------------+-------------+-------------+---------------------+
 //   |<- header_crc -->|<------------------------ body_crc --------------------------->|
+//
+// The header, byte by byte (little-endian):
+//
+//    0       4       6       8          12      14      16         20  21  22  23  24
+//   +-------+-------+-------+----------+-------+-------+----------+---+---+---+---+
+//   | "PVSF"|version|header_| flags    | caps_ | camera| metadata_|bit|enc|kin|res|
+//   |       |       |length |          | length| _id_  | length   |_de|odi|d  |erv|
+//   |       |       | (64)  |          |       | length|          |pth|ng |   |ed |
+//   +-------+-------+-------+----------+-------+-------+----------+---+---+---+---+
+//   24                32                40                48        56        60    64
+//   +-----------------+-----------------+-----------------+---------+---------+
+//   | payload_length  | sequence        | realtime_ns     |duration_| body_crc|header_crc
+//   |                 |                 |                 |ns       |         |
+//   +-----------------+-----------------+-----------------+---------+---------+
+//
+// A heartbeat (version 3, kind 1) is a header alone: every length zero, body_crc 0, sequence
+// the newest frame the sender's id holds (0: none yet), realtime_ns the sender's CLOCK_REALTIME
+// when it was sent, flags kFlagWriterAlive when the writer of the sender's id is alive. A sender
+// sends them while frames do not flow, so that a receiver tells a quiet sender from a gone one.
 //
 // Every field is fixed width and little-endian; reserved bytes are zero. header_crc covers the
 // 60 bytes before it (body_crc among them), so header and body are checked end to end, and no
@@ -28,8 +48,20 @@
 // Stream versions:
 //   1  initial format.
 //   2  the byte after metadata_length is bit_depth (the significant bits of GRAY16_LE samples,
-//      1..16); it was reserved. A sender writes version 1 for a frame without a bit depth, so a
-//      version-1 receiver reads every such frame; a receiver reads both.
+//      1..16); it was reserved.
+//   3  the two bytes after bit_depth are `encoding` (Encoding: how the payload holds the frame)
+//      and `kind` (RecordKind: a frame or a heartbeat); they were reserved. A sender writes
+//      version 3 for every record; a receiver reads versions 1 to 3 (1 and 2: raw frames).
+//      encoding 1 (jpeg): the caps are image/jpeg with the frame's width, height and framerate,
+//      the payload a JPEG image. encoding 2 (zstd): the caps are the frame's own (raw video or
+//      Bayer), the payload one zstd frame whose content size is the caps' frame size; the
+//      receiver never decompresses more than that, and a zstd frame that says otherwise or does
+//      not decompress to exactly that is a damaged frame.
+//   Every later version keeps the first 64 bytes' meaning of magic, version, header_length and
+//   header_crc (the CRC-32 of the 60 bytes before it), and may only append header bytes
+//   (header_length > 64). A receiver that meets a header of a version it does not read whose
+//   first 64 bytes check skips it as it skips garbage, and counts it (unreadable_version): a
+//   stream from a newer sender is refused clearly, never taken for noise.
 //
 // A receiver (Deframer below) resynchronises on the magic: bytes before a magic, and a frame
 // whose header or body does not check, are skipped; a frame whose body does not check is searched
@@ -64,15 +96,35 @@ namespace pvshm::stream {
 inline constexpr uint8_t kMagic[4] = {'P', 'V', 'S', 'F'};
 // kMagic as the big-endian word GstAdapter's scans compare with.
 inline constexpr uint32_t kMagicWord = 0x50565346;
-// The versions a receiver reads, and the one a frame with a bit depth needs.
+// The versions a receiver reads; a sender writes kVersion.
 inline constexpr uint16_t kFirstVersion = 1;
-inline constexpr uint16_t kVersion = 2;
+inline constexpr uint16_t kVersion = 3;
 inline constexpr uint8_t kMaxBitDepth = 16;
 
 // FrameHeader::flags
 // The first frame a sender sent: its sequence may start anew, a gap before it is no loss.
 inline constexpr uint32_t kFlagSenderStart = 1u << 0;
-inline constexpr uint32_t kKnownFlags = kFlagSenderStart;
+// A heartbeat's: the writer of the sender's id is alive.
+inline constexpr uint32_t kFlagWriterAlive = 1u << 1;
+inline constexpr uint32_t kKnownFlags = kFlagSenderStart | kFlagWriterAlive;
+
+// FrameHeader::encoding (version 3; zero before): how the payload holds the frame. A new
+// encoding takes a new version.
+enum class Encoding : uint8_t
+{
+    Raw = 0,  // the frame's bytes as its caps describe them
+    Jpeg = 1, // a JPEG image; the caps are image/jpeg
+    Zstd = 2, // one zstd frame of the frame's bytes (lossless); the caps are the frame's
+};
+inline constexpr uint8_t kMaxEncoding = uint8_t(Encoding::Zstd);
+
+// FrameHeader::kind (version 3; zero before).
+enum class RecordKind : uint8_t
+{
+    Frame = 0,
+    Heartbeat = 1, // a header alone: the sender's writer_alive and newest sequence
+};
+inline constexpr uint8_t kMaxRecordKind = uint8_t(RecordKind::Heartbeat);
 
 // Bounds of the body, the library's own: a frame that fits a segment fits a stream.
 inline constexpr size_t kMaxCapsLength = pvshm::kMaxCapsLength;
@@ -92,7 +144,9 @@ struct FrameHeader
     uint32_t metadata_length;  // 0..kMaxMetadataLength
     uint8_t bit_depth;         // version 2: 0 (all 16, or not GRAY16_LE) .. kMaxBitDepth;
                                // version 1: zero
-    uint8_t reserved[3];       // zero
+    uint8_t encoding;          // version 3: Encoding; before: zero
+    uint8_t kind;              // version 3: RecordKind; before: zero
+    uint8_t reserved;          // zero
     uint64_t payload_length;   // 1..kMaxPayloadLength
     uint64_t sequence;         // the sender's sequence number of the frame
     int64_t realtime_ns;       // capture time, the sender's CLOCK_REALTIME; 0: unknown
@@ -110,6 +164,8 @@ static_assert(offsetof(FrameHeader, flags) == 8);
 static_assert(offsetof(FrameHeader, caps_length) == 12);
 static_assert(offsetof(FrameHeader, metadata_length) == 16);
 static_assert(offsetof(FrameHeader, bit_depth) == 20);
+static_assert(offsetof(FrameHeader, encoding) == 21);
+static_assert(offsetof(FrameHeader, kind) == 22);
 static_assert(offsetof(FrameHeader, payload_length) == 24);
 static_assert(offsetof(FrameHeader, sequence) == 32);
 static_assert(offsetof(FrameHeader, realtime_ns) == 40);
@@ -128,6 +184,7 @@ struct FrameFacts
     int64_t realtime_ns = 0;
     int64_t duration_ns = -1;
     uint8_t bit_depth = 0; // significant bits of GRAY16_LE samples; 0: all, or not GRAY16_LE
+    Encoding encoding = Encoding::Raw;
     std::string camera_id;
     pvshm::UserMetadata metadata;
 };
@@ -138,9 +195,17 @@ struct FrameFacts
 std::vector<uint8_t> encode_frame_prefix(const FrameFacts& facts, std::string_view caps,
                                          const uint8_t* payload, uint64_t payload_size);
 
+// A heartbeat (a header alone, kHeaderSize bytes): `writer_alive` says whether the writer of
+// the sender's id is alive, `newest_sequence` the newest frame it holds (0: none), `realtime_ns`
+// when it was sent (the sender's CLOCK_REALTIME; <= 0: unknown).
+std::vector<uint8_t> encode_heartbeat(bool writer_alive, uint64_t newest_sequence,
+                                      int64_t realtime_ns);
+
 // A header that checked: every length within its bounds.
 struct Header
 {
+    RecordKind kind = RecordKind::Frame;
+    Encoding encoding = Encoding::Raw;
     uint32_t flags = 0;
     uint16_t caps_length = 0;
     uint16_t camera_id_length = 0;
@@ -158,17 +223,21 @@ struct Header
     }
 };
 
-// Whether the header at `bytes` has the magic, a version this receiver reads and its length: the
-// fields checked before the checksum is computed.
+// Whether the header at `bytes` has the magic, a version and a length a receiver may check: the
+// fields checked before the checksum is computed (a version this receiver reads, or a later one).
 bool plausible_header(const uint8_t* bytes);
 
 // The header at `bytes` (kHeaderSize of them), or nullopt when it does not check (magic,
-// version, length, reserved bytes, checksum); `problem` says why.
-std::optional<Header> decode_header(const uint8_t* bytes, std::string& problem);
+// version, length, reserved bytes, checksum); `problem` says why. A header of a later version
+// whose first 64 bytes check sets `*unreadable_version` to its version.
+std::optional<Header> decode_header(const uint8_t* bytes, std::string& problem,
+                                    uint16_t* unreadable_version = nullptr);
 
-// A frame whose body checked against its header.
+// A record whose body checked against its header: a frame, or a heartbeat (kind; no caps, no
+// payload; facts.flags, sequence and realtime_ns as encode_heartbeat() says).
 struct Frame
 {
+    RecordKind kind = RecordKind::Frame;
     FrameFacts facts;
     std::string caps;
     uint64_t payload_offset = 0; // from the start of the frame
@@ -192,6 +261,11 @@ struct DeframeStats
     uint64_t frames_damaged = 0;   // headers that checked over bodies that did not
     uint64_t frames_too_large = 0; // headers announcing more than the receiver's maximum
     uint64_t bytes_skipped = 0;    // bytes that were no part of a delivered frame
+    uint64_t heartbeats = 0;       // heartbeats delivered (neither frames nor drops)
+    // Headers of a version this receiver does not read, which checked (their records are skipped
+    // as garbage), and the last such version.
+    uint64_t unreadable_version = 0;
+    uint16_t last_unreadable_version = 0;
     // Bytes whose CRC-32 was computed: at most 25 per byte received, whatever the bytes are
     // (each byte once for the stream's prefix checksum; 64 for each plausible header, at least
     // 8 bytes apart, when it arrives, when the queue reaches it and when its frame is complete).
@@ -213,7 +287,8 @@ enum class Delivery
 //   void skip(size_t size);                              drops the first `size` bytes
 //   Taken take(size_t size);                             removes the first `size` bytes, as an
 //                                                        object with data() (contiguous) and size()
-// `deliver(const Frame&, Taken&)` gets each frame that checked.
+// `deliver(const Frame&, Taken&)` gets each frame that checked, and each heartbeat (kind
+// RecordKind::Heartbeat: its return value is not looked at).
 //
 // Drops: a frame delivered with a sequence number above the previous one's (and no
 // kFlagSenderStart) counts the numbers in between; otherwise (the first frame, a sender that
@@ -260,6 +335,7 @@ private:
     void damaged();
     void refused(uint64_t size);
     void delivered(const Frame& frame);
+    void heartbeat();
     template <typename Bytes> void skip(Bytes& bytes, size_t size);
     // Whether the body of the frame at the queue's head, announced by `header`, checks.
     bool body_checks(const Header& header);
@@ -319,8 +395,13 @@ template <typename Bytes, typename Deliver> void Deframer::drain(Bytes& bytes, D
         bytes.copy(kHeaderSize, raw);
         std::string problem;
         stats_.bytes_checksummed += plausible_header(raw) ? kHeaderSize : 0;
-        const auto header = decode_header(raw, problem);
+        uint16_t unreadable = 0;
+        const auto header = decode_header(raw, problem, &unreadable);
         if (!header) {
+            if (unreadable) {
+                ++stats_.unreadable_version;
+                stats_.last_unreadable_version = unreadable;
+            }
             skip_garbage(1);
             skip(bytes, 1);
             continue;
@@ -353,6 +434,11 @@ template <typename Bytes, typename Deliver> void Deframer::drain(Bytes& bytes, D
             ++stats_.frames_damaged;
             damaged();
             stats_.bytes_skipped += size;
+            continue;
+        }
+        if (frame->kind == RecordKind::Heartbeat) {
+            deliver(static_cast<const Frame&>(*frame), taken);
+            heartbeat();
             continue;
         }
         const Delivery delivery = deliver(static_cast<const Frame&>(*frame), taken);

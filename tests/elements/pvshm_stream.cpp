@@ -180,11 +180,32 @@ std::string encoded_hex(const stream::FrameFacts& facts, const char* caps, const
     return hex_of(frame);
 }
 
+const Bytes kPinnedPng = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+
+Bytes bytes_of_hex(const std::string& hex)
+{
+    Bytes bytes;
+    for (size_t at = 0; at + 1 < hex.size(); at += 2)
+        bytes.push_back(uint8_t(std::stoi(hex.substr(at, 2), nullptr, 16)));
+    return bytes;
+}
+
+// Rewrites the version of the frame's header (and its checksum): a sender of that version.
+void set_version(Bytes& frame, uint16_t version)
+{
+    stream::FrameHeader header;
+    std::memcpy(&header, frame.data(), sizeof header);
+    header.version = version;
+    header.header_crc = uint32_t(crc32_z(0, reinterpret_cast<const Bytef*>(&header),
+                                         offsetof(stream::FrameHeader, header_crc)));
+    std::memcpy(frame.data(), &header, sizeof header);
+}
+
 } // namespace
 
-// The wire format, pinned: frames encoded by an independent implementation of the layout that
+// The wire format, pinned: records encoded by an independent implementation of the layout that
 // stream_format.hpp draws (Python's struct and zlib.crc32). A change here is a new stream version.
-// A frame without a bit depth is version 1; one with a bit depth, version 2.
+// A sender writes version 3: a frame, a zstd-encoded frame, a heartbeat.
 GST_START_TEST(test_stream_format_is_pinned)
 {
     stream::FrameFacts facts;
@@ -194,25 +215,129 @@ GST_START_TEST(test_stream_format_is_pinned)
     facts.duration_ns = 40'000'000;
     facts.camera_id = "cam";
     facts.metadata = {{"k", int64_t{1}}};
-    const std::string png =
-        encoded_hex(facts, "image/png", {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'});
+    const std::string png = encoded_hex(facts, "image/png", kPinnedPng);
     fail_unless_equals_string(png.c_str(),
-                              "5056534601004000010000000900030007000000000000000800000000000000"
-                              "070000000000000000002a36fe9c9717005a6202000000005a7427b8af21ecdc"
+                              "5056534603004000010000000900030007000000000000000800000000000000"
+                              "070000000000000000002a36fe9c9717005a6202000000005a7427b80106c6e7"
                               "696d6167652f706e6763616d7b226b223a317d89504e470d0a1a0a");
 
-    stream::FrameFacts gray16;
-    gray16.sequence = 9;
-    gray16.realtime_ns = 1'700'000'000'000'000'000;
-    gray16.bit_depth = 12;
-    gray16.camera_id = "cam";
-    const std::string gray = encoded_hex(gray16, "video/x-raw,format=GRAY16_LE,width=2,height=1",
-                                         {0xff, 0x0f, 0x01, 0x00});
-    fail_unless_equals_string(gray.c_str(),
-                              "5056534602004000000000002d000300000000000c0000000400000000000000"
-                              "090000000000000000002a36fe9c9717ffffffffffffffff1d3dd87e6f90c165"
-                              "766964656f2f782d7261772c666f726d61743d4752415931365f4c452c776964"
-                              "74683d322c6865696768743d3163616dff0f0100");
+    stream::FrameFacts zstd;
+    zstd.sequence = 9;
+    zstd.realtime_ns = 1'700'000'000'000'000'000;
+    zstd.encoding = stream::Encoding::Zstd;
+    const std::string compressed =
+        encoded_hex(zstd, "video/x-raw,format=GRAY8,width=2,height=1", {0x28, 0xb5, 0x2f, 0xfd});
+    fail_unless_equals_string(compressed.c_str(),
+                              "5056534603004000000000002900000000000000000200000400000000000000"
+                              "090000000000000000002a36fe9c9717ffffffffffffffff80b91f6ade565e0e"
+                              "766964656f2f782d7261772c666f726d61743d47524159382c77696474683d32"
+                              "2c6865696768743d3128b52ffd");
+
+    const std::string heartbeat =
+        hex_of(stream::encode_heartbeat(true, 42, 1'700'000'000'500'000'000));
+    fail_unless_equals_string(heartbeat.c_str(),
+                              "5056534603004000020000000000000000000000000001000000000000000000"
+                              "2a000000000000000065f753fe9c9717ffffffffffffffff00000000f7ea924d");
+}
+GST_END_TEST;
+
+// Frames of versions 1 and 2 (what senders wrote before version 3, pinned as they were) are
+// read with their facts.
+GST_START_TEST(test_depay_reads_versions_1_and_2)
+{
+    const Bytes version_1 =
+        bytes_of_hex("5056534601004000010000000900030007000000000000000800000000000000"
+                     "070000000000000000002a36fe9c9717005a6202000000005a7427b8af21ecdc"
+                     "696d6167652f706e6763616d7b226b223a317d89504e470d0a1a0a");
+    const Bytes version_2 =
+        bytes_of_hex("5056534602004000000000002d000300000000000c0000000400000000000000"
+                     "090000000000000000002a36fe9c9717ffffffffffffffff1d3dd87e6f90c165"
+                     "766964656f2f782d7261772c666f726d61743d4752415931365f4c452c776964"
+                     "74683d322c6865696768743d3163616dff0f0100");
+    GstHarness* h = depay_harness();
+    fail_unless(depay(h, concat({version_1, version_2}), 7) == sequences({7, 9}));
+    check_stats(h, 2, 1, 0, 0);
+    gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+// Heartbeats between frames: each one an element message and the stats' last one, neither a
+// frame nor a drop, the frames around them delivered and their gaps counted as before.
+GST_START_TEST(test_depay_posts_heartbeats)
+{
+    GstHarness* h = depay_harness();
+    GstBus* bus = watch_bus(h->element);
+    const Bytes stream_bytes =
+        concat({stream::encode_heartbeat(true, 0, 0), crafted_frame(1),
+                stream::encode_heartbeat(false, 1, 1'700'000'000'500'000'000), crafted_frame(3),
+                stream::encode_heartbeat(true, 3, 1'700'000'001'000'000'000)});
+    fail_unless(depay(h, stream_bytes, 100) == sequences({1, 3}));
+    check_stats(h, 2, 1, 0, 0);
+    fail_unless_equals_uint64(stat_of(h->element, "heartbeats"), 3);
+    fail_unless_equals_uint64(stat_of(h->element, "heartbeat-sequence"), 3);
+    GstStructure* stats = nullptr;
+    g_object_get(h->element, "stats", &stats, nullptr);
+    gboolean alive = FALSE;
+    fail_unless(gst_structure_get_boolean(stats, "heartbeat-writer-alive", &alive));
+    fail_unless(alive);
+    gst_structure_free(stats);
+
+    const struct
+    {
+        gboolean alive;
+        guint64 sequence;
+        gint64 realtime_ns;
+    } expected[] = {
+        {TRUE, 0, 0}, {FALSE, 1, 1'700'000'000'500'000'000}, {TRUE, 3, 1'700'000'001'000'000'000}};
+    for (const auto& want : expected) {
+        GstMessage* message = gst_bus_pop_filtered(bus, GST_MESSAGE_ELEMENT);
+        fail_unless(message != nullptr);
+        const GstStructure* s = gst_message_get_structure(message);
+        fail_unless(gst_structure_has_name(s, "pvshm-heartbeat"));
+        gboolean writer_alive = !want.alive;
+        guint64 sequence = 0;
+        gint64 realtime_ns = -1;
+        fail_unless(gst_structure_get_boolean(s, "writer-alive", &writer_alive));
+        fail_unless(gst_structure_get_uint64(s, "sequence", &sequence));
+        fail_unless(gst_structure_get_int64(s, "realtime-ns", &realtime_ns));
+        fail_unless_equals_int(writer_alive, want.alive);
+        fail_unless_equals_uint64(sequence, want.sequence);
+        fail_unless_equals_int64(realtime_ns, want.realtime_ns);
+        gst_message_unref(message);
+    }
+    teardown_watched(h, bus);
+}
+GST_END_TEST;
+
+// A stream of a later version (a newer sender) is refused clearly: its frames are skipped and
+// counted, one warning per stream names the version received and the versions read, and the
+// frames this receiver reads around them go through. Before, such frames were garbage counted
+// in silence.
+GST_START_TEST(test_depay_refuses_a_later_version_clearly)
+{
+    GstHarness* h = depay_harness();
+    GstBus* bus = watch_bus(h->element);
+    Bytes later = crafted_frame(2);
+    set_version(later, 4);
+    Bytes later_again = crafted_frame(3);
+    set_version(later_again, 4);
+    fail_unless(depay(h, concat({crafted_frame(1), later, later_again, crafted_frame(4)})) ==
+                sequences({1, 4}));
+    fail_unless_equals_uint64(stat_of(h->element, "frames-unreadable-version"), 2);
+    fail_unless_equals_uint64(stat_of(h->element, "drops"), 2);
+    std::vector<std::string> warnings;
+    while (GstMessage* message = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING)) {
+        GError* error = nullptr;
+        gst_message_parse_warning(message, &error, nullptr);
+        warnings.push_back(error->message);
+        g_error_free(error);
+        gst_message_unref(message);
+    }
+    fail_unless_equals_int(warnings.size(), 1);
+    fail_unless_equals_string(warnings[0].c_str(),
+                              "Frames skipped: the sender writes stream version 4, this receiver "
+                              "reads versions 1 to 3 (update pvshm on this host)");
+    teardown_watched(h, bus);
 }
 GST_END_TEST;
 
@@ -736,7 +861,7 @@ GST_START_TEST(test_stream_relays_the_bit_depth_of_gray16_frames)
     const auto header = stream::decode_header(wire.data(), problem);
     fail_unless(header.has_value(), "%s", problem.c_str());
     fail_unless_equals_int(header->bit_depth, 12);
-    fail_unless_equals_int(wire[4], 2); // the version that carries a bit depth
+    fail_unless_equals_int(wire[4], stream::kVersion); // a sender writes the newest version
     GstHarness* depay = depay_harness();
     fail_unless_equals_int(gst_harness_push(depay, bytes), GST_FLOW_OK);
     GstBuffer* out = gst_harness_pull(depay);
@@ -765,6 +890,9 @@ static Suite* pvshm_stream_suite()
     Suite* s = suite_create("pvshm_stream");
     TCase* tc = general_test_case(s, 30);
     tcase_add_test(tc, test_stream_format_is_pinned);
+    tcase_add_test(tc, test_depay_reads_versions_1_and_2);
+    tcase_add_test(tc, test_depay_posts_heartbeats);
+    tcase_add_test(tc, test_depay_refuses_a_later_version_clearly);
     tcase_add_test(tc, test_depay_work_is_linear_in_nested_damaged_frames);
     tcase_add_test(tc, test_depay_skips_a_frame_above_max_frame_size);
     tcase_add_test(tc, test_depay_skips_frames_whose_caps_downstream_refuses);

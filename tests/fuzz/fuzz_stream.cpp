@@ -10,6 +10,7 @@
 //   bits 1..3    the size of the pieces the bytes arrive in: 1, 7, 64, 100, 1316, 4096, 65536 or
 //                all at once;
 //   bit 4 set    every third frame is refused, as caps the element cannot output would be.
+// Heartbeats are delivered as they come (never refused) and must encode back into themselves.
 // Every frame delivered must lie whole in what was received, and its facts must encode back
 // into the same header; the counts must add up; the checksum work must stay within 25 bytes per
 // byte received. Never crash, hang or leak. Built by
@@ -133,6 +134,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     uint64_t delivered_bytes = 0;
     uint64_t offered = 0;
     const auto deliver = [&](const stream::Frame& frame, QueueBytes::Taken& taken) {
+        if (frame.kind == stream::RecordKind::Heartbeat) {
+            const auto again =
+                stream::encode_heartbeat(frame.facts.flags & stream::kFlagWriterAlive,
+                                         frame.facts.sequence, frame.facts.realtime_ns);
+            if (taken.size() != stream::kHeaderSize || frame.payload_size != 0 ||
+                // Every field but the flags (unknown bits are ignored) and the header's checksum.
+                std::memcmp(again.data() + 12, taken.data() + 12,
+                            offsetof(stream::FrameHeader, header_crc) - 12) != 0)
+                broken("a heartbeat that does not encode back into its header");
+            ++delivered;
+            delivered_bytes += taken.size();
+            return stream::Delivery::Delivered;
+        }
         if (frame.payload_offset + frame.payload_size != taken.size() || frame.payload_size == 0 ||
             frame.caps.empty() || frame.caps.size() > stream::kMaxCapsLength ||
             frame.facts.camera_id.size() > stream::kMaxCameraIdLength)
@@ -146,7 +160,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         if (!again || !first || again->sequence != first->sequence ||
             again->caps_length != first->caps_length || again->flags != first->flags ||
             again->payload_length != first->payload_length ||
-            again->realtime_ns != first->realtime_ns || again->duration_ns != first->duration_ns)
+            again->realtime_ns != first->realtime_ns || again->duration_ns != first->duration_ns ||
+            again->encoding != first->encoding || again->bit_depth != first->bit_depth)
             broken("facts that do not encode back into their header");
         if ((mode & kModeRefuseSome) && ++offered % 3 == 0)
             return stream::Delivery::Refused;
@@ -167,7 +182,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     deframer.end();
 
     const stream::DeframeStats& stats = deframer.stats();
-    if (stats.frames != delivered)
+    if (stats.frames + stats.heartbeats != delivered)
         broken("frames counted differ from frames delivered");
     if (queue.available() != 0 || stats.bytes_skipped + delivered_bytes != received.size())
         broken("bytes neither delivered nor skipped");

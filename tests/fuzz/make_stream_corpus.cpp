@@ -28,11 +28,26 @@ uint8_t pieces(uint8_t selector)
 constexpr const char* kGrayCaps = "video/x-raw, format=(string)GRAY8, width=(int)4, "
                                   "height=(int)2, framerate=(fraction)30/1";
 
+// Rewrites the version of the header at `at` (and its checksum).
+void set_version(Bytes& bytes, uint16_t version, size_t at = 0)
+{
+    stream::FrameHeader header;
+    std::memcpy(&header, bytes.data() + at, sizeof header);
+    header.version = version;
+    header.header_crc = uint32_t(crc32_z(0, reinterpret_cast<const uint8_t*>(&header),
+                                         offsetof(stream::FrameHeader, header_crc)));
+    std::memcpy(bytes.data() + at, &header, sizeof header);
+}
+
+// A frame as pvshmpay writes it (version 3); `version` 1 or 2: as a sender of that version did
+// (the seeds written before version 3 stay as they were).
 Bytes frame(uint64_t sequence, const char* caps = kGrayCaps, size_t payload_size = 8,
-            pvshm::UserMetadata metadata = {}, std::string camera_id = "", uint8_t bit_depth = 0)
+            pvshm::UserMetadata metadata = {}, std::string camera_id = "", uint8_t bit_depth = 0,
+            uint16_t version = 0, stream::Encoding encoding = stream::Encoding::Raw)
 {
     stream::FrameFacts facts;
     facts.bit_depth = bit_depth;
+    facts.encoding = encoding;
     facts.sequence = sequence;
     facts.flags = sequence == 1 ? stream::kFlagSenderStart : 0;
     facts.realtime_ns = 1'700'000'000'000'000'000 + int64_t(sequence) * 33'333'333;
@@ -44,7 +59,14 @@ Bytes frame(uint64_t sequence, const char* caps = kGrayCaps, size_t payload_size
         payload[i] = uint8_t(sequence + i);
     Bytes bytes = stream::encode_frame_prefix(facts, caps, payload.data(), payload.size());
     bytes.insert(bytes.end(), payload.begin(), payload.end());
+    set_version(bytes, version ? version : bit_depth ? 2 : 1);
     return bytes;
+}
+
+Bytes frame_v3(uint64_t sequence, stream::Encoding encoding = stream::Encoding::Raw,
+               const char* caps = kGrayCaps, size_t payload_size = 8)
+{
+    return frame(sequence, caps, payload_size, {}, "", 0, stream::kVersion, encoding);
 }
 
 Bytes garbage(size_t size)
@@ -157,6 +179,54 @@ int main(int argc, char** argv)
     }
     append(nested, frame(1));
     ok &= write(dir, "nested-headers", pieces(4), nested);
+
+    // Version 3: frames of each encoding, heartbeats between them (a sender whose writer died,
+    // then came back), a heartbeat as the first record.
+    Bytes v3 = stream::encode_heartbeat(true, 0, 1'700'000'000'000'000'000);
+    append(v3, frame_v3(1));
+    append(v3, frame_v3(2, stream::Encoding::Jpeg, "image/jpeg, width=(int)4, height=(int)2", 40));
+    append(v3, stream::encode_heartbeat(false, 2, 1'700'000'000'500'000'000));
+    append(v3, frame_v3(3, stream::Encoding::Zstd, kGrayCaps, 17));
+    append(v3, stream::encode_heartbeat(true, 3, 1'700'000'001'000'000'000));
+    append(v3, frame(4, kGrayCaps, 8, {{"k", std::string("v")}}, "cam", 0, stream::kVersion));
+    ok &= write(dir, "version-3-encodings-and-heartbeats", pieces(3), v3);
+    ok &= write(dir, "version-3-bytewise", pieces(0) | kRefuseSome, v3);
+
+    // Versions 1, 2 and 3 in one stream: a sender upgraded while the receiver stayed.
+    Bytes mixed;
+    append(mixed, frame(1));
+    append(mixed, frame_v3(2));
+    append(mixed, frame(3, "video/x-raw, format=(string)GRAY16_LE, width=(int)4, height=(int)2", 16,
+                        {}, "", 12));
+    append(mixed, stream::encode_heartbeat(true, 3, 0));
+    ok &= write(dir, "versions-1-2-3-mixed", pieces(2), mixed);
+
+    // A later version (4, and one with a longer header) between frames this receiver reads:
+    // skipped and counted, the frames after them delivered.
+    Bytes later;
+    append(later, frame_v3(1));
+    Bytes v4 = frame_v3(2);
+    set_version(v4, 4);
+    append(later, v4);
+    Bytes v9 = frame_v3(3, stream::Encoding::Raw, kGrayCaps, 64);
+    stream::FrameHeader longer;
+    std::memcpy(&longer, v9.data(), sizeof longer);
+    longer.header_length = 128;
+    std::memcpy(v9.data(), &longer, sizeof longer);
+    set_version(v9, 9);
+    append(later, v9);
+    append(later, frame_v3(4));
+    ok &= write(dir, "later-versions-between-frames", pieces(1), later);
+
+    // Heartbeats whose fields a heartbeat may not have (a length, an encoding): refused.
+    Bytes bad_heartbeat = stream::encode_heartbeat(true, 5, 0);
+    std::memcpy(&header, bad_heartbeat.data(), sizeof header);
+    header.payload_length = 8;
+    header.encoding = 2;
+    std::memcpy(bad_heartbeat.data(), &header, sizeof header);
+    append(bad_heartbeat, Bytes(8, 0x42));
+    append(bad_heartbeat, frame_v3(6));
+    ok &= write(dir, "heartbeat-with-a-body", kFixChecksums, bad_heartbeat);
 
     if (!ok) {
         std::fprintf(stderr, "cannot write the corpus into %s\n", dir.c_str());
