@@ -30,14 +30,15 @@ constexpr guint kHelloRecheckMs = 50;
 constexpr size_t kTlsRecordHeader = 5;
 constexpr unsigned char kTlsHandshake = 22;
 
+// What a connection has said so far.
 enum class Hello
 {
-    Whole,   // the first TLS record has arrived whole
-    Partial, // not yet
-    Refused, // closed, or not TLS
+    Whole,   // its first request (over TLS: the first record) has begun (has arrived whole)
+    Partial, // nothing yet (over TLS: not all of the first record)
+    Refused, // closed, or not TLS where TLS is expected
 };
 
-Hello peek_hello(GSocket* socket)
+Hello peek_hello(GSocket* socket, bool tls)
 {
     const int fd = g_socket_get_fd(socket);
     unsigned char header[kTlsRecordHeader];
@@ -45,7 +46,11 @@ Hello peek_hello(GSocket* socket)
     if (got < 0)
         return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? Hello::Partial
                                                                          : Hello::Refused;
-    if (got == 0 || header[0] != kTlsHandshake)
+    if (got == 0)
+        return Hello::Refused;
+    if (!tls)
+        return Hello::Whole;
+    if (header[0] != kTlsHandshake)
         return Hello::Refused;
     if (static_cast<size_t>(got) < kTlsRecordHeader)
         return Hello::Partial;
@@ -87,14 +92,15 @@ GateLimits default_gate_limits()
 
 struct ConnectionGate::Core : std::enable_shared_from_this<Core>
 {
-    // A connection not yet admitted: first a socket (over TLS waiting for its ClientHello),
+    // A connection not yet admitted: first a socket waiting for its first request (over TLS,
+    // for its whole ClientHello),
     // then a client of the server.
     struct Pending
     {
         uint64_t number = 0;
         Clock::time_point since;
         GSocket* socket = nullptr;       // owned, until handed to the server
-        GSource* waiting = nullptr;      // owned: the wait for the ClientHello
+        GSource* waiting = nullptr;      // owned: the wait for the first request
         GstRTSPClient* client = nullptr; // the server's
         bool hello_partial = false;      // `waiting` is a timer, not a wait on the socket
     };
@@ -180,18 +186,26 @@ struct ConnectionGate::Core : std::enable_shared_from_this<Core>
         }
     }
 
+    // Closes pending connections until `kept` are left: first the oldest of those that have not
+    // said anything yet, then the oldest of all. A viewer that connected during a flood of silent
+    // connections has sent its request by then and stays.
     void close_oldest_beyond(size_t kept)
     {
         for (;;) {
-            std::optional<Pending> oldest;
+            std::optional<Pending> victim;
             {
                 std::lock_guard guard(lock);
                 if (pending.size() <= kept)
                     return;
-                oldest = pending.front();
-                pending.pop_front();
+                auto chosen = std::find_if(pending.begin(), pending.end(), [this](Pending& entry) {
+                    return entry.socket && peek_hello(entry.socket, tls) != Hello::Whole;
+                });
+                if (chosen == pending.end())
+                    chosen = pending.begin();
+                victim = *chosen;
+                pending.erase(chosen);
             }
-            close(*oldest);
+            close(*victim);
         }
     }
 
@@ -316,10 +330,6 @@ void Core::accepted(GSocket* socket)
         pending.push_back(entry);
     }
     close_oldest_beyond(limits.max_pending);
-    if (!tls) {
-        hand_over(number);
-        return;
-    }
     with(number, [this](Pending& entry) {
         entry.waiting = g_socket_create_source(
             entry.socket, GIOCondition(G_IO_IN | G_IO_HUP | G_IO_ERR), nullptr);
@@ -329,14 +339,15 @@ void Core::accepted(GSocket* socket)
     });
 }
 
-// The wait for the ClientHello of `number` woke: hands the connection over when the hello is
-// whole, closes it when it is not TLS, waits on otherwise.
+// The wait for the first request of `number` woke: hands the connection over when it has begun
+// (over TLS: when the ClientHello is whole), closes it when it is closed or not TLS where TLS
+// is expected, waits on otherwise.
 gboolean Core::hello_arrived(uint64_t number)
 {
     Hello hello = Hello::Refused;
     bool polling = false;
     if (!with(number, [&](Pending& entry) {
-            hello = peek_hello(entry.socket);
+            hello = peek_hello(entry.socket, tls);
             polling = entry.hello_partial;
         }))
         return G_SOURCE_REMOVE;

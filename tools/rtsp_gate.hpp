@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Who may hold a connection to `pvshm rtsp` before showing it is a viewer. Every connection is
 // "pending" from its accept until it authenticates (with credentials) or plays: pending ones are
-// capped (one more closes the oldest) and closed after a timeout, so that idle connections can
-// neither exhaust the server's file descriptors nor stay open for good. Over TLS a connection
-// reaches gst-rtsp-server only once its whole ClientHello has arrived: GLib runs each TLS
-// handshake in a thread of a small shared pool, where a connection that never sends one blocked
-// a thread for good (60 of them delayed a viewer's handshake by seconds, 100 made it time out).
+// capped (one more closes the oldest silent one, then the oldest) and closed after a timeout, so
+// that idle connections can neither exhaust the server's file descriptors nor stay open for good.
+// A connection reaches gst-rtsp-server only once it has begun its first request, over TLS once
+// its whole ClientHello has arrived: GLib runs each TLS handshake in a thread of a small shared
+// pool, where a connection that never sends one blocked a thread for good (60 of them delayed a
+// viewer's handshake by seconds, 100 made it time out).
 #pragma once
 
 #include <chrono>

@@ -40,6 +40,11 @@ constexpr RtspEncoder kEncoders[] = {
      "video/x-raw,format=I420 ! jpegenc ! rtpjpegpay name=pay0 pt=26"},
 };
 
+// Connections the kernel queues for accept(). gst-rtsp-server's 5 made a burst of connections
+// wait half-open for SYN-ACK retransmissions and reach the server seconds later, pushing a viewer
+// that connected meanwhile out of ConnectionGate's pending connections. Queued ones hold no
+// descriptor of this process.
+constexpr gint kListenBacklog = 1024;
 // The role every authenticated user (or, with TLS only, every client) is given.
 constexpr const char* kViewerRole = "viewer";
 // The pvshmsrc of each media pipeline, which remove_stream() sends the end of stream to.
@@ -481,6 +486,7 @@ RtspServer::RtspServer(const RtspServerConfig& config, EventHandler on_event)
     core.connected_handler =
         g_signal_connect_data(core.server, "client-connected", G_CALLBACK(on_client_connected),
                               hold(core.shared), release<Shared>, GConnectFlags(0));
+    gst_rtsp_server_set_backlog(core.server, kListenBacklog);
     GError* error = nullptr;
     g_autoptr(GSocket) listener = gst_rtsp_server_create_socket(core.server, nullptr, &error);
     if (!listener)

@@ -237,10 +237,18 @@ class RtspConnection:
                 f'uri="{url}", response="{response}"']
 
     def _exchange(self, method, url, headers):
+        self.begin(method, url, *headers)
+        return self.answer(method)
+
+    def begin(self, method, url, *headers):
+        """Sends a request; answer() reads what the server said to it."""
         self.cseq += 1
         lines = [f"{method} {url} RTSP/1.0", f"CSeq: {self.cseq}", *headers,
                  *self._authorization(method, url), "", ""]
         self.socket.sendall("\r\n".join(lines).encode())
+
+    def answer(self, method):
+        """(status, head, body) of the answer to the request `method` begun last."""
         for _ in range(1000):
             # Interleaved media ($, channel, 2-byte length) may come before the answer.
             while self.pending[:1] == b"$" and len(self.pending) >= 4:

@@ -147,6 +147,26 @@ def test_idle_connections_neither_end_a_viewers_stream_nor_stay(
             connection.close()
 
 
+def test_a_viewer_that_asked_stays_when_silent_connections_flood_in(server, producer, rtsp_id):
+    """Each connection over the cap closed the oldest pending one, so a viewer whose DESCRIBE was
+    still unanswered when a burst of idle connections came in was closed with them."""
+    producer(rtsp_id)
+    rtsp = server(rtsp_id, wrapper=("prlimit", f"--nofile={FILE_LIMIT}:{FILE_LIMIT}", "--"))
+    rtsp.wait_for("stream-added", id=rtsp_id)
+    asking = RtspConnection(rtsp.port)
+    asking.begin("DESCRIBE", rtsp.url(rtsp_id), "Accept: application/sdp")
+    idle = open_idle(rtsp.port, IDLE_CONNECTIONS)
+    try:
+        status, _, sdp = asking.answer("DESCRIBE")
+        assert status == 200 and "m=video" in sdp
+        asking.play_over_tcp(rtsp.url(rtsp_id))
+        assert asking.media_bytes(1)
+    finally:
+        asking.close()
+        for connection in idle:
+            connection.close()
+
+
 def test_silent_tls_connections_neither_keep_a_viewer_out_nor_stay(
     server, producer, viewer, rtsp_id, tls_certificate
 ):
