@@ -620,7 +620,7 @@ std::vector<Reader*> wait_any(const std::vector<Reader*>& readers, std::chrono::
         if (!reader)
             throw std::invalid_argument("wait_any: a reader is null");
     const auto deadline = detail::deadline_after(timeout);
-    std::vector<WakeWatch> watches;
+    std::vector<detail::WakeWatch> watches;
     int fruitless_wakes = 0;
     for (;;) {
         const auto remaining = deadline - detail::Clock::now();
@@ -628,7 +628,7 @@ std::vector<Reader*> wait_any(const std::vector<Reader*>& readers, std::chrono::
         watches.clear();
         bool some_without_segment = false;
         for (Reader* reader : readers) {
-            WakeWatch watch;
+            detail::WakeWatch watch;
             if (reader->core_->ready(watch))
                 ready.push_back(reader);
             else if (watch.segment)
@@ -643,12 +643,12 @@ std::vector<Reader*> wait_any(const std::vector<Reader*>& readers, std::chrono::
         const auto slice = std::min<detail::Clock::duration>(
             remaining,
             some_without_segment ? detail::kMissingSegmentCheck : detail::kReplacementCheck);
-        if (fruitless_wakes > kMaxFruitlessWakes)
+        if (fruitless_wakes > detail::kMaxFruitlessWakes)
             std::this_thread::sleep_for(
-                std::min<detail::Clock::duration>(slice, kFloodedLookInterval));
+                std::min<detail::Clock::duration>(slice, detail::kFloodedLookInterval));
         else
             fruitless_wakes +=
-                wait_for_any_wake(watches.data(), watches.size(), detail::to_ns(slice));
+                detail::wait_for_any_wake(watches.data(), watches.size(), detail::to_ns(slice));
     }
 }
 

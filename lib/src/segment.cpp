@@ -19,7 +19,7 @@
 #include <pvshm/clock.hpp>
 #include <pvshm/error.hpp>
 
-namespace pvshm {
+namespace pvshm::detail {
 namespace {
 
 std::system_error system_failure(const std::string& what)
@@ -460,4 +460,4 @@ bool wait_for_any_wake(const WakeWatch* watches, size_t count, int64_t timeout_n
            errno != ETIMEDOUT;
 }
 
-} // namespace pvshm
+} // namespace pvshm::detail

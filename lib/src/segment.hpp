@@ -18,7 +18,7 @@
 #include "fault_guard.hpp"
 #include "layout.hpp"
 
-namespace pvshm {
+namespace pvshm::detail {
 
 class Segment
 {
@@ -160,4 +160,4 @@ bool wait_for_any_wake(const WakeWatch* watches, size_t count, int64_t timeout_n
 inline constexpr int kMaxFruitlessWakes = 32;
 inline constexpr std::chrono::milliseconds kFloodedLookInterval{1};
 
-} // namespace pvshm
+} // namespace pvshm::detail

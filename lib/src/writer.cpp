@@ -480,8 +480,9 @@ private:
 
 } // namespace detail
 
-SlotLoan::SlotLoan(std::shared_ptr<detail::WriterCore> core, std::shared_ptr<Segment> segment,
-                   uint32_t slot, uint8_t* data, uint64_t capacity)
+SlotLoan::SlotLoan(std::shared_ptr<detail::WriterCore> core,
+                   std::shared_ptr<detail::Segment> segment, uint32_t slot, uint8_t* data,
+                   uint64_t capacity)
     : core_(std::move(core)), segment_(std::move(segment)), slot_(slot), data_(data),
       capacity_(capacity)
 {

@@ -74,7 +74,8 @@ PVSHM_EXPORT std::string frame_geometry_problem(const FrameInfo& info);
 
 namespace detail {
 class SlotPin;
-}
+class ReaderCore;
+} // namespace detail
 
 // A frame read in place from shared memory. While any copy of the view lives, the writer will
 // not reuse its slot (it drops frames instead once every slot is pinned); keep views short-lived.
@@ -83,7 +84,6 @@ class PVSHM_EXPORT FrameView
 {
 public:
     FrameView() = default;
-    explicit FrameView(std::shared_ptr<const detail::SlotPin> pin);
 
     explicit operator bool() const { return pin_ != nullptr; }
     const FrameInfo& info() const;
@@ -98,6 +98,9 @@ public:
     bool lost() const;
 
 private:
+    friend class detail::ReaderCore; // the one maker of views: a view is a pin of a slot
+    PVSHM_LOCAL explicit FrameView(std::shared_ptr<const detail::SlotPin> pin);
+
     std::shared_ptr<const detail::SlotPin> pin_;
 };
 

@@ -69,11 +69,10 @@ struct WriterStats
     std::chrono::nanoseconds slots_held{0};
 };
 
-class Segment; // lib/src/segment.hpp: one mapped shared-memory object
-
 namespace detail {
+class Segment; // lib/src/segment.hpp: one mapped shared-memory object
 class WriterCore;
-}
+} // namespace detail
 
 // A slot lent by the writer, to be filled in place and published. Gives the slot back unpublished
 // when destroyed. Keeps its memory mapped while it lives, even after it was published or the
@@ -99,12 +98,13 @@ public:
 private:
     friend class detail::WriterCore;
     friend class Writer;
-    PVSHM_LOCAL SlotLoan(std::shared_ptr<detail::WriterCore> core, std::shared_ptr<Segment> segment,
-                         uint32_t slot, uint8_t* data, uint64_t capacity);
+    PVSHM_LOCAL SlotLoan(std::shared_ptr<detail::WriterCore> core,
+                         std::shared_ptr<detail::Segment> segment, uint32_t slot, uint8_t* data,
+                         uint64_t capacity);
     PVSHM_LOCAL void give_back();
 
     std::shared_ptr<detail::WriterCore> core_;
-    std::shared_ptr<Segment> segment_;
+    std::shared_ptr<detail::Segment> segment_;
     uint32_t slot_ = 0;
     uint8_t* data_ = nullptr;
     uint64_t capacity_ = 0;
