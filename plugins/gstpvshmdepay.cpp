@@ -28,6 +28,11 @@
  * not-negotiated) is skipped and counted as a drop, with one warning, and the stream goes on; a
  * frame larger than `max-frame-size` is skipped without waiting for its bytes.
  *
+ * Frames sent as JPEG (pvshmpay encoding=jpeg) come out as the image/jpeg frames they are;
+ * lossless frames (zstd) come out as the sender's bytes, decompressed into a buffer of the size
+ * their caps say and never more: one that does not decompress to exactly that is counted as
+ * damaged and skipped, with one warning.
+ *
  * It reads stream versions 1 to 3. Frames of a later version (a newer sender) are skipped and
  * counted (frames-unreadable-version), with one warning per stream naming the version received
  * and the versions read.
@@ -56,6 +61,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -67,6 +73,7 @@
 #include <pvshm/clock.hpp>
 #include <pvshm/format.hpp>
 
+#include "frame_codec.hpp"
 #include "gstpvshmclock.h"
 #include "gstpvshmerror.h"
 #include "gstpvshmformat.h"
@@ -171,6 +178,8 @@ struct PvShmDepayState
     // The later stream version last warned of since the stream began (0: none).
     uint16_t warned_version = 0;
     bool warned_encoding = false;
+    bool warned_undecodable = false;
+    std::unique_ptr<pvshm::stream::ZstdDecompressor> zstd;
     GstFlowReturn flow = GST_FLOW_OK;
 
     // Guards what the stats property reads.
@@ -330,6 +339,7 @@ static void gst_pv_shm_depay_reset(PvShmDepayState* state)
     state->refused_caps.clear();
     state->warned_version = 0;
     state->warned_encoding = false;
+    state->warned_undecodable = false;
     state->flow = GST_FLOW_OK;
 }
 
@@ -402,9 +412,10 @@ static void gst_pv_shm_depay_refuse_caps(GstPvShmDepay* self, const std::string&
                         ("%s", text.c_str()));
 }
 
-// Caps the sender named for a frame of `payload_size` bytes, when this element can output them.
+// Caps the sender named for a frame of `payload_size` bytes (compressed: a zstd frame of a raw
+// frame), when this element can output them.
 static bool gst_pv_shm_depay_take_caps(GstPvShmDepay* self, const std::string& text,
-                                       uint64_t payload_size)
+                                       uint64_t payload_size, bool compressed)
 {
     PvShmDepayState* state = self->state;
     if (text != state->caps_text) {
@@ -431,6 +442,17 @@ static bool gst_pv_shm_depay_take_caps(GstPvShmDepay* self, const std::string& t
         }
         state->caps_text = text;
         state->frame = std::move(frame);
+    }
+    if (compressed) {
+        // Never more than the caps' raw size, and that within what this receiver takes.
+        const uint64_t raw_size = state->frame->payload_size;
+        if (pvshm::is_encoded(state->frame->format) || raw_size == 0 ||
+            raw_size > state->deframer.max_frame_size()) {
+            GST_WARNING_OBJECT(self, "lossless frame of %" G_GUINT64_FORMAT " bytes skipped",
+                               raw_size);
+            return false;
+        }
+        return true;
     }
     if (!pvshm::is_encoded(state->frame->format) && payload_size != state->frame->payload_size) {
         GST_WARNING_OBJECT(
@@ -478,6 +500,8 @@ static bool gst_pv_shm_depay_takes_encoding(GstPvShmDepay* self, const pvshm::st
         return true;
     if (frame.facts.encoding == Encoding::Jpeg && frame.caps.rfind("image/jpeg", 0) == 0)
         return true;
+    if (frame.facts.encoding == Encoding::Zstd)
+        return true;
     if (!self->state->warned_encoding) {
         self->state->warned_encoding = true;
         GST_ELEMENT_WARNING(self, STREAM, FORMAT,
@@ -486,6 +510,37 @@ static bool gst_pv_shm_depay_takes_encoding(GstPvShmDepay* self, const pvshm::st
                             ("%s", frame.caps.c_str()));
     }
     return false;
+}
+
+// The raw frame of a lossless (zstd) frame, or nullptr (one warning per stream) when it does not
+// decompress to exactly the size its caps say.
+static GstBuffer* gst_pv_shm_depay_decompress(GstPvShmDepay* self,
+                                              const pvshm::stream::Frame& frame,
+                                              const AdapterBytes::Taken& taken)
+{
+    PvShmDepayState* state = self->state;
+    if (!state->zstd)
+        state->zstd = std::make_unique<pvshm::stream::ZstdDecompressor>();
+    const uint64_t raw_size = state->frame->payload_size;
+    GstBuffer* buffer = gst_buffer_new_allocate(nullptr, raw_size, nullptr);
+    GstMapInfo map;
+    gst_buffer_map(buffer, &map, GST_MAP_WRITE);
+    std::string problem;
+    const bool decoded = state->zstd->decompress(taken.data() + frame.payload_offset,
+                                                 frame.payload_size, map.data, raw_size, problem);
+    gst_buffer_unmap(buffer, &map);
+    if (decoded)
+        return buffer;
+    gst_buffer_unref(buffer);
+    GST_DEBUG_OBJECT(self, "frame %" G_GUINT64_FORMAT " skipped: %s", frame.facts.sequence,
+                     problem.c_str());
+    if (!state->warned_undecodable) {
+        state->warned_undecodable = true;
+        GST_ELEMENT_WARNING(self, STREAM, DECODE,
+                            ("Damaged lossless frames skipped: %s", problem.c_str()),
+                            ("frame %" G_GUINT64_FORMAT, frame.facts.sequence));
+    }
+    return nullptr;
 }
 
 static pvshm::stream::Delivery gst_pv_shm_depay_push(GstPvShmDepay* self,
@@ -497,12 +552,17 @@ static pvshm::stream::Delivery gst_pv_shm_depay_push(GstPvShmDepay* self,
         gst_pv_shm_depay_heartbeat(self, frame.facts);
         return pvshm::stream::Delivery::Delivered;
     }
+    const bool compressed = frame.facts.encoding == pvshm::stream::Encoding::Zstd;
     if (!gst_pv_shm_depay_takes_encoding(self, frame) ||
-        !gst_pv_shm_depay_take_caps(self, frame.caps, frame.payload_size))
+        !gst_pv_shm_depay_take_caps(self, frame.caps, frame.payload_size, compressed))
         return pvshm::stream::Delivery::Refused;
+    GstBuffer* buffer = compressed
+                            ? gst_pv_shm_depay_decompress(self, frame, taken)
+                            : gst_buffer_copy_region(taken.buffer(), GST_BUFFER_COPY_MEMORY,
+                                                     frame.payload_offset, frame.payload_size);
+    if (!buffer)
+        return pvshm::stream::Delivery::Damaged;
     gst_pv_shm_depay_push_segment(self);
-    GstBuffer* buffer = gst_buffer_copy_region(taken.buffer(), GST_BUFFER_COPY_MEMORY,
-                                               frame.payload_offset, frame.payload_size);
     const pvshm::stream::FrameFacts& facts = frame.facts;
     GST_BUFFER_PTS(buffer) = gst_pv_shm_depay_pts(self, facts.realtime_ns);
     if (facts.duration_ns >= 0)

@@ -18,9 +18,18 @@
  * clock). Raw video is sent in the layout its caps describe (a GstVideoMeta with other strides is
  * repacked), with the colorimetry the caps imply written out for YUV.
  *
+ * `encoding` (raw, jpeg or lossless; read when the element starts) says how each frame's pixels
+ * travel (stream version 3's encoding byte): `raw` as they are; `jpeg` 8-bit frames as JPEG
+ * images at `quality` (1..100, default 90) through TurboJPEG (I420 and NV12 of BT.601 straight
+ * from their planes), named image/jpeg with the frame's size and rate, so that the receiver
+ * stores JPEG frames; `lossless` raw frames' bytes through zstd, which the receiver turns back
+ * into the same bytes. A frame the encoding cannot take (16-bit gray or a PNG for jpeg) is sent
+ * raw, with one warning; images already encoded (JPEG, PNG) go as they are. Every fact travels
+ * in every encoding.
+ *
  * ## Example launch lines
  * |[
- * gst-launch-1.0 pvshmsrc shared-mem-id=cam0 mode=all ! pvshmpay ! srtsink uri=srt://:7001?mode=listener passphrase=0123456789 sync=false wait-for-connection=false
+ * gst-launch-1.0 pvshmsrc shared-mem-id=cam0 mode=all ! pvshmpay encoding=jpeg quality=85 ! srtsink uri=srt://:7001?mode=listener passphrase=0123456789 sync=false wait-for-connection=false
  * gst-launch-1.0 -e pvshmsrc shared-mem-id=cam0 mode=all ! pvshmpay ! filesink location=cam0.pvs
  * ]|
  */
@@ -44,12 +53,15 @@
 #include "gstpvshmerror.h"
 #include "gstpvshmformat.h"
 #include "gstpvshmmeta.h"
+#include "gstpvshmpayencode.h"
 #include "gstpvshmvideo.h"
 #include "stream_format.hpp"
 
 enum
 {
     PROP_0,
+    PROP_ENCODING,
+    PROP_QUALITY,
     PROP_STATS,
 };
 
@@ -61,7 +73,12 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
 
 struct PvShmPayState
 {
+    std::atomic<int> encoding{GST_PV_SHM_PAY_ENCODING_RAW};
+    std::atomic<guint> quality{pvshm::stream::kDefaultJpegQuality};
+
     // Streaming thread only: what the current caps say every frame looks like.
+    GstPvShmPayEncoder encoder;
+    bool warned_encoding = false;
     std::optional<pvshm::FrameInfo> frame;
     std::string caps;
     GstVideoInfo video_info{};
@@ -89,6 +106,8 @@ G_DEFINE_TYPE_WITH_CODE(GstPvShmPay, gst_pv_shm_pay, GST_TYPE_ELEMENT,
 GST_ELEMENT_REGISTER_DEFINE(pvshmpay, "pvshmpay", GST_RANK_NONE, GST_TYPE_PV_SHM_PAY);
 
 static void gst_pv_shm_pay_finalize(GObject* object);
+static void gst_pv_shm_pay_set_property(GObject* object, guint prop_id, const GValue* value,
+                                        GParamSpec* pspec);
 static void gst_pv_shm_pay_get_property(GObject* object, guint prop_id, GValue* value,
                                         GParamSpec* pspec);
 static GstStateChangeReturn gst_pv_shm_pay_change_state(GstElement* element,
@@ -102,8 +121,26 @@ static void gst_pv_shm_pay_class_init(GstPvShmPayClass* klass)
     GstElementClass* element_class = GST_ELEMENT_CLASS(klass);
 
     gobject_class->finalize = gst_pv_shm_pay_finalize;
+    gobject_class->set_property = gst_pv_shm_pay_set_property;
     gobject_class->get_property = gst_pv_shm_pay_get_property;
 
+    const auto settings =
+        GParamFlags(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+    g_object_class_install_property(
+        gobject_class, PROP_ENCODING,
+        g_param_spec_enum("encoding", "Encoding",
+                          "How frames travel: raw, jpeg (8-bit frames as JPEG images at quality; "
+                          "others raw, with one warning) or lossless (zstd: the receiver gets "
+                          "the same bytes). Read when the element starts",
+                          GST_TYPE_PV_SHM_PAY_ENCODING, GST_PV_SHM_PAY_ENCODING_RAW, settings));
+    // GObject only warns about a value outside a spec's range and keeps the old one: the spec
+    // takes any value and the element refuses to start with one outside 1..100.
+    g_object_class_install_property(
+        gobject_class, PROP_QUALITY,
+        g_param_spec_uint("quality", "JPEG quality",
+                          "JPEG quality for encoding=jpeg, 1 to 100 (a value outside stops the "
+                          "element from starting). Read when the element starts",
+                          0, G_MAXUINT, pvshm::stream::kDefaultJpegQuality, settings));
     g_object_class_install_property(
         gobject_class, PROP_STATS,
         g_param_spec_boxed("stats", "Statistics", "Frames and bytes sent (frames, bytes)",
@@ -143,11 +180,34 @@ static void gst_pv_shm_pay_finalize(GObject* object)
     G_OBJECT_CLASS(gst_pv_shm_pay_parent_class)->finalize(object);
 }
 
+static void gst_pv_shm_pay_set_property(GObject* object, guint prop_id, const GValue* value,
+                                        GParamSpec* pspec)
+{
+    PvShmPayState* state = GST_PV_SHM_PAY(object)->state;
+    switch (prop_id) {
+    case PROP_ENCODING:
+        state->encoding = g_value_get_enum(value);
+        break;
+    case PROP_QUALITY:
+        state->quality = g_value_get_uint(value);
+        break;
+    default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+        break;
+    }
+}
+
 static void gst_pv_shm_pay_get_property(GObject* object, guint prop_id, GValue* value,
                                         GParamSpec* pspec)
 {
     PvShmPayState* state = GST_PV_SHM_PAY(object)->state;
     switch (prop_id) {
+    case PROP_ENCODING:
+        g_value_set_enum(value, state->encoding);
+        break;
+    case PROP_QUALITY:
+        g_value_set_uint(value, state->quality);
+        break;
     case PROP_STATS:
         g_value_take_boxed(value, gst_structure_new("GstPvShmPayStats", "frames", G_TYPE_UINT64,
                                                     state->frames.load(), "bytes", G_TYPE_UINT64,
@@ -164,6 +224,17 @@ static GstStateChangeReturn gst_pv_shm_pay_change_state(GstElement* element,
 {
     PvShmPayState* state = GST_PV_SHM_PAY(element)->state;
     if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+        const guint quality = state->quality;
+        if (quality < guint(pvshm::stream::kMinJpegQuality) ||
+            quality > guint(pvshm::stream::kMaxJpegQuality)) {
+            GST_ELEMENT_ERROR(element, RESOURCE, SETTINGS,
+                              ("Property quality is %u, outside its range %d to %d", quality,
+                               pvshm::stream::kMinJpegQuality, pvshm::stream::kMaxJpegQuality),
+                              (nullptr));
+            return GST_STATE_CHANGE_FAILURE;
+        }
+        state->encoder.start(GstPvShmPayEncoding(state->encoding.load()), int(quality));
+        state->warned_encoding = false;
         state->started = false;
         state->own_sequence = 0;
         state->warned_facts = false;
@@ -214,9 +285,26 @@ static bool gst_pv_shm_pay_set_caps(GstPvShmPay* self, GstCaps* caps)
                           ("%s", wire.c_str()));
         return false;
     }
+    std::optional<std::string> unencodable;
+    try {
+        unencodable = state->encoder.set_caps(*frame, caps, wire);
+    } catch (const std::exception& error) {
+        GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("Cannot encode frames: %s", error.what()),
+                          (nullptr));
+        return false;
+    }
+    if (unencodable && !state->warned_encoding) {
+        state->warned_encoding = true;
+        GST_ELEMENT_WARNING(self, STREAM, FORMAT,
+                            ("Frames of %s sent raw: %s",
+                             std::string(pvshm::format_name(frame->format)).c_str(),
+                             unencodable->c_str()),
+                            ("%s", wire.c_str()));
+    }
     state->frame = std::move(frame);
     state->caps = std::move(wire);
-    GST_DEBUG_OBJECT(self, "frames are %s", state->caps.c_str());
+    GST_DEBUG_OBJECT(self, "frames are %s, sent as %s", state->caps.c_str(),
+                     state->encoder.caps().c_str());
     if (!gst_pad_has_current_caps(self->srcpad)) {
         g_autoptr(GstCaps) stream = gst_pad_get_pad_template_caps(self->srcpad);
         return gst_pad_set_caps(self->srcpad, stream);
@@ -324,7 +412,7 @@ static std::optional<std::vector<uint8_t>> gst_pv_shm_pay_prefix(GstPvShmPay* se
     PvShmPayState* state = self->state;
     for (int attempt = 0; attempt < 2; ++attempt) {
         try {
-            return pvshm::stream::encode_frame_prefix(facts, state->caps, payload.data,
+            return pvshm::stream::encode_frame_prefix(facts, state->encoder.caps(), payload.data,
                                                       payload.size);
         } catch (const std::invalid_argument& error) {
             if (attempt == 1 || (facts.camera_id.empty() && facts.metadata.empty())) {
@@ -382,10 +470,12 @@ static GstFlowReturn gst_pv_shm_pay_push(GstPvShmPay* self, GstBuffer* buffer)
                           (nullptr));
         return GST_FLOW_ERROR;
     }
-    g_autoptr(GstBuffer) payload = gst_pv_shm_pay_payload(self, buffer, size);
-    if (!payload)
+    g_autoptr(GstBuffer) raw = gst_pv_shm_pay_payload(self, buffer, size);
+    if (!raw)
         return GST_FLOW_ERROR;
+    g_autoptr(GstBuffer) payload = state->encoder.encode(raw);
     pvshm::stream::FrameFacts facts = gst_pv_shm_pay_facts(self, buffer);
+    facts.encoding = state->encoder.encoding();
     GstMapInfo map;
     if (!gst_buffer_map(payload, &map, GST_MAP_READ)) {
         GST_ELEMENT_ERROR(self, RESOURCE, READ, ("Cannot read the frame"), (nullptr));

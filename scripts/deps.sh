@@ -5,6 +5,7 @@
 PVSHM_PACKAGES=(
     meson ninja-build pkg-config g++ git clang-format
     libopencv-dev libyuv-dev libcli11-dev nlohmann-json3-dev libturbojpeg0-dev libpng-dev zlib1g-dev
+    libzstd-dev
     libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
     # srtsink and srtsrc (pvshm serve, mirror) come with plugins-bad, built with libsrt.
     gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad

@@ -258,7 +258,8 @@ struct DeframeStats
 {
     uint64_t frames = 0;           // delivered
     uint64_t drops = 0;            // lost: sequence gaps, else damaged frames and garbage runs
-    uint64_t frames_damaged = 0;   // headers that checked over bodies that did not
+    uint64_t frames_damaged = 0;   // headers that checked over bodies that did not, and
+                                   // payloads that did not decode (Delivery::Damaged)
     uint64_t frames_too_large = 0; // headers announcing more than the receiver's maximum
     uint64_t bytes_skipped = 0;    // bytes that were no part of a delivered frame
     uint64_t heartbeats = 0;       // heartbeats delivered (neither frames nor drops)
@@ -276,6 +277,8 @@ enum class Delivery
 {
     Delivered, // taken: go on
     Refused,   // a frame that checked but the receiver cannot use (caps it does not know): a drop
+    Damaged,   // a frame that checked but whose payload does not decode as its header says (a
+               // zstd frame of another size): a drop, counted as damaged
     Stop,      // taken, and the receiver wants no more now (downstream refused it)
 };
 
@@ -442,7 +445,8 @@ template <typename Bytes, typename Deliver> void Deframer::drain(Bytes& bytes, D
             continue;
         }
         const Delivery delivery = deliver(static_cast<const Frame&>(*frame), taken);
-        if (delivery == Delivery::Refused) {
+        if (delivery == Delivery::Refused || delivery == Delivery::Damaged) {
+            stats_.frames_damaged += delivery == Delivery::Damaged ? 1 : 0;
             refused(size);
             continue;
         }

@@ -135,6 +135,20 @@ inline std::string error_text(GstBus* bus, GstClockTime timeout = 0)
     return text;
 }
 
+// The texts of the warnings `bus` holds, in order (taken off it).
+inline std::vector<std::string> warnings_on(GstBus* bus)
+{
+    std::vector<std::string> texts;
+    while (GstMessage* message = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING)) {
+        GError* error = nullptr;
+        gst_message_parse_warning(message, &error, nullptr);
+        texts.push_back(error->message);
+        g_error_free(error);
+        gst_message_unref(message);
+    }
+    return texts;
+}
+
 // One frame of `caps` as GStreamer lays it out: its size in pixels, and in bytes (encoded
 // images: any number of bytes).
 struct FrameLayout

@@ -325,14 +325,7 @@ GST_START_TEST(test_depay_refuses_a_later_version_clearly)
                 sequences({1, 4}));
     fail_unless_equals_uint64(stat_of(h->element, "frames-unreadable-version"), 2);
     fail_unless_equals_uint64(stat_of(h->element, "drops"), 2);
-    std::vector<std::string> warnings;
-    while (GstMessage* message = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING)) {
-        GError* error = nullptr;
-        gst_message_parse_warning(message, &error, nullptr);
-        warnings.push_back(error->message);
-        g_error_free(error);
-        gst_message_unref(message);
-    }
+    const std::vector<std::string> warnings = warnings_on(bus);
     fail_unless_equals_int(warnings.size(), 1);
     fail_unless_equals_string(warnings[0].c_str(),
                               "Frames skipped: the sender writes stream version 4, this receiver "
@@ -435,11 +428,13 @@ GST_START_TEST(test_pay_repacks_padded_rows)
 }
 GST_END_TEST;
 
-// Sequence number, realtime capture time, duration, camera id and user metadata travel with the
-// frame; the sequence number becomes the buffer offset.
-GST_START_TEST(test_stream_carries_the_frame_facts)
+namespace {
+
+// The facts of 7 across pvshmpay encoding=`encoding` ! pvshmdepay.
+void check_facts_carried(const char* encoding)
 {
-    GstHarness* h = gst_harness_new_parse("pvshmpay ! pvshmdepay");
+    const std::string pipeline = std::string("pvshmpay encoding=") + encoding + " ! pvshmdepay";
+    GstHarness* h = gst_harness_new_parse(pipeline.c_str());
     gst_harness_set_src_caps_str(h, kGrayCaps);
     GstBuffer* in = pattern_buffer(kGraySize);
     GST_BUFFER_PTS(in) = 0;
@@ -456,6 +451,12 @@ GST_START_TEST(test_stream_carries_the_frame_facts)
 
     GstBuffer* out = gst_harness_pull(h);
     fail_unless_equals_uint64(GST_BUFFER_OFFSET(out), 42);
+    GstCaps* caps = output_caps(h);
+    fail_unless(
+        gst_structure_has_name(gst_caps_get_structure(caps, 0),
+                               std::string(encoding) == "jpeg" ? "image/jpeg" : "video/x-raw"),
+        "%s: %" GST_PTR_FORMAT, encoding, caps);
+    gst_caps_unref(caps);
     fail_unless_equals_uint64(GST_BUFFER_OFFSET_END(out), 43);
     fail_unless_equals_uint64(GST_BUFFER_DURATION(out), 40 * GST_MSECOND);
     fail_unless(GST_BUFFER_PTS_IS_VALID(out));
@@ -481,6 +482,16 @@ GST_START_TEST(test_stream_carries_the_frame_facts)
     fail_unless_equals_int(gst_structure_n_fields(s), 5);
     gst_buffer_unref(out);
     gst_harness_teardown(h);
+}
+
+} // namespace
+
+// Sequence number, realtime capture time, duration, camera id and user metadata travel with the
+// frame in every encoding; the sequence number becomes the buffer offset.
+GST_START_TEST(test_stream_carries_the_frame_facts)
+{
+    for (const char* encoding : {"raw", "jpeg", "lossless"})
+        check_facts_carried(encoding);
 }
 GST_END_TEST;
 
