@@ -97,11 +97,14 @@ def producer(namespace, camera_name, tail):
                             stderr=subprocess.STDOUT, text=True)
 
 
-def negotiated_caps(output, element):
-    """The caps of `element`'s sink pad as gst-launch -v printed them."""
-    found = re.findall(rf"/{element}\.GstPad:sink: caps = (.*)", output)
-    assert found, output
-    return found[-1]
+def negotiated_caps(output):
+    """The caps every pad of a pipeline without converters carries, as gst-launch -v printed
+    them. gst-launch -v misses some pads' caps when two streaming threads set theirs at once
+    (after a tee, about one run in 30 under load, with fakesinks as well), so any pad's line will
+    do; all must agree."""
+    found = set(re.findall(r"/GstPipeline:pipeline0/\S+\.Gst\w*Pad:\w+: caps = (.*)", output))
+    assert len(found) == 1, output
+    return found.pop()
 
 
 def whole_frame(view):
@@ -143,7 +146,7 @@ def test_frames_equal_the_cameras_with_its_caps_capture_times_and_sequence(
     assert launch.returncode == 0, output
 
     # Caps as the camera sent them: the segment's are those pvshmsink negotiated with aravissrc.
-    sent_caps = negotiated_caps(output, "GstPvShmSink:shm")
+    sent_caps = negotiated_caps(output)
     assert sent_caps.startswith(caps.split(",")[0] + ", format=(string)" + caps.split("=")[-1])
     assert frames[0][1]["caps"] == sent_caps
     assert all(info["format"] == stored_format for _, info, _, _ in frames)
