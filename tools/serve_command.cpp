@@ -16,6 +16,7 @@
 
 #include <pvshm/shared_mem_id.hpp>
 
+#include "link_encoding.hpp"
 #include "srt_commands.hpp"
 #include "srt_link.hpp"
 
@@ -29,6 +30,7 @@ struct ServeOptions
     SrtLinkOptions link;
     int max_bandwidth_mbit = kDefaultMaxBandwidthMbit;
     bool allow_other_owner = false;
+    std::string encode = "raw";
 };
 
 std::string socket_address_text(GSocketAddress* address)
@@ -121,6 +123,9 @@ int run_serve(const ServeOptions& options)
     g_object_set(src, "shared-mem-id", options.id.c_str(), "allow-other-owner",
                  gboolean(options.allow_other_owner), nullptr);
     gst_util_set_object_arg(G_OBJECT(src), "mode", "all");
+    const LinkEncoding encoding = parse_link_encoding(options.encode);
+    gst_util_set_object_arg(G_OBJECT(pay), "encoding", encoding.name.c_str());
+    g_object_set(pay, "quality", guint(encoding.quality), nullptr);
     // No receiver yet: frames go to nobody rather than wait, so a receiver's first frame is new.
     const std::string uri =
         srt_uri(address, "listener") + "&" + srt_rate_option(options.max_bandwidth_mbit);
@@ -192,6 +197,7 @@ void add_serve_command(CLI::App& app, std::function<int()>& run)
                      "srt://[HOST]:PORT to listen on (no HOST: every IPv4 address)")
         ->required();
     add_srt_link_options(*serve, options->link);
+    add_encode_option(*serve, options->encode);
     serve
         ->add_option("--max-bandwidth", options->max_bandwidth_mbit,
                      "Mbit/s at which each frame's packets are sent: the link's capacity (raise "
