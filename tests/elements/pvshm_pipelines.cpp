@@ -231,8 +231,12 @@ GST_START_TEST(test_consumer_started_first_then_producer_both_exit_0)
 {
     const std::string id = unique_id("order");
     SegmentCleanup cleanup(id);
-    Launch consumer({"gst-launch-1.0", "-q", "pvshmsrc", "shared-mem-id=" + id, "mode=all",
-                     "num-buffers=10", "!", "fakesink"});
+    Launch consumer({"gst-launch-1.0", "pvshmsrc", "shared-mem-id=" + id, "mode=all",
+                     "num-buffers=10", "!", "fakesink"},
+                    true);
+    // Started is not yet waiting: on a busy machine the writer's 30 frames could all be written
+    // before gst-launch had loaded its plugins. The warning says it waits for the id.
+    fail_unless(consumer.wait_for_output("WARNING", 20s), "%s", consumer.output().c_str());
     Launch writer(producer(id, "video/x-raw,format=BGR,width=320,height=240,framerate=60/1", 30));
     fail_unless_equals_int(writer.wait_exit(20s).value_or(-1), 0);
     fail_unless_equals_int(consumer.wait_exit(20s).value_or(-1), 0);
