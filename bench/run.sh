@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Every benchmark of pvshm next to its anchor (GStreamer's shmsink/shmsrc, iceoryx, OpenCV, memcpy, a
-# gst-rtsp-server launch line, pvshm rtsp for pvshm web, a gdppay/SRT pair) measured in the same run: prints a Markdown table
+# gst-rtsp-server launch line, pvshm rtsp for pvshm web, a gdppay/SRT pair, raw frames for the
+# link's encodings) measured in the same run: prints a Markdown table
 # and writes it (and, but for RTSP and SRT, as JSON) under bench/results/.
 #
 #   bench/run.sh [--quick]     --quick: seconds, only to prove the benchmarks still work; its
@@ -57,6 +58,10 @@ echo "running bench/python_read.py ${quick[*]}" >&2
         echo "### pvshm web, 1080p30 in headless Chromium, next to pvshm rtsp"
         echo
         bench/web.sh
+        echo
+        echo "### pvshm serve --encode raw|jpeg|lossless -> pvshm mirror, 1080p30 at 1000 Mbit/s"
+        echo
+        bench/link.sh
         echo
         echo "### pvshm serve -> pvshm mirror over SRT on 127.0.0.1"
         for srt_case in "--rate 5 --frames 60" "--rate 10 --frames 100" \
