@@ -3,6 +3,7 @@
 // killed and replaced with new caps under a running reader, clean EOS, readers that never let
 // go, a recording into MP4, what gst-launch -v shows, warnings and errors that end the process
 // instead of crashing it.
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include <glib/gstdio.h>
 #include <gst/app/gstappsink.h>
 
+#include "child_process.hpp"
 #include "element_support.hpp"
 #include "launch.hpp"
 
@@ -310,6 +312,38 @@ GST_START_TEST(test_stuck_reader_never_stalls_producer)
 }
 GST_END_TEST;
 
+// Read permission lets a process hold every slot (the contract allows it); pvshmsink then says
+// so on the bus, once, with how long, and writes again when the holder lets go.
+GST_START_TEST(test_readers_holding_every_slot_get_one_bus_warning)
+{
+    const std::string id = unique_id("held");
+    SegmentCleanup cleanup(id);
+    // perms 0644: others may read. Without -q, which keeps gst-launch from printing warnings.
+    auto args = producer(id, "video/x-raw,format=GRAY8,width=64,height=48,framerate=100/1", 0,
+                         {"perms=420"});
+    args.erase(std::find(args.begin(), args.end(), "-q"));
+    Launch writer(args, true);
+    fail_unless(wait_for_frames(id, 1, 20s), "%s", writer.output().c_str());
+    // Becomes user nobody, read-locks every slot's lock byte and keeps them until stopped.
+    auto attacker = std::make_unique<pvshm::test::ChildProcess>(
+        "pvshm-test-attacker", std::vector<std::string>{segment_path(id), "pin-slots"});
+    fail_unless(attacker->wait_for_line("attacking", 20s).has_value());
+    const std::string warning = "Readers have held every slot of '" + id + "' for ";
+    fail_unless(writer.wait_for_output(warning, 20s), "%s", writer.output().c_str());
+    pvshm::Reader reader(id);
+    const uint64_t dropped = reader.status()->frames_dropped;
+    fail_unless(dropped > 0);
+    attacker.reset(); // its locks go with it
+    fail_unless(wait_for_frames(id, reader.status()->frames_written + 1, 20s));
+    writer.kill(SIGINT);
+    fail_unless(writer.wait_exit(20s).has_value());
+    const std::string& output = writer.output();
+    const size_t first = output.find(warning);
+    fail_unless(first != std::string::npos && output.find(warning, first + 1) == std::string::npos,
+                "%s", output.c_str());
+}
+GST_END_TEST;
+
 GST_START_TEST(test_invalid_id_exits_nonzero_without_crash)
 {
     Launch writer({"gst-launch-1.0", "-q", "videotestsrc", "num-buffers=1", "!", "pvshmsink",
@@ -350,6 +384,9 @@ static Suite* pvshm_pipelines_suite()
     tcase_add_test(tc, test_killed_writer_restarted_with_new_caps_is_followed);
     tcase_add_test(tc, test_eos_exits_0_and_keeps_last_frame);
     tcase_add_test(tc, test_stuck_reader_never_stalls_producer);
+    // The holder becomes user nobody, which takes root.
+    if (geteuid() == 0)
+        tcase_add_test(tc, test_readers_holding_every_slot_get_one_bus_warning);
     tcase_add_test(tc, test_invalid_id_exits_nonzero_without_crash);
     tcase_add_test(tc, test_inspect_describes_properties);
     tcase_add_test(tc, test_recording_to_mp4_keeps_every_frame);
