@@ -9,6 +9,8 @@
 
 #include <pvshm/error.hpp>
 
+#include "commands.hpp"
+
 namespace pvshm::cli {
 namespace {
 
@@ -86,7 +88,7 @@ void MjpegStream::run()
     bool reported = false;
     const auto report = [&](const std::exception& error) {
         if (!reported)
-            std::fprintf(stderr, "pvshm web: %s: %s\n", id_.c_str(), error.what());
+            std::fprintf(stderr, "pvshm web: %s: %s\n", id_.c_str(), error_text(error).c_str());
         reported = true;
     };
     std::vector<uint8_t> jpeg;

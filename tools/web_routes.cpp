@@ -13,6 +13,7 @@
 #include <pvshm/error.hpp>
 #include <pvshm/shared_mem_id.hpp>
 
+#include "commands.hpp"
 #include "json.hpp"
 #include "snapshot_image.hpp"
 #include "status_json.hpp"
@@ -106,7 +107,7 @@ std::optional<SegmentStatus> require_status(SoupServerMessage* message, Reader& 
             return status;
         respond_error(message, SOUP_STATUS_NOT_FOUND, "no segment with id '" + reader.id() + "'");
     } catch (const std::exception& error) {
-        respond_error(message, SOUP_STATUS_CONFLICT, error.what());
+        respond_error(message, SOUP_STATUS_CONFLICT, error_text(error));
     }
     return std::nullopt;
 }
@@ -151,7 +152,7 @@ void snapshot(SoupServerMessage* message, Reader& reader, bool raw)
         respond_error(message, SOUP_STATUS_UNPROCESSABLE_ENTITY, error.what());
         return;
     } catch (const std::exception& error) {
-        respond_error(message, SOUP_STATUS_NOT_FOUND, error.what()); // no frame yet
+        respond_error(message, SOUP_STATUS_NOT_FOUND, error_text(error)); // no frame yet
         return;
     }
     const std::string name = reader.id() + "-" + std::to_string(sequence) + ".png";

@@ -7,6 +7,7 @@ pvshmsink processes in a shared-memory directory of the test's own; every reques
 import base64
 import http.client
 import json
+import os
 import shutil
 import subprocess
 import urllib.request
@@ -16,6 +17,7 @@ import time
 import pytest
 
 import pngfile
+from pvshm_pytest import OTHER_UID
 from web_support import BLUE, GREEN, RED, WAIT, line, read_part, wait_for_frames, web_id  # noqa: F401
 
 # JPEG through limited-range YUV stays this close to a flat colour.
@@ -117,6 +119,24 @@ def test_errors_and_paths_outside_the_contract(line, request, tmp_path):
     assert status == 422 and "error" in json.loads(body)
     status, headers, _ = console.get("/api/ids", method="POST")
     assert status == 405 and headers["Allow"] == "GET, HEAD"
+
+
+def test_another_users_segment_is_refused_with_the_hint_the_other_commands_give(
+        line, request, tmp_path):
+    """The console answered 409 with the library's bare text, not saying how to allow it."""
+    if os.geteuid() != 0:
+        pytest.skip("another user's segment needs root to chown it")
+    theirs, image = web_id(request, "theirs"), tmp_path / "one.png"
+    image.write_bytes(pngfile.encode(2, 1, [[(1, 2, 3), (4, 5, 6)]]))
+    assert line.pvshm("write", theirs, image).returncode == 0
+    os.chown(line.directory / f"pvshm.{theirs}", OTHER_UID, -1)
+    console = line.serve()
+    for path in (f"/api/ids/{theirs}", f"/ids/{theirs}", f"/api/ids/{theirs}/snapshot.png"):
+        status, _, body = console.get(path)
+        assert status == 409, (path, status, body)
+        assert "allow it with --allow-other-owner" in json.loads(body)["error"], path
+    allowed = line.serve("--allow-other-owner")
+    assert allowed.json(f"/api/ids/{theirs}")["owner_uid"] == OTHER_UID
 
 
 def test_raw_snapshot_of_16_bit_gray_and_jpeg_frames_passed_through(line, request, tmp_path):
