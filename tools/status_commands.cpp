@@ -75,7 +75,11 @@ JsonObject segment_object(const SegmentStatus& status)
         .add("owner_uid", static_cast<uint32_t>(status.owner))
         .add("mode", octal_mode(status.mode));
     if (frame) {
+        // The capture times under FrameInfo's names (as Python's info dicts), and under the
+        // names the first releases printed, which scripts may read.
         object.add("sequence", frame->sequence)
+            .add("timestamp_realtime_ns", frame->timestamp_realtime_ns)
+            .add("timestamp_monotonic_ns", frame->timestamp_monotonic_ns)
             .add("timestamp_ns", frame->timestamp_realtime_ns)
             .add("monotonic_ns", frame->timestamp_monotonic_ns)
             .add("payload_size", frame->payload_size)
@@ -84,6 +88,8 @@ JsonObject segment_object(const SegmentStatus& status)
             .add("metadata", metadata_json(frame->metadata));
     } else {
         object.add_null("sequence")
+            .add_null("timestamp_realtime_ns")
+            .add_null("timestamp_monotonic_ns")
             .add_null("timestamp_ns")
             .add_null("monotonic_ns")
             .add_null("payload_size")

@@ -86,6 +86,10 @@ def test_info_json_has_the_contract_keys(pvshm, shm_id, held_writer):
     assert REQUIRED_KEYS <= info.keys()
     assert info["id"] == shm_id and info["sequence"] == 3
     assert isinstance(info["writer_alive"], bool) and isinstance(info["last_frame_age_ms"], float)
+    # The capture times under C++'s and Python's names, and under the names the first releases
+    # printed, which scripts read.
+    assert 0 < info["timestamp_realtime_ns"] == info["timestamp_ns"] <= time.time_ns()
+    assert 0 < info["timestamp_monotonic_ns"] == info["monotonic_ns"] <= time.monotonic_ns()
 
     text = pvshm("info", shm_id)
     assert text.returncode == 0 and shm_id in text.stdout and "GRAY8" in text.stdout

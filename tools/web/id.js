@@ -112,7 +112,7 @@ function show(entry, rate) {
   snapshot.download = `${id}-${entry.sequence}.png`;
   rows(document.getElementById("facts"), [
     ["Sequence", pvshm.count(entry.sequence)],
-    ["Captured", captureTime(entry.timestamp_ns)],
+    ["Captured", captureTime(entry.timestamp_realtime_ns)],
     ["Age", pvshm.age(entry.last_frame_age_ms)],
     ["Camera id", entry.camera_id || "–"],
     ["Format", entry.format || "–"],
