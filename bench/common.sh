@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Sourced by bench/rtsp.sh and bench/srt.sh (from the top of the tree): their options, the build
-# tree's environment, what is removed on exit, CPU time per frame, and the machine they ran on.
+# Sourced by bench/rtsp.sh, bench/srt.sh and bench/web.sh (from the top of the tree): their
+# options, the build tree's environment, what is removed on exit, CPU time per frame, and the
+# machine they ran on.
 # shellcheck shell=bash
 
 # bench_options NAMES USAGE ARGS...: sets the variable of each --NAME among NAMES (space-separated;

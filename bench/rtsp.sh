@@ -14,20 +14,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/common.sh
+source bench/stamped_producer.sh
 
-frames=300
-size=1920x1080
-bench_options "frames size" "[--frames N] [--size WxH]" "$@"
-width="${size%x*}"
-height="${size#*x}"
-bench_setup
-
-caps="video/x-raw,format=I420,width=$width,height=$height,framerate=30/1"
+stamped_setup rtsp "$@"
 # What pvshm rtsp puts after videoconvert (tools/rtsp_server.cpp, x264enc).
 encoder="videoconvert ! video/x-raw,format=I420 ! x264enc tune=zerolatency speed-preset=ultrafast \
 key-int-max=30 ! rtph264pay name=pay0 pt=96 config-interval=1"
-id="bench-rtsp-$$"
-bench_ids+=("$id")
 
 # Prints "<wall seconds> <latency p50 ms> <latency p99 ms>" after the viewer decoded $frames
 # frames of $1.
@@ -58,11 +50,7 @@ report "server" "server ms/frame" "producer ms/frame" "fps seen" "glass-to-glass
 report "---" "---" "---" "---" "---"
 
 # pvshm: producer (stamped after videotestsrc) | pvshm rtsp.
-"$build/bench/pvshm-bench-rtsp-anchor" --pipeline "videotestsrc pattern=smpte is-live=true ! \
-$caps ! identity name=stamp ! pvshmsink shared-mem-id=$id sync=false" >"$work/producer.out" 2>&1 &
-producer=$!
-bench_pids+=("$producer")
-wait_for_line "$work/producer.out" playing
+start_stamped_producer
 port="$(free_port SOCK_STREAM)"
 "$build/tools/pvshm" rtsp "$id" --port "$port" --json >"$work/pvshm.events" 2>/dev/null &
 server=$!

@@ -13,17 +13,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/common.sh
+source bench/stamped_producer.sh
 
-frames=300
-size=1920x1080
-bench_options "frames size" "[--frames N] [--size WxH]" "$@"
-width="${size%x*}"
-height="${size#*x}"
-bench_setup
-
-caps="video/x-raw,format=I420,width=$width,height=$height,framerate=30/1"
-id="bench-web-$$"
-bench_ids+=("$id")
+stamped_setup web "$@"
 
 report() {
     printf '| %-36s | %15s | %8s | %22s |\n' "$@"
@@ -45,10 +37,7 @@ machine "$frames frames of ${width}x$height at 30 fps; browser headless Chromium
 report "server, viewer" "server ms/frame" "fps seen" "glass-to-glass p50/p99 ms"
 report "---" "---" "---" "---"
 
-"$build/bench/pvshm-bench-rtsp-anchor" --pipeline "videotestsrc pattern=smpte is-live=true ! \
-$caps ! identity name=stamp ! pvshmsink shared-mem-id=$id sync=false" >"$work/producer.out" 2>&1 &
-bench_pids+=("$!")
-wait_for_line "$work/producer.out" playing
+start_stamped_producer
 
 "$build/tools/pvshm" web --port 0 >"$work/web.out" 2>&1 &
 web=$!

@@ -125,15 +125,6 @@ void report(Output& output, const RtspEvent& event)
     }
 }
 
-std::string read_password(const std::string& file)
-{
-    const std::string password = read_secret_line(file, "password");
-    if (password.empty())
-        throw std::runtime_error("the password file '" + file +
-                                 "' is empty: its first line is the password");
-    return password;
-}
-
 bool is_loopback(const std::string& address)
 {
     return address.rfind("127.", 0) == 0 || address == "::1" || address == "localhost";

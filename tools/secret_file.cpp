@@ -59,6 +59,15 @@ std::string read_secret_line(const std::string& file, const std::string& what)
     return line;
 }
 
+std::string read_password(const std::string& file)
+{
+    std::string password = read_secret_line(file, "password");
+    if (password.empty())
+        throw std::runtime_error("the password file '" + file +
+                                 "' is empty: its first line is the password");
+    return password;
+}
+
 bool readable_by_others(const std::string& file)
 {
     struct stat status = {};

@@ -16,6 +16,11 @@ inline constexpr size_t kMaxSecretFileBytes = 4096;
 // never waited on, a device never read) or holds more than kMaxSecretFileBytes.
 std::string read_secret_line(const std::string& file, const std::string& what);
 
+// The password of `--user NAME --password-file FILE` (pvshm rtsp, pvshm web): the first line of
+// `file`, read as read_secret_line reads it. Throws std::runtime_error naming the file when it
+// cannot be read or its first line is empty.
+std::string read_password(const std::string& file);
+
 // Whether users other than its owner may read or write `file` (worth a warning).
 bool readable_by_others(const std::string& file);
 

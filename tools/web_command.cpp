@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "commands.hpp"
 #include "secret_file.hpp"
@@ -57,16 +58,13 @@ int run_web(const WebOptions& options)
     if (options.user) {
         if (options.user->empty() || options.user->find(':') != std::string::npos)
             throw std::runtime_error("--user: a user name is not empty and has no ':'");
-        const std::string password = read_secret_line(*options.password_file, "password");
-        if (password.empty())
-            throw std::runtime_error("the password file '" + *options.password_file +
-                                     "' is empty: its first line is the password");
+        std::string password = read_password(*options.password_file);
         if (readable_by_others(*options.password_file))
             std::fprintf(stderr,
                          "pvshm web: warning: the password file '%s' can be read by other "
                          "users (chmod 600 it)\n",
                          options.password_file->c_str());
-        config.credentials = WebCredentials{*options.user, password};
+        config.credentials = WebCredentials{*options.user, std::move(password)};
     }
     config.address = options.listen.value_or("127.0.0.1");
     if (config.address == "localhost")
