@@ -9,6 +9,8 @@ PVSHM_PACKAGES=(
     libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
     # srtsink and srtsrc (pvshm serve, mirror) come with plugins-bad, built with libsrt.
     gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+    # pvshm serve sends on libsrt itself (the GnuTLS flavour, as the SRT elements).
+    libsrt-gnutls-dev
     libgstrtspserver-1.0-dev gstreamer1.0-rtsp gstreamer1.0-plugins-ugly gstreamer1.0-libav
     python3-opencv openssl
     # ip netns: the SRT tests between two network namespaces.

@@ -16,6 +16,7 @@
 
 #include "srt_commands.hpp"
 #include "srt_link.hpp"
+#include "srt_stream_id.hpp"
 
 namespace pvshm::cli {
 namespace {
@@ -40,6 +41,7 @@ struct MirrorOptions
 {
     std::string address;
     std::string id;
+    std::optional<std::string> remote_id;
     SrtLinkOptions link;
     bool retry = false;
     uint64_t max_frame_size = kDefaultMaxFrameSize;
@@ -52,8 +54,14 @@ bool contains(const std::string& text, const char* part)
     return text.find(part) != std::string::npos;
 }
 
-// What srtsrc's message means here, or nullopt when it is not about the connection.
-std::optional<std::string> connection_problem(std::string text, const std::string& address)
+// The end of srtsrc's message for a connection the sender refused in its listen callback:
+// pvshm serve does so for an id it does not serve (SRT_REJX_NOTFOUND, an application's reason).
+constexpr const char* kRefusedByTheApplication = "Application-defined rejection reason";
+
+// What srtsrc's message means here, or nullopt when it is not about the connection. `remote`:
+// the id asked for.
+std::optional<std::string> connection_problem(std::string text, const std::string& address,
+                                              const std::string& remote)
 {
     // srtsrc's warnings with auto-reconnect end so; the caller says what happens next.
     const size_t retrying = text.find(". Trying to reconnect");
@@ -65,6 +73,9 @@ std::optional<std::string> connection_problem(std::string text, const std::strin
         return "the sender at " + address +
                " and this receiver disagree on encryption: one has a passphrase, the other "
                "--insecure";
+    if (contains(text, kRefusedByTheApplication))
+        return "the sender at " + address + " does not serve '" + remote +
+               "' (give the sender's id with --remote-id; `pvshm serve` lists the ids it serves)";
     if (contains(text, "Connection timeout"))
         return "no answer from " + address + " within " + std::to_string(kConnectTimeoutSeconds) +
                " s: is `pvshm serve` running there, and its UDP port reachable?";
@@ -80,9 +91,18 @@ std::optional<std::string> connection_problem(std::string text, const std::strin
     return std::nullopt;
 }
 
+// A refusal that trying again does not change: the passphrase, or an id the sender does not serve.
+bool hopeless(const std::string& text)
+{
+    return contains(text, "passphrase") || contains(text, "Password") ||
+           contains(text, kRefusedByTheApplication);
+}
+
 int run_mirror(const MirrorOptions& options)
 {
     pvshm::validate_id(options.id);
+    if (options.remote_id)
+        pvshm::validate_id(*options.remote_id);
     const SrtAddress address = parse_srt_address(options.address, true);
     const std::string passphrase = link_passphrase(options.link, "mirror");
 
@@ -99,6 +119,9 @@ int run_mirror(const MirrorOptions& options)
     g_object_set(src, "uri", srt_uri(address, "caller").c_str(), "latency", options.link.latency_ms,
                  "auto-reconnect", gboolean(options.retry), nullptr);
     set_passphrase(src, passphrase);
+    const std::string remote = options.remote_id.value_or(options.id);
+    g_object_set(src, "streamid", srt_stream_id(remote, options.remote_id.has_value()).c_str(),
+                 nullptr);
     g_object_set(depay, "max-frame-size", guint64(options.max_frame_size), nullptr);
     // Until frames flow, readers of the id see no live writer.
     g_object_set(sink, "source", options.address.c_str(), "source-alive", FALSE, nullptr);
@@ -152,19 +175,18 @@ int run_mirror(const MirrorOptions& options)
     hooks.explain_error = [&](GstMessage* message) {
         const std::string text = message_text(message);
         if (GST_MESSAGE_SRC(message) == GST_OBJECT(src))
-            if (auto problem = connection_problem(text, options.address))
-                return *problem + (options.retry || contains(*problem, "passphrase")
-                                       ? ""
-                                       : " (--retry keeps trying)");
+            if (auto problem = connection_problem(text, options.address, remote))
+                return *problem +
+                       (options.retry || hopeless(text) ? "" : " (--retry keeps trying)");
         return text;
     };
-    // With --retry, srtsrc warns at every attempt; only a passphrase refused is hopeless.
+    // With --retry, srtsrc warns at every attempt; only a passphrase or an id refused is hopeless.
     hooks.on_warning = [&](GstMessage* message) -> std::optional<std::string> {
         const std::string text = message_text(message);
         const auto problem = GST_MESSAGE_SRC(message) == GST_OBJECT(src)
-                                 ? connection_problem(text, options.address)
+                                 ? connection_problem(text, options.address, remote)
                                  : std::nullopt;
-        if (problem && (contains(text, "passphrase") || contains(text, "Password")))
+        if (problem && hopeless(text))
             return problem;
         if (problem) {
             receiving = false;
@@ -190,6 +212,9 @@ void add_mirror_command(CLI::App& app, std::function<int()>& run)
     mirror->add_option("ADDRESS", options->address, "srt://HOST:PORT of the sender")->required();
     mirror->add_option("ID", options->id, std::string("Shared-memory id to write: ") + kIdRule)
         ->required();
+    mirror->add_option("--remote-id", options->remote_id,
+                       "The id of the sender to mirror, when it serves several or names it "
+                       "otherwise (default: ID; a sender of one id sends it whatever ID is)");
     add_srt_link_options(*mirror, options->link);
     mirror->add_flag("--retry", options->retry,
                      "Keep connecting when the sender is not there yet or goes away (default: "

@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// `pvshm serve ID srt://[HOST]:PORT`: every frame of an id, with its facts, to the hosts that
-// mirror it, as an SRT listener:
-//   pvshmsrc shared-mem-id=ID mode=all ! pvshmpay ! srtsink uri=srt://HOST:PORT?mode=listener
-// Any number of receivers may connect at once and come and go; frames go to nobody while none
-// is connected.
+// `pvshm serve ID... srt://[HOST]:PORT`: every frame of each id, with its facts, to the hosts
+// that mirror it, as an SRT listener. Per id:
+//   pvshmsrc shared-mem-id=ID mode=all ! pvshmpay ! appsink
+// and the frames go to the receivers of that id (SrtSender: libsrt, each receiver choosing its
+// id by SRT stream id, newest frame first for a receiver that cannot keep up). Any number of
+// receivers may connect at once and come and go; frames go to nobody while none is connected.
 #include <CLI/CLI.hpp>
-#include <atomic>
+#include <algorithm>
 #include <cstdio>
-#include <cstring>
-#include <gio/gio.h>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include <gst/app/gstappsink.h>
 #include <gst/gst.h>
 
 #include <pvshm/shared_mem_id.hpp>
@@ -19,13 +21,14 @@
 #include "link_encoding.hpp"
 #include "srt_commands.hpp"
 #include "srt_link.hpp"
+#include "srt_sender.hpp"
 
 namespace pvshm::cli {
 namespace {
 
 struct ServeOptions
 {
-    std::string id;
+    std::vector<std::string> ids;
     std::string address;
     SrtLinkOptions link;
     int max_bandwidth_mbit = kDefaultMaxBandwidthMbit;
@@ -33,153 +36,163 @@ struct ServeOptions
     std::string encode = "raw";
 };
 
-std::string socket_address_text(GSocketAddress* address)
+// One id's chain: its frames, as pvshmpay writes them, to the sender.
+struct ServedId
 {
-    if (!G_IS_INET_SOCKET_ADDRESS(address))
-        return "an unknown address";
-    auto* inet = G_INET_SOCKET_ADDRESS(address);
-    g_autofree gchar* host = g_inet_address_to_string(g_inet_socket_address_get_address(inet));
-    return std::string(host) + ":" + std::to_string(g_inet_socket_address_get_port(inet));
-}
-
-struct Receivers
-{
-    LinkOutput* output = nullptr;
-    std::atomic<int> connected{0};
+    std::string id;
+    GstElement* src = nullptr;
+    GstElement* pay = nullptr;
+    SrtSender* sender = nullptr;
 };
 
-void on_caller_added(GstElement*, gint, GSocketAddress* address, gpointer data)
+GstFlowReturn on_frame(GstAppSink* sink, gpointer data)
 {
-    auto& receivers = *static_cast<Receivers*>(data);
-    receivers.connected++;
-    receivers.output->event("receiver connected from " + socket_address_text(address));
+    const auto& served = *static_cast<ServedId*>(data);
+    g_autoptr(GstSample) sample = gst_app_sink_pull_sample(sink);
+    if (GstBuffer* frame = sample ? gst_sample_get_buffer(sample) : nullptr)
+        served.sender->send(served.id, frame);
+    return GST_FLOW_OK;
 }
 
-void on_caller_removed(GstElement*, gint, GSocketAddress* address, gpointer data)
-{
-    auto& receivers = *static_cast<Receivers*>(data);
-    receivers.connected--;
-    receivers.output->event("receiver from " + socket_address_text(address) + " left");
-}
-
-void on_caller_rejected(GstElement*, GSocketAddress* address, const gchar*, gpointer data)
-{
-    static_cast<Receivers*>(data)->output->event("refused a receiver from " +
-                                                 socket_address_text(address));
-}
-
-// libsrt tells of a receiver refused for its passphrase only in its log, which GStreamer's SRT
-// plugin routes into the debug category "srtlib" (a warning: "KMREQ result abnormal - rejecting
-// per enforced encryption"). Without GST_DEBUG, only that category's warnings are looked at
-// and nothing else changes: every other message goes to GStreamer's own printer as before.
-class RefusedPassphraseLog
+// What each receiver was sent since the last status line: frames/s of each, Mbit/s and frames
+// skipped in all.
+class SentRates
 {
 public:
-    explicit RefusedPassphraseLog(LinkOutput& output) : output_(output)
+    std::string line(const std::vector<ReceiverCounts>& receivers, const std::string& id,
+                     double seconds)
     {
-        quiet_ = g_getenv("GST_DEBUG") == nullptr;
-        if (quiet_) {
-            gst_debug_set_threshold_for_name("srtlib", GST_LEVEL_WARNING);
-            gst_debug_remove_log_function(gst_debug_log_default);
+        std::vector<double> rates;
+        std::map<std::string, ReceiverCounts> present;
+        double bits = 0;
+        uint64_t skipped = 0;
+        for (const ReceiverCounts& receiver : receivers) {
+            if (receiver.id != id)
+                continue;
+            const ReceiverCounts last = last_[id][receiver.peer];
+            rates.push_back(seconds > 0 ? double(receiver.frames_sent - last.frames_sent) / seconds
+                                        : 0.0);
+            bits += double(receiver.bytes_sent - last.bytes_sent) * 8;
+            skipped += receiver.frames_skipped;
+            present[receiver.peer] = receiver;
         }
-        gst_debug_add_log_function(on_log, this, nullptr);
-    }
-    ~RefusedPassphraseLog()
-    {
-        gst_debug_remove_log_function(on_log);
-        if (quiet_)
-            gst_debug_add_log_function(gst_debug_log_default, nullptr, nullptr);
+        // Receivers that left are forgotten.
+        last_[id].swap(present);
+        std::string text = std::to_string(rates.size()) + " receiver(s)";
+        if (rates.empty())
+            return text;
+        // Each receiver's rate, or their range when they are many.
+        std::string each;
+        if (rates.size() <= kListedReceivers) {
+            for (double rate : rates)
+                each += (each.empty() ? "" : " + ") + number(rate);
+        } else {
+            const auto [low, high] = std::minmax_element(rates.begin(), rates.end());
+            each = number(*low) + " to " + number(*high);
+        }
+        return text + ", sent " + each + " frames/s, " +
+               number(seconds > 0 ? bits / seconds / 1e6 : 0.0) + " Mbit/s, " +
+               std::to_string(skipped) + " skipped";
     }
 
 private:
-    static void on_log(GstDebugCategory* category, GstDebugLevel level, const gchar* file,
-                       const gchar* function, gint line, GObject* object, GstDebugMessage* message,
-                       gpointer data)
+    static constexpr size_t kListedReceivers = 4;
+
+    static std::string number(double value)
     {
-        auto& self = *static_cast<RefusedPassphraseLog*>(data);
-        const bool srtlib = std::strcmp(gst_debug_category_get_name(category), "srtlib") == 0;
-        if (self.quiet_ && !srtlib)
-            gst_debug_log_default(category, level, file, function, line, object, message, nullptr);
-        const gchar* text = srtlib ? gst_debug_message_get(message) : nullptr;
-        if (text && std::strstr(text, "rejecting per enforced encryption"))
-            self.output_.event("refused a receiver whose passphrase is not this one");
+        char text[32];
+        std::snprintf(text, sizeof text, "%.1f", value);
+        return text;
     }
 
-    LinkOutput& output_;
-    bool quiet_ = false;
+    // By id, then by receiver.
+    std::map<std::string, std::map<std::string, ReceiverCounts>> last_;
 };
 
-int run_serve(const ServeOptions& options)
+int run_serve(ServeOptions options)
 {
-    pvshm::validate_id(options.id);
+    options.address = options.ids.back();
+    options.ids.pop_back();
+    for (const std::string& id : options.ids)
+        pvshm::validate_id(id);
     const SrtAddress address = parse_srt_address(options.address, false);
     const std::string passphrase = link_passphrase(options.link, "serve");
 
-    LinkPipeline link = link_pipeline("serve", {"pvshmsrc", "pvshmpay", "srtsink"});
-    GstElement* src = link.elements[0];
-    GstElement* pay = link.elements[1];
-    GstElement* sink = link.elements[2];
-    LinkOutput output("serve");
-    g_object_set(src, "shared-mem-id", options.id.c_str(), "allow-other-owner",
-                 gboolean(options.allow_other_owner), nullptr);
-    gst_util_set_object_arg(G_OBJECT(src), "mode", "all");
     const LinkEncoding encoding = parse_link_encoding(options.encode);
-    gst_util_set_object_arg(G_OBJECT(pay), "encoding", encoding.name.c_str());
-    g_object_set(pay, "quality", guint(encoding.quality), nullptr);
-    // No receiver yet: frames go to nobody rather than wait, so a receiver's first frame is new.
-    const std::string uri =
-        srt_uri(address, "listener") + "&" + srt_rate_option(options.max_bandwidth_mbit);
-    g_object_set(sink, "uri", uri.c_str(), "latency", options.link.latency_ms, "sync", FALSE,
-                 "wait-for-connection", FALSE, nullptr);
-    set_passphrase(sink, passphrase);
 
-    Receivers receivers;
-    receivers.output = &output;
-    g_signal_connect(sink, "caller-added", G_CALLBACK(on_caller_added), &receivers);
-    g_signal_connect(sink, "caller-removed", G_CALLBACK(on_caller_removed), &receivers);
-    g_signal_connect(sink, "caller-rejected", G_CALLBACK(on_caller_rejected), &receivers);
+    LinkPipeline link = link_pipeline("serve", {});
+    std::vector<ServedId> served(options.ids.size());
+    for (size_t i = 0; i < options.ids.size(); ++i) {
+        const auto chain = add_chain(link, {"pvshmsrc", "pvshmpay", "appsink"});
+        served[i] = {options.ids[i], chain[0], chain[1], nullptr};
+        g_object_set(chain[0], "shared-mem-id", options.ids[i].c_str(), "allow-other-owner",
+                     gboolean(options.allow_other_owner), nullptr);
+        gst_util_set_object_arg(G_OBJECT(chain[0]), "mode", "all");
+        gst_util_set_object_arg(G_OBJECT(chain[1]), "encoding", encoding.name.c_str());
+        g_object_set(chain[1], "quality", guint(encoding.quality), nullptr);
+        // Frames are sent as they come, from the streaming thread of their id.
+        g_object_set(chain[2], "sync", FALSE, "async", FALSE, nullptr);
+    }
+    LinkOutput output("serve");
+    std::unique_ptr<SrtSender> sender;
+    try {
+        sender = std::make_unique<SrtSender>(
+            SrtSenderOptions{address, options.ids, passphrase, options.link.latency_ms,
+                             options.max_bandwidth_mbit, kDefaultMss},
+            [&output](const std::string& text) { output.event(text); });
+    } catch (const std::runtime_error& error) {
+        output.event("error: cannot listen on " + options.address +
+                     " (is the port in use?): " + error.what());
+        return 1;
+    }
+    for (size_t i = 0; i < served.size(); ++i) {
+        served[i].sender = sender.get();
+        GstAppSinkCallbacks callbacks{};
+        callbacks.new_sample = on_frame;
+        gst_app_sink_set_callbacks(GST_APP_SINK(link.elements[3 * i + 2]), &callbacks, &served[i],
+                                   nullptr);
+    }
 
+    std::string ids;
+    for (const std::string& id : options.ids)
+        ids += (ids.empty() ? "" : ", ") + id;
     const std::string where = address.host.empty() ? "every address" : address.host;
     const std::string rate =
         options.max_bandwidth_mbit
             ? "frames sent at " + std::to_string(options.max_bandwidth_mbit) + " Mbit/s"
             : "frames sent at the input's rate";
-    guint64 last_bytes = 0;
-    guint64 last_frames = 0;
+    std::map<std::string, guint64> last_frames;
+    SentRates sent;
     LinkHooks hooks;
     hooks.started = [&] {
-        output.event("serving " + options.id + " on " + options.address + " (port " +
+        output.event("serving " + ids + " on " + options.address + " (port " +
                      std::to_string(address.port) + ", " + where + ", " +
                      (passphrase.empty() ? "unencrypted" : "encrypted") + ", " + rate + ")");
     };
     hooks.status = [&](double seconds) {
-        const guint64 frames = element_stat(pay, "frames");
-        const guint64 bytes = element_stat(pay, "bytes");
-        const guint64 drops = element_stat(src, "frames-dropped");
-        char line[200];
-        std::snprintf(line, sizeof line,
-                      "%s: %d receiver(s), %.1f frames/s, %llu frames, %llu drops, %.1f Mbit/s",
-                      options.id.c_str(), receivers.connected.load(),
-                      seconds > 0 ? double(frames - last_frames) / seconds : 0.0,
-                      static_cast<unsigned long long>(frames),
-                      static_cast<unsigned long long>(drops),
-                      seconds > 0 ? double(bytes - last_bytes) * 8 / seconds / 1e6 : 0.0);
-        last_frames = frames;
-        last_bytes = bytes;
-        return std::string(line);
-    };
-    hooks.explain_error = [&](GstMessage* message) {
-        const std::string text = message_text(message);
-        if (GST_MESSAGE_SRC(message) == GST_OBJECT(sink) && text.find("bind") != std::string::npos)
-            return "cannot listen on " + options.address + " (is the port in use?): " + text;
-        return text;
+        const std::vector<ReceiverCounts> receivers = sender->receivers();
+        std::string status;
+        for (const ServedId& each : served) {
+            const guint64 frames = element_stat(each.pay, "frames");
+            const guint64 drops = element_stat(each.src, "frames-dropped");
+            guint64& last = last_frames[each.id];
+            char line[160];
+            std::snprintf(line, sizeof line, "%s: %.1f frames/s, %llu frames, %llu drops, ",
+                          each.id.c_str(), seconds > 0 ? double(frames - last) / seconds : 0.0,
+                          static_cast<unsigned long long>(frames),
+                          static_cast<unsigned long long>(drops));
+            last = frames;
+            status += (status.empty() ? "" : "; ") + std::string(line) +
+                      sent.line(receivers, each.id, seconds);
+        }
+        return status;
     };
     hooks.on_warning = [&](GstMessage* message) -> std::optional<std::string> {
         output.warning(message_text(message));
         return std::nullopt;
     };
-    const RefusedPassphraseLog refused_passphrases(output);
-    return run_link(link, output, hooks);
+    const int status = run_link(link, output, hooks);
+    return status;
 }
 
 } // namespace
@@ -188,28 +201,36 @@ void add_serve_command(CLI::App& app, std::function<int()>& run)
 {
     auto options = std::make_shared<ServeOptions>();
     auto* serve = app.add_subcommand(
-        "serve", "Send every frame of an id, with its facts, to the hosts that mirror it (an SRT "
-                 "listener), until Ctrl-C");
-    serve->add_option("ID", options->id, std::string("Shared-memory id to send: ") + kIdRule)
-        ->required();
+        "serve", "Send every frame of one or more ids, with their facts, to the hosts that "
+                 "mirror them (an SRT listener), until Ctrl-C");
+    // One list: CLI11 gives a list of positionals every word up to the first option, and the
+    // address is the last of them.
     serve
-        ->add_option("ADDRESS", options->address,
-                     "srt://[HOST]:PORT to listen on (no HOST: every IPv4 address)")
+        ->add_option("ID... ADDRESS", options->ids,
+                     std::string("Shared-memory ids to send (each receiver chooses one by its "
+                                 "SRT stream id): ") +
+                         kIdRule +
+                         "; then srt://[HOST]:PORT to listen on (no HOST: every IPv4 address)")
+        ->expected(2, -1)
         ->required();
     add_srt_link_options(*serve, options->link);
     add_encode_option(*serve, options->encode);
     serve
         ->add_option("--max-bandwidth", options->max_bandwidth_mbit,
-                     "Mbit/s at which each frame's packets are sent: the link's capacity (raise "
-                     "it on faster links for raw frames); 0: the input's average rate plus 25% "
-                     "(smooth, but a large frame then takes most of a frame interval)")
+                     "Mbit/s at which each frame's packets are sent to each receiver: the "
+                     "link's capacity (raise it on faster links for raw frames); 0: the input's "
+                     "average rate plus 25% (smooth, but a large frame then takes most of a "
+                     "frame interval)")
         ->check(CLI::Range(0, kMaxMaxBandwidthMbit))
         ->capture_default_str();
     serve->add_flag("--allow-other-owner", options->allow_other_owner,
                     "Read a segment owned by another user (refused by default: it could have "
                     "been planted)");
     serve->footer("Any number of `pvshm mirror` receivers may connect at once; one with another "
-                  "passphrase cannot. Exit status 1 on a bad id or address, or a port in use.");
+                  "passphrase cannot, nor one asking for an id not served here. A receiver that "
+                  "cannot keep up is sent the newest frame when it can take one; the frames it "
+                  "misses count as drops on its host. Exit status 1 on a bad id or address, or "
+                  "a port in use.");
     serve->callback([options, &run] { run = [options] { return run_serve(*options); }; });
 }
 

@@ -191,15 +191,23 @@ LinkPipeline link_pipeline(const char* name, std::initializer_list<const char*> 
     gst_init(nullptr, nullptr);
     LinkPipeline link;
     link.pipeline = gst_pipeline_new(name);
+    add_chain(link, factories);
+    return link;
+}
+
+std::vector<GstElement*> add_chain(LinkPipeline& link, std::initializer_list<const char*> factories)
+{
+    std::vector<GstElement*> chain;
     for (const char* factory : factories) {
         GstElement* element = make_element(factory);
         gst_bin_add(GST_BIN(link.pipeline), element);
-        if (!link.elements.empty() && !gst_element_link(link.elements.back(), element))
-            throw std::runtime_error(std::string("cannot link ") +
-                                     GST_ELEMENT_NAME(link.elements.back()) + " ! " + factory);
+        if (!chain.empty() && !gst_element_link(chain.back(), element))
+            throw std::runtime_error(std::string("cannot link ") + GST_ELEMENT_NAME(chain.back()) +
+                                     " ! " + factory);
+        chain.push_back(element);
         link.elements.push_back(element);
     }
-    return link;
+    return chain;
 }
 
 std::string message_text(GstMessage* message)

@@ -36,6 +36,9 @@ inline constexpr int kDefaultSrtLatencyMs = 125;
 inline constexpr const char* kSrtBufferOptions =
     "sndbuf=67108864&rcvbuf=67108864&fc=51000&payloadsize=1456";
 
+// SRT's maximum segment size (SRTO_MSS): the bytes of an IP packet, an Ethernet MTU by default.
+inline constexpr int kDefaultMss = 1500;
+
 // The rate a sender sends each frame's packets at (SRT's maxbw), in Mbit/s: a gigabit link.
 // SRT's alternative, 0, follows the input's average rate plus 25%: smooth, but a frame of
 // megabytes then takes most of a frame interval to send (a 4K BGR frame at 1 frame/s, 0.77 s).
@@ -91,9 +94,14 @@ struct LinkPipeline
 };
 
 // Initialises GStreamer and makes a pipeline named `name` of elements made from `factories`,
-// linked in that order. Throws std::runtime_error naming the package to install when an element
-// is missing (require_element), or when two do not link.
+// linked in that order (add_chain). No factories: an empty pipeline.
 LinkPipeline link_pipeline(const char* name, std::initializer_list<const char*> factories);
+
+// Adds elements made from `factories`, linked in that order, to the pipeline and to its
+// elements, and returns them. Throws std::runtime_error naming the package to install when an
+// element is missing (require_element), or when two do not link.
+std::vector<GstElement*> add_chain(LinkPipeline& link,
+                                   std::initializer_list<const char*> factories);
 
 // The commands' lines on stderr.
 using LinkOutput = ConsoleOutput;

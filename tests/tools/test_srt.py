@@ -754,9 +754,9 @@ def test_a_port_in_use_exits_1(link):
     # error message" once followed it.
     errors = [line for line in output.splitlines() if line.startswith("pvshm serve: error:")]
     assert errors == [
-        f"pvshm serve: error: cannot listen on srt://127.0.0.1:{port} (is the port in use?): Could "
-        f"not open resource for writing.: Failed to open SRT: Cannot bind to 127.0.0.1:{port} - "
-        "Connection setup failure: unable to create/configure SRT socket"], output
+        f"pvshm serve: error: cannot listen on srt://127.0.0.1:{port} (is the port in use?): "
+        f"cannot bind to 127.0.0.1:{port}: Connection setup failure: unable to create/configure "
+        "SRT socket (Address already in use)"], output
 
 
 def test_a_mirror_into_an_id_another_writer_holds_exits_1(link, pvshm_module):
@@ -784,3 +784,110 @@ def test_serve_and_mirror_stop_on_sigterm_with_status_0(link, tmp_path):
         child.process.send_signal(signal.SIGTERM)
         status, output = wait_for_exit(child)
         assert status == 0, output
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+def mirrored_counts(pvshm, shared_mem_id):
+    info = json.loads(pvshm("info", shared_mem_id, "--json").stdout)
+    return info["frames_written"], info["frames_dropped"]
+
+
+def wait_for_frames(pvshm, shared_mem_id, frames, timeout=WAIT):
+    """The mirrored id's (frames_written, frames_dropped) once it has written `frames` more."""
+    start = mirrored_counts(pvshm, shared_mem_id)[0]
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = mirrored_counts(pvshm, shared_mem_id)
+        if counts[0] >= start + frames:
+            return counts
+        assert time.monotonic() < deadline, f"the mirror wrote {counts[0] - start} frames"
+        time.sleep(0.1)
+
+
+# 640x480 BGR: 0.9 MB a frame.
+VGA_FRAME_BYTES = 640 * 480 * 3
+
+
+def test_receivers_that_never_read_cost_the_sender_a_few_frames_each(link, pvshm, helper,
+                                                                     tmp_path):
+    """Guards 20 authenticated callers that connect and stop reading: each once held up to
+    33 MiB of the sender (its SRT send buffer filled up) and they cost the legitimate receiver
+    frames. Now a receiver whose backlog is over a frame is skipped: the sender holds at most a
+    few frames for each, and the legitimate mirror keeps receiving."""
+    key = passphrase_file(tmp_path)
+    sent, mirrored, port = link.id("a"), link.id("b"), free_udp_port()
+    link.start(["gst-launch-1.0", "-q", "videotestsrc", "is-live=true", "pattern=ball", "!",
+                "video/x-raw,format=BGR,width=640,height=480,framerate=30/1", "!",
+                "pvshmsink", f"shared-mem-id={sent}"])
+    serve = link.serve(sent, port, "--passphrase-file", key)
+    mirror = link.mirror(port, mirrored, "--passphrase-file", key)
+    wait_for_line(mirror, "receiving from")
+    wait_for_frames(pvshm, mirrored, 30)
+    before = rss_kib(serve.process.pid)
+    callers = helper("pvshm-srt-idle-callers", "127.0.0.1", port, 20, sent, PASSPHRASE)
+    assert callers.read_line(WAIT) == "connected 20"
+    wait_for_line(serve, "21 receiver(s)")
+    # Long enough for the callers' receive buffers (SRT's default 8192 packets, about 13 frames)
+    # to fill up, and their backlogs on the sender after them. Until they have, the callers
+    # share the sender's packets with the mirror (20 x 12 MB: 42 frames lost on an idle
+    # machine).
+    written, dropped = mirrored_counts(pvshm, mirrored)
+    after_written, after_dropped = wait_for_frames(pvshm, mirrored, 240, timeout=120)
+    after = rss_kib(serve.process.pid)
+    status = wait_for_line(serve, "21 receiver(s)")
+    print(f"serve RSS {before} KiB -> {after} KiB with 20 idle callers; the mirror wrote "
+          f"{after_written - written} frames and dropped {after_dropped - dropped}; {status}")
+    assert (after - before) * 1024 < 20 * 4 * VGA_FRAME_BYTES, status
+    assert after_dropped - dropped <= after_written - written, status
+    assert callers.process.poll() is None
+
+
+def test_one_port_serves_several_ids_each_to_its_own_mirrors(link, pvshm_module, tmp_path):
+    """`serve A C srt://...`, started before either id has a writer; each mirror names the id
+    it wants with --remote-id (its SRT stream id) and receives that id's frames only."""
+    key = passphrase_file(tmp_path)
+    served = [link.id("a"), link.id("c")]
+    port = free_udp_port()
+    address = f"srt://127.0.0.1:{port}"
+    serve = link.start([link.cli, "serve", *served, address, "--passphrase-file", key])
+    assert served[0] in wait_for_line(serve, "serving ")
+    for shared_mem_id, camera in zip(served, ("cam-A", "cam-C")):
+        link.producer(shared_mem_id, camera)
+    for shared_mem_id, camera in zip(served, ("cam-A", "cam-C")):
+        mirrored = link.id("mirror-of-" + camera)
+        mirror = link.mirror(port, mirrored, "--passphrase-file", key, "--remote-id",
+                             shared_mem_id)
+        wait_for_line(mirror, "receiving from")
+        reader = pvshm_module.Reader(mirrored)
+        for _ in range(3):
+            assert newest(reader)[1]["camera_id"] == camera
+    wait_for_line(serve, "1 receiver(s), sent")
+    status = wait_for_line(serve, f"{served[1]}: ")
+    assert status.count("1 receiver(s)") == 2, status
+
+
+@pytest.mark.parametrize("retry", [False, True])
+def test_an_id_the_sender_does_not_serve_is_a_clear_error(link, tmp_path, retry):
+    key = passphrase_file(tmp_path)
+    served = [link.id("a"), link.id("c")]
+    port = free_udp_port()
+    serve = link.start([link.cli, "serve", *served, f"srt://127.0.0.1:{port}",
+                        "--passphrase-file", key])
+    wait_for_line(serve, "serving ")
+    retrying = ["--retry"] if retry else []
+    mirror = link.mirror(port, link.id("b"), "--passphrase-file", key, "--remote-id", "nope",
+                         *retrying)
+    status, output = wait_for_exit(mirror, CONNECT_FAILS_WITHIN)
+    assert status == 1, output
+    assert output.splitlines()[-1] == (
+        f"pvshm mirror: error: the sender at srt://127.0.0.1:{port} does not serve 'nope' (give "
+        "the sender's id with --remote-id; `pvshm serve` lists the ids it serves)"), output
+    line = wait_for_line(serve, "refused a receiver from 127.0.0.1:")
+    assert line.endswith(f"asking for 'nope': this sender serves {served[0]}, {served[1]}"), line
