@@ -22,6 +22,9 @@ constexpr int kPacketOverhead = 20 + 8 + 16;
 // a mirror takes by default (128 MiB). libsrt allocates it as it fills, and a receiver is sent a
 // frame only when its backlog is at most a frame, so a receiver never holds much more than two.
 constexpr int kSendBufferBytes = 256 << 20;
+// libsrt drops a packet the receiver has not acknowledged after the latency and this much more
+// (SRT_TLPKTDROP_MINTHRESHOLD_MS), but only when it is given something to send.
+constexpr gint64 kSenderDropAfterLatencyUs = 1'000'000;
 // How often the listener looks for receivers that left, and for Ctrl-C, in ms.
 constexpr int kPollIntervalMs = 250;
 
@@ -113,7 +116,9 @@ struct SrtSender::Receiver
     std::atomic<uint64_t> frames_sent{0};
     std::atomic<uint64_t> frames_skipped{0};
     std::atomic<bool> broken{false};
-    std::vector<char> carry; // the sending thread's
+    // The sending thread's: since when its backlog has been over a frame (0: it is not).
+    gint64 behind_since_us = 0;
+    std::vector<char> carry;
 };
 
 int SrtSender::payload_size(int mss)
@@ -123,7 +128,9 @@ int SrtSender::payload_size(int mss)
 
 SrtSender::SrtSender(SrtSenderOptions options, Event event)
     : options_(std::move(options)), event_(std::move(event)),
-      payload_size_(payload_size(options_.mss))
+      payload_size_(payload_size(options_.mss)),
+      stale_after_us_(gint64{options_.latency_ms} * 1000 + kSenderDropAfterLatencyUs +
+                      kPollIntervalMs * 1000)
 {
     srt_startup();
     // libsrt tells of a receiver refused for its passphrase only in its log.
@@ -296,10 +303,23 @@ void SrtSender::send(const std::string& id, GstBuffer* frame)
             receiver->broken = true;
             continue;
         }
-        if (bytes > size || (blocks + packets) * size_t(payload_size_) > size_t(kSendBufferBytes)) {
+        if ((blocks + packets) * size_t(payload_size_) > size_t(kSendBufferBytes)) {
             receiver->frames_skipped++;
             continue;
         }
+        // Packets lost at the end of what was sent (the link went down for a while) are never
+        // asked for again, and libsrt drops them as too late only when it sends: a receiver
+        // behind for longer than that is sent the frame, which lets libsrt drop what is stale.
+        const gint64 now = g_get_monotonic_time();
+        if (bytes > size) {
+            if (receiver->behind_since_us == 0)
+                receiver->behind_since_us = now;
+            if (now - receiver->behind_since_us < stale_after_us_) {
+                receiver->frames_skipped++;
+                continue;
+            }
+        }
+        receiver->behind_since_us = 0;
         const bool whole = for_each_packet(
             frame, size_t(payload_size_), receiver->carry, [&](const char* data, size_t length) {
                 return srt_sendmsg2(receiver->socket, data, int(length), nullptr) != SRT_ERROR;

@@ -78,6 +78,7 @@ private:
     const SrtSenderOptions options_;
     const Event event_;
     const int payload_size_;
+    const gint64 stale_after_us_; // when libsrt drops what a receiver has not acknowledged
     int listener_ = -1;
     int poll_ = -1;
     std::mutex lock_; // guards receivers_
