@@ -9,6 +9,7 @@
 #include <srt/srt.h>
 #include <stdexcept>
 #include <sys/socket.h>
+#include <utility>
 
 #include "srt_stream_id.hpp"
 
@@ -25,8 +26,9 @@ constexpr int kSendBufferBytes = 256 << 20;
 // libsrt drops a packet the receiver has not acknowledged after the latency and this much more
 // (SRT_TLPKTDROP_MINTHRESHOLD_MS), but only when it is given something to send.
 constexpr gint64 kSenderDropAfterLatencyUs = 1'000'000;
-// How often the listener looks for receivers that left, and for Ctrl-C, in ms.
-constexpr int kPollIntervalMs = 250;
+// How often the listener looks for receivers that left, sends the frames receivers were behind
+// for to those that caught up, and looks for the end, in ms.
+constexpr int kPollIntervalMs = 20;
 
 std::string peer_text(const sockaddr* peer)
 {
@@ -116,9 +118,18 @@ struct SrtSender::Receiver
     std::atomic<uint64_t> frames_sent{0};
     std::atomic<uint64_t> frames_skipped{0};
     std::atomic<bool> broken{false};
-    // The sending thread's: since when its backlog has been over a frame (0: it is not).
+    std::mutex lock; // guards what follows: the frame's thread and the listener's send
+    // The newest frame it was behind for, sent when it catches up unless a newer one comes.
+    GstBuffer* pending = nullptr;
+    // Since when its backlog has been over a frame (0: it is not).
     gint64 behind_since_us = 0;
     std::vector<char> carry;
+
+    ~Receiver()
+    {
+        if (pending)
+            gst_buffer_unref(pending);
+    }
 };
 
 int SrtSender::payload_size(int mss)
@@ -234,6 +245,7 @@ void SrtSender::accept_loop()
                            nullptr, nullptr, nullptr) > 0)
             accept_one();
         remove_broken();
+        send_pending();
     }
 }
 
@@ -293,46 +305,68 @@ void SrtSender::send(const std::string& id, GstBuffer* frame)
             if (receiver->id == id && !receiver->broken)
                 mine.push_back(receiver);
     }
+    for (const auto& receiver : mine) {
+        std::lock_guard<std::mutex> guard(receiver->lock);
+        // Newest wins: the frame it was behind for is not sent any more.
+        if (receiver->pending) {
+            gst_buffer_unref(std::exchange(receiver->pending, nullptr));
+            receiver->frames_skipped++;
+        }
+        if (!offer(*receiver, frame, true))
+            receiver->pending = gst_buffer_ref(frame);
+    }
+}
+
+void SrtSender::send_pending()
+{
+    std::vector<std::shared_ptr<Receiver>> all;
+    {
+        std::lock_guard<std::mutex> guard(lock_);
+        all = receivers_;
+    }
+    for (const auto& receiver : all) {
+        std::lock_guard<std::mutex> guard(receiver->lock);
+        if (receiver->pending && offer(*receiver, receiver->pending, false))
+            gst_buffer_unref(std::exchange(receiver->pending, nullptr));
+    }
+}
+
+bool SrtSender::offer(Receiver& receiver, GstBuffer* frame, bool new_frame)
+{
     const size_t size = gst_buffer_get_size(frame);
     const size_t packets = (size + size_t(payload_size_) - 1) / size_t(payload_size_);
-    for (const auto& receiver : mine) {
-        // Newest wins: a receiver still busy with more than a frame is given the next one.
-        size_t blocks = 0;
-        size_t bytes = 0;
-        if (srt_getsndbuffer(receiver->socket, &blocks, &bytes) == SRT_ERROR) {
-            receiver->broken = true;
-            continue;
-        }
-        if ((blocks + packets) * size_t(payload_size_) > size_t(kSendBufferBytes)) {
-            receiver->frames_skipped++;
-            continue;
-        }
-        // Packets lost at the end of what was sent (the link went down for a while) are never
-        // asked for again, and libsrt drops them as too late only when it sends: a receiver
-        // behind for longer than that is sent the frame, which lets libsrt drop what is stale.
-        const gint64 now = g_get_monotonic_time();
-        if (bytes > size) {
-            if (receiver->behind_since_us == 0)
-                receiver->behind_since_us = now;
-            if (now - receiver->behind_since_us < stale_after_us_) {
-                receiver->frames_skipped++;
-                continue;
-            }
-        }
-        receiver->behind_since_us = 0;
-        const bool whole = for_each_packet(
-            frame, size_t(payload_size_), receiver->carry, [&](const char* data, size_t length) {
-                return srt_sendmsg2(receiver->socket, data, int(length), nullptr) != SRT_ERROR;
-            });
-        if (whole) {
-            receiver->frames_sent++;
-        } else {
-            // Only a connection that broke refuses a packet the backlog had room for.
-            receiver->frames_skipped++;
-            if (srt_getsockstate(receiver->socket) != SRTS_CONNECTED)
-                receiver->broken = true;
-        }
+    size_t blocks = 0;
+    size_t bytes = 0;
+    if (srt_getsndbuffer(receiver.socket, &blocks, &bytes) == SRT_ERROR) {
+        receiver.broken = true;
+        return true;
     }
+    if ((blocks + packets) * size_t(payload_size_) > size_t(kSendBufferBytes))
+        return false;
+    // Packets lost at the end of what was sent (the link went down for a while) are never asked
+    // for again, and libsrt drops them as too late only when it sends: a receiver behind for
+    // longer than that is sent the new frame, which lets libsrt drop what is stale.
+    if (bytes > size) {
+        const gint64 now = g_get_monotonic_time();
+        if (receiver.behind_since_us == 0)
+            receiver.behind_since_us = now;
+        if (!new_frame || now - receiver.behind_since_us < stale_after_us_)
+            return false;
+    }
+    receiver.behind_since_us = 0;
+    const bool whole = for_each_packet(
+        frame, size_t(payload_size_), receiver.carry, [&](const char* data, size_t length) {
+            return srt_sendmsg2(receiver.socket, data, int(length), nullptr) != SRT_ERROR;
+        });
+    if (whole) {
+        receiver.frames_sent++;
+    } else {
+        // Only a connection that broke refuses a packet the backlog had room for.
+        receiver.frames_skipped++;
+        if (srt_getsockstate(receiver.socket) != SRTS_CONNECTED)
+            receiver.broken = true;
+    }
+    return true;
 }
 
 std::vector<ReceiverCounts> SrtSender::receivers()

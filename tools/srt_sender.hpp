@@ -74,6 +74,11 @@ private:
     void accept_loop();
     void accept_one();
     void remove_broken();
+    void send_pending();
+    // Sends the frame whole to the receiver if its backlog leaves room for it (a new frame: or
+    // if it has been behind for longer than libsrt keeps packets); returns whether it is done
+    // with the frame (sent, or the receiver is gone). Called with its lock held.
+    bool offer(Receiver& receiver, GstBuffer* frame, bool new_frame);
 
     const SrtSenderOptions options_;
     const Event event_;
