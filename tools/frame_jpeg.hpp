@@ -10,6 +10,8 @@
 
 #include <pvshm/frame.hpp>
 
+#include "frame_codec.hpp"
+
 namespace pvshm::cli {
 
 class FrameJpeg
@@ -26,7 +28,7 @@ public:
 
 private:
     const uint32_t width_;
-    std::unique_ptr<void, int (*)(void*)> compressor_;
+    stream::JpegEncoder encoder_;
     std::unique_ptr<void, int (*)(void*)> decompressor_;
     cv::Mat rgb_;
     cv::Mat scaled_;
