@@ -893,3 +893,48 @@ def test_an_id_the_sender_does_not_serve_is_a_clear_error(link, tmp_path, retry)
         "the sender's id with --remote-id; `pvshm serve` lists the ids it serves)"), output
     line = wait_for_line(serve, "refused a receiver from 127.0.0.1:")
     assert line.endswith(f"asking for 'nope': this sender serves {served[0]}, {served[1]}"), line
+
+
+# A process that keeps one core busy for at most this long (the test kills it sooner).
+CPU_HOG = "import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end:\n    pass\n"
+
+
+def test_under_load_the_link_drops_whole_frames_and_keeps_its_connection(link, pvshm, tmp_path):
+    """Guards a link that broke under load: 720p30 BGR with both cores busy, the mirror lost its
+    connection 20 times in 2.5 minutes and the receiving host counted no drop. Now, with a
+    CPU-bound process on each core, one connection carries 30 s of frames, and every frame of
+    the sender's that the mirrored id lacks is counted as its drop."""
+    key = passphrase_file(tmp_path)
+    sent, mirrored, port = link.id("a"), link.id("b"), free_udp_port()
+    frames = 900
+    for _ in range(os.cpu_count() or 1):
+        link.start(["python3", "-c", CPU_HOG.format(seconds=120)])
+    serve = link.serve(sent, port, "--passphrase-file", key)
+    mirror = link.mirror(port, mirrored, "--passphrase-file", key)
+    wait_for_line(serve, "receiver connected from")
+    # Connected before the first frame: the mirrored id's first frame is the sender's first.
+    status, output = wait_for_exit(link.start([
+        "gst-launch-1.0", "-q", "videotestsrc", "is-live=true", f"num-buffers={frames}",
+        "pattern=ball", "!", "video/x-raw,format=BGR,width=1280,height=720,framerate=30/1", "!",
+        "pvshmsink", f"shared-mem-id={sent}"]), timeout=120)
+    assert status == 0, output
+    source = json.loads(pvshm("info", sent, "--json").stdout)
+    assert source["sequence"] == source["frames_written"], source
+    # The sender's last frame reaches the mirror (a receiver behind is sent it when it catches
+    # up).
+    deadline = time.monotonic() + WAIT
+    while (info := json.loads(pvshm("info", mirrored, "--json").stdout))["sequence"] != \
+            source["sequence"]:
+        assert time.monotonic() < deadline, (info, source)
+        time.sleep(0.1)
+    assert mirror.process.poll() is None, "the mirror lost its connection"
+    print(f"sent {source['frames_written']} frames; mirrored {info['frames_written']}, "
+          f"{info['frames_dropped']} counted as dropped")
+    assert info["frames_written"] + info["frames_dropped"] == source["frames_written"], info
+    for child in (mirror, serve):
+        child.process.send_signal(signal.SIGINT)
+    status, output = wait_for_exit(mirror)
+    assert status == 0 and "lost" not in output and "trying again" not in output, output
+    # No receiver came after the first (whose line was read above).
+    status, output = wait_for_exit(serve)
+    assert status == 0 and "receiver connected from" not in output, output
