@@ -99,6 +99,8 @@ constexpr guint64 kMaxLosslessTimeout = G_MAXINT64;
 constexpr guint kMaxWaitForReaders = 1024;
 constexpr guint64 kMaxWaitForReadersTimeout = G_MAXINT64;
 constexpr gboolean kDefaultPersist = TRUE;
+// The element's own default, fixed by its interface; the library chooses from the frame size.
+constexpr guint kDefaultSlots = 4;
 
 GST_DEBUG_CATEGORY_STATIC(gst_pv_shm_sink_debug);
 #define GST_CAT_DEFAULT gst_pv_shm_sink_debug
@@ -108,7 +110,7 @@ struct PvShmSinkState
     // Guards the settings and `writer` against property calls from application threads.
     std::mutex lock;
     std::string shared_mem_id;
-    guint slots = kDefaultWriterOptions.slots;
+    guint slots = kDefaultSlots;
     std::string camera_id;
     guint perms = kDefaultWriterOptions.mode;
     bool persist = kDefaultPersist;
@@ -190,7 +192,7 @@ static void gst_pv_shm_sink_class_init(GstPvShmSinkClass* klass)
         g_param_spec_uint("slots", "Slots",
                           "Frames the segment holds at once (readers pin them while they read): "
                           "2 to 64",
-                          0, G_MAXUINT, kDefaultWriterOptions.slots, settings));
+                          0, G_MAXUINT, kDefaultSlots, settings));
     g_object_class_install_property(gobject_class, PROP_CAMERA_ID,
                                     g_param_spec_string("camera-id", "Camera id",
                                                         "Camera id stored with every frame",

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <signal.h>
 #include <sys/random.h>
+#include <sys/statvfs.h>
 #include <system_error>
 #include <unistd.h>
 
@@ -94,11 +95,31 @@ void copy_counters(const layout::SegmentHeader& from, layout::SegmentHeader& to)
         layout::set_bits_release(to.state_flags, layout::kSegmentSourceDead);
 }
 
+// kAutoSlotsBudget, or a 16th of the filesystem holding the segments where that is less (a
+// container's 64 MiB /dev/shm gives 4 MiB), so that a few ids cannot fill it with slots.
+uint64_t auto_slots_budget()
+{
+    struct statvfs filesystem = {};
+    if (statvfs(shm_dir().c_str(), &filesystem) != 0 || filesystem.f_blocks == 0)
+        return kAutoSlotsBudget;
+    const uint64_t size = uint64_t{filesystem.f_blocks} * filesystem.f_frsize;
+    return std::min(kAutoSlotsBudget, size / 16);
+}
+
 } // namespace
 
 OwnedId::OwnedId(std::string id, WriterOptions options)
-    : id_(std::move(id)), path_(segment_path(id_)), options_(std::move(options))
+    : id_(std::move(id)), path_(segment_path(id_)), options_(std::move(options)),
+      auto_slots_budget_(auto_slots_budget())
 {
+}
+
+uint32_t OwnedId::slot_count(uint64_t slot_stride) const
+{
+    if (options_.slots != kAutoSlots)
+        return options_.slots;
+    const uint64_t fitting = auto_slots_budget_ / std::max<uint64_t>(slot_stride, 1);
+    return static_cast<uint32_t>(std::clamp<uint64_t>(fitting, kMinAutoSlots, kMaxWriterSlots));
 }
 
 std::shared_ptr<Segment> OwnedId::take(uint64_t& newest_sequence)
@@ -169,8 +190,8 @@ std::unique_ptr<Segment> OwnedId::create_temporary(uint64_t slot_stride)
         // A random name taken already (by chance, or planted) is tried again under another.
         for (int attempt = 0; !segment; ++attempt) {
             try {
-                segment =
-                    Segment::create(temporary_path(), options_.mode, options_.slots, slot_stride);
+                segment = Segment::create(temporary_path(), options_.mode, slot_count(slot_stride),
+                                          slot_stride);
             } catch (const std::system_error& error) {
                 if (error.code().value() != EEXIST || attempt == 7)
                     throw;

@@ -25,6 +25,10 @@ public:
     const std::string& id() const { return id_; }
     const std::string& path() const { return path_; }
 
+    // The slot count of a segment whose slots are `slot_stride` bytes: the options', or, when
+    // they leave it to the library (kAutoSlots), as many as the budget holds (writer.hpp).
+    uint32_t slot_count(uint64_t slot_stride) const;
+
     // Takes the id: creates its segment, or adopts the one a dead writer left (keeping its last
     // frame readable; `newest_sequence` is set to its number, else left alone). Throws as
     // Writer's constructor says.
@@ -56,6 +60,7 @@ private:
     const std::string id_;
     const std::string path_;
     const WriterOptions options_;
+    const uint64_t auto_slots_budget_; // bytes, for kAutoSlots
     std::chrono::steady_clock::time_point next_name_check_{};
     bool name_taken_ = false; // another writer holds the id since ours was removed
 };

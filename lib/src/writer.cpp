@@ -75,7 +75,8 @@ public:
             return std::nullopt;
         // Before a growth: the readers awaited are attached to the segment as it is.
         const bool readers_here = await_readers(lock);
-        if (size > segment_->slot_stride() || options_.slots != segment_->slot_count())
+        if (size > segment_->slot_stride() ||
+            owned_.slot_count(segment_->slot_stride()) != segment_->slot_count())
             replace_segment(size);
         const auto waited_since = std::chrono::steady_clock::now();
         int fruitless_wakes = 0; // in this wait: a reader may flood the ack word with wakes
@@ -449,14 +450,17 @@ private:
         }
     }
 
-    // The old segment is marked superseded so that its readers reopen the name; a lossless
-    // writer keeps it while readers of every frame still need frames of it.
+    // The old segment is marked superseded so that its readers reopen the name; the writer
+    // keeps it while readers of every frame still need frames of it, or the frames after its
+    // last (the first frame grows the segment made when the id was taken): until they follow,
+    // their need locks are there, and the frames they will want in the new segment are
+    // overwritten last (a lossless writer: not at all). A reader mapping a large new segment
+    // under load took long enough for the writer to reuse two of its slots over and over.
     void replace_segment(uint64_t size)
     {
         auto old = std::exchange(segment_, owned_.replace(segment_, size, true));
         loaned_ = 0;
-        if (options_.lossless)
-            replaced_.push_back(std::move(old));
+        replaced_.push_back(std::move(old));
     }
 
     OwnedId owned_;
@@ -473,8 +477,7 @@ private:
     bool flushing_ = false;
     bool readers_arrived_ = false; // WriterOptions::wait_for_readers is met
     uint64_t lossless_floor_ = 1;  // need locks below it no longer make the writer wait
-    // Segments this lossless writer replaced while readers of every frame still need frames
-    // of them.
+    // Segments this writer replaced while readers of every frame still hold need locks there.
     std::vector<std::shared_ptr<Segment>> replaced_;
 };
 
@@ -533,10 +536,11 @@ Writer::Writer(const std::string& shared_mem_id, WriterOptions options)
 {
     validate_id(shared_mem_id);
     static_assert(kMaxWriterSlots <= layout::kMaxSlots);
-    if (options.slots < kMinWriterSlots || options.slots > kMaxWriterSlots)
+    if (options.slots != kAutoSlots &&
+        (options.slots < kMinWriterSlots || options.slots > kMaxWriterSlots))
         throw std::invalid_argument("slots must be " + std::to_string(kMinWriterSlots) + " to " +
-                                    std::to_string(kMaxWriterSlots) + ", not " +
-                                    std::to_string(options.slots));
+                                    std::to_string(kMaxWriterSlots) + " (or 0: chosen from the " +
+                                    "frame size), not " + std::to_string(options.slots));
     if (options.mode & ~kMaxWriterMode)
         throw std::invalid_argument("mode must be permission bits (0 to 0777)");
     if (options.camera_id.size() > kMaxCameraIdLength)
@@ -544,7 +548,8 @@ Writer::Writer(const std::string& shared_mem_id, WriterOptions options)
                                     std::to_string(kMaxCameraIdLength) + " characters");
     if (options.initial_slot_size > kMaxPayloadSize)
         throw std::invalid_argument("initial_slot_size is larger than the maximum frame size");
-    if (options.lossless && options.slots < 3)
+    static_assert(kMinAutoSlots >= 3, "automatic slots serve lossless replay");
+    if (options.lossless && options.slots != kAutoSlots && options.slots < 3)
         throw std::invalid_argument("lossless replay needs at least 3 slots (the newest frame, the "
                                     "one a reader is taking, one to write), not " +
                                     std::to_string(options.slots));

@@ -241,7 +241,7 @@ class Writer:
     def __init__(
         self,
         shared_mem_id: str,
-        slots: int = 4,
+        slots: Optional[int] = None,
         camera_id: str = "",
         bit_depth: int = 0,
         lossless: bool = False,
@@ -249,11 +249,12 @@ class Writer:
         wait_for_readers: int = 0,
         wait_for_readers_timeout: float = 0.0,
     ) -> None:
-        """Takes the id (OSError when another writer of it is alive). lossless keeps each frame
-        until every reader of every frame took it, for at most lossless_timeout seconds per
-        reader that fell behind (0: as long as it lives). wait_for_readers: the first frame waits
-        until that many readers of every frame are attached, for at most
-        wait_for_readers_timeout seconds."""
+        """Takes the id (OSError when another writer of it is alive). slots: frames held at
+        once, 2 to 64; None chooses from the frame size (more for small frames, see README).
+        lossless keeps each frame until every reader of every frame took it, for at most
+        lossless_timeout seconds per reader that fell behind (0: as long as it lives).
+        wait_for_readers: the first frame waits until that many readers of every frame are
+        attached, for at most wait_for_readers_timeout seconds."""
     def write(
         self,
         image_array: Union[_U8, npt.NDArray[np.uint16]],

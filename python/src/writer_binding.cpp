@@ -44,12 +44,14 @@ PixelFormat format_of(const cv::Mat& image, const py::object& color_space)
     return *order == ColorOrder::BGR ? PixelFormat::BGR : PixelFormat::RGB;
 }
 
-WriterOptions writer_options(long long slots, const std::string& camera_id, long long bit_depth,
-                             bool lossless, double lossless_timeout, long long wait_for_readers,
-                             double wait_for_readers_timeout)
+WriterOptions writer_options(std::optional<long long> slots, const std::string& camera_id,
+                             long long bit_depth, bool lossless, double lossless_timeout,
+                             long long wait_for_readers, double wait_for_readers_timeout)
 {
-    if (slots < 2 || slots > 64)
-        throw py::value_error("Writer: slots must be 2 to 64, not " + std::to_string(slots));
+    if (slots && (*slots < kMinWriterSlots || *slots > kMaxWriterSlots))
+        throw py::value_error("Writer: slots must be 2 to 64 (or None: chosen from the frame "
+                              "size), not " +
+                              std::to_string(*slots));
     if (bit_depth < 0 || bit_depth > static_cast<int>(kMaxBitDepth))
         throw py::value_error("Writer: bit_depth must be 0 (all 16 bits) or 1 to 16, not " +
                               std::to_string(bit_depth));
@@ -64,7 +66,7 @@ WriterOptions writer_options(long long slots, const std::string& camera_id, long
         throw py::value_error("Writer: wait_for_readers_timeout must be a number of seconds from 0 "
                               "to 1e9 (0: as long as it takes)");
     WriterOptions options;
-    options.slots = static_cast<uint32_t>(slots);
+    options.slots = slots ? static_cast<uint32_t>(*slots) : kAutoSlots;
     options.wait_for_readers = static_cast<uint32_t>(wait_for_readers);
     options.wait_for_readers_timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(
         std::chrono::duration<double>(wait_for_readers_timeout));
@@ -176,11 +178,14 @@ void bind_writer(py::module_& module)
         module, "Writer",
         R"doc(The one writer of a shared-memory id, for a process that streams frames.
 
-Writer(shared_mem_id, slots=4, camera_id="", bit_depth=0, lossless=False, lossless_timeout=0.0,
-wait_for_readers=0, wait_for_readers_timeout=0.0)
+Writer(shared_mem_id, slots=None, camera_id="", bit_depth=0, lossless=False,
+lossless_timeout=0.0, wait_for_readers=0, wait_for_readers_timeout=0.0)
 takes the id: creates its segment, or adopts the one a dead writer left. slots (2 to 64) frames
-are held at once; camera_id is stored with every frame; bit_depth (0 = 16, else 1 to 16) is the
-significant bits of uint16 frames, by which readers scale them to 8 bits. lossless=True keeps
+are held at once; None chooses from the frame size: as many as 64 MiB holds (less where
+/dev/shm is under 1 GiB), 4 to 64, so that a reader of every frame that stalls for up to
+slots - 2 frame intervals loses none (640x480 BGR: 64 slots, 1.2 s at 50 frames/s).
+camera_id is stored with every frame; bit_depth (0 = 16, else 1 to 16) is the significant
+bits of uint16 frames, by which readers scale them to 8 bits. lossless=True keeps
 every frame until each reader of every frame (read_next, view_next, pvshmsrc mode=all) took
 it, waiting for them in write(); readers of the newest frame never make it wait, and a reader
 that dies stops counting at once. lossless_timeout (seconds, 0 = as long as they live) drops a
@@ -196,7 +201,7 @@ dev_clear_shared_memory(). A context manager:
     with pvshm.Writer("cam0", camera_id="left") as writer:
         writer.write(frame, color_space="BGR", metadata={"trigger": 17})
 )doc")
-        .def(py::init([](const std::string& shared_mem_id, long long slots,
+        .def(py::init([](const std::string& shared_mem_id, std::optional<long long> slots,
                          const std::string& camera_id, long long bit_depth, bool lossless,
                          double lossless_timeout, long long wait_for_readers,
                          double wait_for_readers_timeout) {
@@ -205,7 +210,7 @@ dev_clear_shared_memory(). A context manager:
                      writer_options(slots, camera_id, bit_depth, lossless, lossless_timeout,
                                     wait_for_readers, wait_for_readers_timeout));
              }),
-             py::arg("shared_mem_id"), py::arg("slots") = 4, py::arg("camera_id") = "",
+             py::arg("shared_mem_id"), py::arg("slots") = py::none(), py::arg("camera_id") = "",
              py::arg("bit_depth") = 0, py::arg("lossless") = false,
              py::arg("lossless_timeout") = 0.0, py::arg("wait_for_readers") = 0,
              py::arg("wait_for_readers_timeout") = 0.0)

@@ -257,7 +257,9 @@ GST_START_TEST(test_src_mode_all_counts_overwritten_frames)
 {
     const std::string id = unique_id("modeall");
     SegmentCleanup cleanup(id);
-    pvshm::Writer writer(id);
+    pvshm::WriterOptions four_slots;
+    four_slots.slots = 4;
+    pvshm::Writer writer(id, four_slots);
     const pvshm::FrameInfo info = pvshm::packed_frame_info(pvshm::PixelFormat::GRAY8, 16, 8);
     std::vector<uint8_t> pixels(info.payload_size, 1);
     fail_unless(writer.write(info, pixels.data()).has_value());

@@ -265,7 +265,8 @@ TEST_F(CrossProcess, LosslessWriterKeepsEveryFrameForReadersOfEveryFrame)
 // A reader of every frame that stops reading holds a lossless writer only for its timeout.
 TEST_F(CrossProcess, LosslessTimeoutDropsAStalledReaderAndCountsIt)
 {
-    ChildProcess writer("pvshm-test-writer", {id, "64", "48", "50", "--lossless",
+    // 4 slots: the 50 frames cannot all wait in the segment for the reader.
+    ChildProcess writer("pvshm-test-writer", {id, "64", "48", "50", "--slots", "4", "--lossless",
                                               "--lossless-timeout-ms", "100", "--go", "--hold"});
     ASSERT_TRUE(writer.wait_for_line("ready", 10s));
     ChildProcess stalled("pvshm-test-reader", {id, "read-all", "50", "stall"});

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <set>
 #include <stdexcept>
+#include <sys/statvfs.h>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -376,4 +377,52 @@ TEST_F(WriterReader, RelayMarksItsSourceDeadAndAliveForItsReaders)
     pvshm::Reader reader(id);
     EXPECT_TRUE(reader.writer_alive());
     EXPECT_EQ(reader.status()->source, "");
+}
+
+// Left to the library, the slot count comes from the slot size: as many as kAutoSlotsBudget
+// holds (a 16th of the filesystem where that is less), 4 to 64, chosen again when a frame grows
+// the segment; a count given is kept whatever the frame size.
+TEST_F(WriterReader, DefaultSlotsComeFromTheFrameSize)
+{
+    EXPECT_EQ(pvshm::WriterOptions{}.slots, pvshm::kAutoSlots);
+    pvshm::Writer writer(id);
+    pvshm::Reader reader(id);
+    ASSERT_TRUE(write_stamped(writer, 32, 16, 1));
+    EXPECT_EQ(reader.status()->slots, pvshm::kMaxWriterSlots);
+    // 1920x1080 BGR's bytes: ten slots of 6,221,824 bytes (the frame rounded up to pages).
+    ASSERT_TRUE(write_stamped(writer, 1920 * 3, 1080, 2));
+    struct statvfs filesystem = {};
+    const std::string object = pvshm::test::object_path(id);
+    ASSERT_EQ(statvfs(object.substr(0, object.rfind('/')).c_str(), &filesystem), 0);
+    if (uint64_t{filesystem.f_blocks} * filesystem.f_frsize >= 16 * pvshm::kAutoSlotsBudget)
+        EXPECT_EQ(reader.status()->slots, 10u);
+    else
+        EXPECT_GE(reader.status()->slots, pvshm::kMinAutoSlots);
+
+    pvshm::dev_clear_shared_memory(id);
+    pvshm::Writer given(id, slots(4));
+    ASSERT_TRUE(write_stamped(given, 32, 16, 1));
+    EXPECT_EQ(reader.status()->slots, 4u);
+    EXPECT_THROW(pvshm::Writer(id + "-1", slots(1)), std::invalid_argument);
+    EXPECT_THROW(pvshm::Writer(id + "-1", slots(65)), std::invalid_argument);
+}
+
+// The first frame grows the segment made when the writer took the id. A reader of every frame
+// waiting from before it held its need lock in the old segment until it followed, and the writer
+// did not look there: it reused two slots of the new one over and over, and a reader that took
+// long to map a large new segment (under load) lost the first frames, whatever the slot count.
+TEST_F(WriterReader, AReaderOfEveryFrameFollowingTheFirstGrowthLosesNoFrame)
+{
+    pvshm::Writer writer(id, slots(8));
+    pvshm::Reader reader(id);
+    EXPECT_FALSE(reader.view_next()); // attached, before the first frame
+    for (uint64_t stamp = 1; stamp <= 6; ++stamp)
+        ASSERT_TRUE(write_stamped(writer, 640, 480, stamp));
+    for (uint64_t expected = 1; expected <= 6; ++expected) {
+        auto next = reader.view_next();
+        ASSERT_TRUE(next) << expected;
+        EXPECT_EQ(next->info().sequence, expected);
+        EXPECT_EQ(read_stamp(next->data(), next->size()), expected);
+    }
+    EXPECT_EQ(reader.frames_skipped(), 0u);
 }

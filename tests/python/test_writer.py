@@ -99,7 +99,7 @@ def test_other_arrays_are_refused(shm_id, array, error):
 
 @pytest.mark.parametrize(
     "options",
-    [{"slots": 1}, {"slots": 65}, {"slots": -1}, {"bit_depth": 17}, {"bit_depth": -1},
+    [{"slots": 0}, {"slots": 1}, {"slots": 65}, {"slots": -1}, {"bit_depth": 17}, {"bit_depth": -1},
      {"lossless_timeout": -1.0}, {"lossless_timeout": float("nan")},
      {"lossless_timeout": float("inf")}, {"camera_id": "c" * 128}],
 )  # fmt: skip

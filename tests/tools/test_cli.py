@@ -70,7 +70,8 @@ def test_list_shows_a_segment_another_process_writes(pvshm, shm_id, held_writer)
     entry = next(e for e in entries if e["id"] == shm_id)
     assert REQUIRED_KEYS <= entry.keys()
     assert (entry["format"], entry["width"], entry["height"]) == ("GRAY8", 32, 16)
-    assert (entry["slots"], entry["frames_written"]) == (4, 3)
+    # Slots left to the library: the most there can be for a frame this small.
+    assert (entry["slots"], entry["frames_written"]) == (64, 3)
     assert (entry["writer_pid"], entry["writer_alive"]) == (held_writer.pid, True)
     assert 0 <= entry["last_frame_age_ms"] < 60_000
 

@@ -18,13 +18,25 @@ namespace pvshm {
 // What WriterOptions accept.
 inline constexpr uint32_t kMinWriterSlots = 2;
 inline constexpr uint32_t kMaxWriterSlots = 64;
+// WriterOptions::slots left to the library (the default): as many slots of the frame's size as
+// kAutoSlotsBudget bytes hold (a 16th of the shared-memory filesystem's size where that is less),
+// at least kMinAutoSlots, at most kMaxWriterSlots.
+inline constexpr uint32_t kAutoSlots = 0;
+inline constexpr uint64_t kAutoSlotsBudget = uint64_t{64} << 20;
+inline constexpr uint32_t kMinAutoSlots = 4;
 inline constexpr mode_t kMaxWriterMode = 0777; // permission bits only
 inline constexpr uint32_t kMaxBitDepth = 16;
 inline constexpr size_t kMaxSourceLength = 127;
 
 struct WriterOptions
 {
-    uint32_t slots = 4;    // kMinWriterSlots..kMaxWriterSlots frames held at once
+    // Frames held at once: kMinWriterSlots..kMaxWriterSlots, or kAutoSlots: chosen from the
+    // slot size when the segment is made (again when a larger frame grows it), so that small
+    // frames get more. A reader of every frame that has taken the newest frame and then stalls
+    // for up to slots - 2 frame intervals loses none (more slots, more time: 640x480 BGR gets 64,
+    // 1.2 s at 50 frames/s; 1920x1080 BGR 10, 160 ms at 50 frames/s, 270 ms at 30). The memory
+    // is reserved when the segment is made.
+    uint32_t slots = kAutoSlots;
     mode_t mode = 0600;    // permissions of the shared-memory object, up to kMaxWriterMode
     std::string camera_id; // stored with every frame whose FrameInfo names none
     // Bytes reserved per slot when the segment is created; frames that do not fit grow it.
