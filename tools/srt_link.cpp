@@ -69,21 +69,17 @@ gboolean on_bus_message(GstBus*, GstMessage* message, gpointer data)
 
 } // namespace
 
-std::string srt_uri(const SrtAddress& address, const char* mode)
+std::string srt_uri(const SrtAddress& address, const char* mode, int mss)
 {
     const bool v6 = address.host.find(':') != std::string::npos;
     return "srt://" + (v6 ? "[" + address.host + "]" : address.host) + ":" +
-           std::to_string(address.port) + "?mode=" + mode + "&" + kSrtBufferOptions;
+           std::to_string(address.port) + "?mode=" + mode + "&" + kSrtBufferOptions +
+           "&mss=" + std::to_string(mss) + "&payloadsize=" + std::to_string(srt_payload_size(mss));
 }
 
 SrtAddress parse_srt_address(const std::string& text, bool host_required)
 {
     return resolve_srt_address(parse_srt_address_text(text, host_required));
-}
-
-std::string srt_rate_option(int mbit)
-{
-    return "maxbw=" + std::to_string(int64_t{mbit} * 1'000'000 / 8);
 }
 
 void add_srt_link_options(CLI::App& command, SrtLinkOptions& options)
@@ -101,6 +97,21 @@ void add_srt_link_options(CLI::App& command, SrtLinkOptions& options)
                     "SRT latency in milliseconds: how long lost packets may take to be resent "
                     "(both ends use the larger of their two values)")
         ->check(CLI::Range(0, 60000))
+        ->capture_default_str();
+    command
+        .add_option("--mss", options.mss,
+                    "SRT's maximum segment size: the bytes of each IP packet, at most the "
+                    "link's MTU (both ends the same)")
+        ->check([](const std::string& text) -> std::string {
+            int mss = 0;
+            if (!CLI::detail::lexical_cast(text, mss) || mss < kMinMss || mss > kMaxMss)
+                return std::to_string(kMinMss) + " to " + std::to_string(kMaxMss) + " bytes, not " +
+                       text +
+                       ": the SRT library (libsrt 1.5) sends live packets of at most 1456 "
+                       "bytes and fails a connection of a larger MSS, so jumbo frames do not "
+                       "help it";
+            return {};
+        })
         ->capture_default_str();
 }
 

@@ -29,15 +29,25 @@ inline constexpr unsigned kWatchIntervalMs = 250;
 // SRT's default receive latency (ms), the buffer that absorbs retransmissions.
 inline constexpr int kDefaultSrtLatencyMs = 125;
 
-// SRT options for raw frames, which come in bursts of megabytes: srtsink's sends do not block,
-// and it drops a receiver whose send buffer is full, which SRT's 12 MB default is after two 1080p
-// BGR frames. payloadsize: the largest live-mode packet, 10% fewer packets than the default 1316
-// bytes.
-inline constexpr const char* kSrtBufferOptions =
-    "sndbuf=67108864&rcvbuf=67108864&fc=51000&payloadsize=1456";
+// SRT options of the receiver for raw frames, which come in bursts of megabytes: buffers that
+// hold a few 1080p BGR frames (SRT's 12 MB default holds two).
+inline constexpr const char* kSrtBufferOptions = "sndbuf=67108864&rcvbuf=67108864&fc=51000";
 
 // SRT's maximum segment size (SRTO_MSS): the bytes of an IP packet, an Ethernet MTU by default.
+// libsrt 1.5 takes no more than 1500 (a larger one fails the connection: "MSS size exceeds MTU
+// size") and sends live-mode packets of at most 1456 bytes (SRT_LIVE_MAX_PLSIZE); a smaller one
+// fits links of a smaller MTU (tunnels, PPPoE). 576: the datagram every IPv4 host takes.
 inline constexpr int kDefaultMss = 1500;
+inline constexpr int kMinMss = 576;
+inline constexpr int kMaxMss = 1500;
+
+// The payload of one SRT packet for `mss` (SRTO_PAYLOADSIZE): what IPv4 (20 bytes), UDP (8) and
+// SRT's data header (16) leave; 1456 for 1500, the largest live-mode packet, 10% fewer packets
+// than SRT's default 1316 bytes.
+constexpr int srt_payload_size(int mss)
+{
+    return mss - 20 - 8 - 16;
+}
 
 // The rate a sender sends each frame's packets at (SRT's maxbw), in Mbit/s: a gigabit link.
 // SRT's alternative, 0, follows the input's average rate plus 25%: smooth, but a frame of
@@ -45,12 +55,9 @@ inline constexpr int kDefaultMss = 1500;
 inline constexpr int kDefaultMaxBandwidthMbit = 1000;
 inline constexpr int kMaxMaxBandwidthMbit = 100000;
 
-// SRT's maxbw option (bytes/s) for `mbit` Mbit/s; 0 stays 0 (the input rate plus 25%).
-std::string srt_rate_option(int mbit);
-
-// The address as srtsink and srtsrc take it, in `mode` (listener or caller), with
-// kSrtBufferOptions. `address` is resolved.
-std::string srt_uri(const SrtAddress& address, const char* mode);
+// The address as srtsrc takes it, in `mode` (listener or caller), with kSrtBufferOptions and
+// the payload size and MSS for `mss`. `address` is resolved.
+std::string srt_uri(const SrtAddress& address, const char* mode, int mss);
 
 // Parses srt://[HOST]:PORT (parse_srt_address_text) and resolves its host. Throws
 // std::invalid_argument saying what is wrong.
@@ -62,6 +69,7 @@ struct SrtLinkOptions
     std::optional<std::string> passphrase_file;
     bool insecure = false;
     int latency_ms = kDefaultSrtLatencyMs;
+    int mss = kDefaultMss;
 };
 void add_srt_link_options(CLI::App& command, SrtLinkOptions& options);
 

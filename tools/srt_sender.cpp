@@ -11,14 +11,12 @@
 #include <sys/socket.h>
 #include <utility>
 
+#include "srt_link.hpp"
 #include "srt_stream_id.hpp"
 
 namespace pvshm::cli {
 namespace {
 
-// IPv4 (20 bytes), UDP (8) and SRT's data header (16): what an SRT packet adds to its payload
-// (libsrt 1.5: SRTO_PAYLOADSIZE at most MSS - 44).
-constexpr int kPacketOverhead = 20 + 8 + 16;
 // The most a receiver's send buffer may hold (SRTO_SNDBUF), in bytes: two of the largest frames
 // a mirror takes by default (128 MiB). libsrt allocates it as it fills, and a receiver is sent a
 // frame only when its backlog is at most a frame, so a receiver never holds much more than two.
@@ -115,6 +113,7 @@ struct SrtSender::Receiver
     int socket = -1;
     std::string id;
     std::string peer;
+    size_t payload_size = 0; // bytes of each packet
     std::atomic<uint64_t> frames_sent{0};
     std::atomic<uint64_t> frames_skipped{0};
     std::atomic<bool> broken{false};
@@ -132,14 +131,8 @@ struct SrtSender::Receiver
     }
 };
 
-int SrtSender::payload_size(int mss)
-{
-    return mss - kPacketOverhead;
-}
-
 SrtSender::SrtSender(SrtSenderOptions options, Event event)
     : options_(std::move(options)), event_(std::move(event)),
-      payload_size_(payload_size(options_.mss)),
       stale_after_us_(gint64{options_.latency_ms} * 1000 + kSenderDropAfterLatencyUs +
                       kPollIntervalMs * 1000)
 {
@@ -153,7 +146,7 @@ SrtSender::SrtSender(SrtSenderOptions options, Event event)
         set_int(listener_, SRTO_SNDSYN, 0, "send mode");
         set_int(listener_, SRTO_RCVSYN, 0, "accept mode");
         set_int(listener_, SRTO_MSS, options_.mss, "maximum segment size");
-        set_int(listener_, SRTO_PAYLOADSIZE, payload_size_, "payload size");
+        set_int(listener_, SRTO_PAYLOADSIZE, srt_payload_size(options_.mss), "payload size");
         set_int(listener_, SRTO_SNDBUF, kSendBufferBytes, "send buffer size");
         set_int(listener_, SRTO_LATENCY, options_.latency_ms, "latency");
         const int64_t max_bandwidth = int64_t{options_.max_bandwidth_mbit} * 1'000'000 / 8;
@@ -265,6 +258,12 @@ void SrtSender::accept_one()
         return;
     }
     auto receiver = std::make_shared<Receiver>();
+    // The MSS is the smaller of the two ends' (a receiver with a smaller --mss reads no larger
+    // packet).
+    int mss = options_.mss;
+    int mss_length = sizeof mss;
+    srt_getsockflag(socket, SRTO_MSS, &mss, &mss_length);
+    receiver->payload_size = size_t(srt_payload_size(std::min(mss, options_.mss)));
     receiver->socket = socket;
     receiver->id = *id;
     receiver->peer = peer_text(reinterpret_cast<sockaddr*>(&peer));
@@ -334,14 +333,14 @@ void SrtSender::send_pending()
 bool SrtSender::offer(Receiver& receiver, GstBuffer* frame, bool new_frame)
 {
     const size_t size = gst_buffer_get_size(frame);
-    const size_t packets = (size + size_t(payload_size_) - 1) / size_t(payload_size_);
+    const size_t packets = (size + receiver.payload_size - 1) / receiver.payload_size;
     size_t blocks = 0;
     size_t bytes = 0;
     if (srt_getsndbuffer(receiver.socket, &blocks, &bytes) == SRT_ERROR) {
         receiver.broken = true;
         return true;
     }
-    if ((blocks + packets) * size_t(payload_size_) > size_t(kSendBufferBytes))
+    if ((blocks + packets) * receiver.payload_size > size_t(kSendBufferBytes))
         return false;
     // Packets lost at the end of what was sent (the link went down for a while) are never asked
     // for again, and libsrt drops them as too late only when it sends: a receiver behind for
@@ -355,7 +354,7 @@ bool SrtSender::offer(Receiver& receiver, GstBuffer* frame, bool new_frame)
     }
     receiver.behind_since_us = 0;
     const bool whole = for_each_packet(
-        frame, size_t(payload_size_), receiver.carry, [&](const char* data, size_t length) {
+        frame, receiver.payload_size, receiver.carry, [&](const char* data, size_t length) {
             return srt_sendmsg2(receiver.socket, data, int(length), nullptr) != SRT_ERROR;
         });
     if (whole) {

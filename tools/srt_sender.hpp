@@ -62,9 +62,6 @@ public:
     // The receivers connected now.
     std::vector<ReceiverCounts> receivers();
 
-    // The payload of one SRT packet for `mss`: what IPv4, UDP and SRT's header leave.
-    static int payload_size(int mss);
-
 private:
     struct Receiver;
     static int on_listen(void* self, int socket, int version, const sockaddr* peer,
@@ -82,7 +79,6 @@ private:
 
     const SrtSenderOptions options_;
     const Event event_;
-    const int payload_size_;
     const gint64 stale_after_us_; // when libsrt drops what a receiver has not acknowledged
     int listener_ = -1;
     int poll_ = -1;

@@ -938,3 +938,29 @@ def test_under_load_the_link_drops_whole_frames_and_keeps_its_connection(link, p
     # No receiver came after the first (whose line was read above).
     status, output = wait_for_exit(serve)
     assert status == 0 and "receiver connected from" not in output, output
+
+
+@pytest.mark.parametrize("serve_mss, mirror_mss", [(1200, 1200), (1500, 1200), (1200, 1500)])
+def test_a_link_of_a_smaller_mss_delivers_frames(link, pvshm_module, serve_mss, mirror_mss):
+    """--mss on either end: each receiver is sent packets of the smaller of the two (a mirror
+    with the smaller one once received nothing from a sender with the larger)."""
+    sent, mirrored, port = link.id("a"), link.id("b"), free_udp_port()
+    link.producer(sent)
+    link.serve(sent, port, "--insecure", "--mss", serve_mss)
+    link.mirror(port, mirrored, "--insecure", "--mss", mirror_mss)
+    _, metadata = newest(pvshm_module.Reader(mirrored))
+    assert metadata["camera_id"] == "cam-A"
+
+
+@pytest.mark.parametrize("command", ["serve", "mirror"])
+@pytest.mark.parametrize("mss", ["9000", "575", "large"])
+def test_an_mss_out_of_range_is_refused(pvshm, srt_env, command, mss):
+    """libsrt 1.5 fails a connection of an MSS above 1500 ("MSS size exceeds MTU size") and
+    sends live packets of at most 1456 bytes: jumbo frames are refused with the reason."""
+    address = f"srt://127.0.0.1:{free_udp_port()}"
+    args = ["cam", address] if command == "serve" else [address, "cam"]
+    result = pvshm(command, *args, "--insecure", "--mss", mss, env=srt_env)
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"--mss: 576 to 1500 bytes, not {mss}: the SRT library (libsrt 1.5) sends live packets "
+        "of at most 1456 bytes"), result.stderr
