@@ -24,8 +24,8 @@
 //   2  SlotDesc gains bit_depth and the frame's user metadata (a JSON object, metadata.cpp);
 //      the header gains lossless replay (kSegmentLossless, writer_waiting, ack_word,
 //      lossless_drops) and its need locks; later, in bytes that were reserved (zero: unknown)
-//      run_first_sequence, and reader locks (wait for readers); kSegmentSourceDead and
-//      source, a relay's liveness and origin; slots_held_since_ns.
+//      run_first_sequence and its run lock, and reader locks (wait for readers); kSegmentSourceDead
+//      and source, a relay's liveness and origin; slots_held_since_ns.
 //
 // Ownership and leases are OFD byte-range locks on the object's file descriptor, not fields: the
 // kernel drops them when a process dies, so no dead process can hold anything forever. The locked
@@ -42,6 +42,8 @@
 //   kReaderLockBase + r "a reader of every frame is here": each one holds F_RDLCK on one byte
 //                   chosen at random in a 2^40 range of this segment, so that a writer told to
 //                   wait for N readers before its first frame counts them (one GETLK per lock).
+//   run_lock_byte(f) "the run that starts at frame f is alive": the writer holds F_WRLCK on the
+//                   byte of its run_first_sequence, taken after it stored that number.
 // Both take their lock without waiting (F_OFD_SETLK), so a reader never blocks the writer: when
 // every slot but the newest is pinned the writer drops the frame and counts it.
 //
@@ -65,11 +67,12 @@
 // took a newer frame. Readers of the newest frame hold no need lock: they never make it wait.
 //
 // Runs: a writer that takes the id stores in run_first_sequence the number its first frame will
-// get. A reader of every frame whose first look finds a live writer that has published nothing
-// yet starts at that frame: the previous run's last frame, still the newest, is not new to it.
-// A writer that ends stores there the number after its last frame, so that the next writer's
-// run is known before that writer holds the id (a reader may look between its lock and its
-// store; after a crash, that moment stays open).
+// get, then write-locks run_lock_byte(that number). A reader of every frame whose first look
+// finds a live writer (byte 0) that has published nothing yet starts at its run's first frame:
+// the previous run's last frame, still the newest, is not new to it. It reads run_first_sequence,
+// then asks whether that run's lock is held: if not, the number is a run that is over (the
+// writer exited or crashed) and the live writer took the id but has not stored its own yet; its
+// frames come after the newest, so the reader starts after the newest too.
 //
 // Slot states (seqlock even = stable, odd = being written):
 //   EMPTY   (sequence 0, even)  --writer: W-lock, seqlock += 1, W-unlock-->    WRITING (odd)
@@ -134,6 +137,15 @@ inline constexpr int64_t need_lock_byte(uint64_t sequence)
 inline constexpr int64_t kReaderLockBase = (int64_t{1} << 62) + (int64_t{1} << 33);
 inline constexpr int64_t kReaderLockSpan = int64_t{1} << 40;
 static_assert(need_lock_byte(UINT64_MAX) < kReaderLockBase);
+// Below the need locks: a read lock from a need byte to the end of the object (any reader can
+// take one) never covers a run's lock.
+inline constexpr int64_t kRunLockBase = int64_t{1} << 31;
+inline constexpr int64_t run_lock_byte(uint64_t first_sequence)
+{
+    return kRunLockBase + static_cast<int64_t>(first_sequence & ((uint64_t{1} << 30) - 1));
+}
+static_assert(slot_lock_byte(kMaxSlots) < kRunLockBase);
+static_assert(run_lock_byte(UINT64_MAX) < kNeedLockBase);
 
 struct SegmentHeader
 {

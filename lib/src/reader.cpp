@@ -113,11 +113,13 @@ public:
         // a lossless writer) starts at the oldest frame there is, frame 1 if it is still held;
         // any other at the newest frame.
         in_order_ = true;
-        if (last_sequence_ == 0 && refresh() && previous_run_only()) {
-            // The newest frame is the previous writer's: this run's first frame comes next.
-            last_sequence_ = layout::load_acquire(segment_->header().run_first_sequence) - 1;
-            need_after(last_sequence_);
-            return std::nullopt;
+        if (last_sequence_ == 0 && refresh()) {
+            if (const auto end = previous_run_end()) {
+                // The newest frame is an earlier writer's: this run's first frame comes next.
+                last_sequence_ = *end;
+                need_after(last_sequence_);
+                return std::nullopt;
+            }
         }
         const bool from_first = before_first_frame_ || (need_segment_ && lossless(*need_segment_));
         auto view = last_sequence_ == 0 && !from_first ? view_latest()
@@ -359,15 +361,26 @@ private:
             segment_->wake_writer();
     }
 
-    // True when the segment's newest frame comes from an earlier writer's run, and its current
-    // writer, alive, has published nothing yet (layout.hpp, runs).
-    bool previous_run_only() const
+    // When the segment's newest frame comes from an earlier writer's run and its current writer,
+    // alive, has published nothing yet (layout.hpp, runs): the number its frames come after.
+    // The run that stored run_first_sequence is looked at first: once its lock is gone, a writer
+    // holding the id is another one, even one that crashed a moment ago had no time to store
+    // its own run.
+    std::optional<uint64_t> previous_run_end() const
     {
         const auto& header = segment_->header();
         const uint64_t first = layout::load_acquire(header.run_first_sequence);
         const uint64_t newest = layout::latest_sequence(layout::load_acquire(header.latest));
-        return newest != 0 && first > newest &&
-               segment_->write_locked_elsewhere(layout::kWriterLockByte);
+        if (newest == 0)
+            return std::nullopt;
+        if (segment_->write_locked_elsewhere(layout::run_lock_byte(first))) {
+            if (first > newest)
+                return first - 1;
+            return std::nullopt;
+        }
+        if (segment_->write_locked_elsewhere(layout::kWriterLockByte))
+            return newest;
+        return std::nullopt;
     }
 
     static bool lossless(const Segment& segment)

@@ -45,19 +45,11 @@ public:
     {
     }
 
-    // The next writer's run starts after this one's last frame. That writer stores the same number
-    // once it holds the id; meanwhile a reader of every frame that looks between its lock and that
-    // store must not take this run's last frame for one of the new run (layout.hpp, runs).
-    ~WriterCore()
-    {
-        if (segment_)
-            layout::store_release(segment_->header().run_first_sequence, sequence_ + 1);
-    }
-
     void take_id()
     {
         segment_ = owned_.take(sequence_);
-        layout::store_release(segment_->header().run_first_sequence, sequence_ + 1);
+        run_first_ = sequence_ + 1;
+        claim_run();
     }
 
     std::optional<SlotLoan> loan(uint64_t size, bool count_drop)
@@ -442,11 +434,23 @@ private:
         return latest == 0 ? layout::kNoSlot : layout::latest_slot(latest);
     }
 
+    // Stores where this writer's run starts in the segment, then holds that run's lock there
+    // (layout.hpp, runs): readers see the run's number only with the run alive. A reader with
+    // read permission that read-locks the byte first keeps the lock from being taken: readers of
+    // every frame starting then skip the newest frame they find, as for a writer that has
+    // published nothing yet; nothing waits.
+    void claim_run()
+    {
+        layout::store_release(segment_->header().run_first_sequence, run_first_);
+        segment_->try_lock(layout::run_lock_byte(run_first_), true);
+    }
+
     void keep_published()
     {
         if (auto fresh = owned_.keep_published(segment_)) {
             segment_ = std::move(fresh);
             loaned_ = 0;
+            claim_run();
         }
     }
 
@@ -460,6 +464,7 @@ private:
     {
         auto old = std::exchange(segment_, owned_.replace(segment_, size, true));
         loaned_ = 0;
+        claim_run();
         replaced_.push_back(std::move(old));
     }
 
@@ -468,6 +473,7 @@ private:
     mutable std::mutex mutex_;
     std::shared_ptr<Segment> segment_;
     uint64_t sequence_ = 0;
+    uint64_t run_first_ = 0; // the number of this writer's first frame
     bool published_any_ = false;
     uint64_t loaned_ = 0; // slots of segment_ lent out, one bit each
     // Guarded by mutex_: a loan() is waiting for readers; cancel_wait() ended that wait;

@@ -63,18 +63,56 @@ sys.stdin.read()
 """
 
 
-def test_a_reader_looking_while_the_next_writer_takes_the_id_skips_the_last_run(shm_id, spawn):
-    # Guards a replay that handed its reader the previous run's last frame (1 run in 20): the
-    # next writer had its lock but had not yet stored where its run starts.
-    with pvshm.Writer(shm_id) as previous:
-        previous.write(gray(1))
+def first_read_next_while_a_writer_holds_only_its_lock(shm_id, spawn):
+    """(reader, what its first read_next returned) while another process holds the id's writer
+    lock and nothing else, as a writer taking the id does before it stores its run."""
     directory = os.environ.get("PVSHM_SHM_DIR") or "/dev/shm"
     next_writer = spawn([sys.executable, "-c", HOLD_WRITER_LOCK, f"{directory}/pvshm.{shm_id}"])
     next_writer.expect("locked")
     reader = pvshm.Reader(shm_id)
     assert reader.writer_alive
-    assert reader.read_next() is None  # frame 1 is the previous run's: not new to this reader
+    frame = reader.read_next()
     assert next_writer.finish() == 0
+    return reader, frame
+
+
+def test_a_reader_looking_while_the_next_writer_takes_the_id_skips_the_last_run(shm_id, spawn):
+    # Guards a replay that handed its reader the previous run's last frame (1 run in 20): the
+    # next writer had its lock but had not yet stored where its run starts.
+    with pvshm.Writer(shm_id) as previous:
+        previous.write(gray(1))
+    _, frame = first_read_next_while_a_writer_holds_only_its_lock(shm_id, spawn)
+    assert frame is None  # frame 1 is the previous run's: not new to this reader
+
+
+# A writer that dies without ending: its run's start stays stored, and nothing says the run is over
+# but its run lock (lib/src/layout.hpp, runs), gone with the process.
+CRASHING_WRITER = """
+import sys, numpy, pvshm
+writer = pvshm.Writer(sys.argv[1])
+for value in (1, 2, 3):
+    writer.write(numpy.full((8, 8), value, numpy.uint8))
+print("wrote", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_reader_looking_while_a_crashed_writers_successor_takes_the_id_skips_the_last_run(
+        shm_id, spawn):
+    # Guards the window after a crash: the next writer had its lock but had not yet stored where
+    # its run starts, and the crashed run's start, still stored, made the previous run's last
+    # frame look like a frame of the new one.
+    crashed = spawn([sys.executable, "-c", CRASHING_WRITER, shm_id])
+    crashed.expect("wrote")
+    crashed.kill()  # SIGKILL: no destructor, nothing stored at the end
+    reader, frame = first_read_next_while_a_writer_holds_only_its_lock(shm_id, spawn)
+    assert frame is None  # frame 3 is the crashed run's: not new to this reader
+    # The successor's own run, once it takes the id for real, comes through from its first frame.
+    with pvshm.Writer(shm_id) as successor:
+        successor.write(gray(4))
+        assert reader.wait(5.0)
+        frame = reader.read_next(with_info=True)
+        assert frame is not None and frame[1]["sequence"] == 4
 
 
 def test_frames_overwritten_before_they_were_read_are_counted_as_skipped(shm_id):
