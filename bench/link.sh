@@ -10,7 +10,10 @@
 # where serve and mirror take it (loopback's MTU is 65536). The mirror runs with --retry: a link
 # that breaks under load reconnects, and what it lost shows as lost frames.
 #
-#   bench/link.sh [--seconds S]    (default 10; the README's figures: --seconds 60)
+#   bench/link.sh [--seconds S] [--slots N]
+#       --seconds: per row (default 10; the README's figures: 60); --slots: the producer's
+#       pvshmsink slots (default 4), how long serve may wait for a core before a frame it has not
+#       read yet is overwritten (4 slots at 30 fps: 100 ms)
 #
 # The producer is a process of its own and is not counted. PVSHM_BUILD_DIR names the build
 # directory.
@@ -19,7 +22,8 @@ cd "$(dirname "$0")/.."
 source bench/common.sh
 
 seconds=10
-bench_options "seconds" "[--seconds S]" "$@"
+slots=4
+bench_options "seconds slots" "[--seconds S] [--slots N]" "$@"
 bench_setup
 
 width=1920
@@ -93,7 +97,7 @@ measure() {
     "$pvshm" clear --force "$received" >/dev/null
 }
 
-machine "${width}x$height BGR at $rate fps, $seconds s per row, pvshm serve --max-bandwidth" \
+machine "${width}x$height BGR at $rate fps ($slots slots), $seconds s per row, pvshm serve --max-bandwidth" \
     "$max_bandwidth -> pvshm mirror over SRT on 127.0.0.1 (SRT latency $srt_latency ms; a frame" \
     "interval is $((1000 / rate)) ms)"
 report "picture, --encode" "frames/s" "lost" "ms beyond SRT p50/p99" "sender ms/f" \
@@ -101,7 +105,7 @@ report "picture, --encode" "frames/s" "lost" "ms beyond SRT p50/p99" "sender ms/
 report "---" "---" "---" "---" "---" "---" "---" "---"
 
 gst-launch-1.0 -q "${pattern[@]}" is-live=true ! "$raw_caps" ! \
-    pvshmsink shared-mem-id="$sent" sync=false >/dev/null 2>&1 &
+    pvshmsink shared-mem-id="$sent" sync=false slots="$slots" >/dev/null 2>&1 &
 producer=$!
 bench_pids+=("$producer")
 measure "moving bars, raw" "" "" "1.00x"
@@ -116,7 +120,7 @@ kill "$producer"
 wait "$producer" 2>/dev/null || true
 
 gst-launch-1.0 -q "${natural[@]}" is-live=true ! "$raw_caps" ! \
-    pvshmsink shared-mem-id="$sent" sync=false >/dev/null 2>&1 &
+    pvshmsink shared-mem-id="$sent" sync=false slots="$slots" >/dev/null 2>&1 &
 producer=$!
 bench_pids+=("$producer")
 measure "photo-like, lossless" "--encode lossless" "" "$(wire_ratio lossless "${natural[@]}")"
