@@ -22,9 +22,10 @@ namespace pvshm::cli {
 namespace {
 
 // How long the sender may send nothing before readers of the id see its writer as not alive:
-// the sender stopped, its writer died (serve then has nothing to send) or the link went down.
-// Readers must see it within 2 s; a sender whose writer is slower than a frame per 1.5 s is
-// reported dead between its frames.
+// the sender stopped or the link went down. Readers must see it within 2 s. A sender sends a
+// heartbeat every 0.5 s when it sends no frame, saying whether its own id's writer is alive
+// (stream version 3), so a slow writer is not taken for a gone one, and a dead writer is seen
+// at its sender's next heartbeat; a sender without heartbeats is seen dead between its frames.
 constexpr gint64 kSilentSourceUs = 1'500'000;
 // libsrt's connection timeout (SRTO_CONNTIMEO), which srtsrc leaves at its default.
 constexpr int kConnectTimeoutSeconds = 3;
@@ -164,13 +165,26 @@ int run_mirror(const MirrorOptions& options)
             g_object_set(sink, "source-alive", gboolean(alive), nullptr);
         source_alive = alive;
     };
+    // What the sender said of its writer last: a heartbeat says it, a frame means alive.
+    bool sender_writer_alive = true;
+    guint64 frames_seen = 0;
+    guint64 heartbeats_seen = 0;
     hooks.watch = [&] {
         const guint64 bytes = element_stat(depay, "bytes-received");
+        const guint64 frames = element_stat(depay, "frames");
+        const guint64 heartbeats = element_stat(depay, "heartbeats");
         const gint64 now = g_get_monotonic_time();
         if (bytes != bytes_seen)
             last_bytes_us = now;
+        if (heartbeats != heartbeats_seen)
+            sender_writer_alive = element_flag(depay, "heartbeat-writer-alive");
+        else if (frames != frames_seen)
+            sender_writer_alive = true;
         bytes_seen = bytes;
-        set_source_alive(last_bytes_us != 0 && now - last_bytes_us < kSilentSourceUs);
+        frames_seen = frames;
+        heartbeats_seen = heartbeats;
+        set_source_alive(last_bytes_us != 0 && now - last_bytes_us < kSilentSourceUs &&
+                         sender_writer_alive);
     };
     hooks.explain_error = [&](GstMessage* message) {
         const std::string text = message_text(message);

@@ -16,6 +16,7 @@
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
 
+#include <pvshm/reader.hpp>
 #include <pvshm/shared_mem_id.hpp>
 
 #include "link_encoding.hpp"
@@ -134,11 +135,28 @@ int run_serve(ServeOptions options)
         g_object_set(chain[2], "sync", FALSE, "async", FALSE, nullptr);
     }
     LinkOutput output("serve");
+    // What each id says of its writer, for the heartbeats (the listener's thread alone).
+    std::map<std::string, std::unique_ptr<pvshm::Reader>> watched;
+    const auto liveness = [&watched, &options](const std::string& id) {
+        auto& reader = watched[id];
+        if (!reader)
+            reader = std::make_unique<pvshm::Reader>(
+                id, pvshm::ReaderOptions{options.allow_other_owner, {}});
+        IdLiveness liveness;
+        try {
+            const auto status = reader->status();
+            liveness.writer_alive = status && status->writer_alive;
+            liveness.newest_sequence = status && status->latest ? status->latest->sequence : 0;
+        } catch (const std::exception&) {
+            // Not a usable segment: pvshmsrc says why; no live writer.
+        }
+        return liveness;
+    };
     std::unique_ptr<SrtSender> sender;
     try {
         sender = std::make_unique<SrtSender>(
             SrtSenderOptions{address, options.ids, passphrase, options.link.latency_ms,
-                             options.max_bandwidth_mbit, options.link.mss},
+                             options.max_bandwidth_mbit, options.link.mss, liveness},
             [&output](const std::string& text) { output.event(text); });
     } catch (const std::runtime_error& error) {
         output.event("error: cannot listen on " + options.address +

@@ -257,6 +257,16 @@ guint64 element_stat(GstElement* element, const char* field)
     return value;
 }
 
+bool element_flag(GstElement* element, const char* field)
+{
+    g_autoptr(GstStructure) stats = nullptr;
+    g_object_get(element, "stats", &stats, nullptr);
+    gboolean value = FALSE;
+    if (stats)
+        gst_structure_get_boolean(stats, field, &value);
+    return value;
+}
+
 int run_link(LinkPipeline& link, LinkOutput& output, LinkHooks& hooks)
 {
     SignalLoop loop;

@@ -138,5 +138,7 @@ std::string message_text(GstMessage* message);
 
 // A guint64 field of an element's "stats" structure (0 when absent).
 guint64 element_stat(GstElement* element, const char* field);
+// A boolean field of an element's "stats" structure (false when absent).
+bool element_flag(GstElement* element, const char* field);
 
 } // namespace pvshm::cli

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <arpa/inet.h>
 #include <cstring>
+#include <map>
 #include <netdb.h>
 #include <srt/access_control.h>
 #include <srt/srt.h>
@@ -13,6 +14,7 @@
 
 #include "srt_link.hpp"
 #include "srt_stream_id.hpp"
+#include "stream_format.hpp"
 
 namespace pvshm::cli {
 namespace {
@@ -24,6 +26,9 @@ constexpr int kSendBufferBytes = 256 << 20;
 // libsrt drops a packet the receiver has not acknowledged after the latency and this much more
 // (SRT_TLPKTDROP_MINTHRESHOLD_MS), but only when it is given something to send.
 constexpr gint64 kSenderDropAfterLatencyUs = 1'000'000;
+// A receiver sent no frame for this long is sent a heartbeat: the sender's writer_alive, so that
+// its host tells a sender whose writer is slow or dead from one that is gone.
+constexpr gint64 kHeartbeatIntervalUs = 500'000;
 // How often the listener looks for receivers that left, sends the frames receivers were behind
 // for to those that caught up, and looks for the end, in ms.
 constexpr int kPollIntervalMs = 20;
@@ -122,6 +127,8 @@ struct SrtSender::Receiver
     GstBuffer* pending = nullptr;
     // Since when its backlog has been over a frame (0: it is not).
     gint64 behind_since_us = 0;
+    // When it was last sent a frame or a heartbeat (or connected).
+    gint64 last_record_us = g_get_monotonic_time();
     std::vector<char> carry;
 
     ~Receiver()
@@ -238,7 +245,7 @@ void SrtSender::accept_loop()
                            nullptr, nullptr, nullptr) > 0)
             accept_one();
         remove_broken();
-        send_pending();
+        serve_receivers();
     }
 }
 
@@ -316,17 +323,38 @@ void SrtSender::send(const std::string& id, GstBuffer* frame)
     }
 }
 
-void SrtSender::send_pending()
+void SrtSender::serve_receivers()
 {
     std::vector<std::shared_ptr<Receiver>> all;
     {
         std::lock_guard<std::mutex> guard(lock_);
         all = receivers_;
     }
+    std::map<std::string, std::vector<uint8_t>> heartbeats; // by id, made once each time
     for (const auto& receiver : all) {
         std::lock_guard<std::mutex> guard(receiver->lock);
         if (receiver->pending && offer(*receiver, receiver->pending, false))
             gst_buffer_unref(std::exchange(receiver->pending, nullptr));
+        if (receiver->pending ||
+            g_get_monotonic_time() - receiver->last_record_us < kHeartbeatIntervalUs)
+            continue;
+        auto heartbeat = heartbeats.find(receiver->id);
+        if (heartbeat == heartbeats.end()) {
+            const IdLiveness liveness =
+                options_.liveness ? options_.liveness(receiver->id) : IdLiveness{};
+            heartbeat =
+                heartbeats
+                    .emplace(receiver->id, stream::encode_heartbeat(liveness.writer_alive,
+                                                                    liveness.newest_sequence,
+                                                                    g_get_real_time() * 1000))
+                    .first;
+        }
+        const std::vector<uint8_t>& bytes = heartbeat->second;
+        if (srt_sendmsg2(receiver->socket, reinterpret_cast<const char*>(bytes.data()),
+                         int(bytes.size()), nullptr) == SRT_ERROR &&
+            srt_getsockstate(receiver->socket) != SRTS_CONNECTED)
+            receiver->broken = true;
+        receiver->last_record_us = g_get_monotonic_time();
     }
 }
 
@@ -357,6 +385,7 @@ bool SrtSender::offer(Receiver& receiver, GstBuffer* frame, bool new_frame)
         frame, receiver.payload_size, receiver.carry, [&](const char* data, size_t length) {
             return srt_sendmsg2(receiver.socket, data, int(length), nullptr) != SRT_ERROR;
         });
+    receiver.last_record_us = g_get_monotonic_time();
     if (whole) {
         receiver.frames_sent++;
     } else {

@@ -23,6 +23,13 @@ struct sockaddr;
 
 namespace pvshm::cli {
 
+// What the sender's id says of its writer, sent in heartbeats.
+struct IdLiveness
+{
+    bool writer_alive = false;
+    uint64_t newest_sequence = 0; // 0: no frame yet
+};
+
 struct SrtSenderOptions
 {
     SrtAddress address; // resolved; host "" listens on every IPv4 address
@@ -31,6 +38,8 @@ struct SrtSenderOptions
     int latency_ms = 0;
     int max_bandwidth_mbit = 0; // 0: the input's rate plus 25%
     int mss = 0;                // SRT's maximum segment size (bytes of an IP packet)
+    // Asked from the listener's thread when a receiver has been sent nothing for a while.
+    std::function<IdLiveness(const std::string& id)> liveness;
 };
 
 // What one receiver was given so far.
@@ -71,7 +80,9 @@ private:
     void accept_loop();
     void accept_one();
     void remove_broken();
-    void send_pending();
+    // Sends each receiver the frame it was behind for if it caught up, or a heartbeat if it was
+    // sent nothing for kHeartbeatIntervalUs.
+    void serve_receivers();
     // Sends the frame whole to the receiver if its backlog leaves room for it (a new frame: or
     // if it has been behind for longer than libsrt keeps packets); returns whether it is done
     // with the frame (sent, or the receiver is gone). Called with its lock held.
