@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -114,8 +115,11 @@ int run_serve(ServeOptions options)
 {
     options.address = options.ids.back();
     options.ids.pop_back();
-    for (const std::string& id : options.ids)
-        pvshm::validate_id(id);
+    for (auto id = options.ids.begin(); id != options.ids.end(); ++id) {
+        pvshm::validate_id(*id);
+        if (std::find(options.ids.begin(), id, *id) != id)
+            throw std::invalid_argument("the id '" + *id + "' is given twice");
+    }
     const SrtAddress address = parse_srt_address(options.address, false);
     const std::string passphrase = link_passphrase(options.link, "serve");
 

@@ -995,3 +995,9 @@ def test_a_slow_writer_is_alive_across_the_link_and_its_death_is_seen(link, pvsh
     print(f"seen dead {wait_for_liveness(reader, False, 10):.2f} s after the writer was killed")
     slow_producer(link, sent)
     wait_for_liveness(reader, True, 60)
+
+
+def test_an_id_given_twice_to_serve_is_refused(pvshm, srt_env):
+    result = pvshm("serve", "cam", "other", "cam", f"srt://127.0.0.1:{free_udp_port()}",
+                   "--insecure", env=srt_env)
+    assert (result.returncode, result.stderr) == (1, "pvshm: the id 'cam' is given twice\n")
