@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # `pvshm web` with a 1080p30 id: glass-to-glass latency in headless Chromium (bench/web_viewer.py:
 # the capture time painted into each frame, bench/stamp_blocks.hpp, read back from the picture the
-# browser decoded) next to `pvshm rtsp`'s of the same id to an OpenCV viewer (bench/rtsp_viewer.py),
-# and the server's CPU per frame with 1 and with 10 viewers of the id's MJPEG stream
+# browser decoded) next to `pvshm rtsp`'s of the same id to an OpenCV viewer (bench/rtsp_viewer.py)
+# and to that viewer reading the web's MJPEG stream (the browser's share apart), and the server's CPU per frame with 1 and with 10 viewers of the id's MJPEG stream
 # (bench/web_load.py): one encoder serves them all.
 #
 #   bench/web.sh [--frames N] [--size WxH]      (defaults: 300 frames of 1920x1080 at 30 fps)
@@ -48,6 +48,12 @@ url="$(grep -o 'http://[^ ]*' "$work/web.out")"
 start="$(cpu_ticks "$web")"
 seen="$(timeout 300 /usr/bin/python3 bench/web_viewer.py "$url" "$id" "$frames")"
 row "pvshm web, Chromium (MJPEG in <img>)" "$seen" "$start" "$(cpu_ticks "$web")"
+
+# The same stream to the RTSP row's viewer (FFmpeg reads multipart JPEG too): the server and
+# HTTP's share of the latency, apart from the browser's.
+start="$(cpu_ticks "$web")"
+seen="$(timeout 300 /usr/bin/python3 bench/rtsp_viewer.py "${url%/}/api/ids/$id/stream.mjpeg" "$frames")"
+row "pvshm web, OpenCV (MJPEG over HTTP)" "$seen" "$start" "$(cpu_ticks "$web")"
 
 for viewers in 1 10; do
     start="$(cpu_ticks "$web")"
