@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The viewer of bench/rtsp.sh and bench/web.sh: OpenCV's VideoCapture (FFmpeg's RTSP client,
 over TCP, without its input buffering, or its reader of an HTTP MJPEG stream) decodes FRAMES
-frames of URL and reads, from each, the capture time painted into it (bench/stamp_blocks.hpp). Prints one JSON line: wall seconds for the frames and the
-glass-to-glass latency (this process's CLOCK_MONOTONIC when the frame is decoded, minus the
-capture time) p50/p99 in ms, warm-up frames left out.
+frames of URL and reads, from each, the capture time painted into it (bench/stamp_blocks.hpp).
+Prints one JSON line: wall seconds for the frames and the glass-to-glass latency (this process's
+CLOCK_MONOTONIC when the frame is decoded, minus the capture time) p50/p99 in ms, warm-up frames
+left out.
 
     bench/rtsp_viewer.py URL FRAMES
 """
