@@ -350,15 +350,16 @@ private:
     // Whether a reader of every frame still needs frame `sequence` or an older one: in this
     // segment, or in one it replaced, where readers finish the frames it held before they
     // follow (their need locks move with them). A replaced segment nobody needs anything of
-    // any more is let go.
+    // any more is let go. The replaced segments are looked at first, oldest first, and this one
+    // last: a reader takes its need lock in the newer segment before it lets go of the older one,
+    // so a look in this order cannot miss it in the middle of its move (looking here first
+    // could see it in neither, and a lossless writer overwrite a frame it needed).
     bool still_needed(uint64_t sequence)
     {
         if (sequence < lossless_floor_)
             return false;
         const int64_t first = layout::need_lock_byte(lossless_floor_);
         const int64_t last = layout::need_lock_byte(sequence);
-        if (segment_->need_locked_elsewhere(first, last))
-            return true;
         bool needed = false;
         for (auto it = replaced_.begin(); it != replaced_.end();) {
             if ((*it)->need_locked_elsewhere(first, layout::need_lock_byte(UINT64_MAX >> 2))) {
@@ -368,7 +369,7 @@ private:
                 it = replaced_.erase(it);
             }
         }
-        return needed;
+        return needed || segment_->need_locked_elsewhere(first, last);
     }
 
     // `slot` comes locked from free_slot(): no reader pins it. Marked odd, it can let go of the
