@@ -117,8 +117,9 @@ int run_mirror(const MirrorOptions& options)
     // receiver busy with a frame would otherwise let SRT's buffer fill and drop packets late.
     g_object_set(queue, "max-size-buffers", 0u, "max-size-time", guint64{0}, "max-size-bytes",
                  guint(kSrtQueueBytes), nullptr);
-    g_object_set(src, "uri", srt_uri(address, "caller", options.link.mss).c_str(), "latency",
-                 options.link.latency_ms, "auto-reconnect", gboolean(options.retry), nullptr);
+    g_object_set(
+        src, "uri", srt_uri(address, "caller", usable_mss(options.link.mss, output)).c_str(),
+        "latency", options.link.latency_ms, "auto-reconnect", gboolean(options.retry), nullptr);
     set_passphrase(src, passphrase);
     const std::string remote = options.remote_id.value_or(options.id);
     g_object_set(src, "streamid", srt_stream_id(remote, options.remote_id.has_value()).c_str(),

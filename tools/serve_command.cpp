@@ -160,7 +160,8 @@ int run_serve(ServeOptions options)
     try {
         sender = std::make_unique<SrtSender>(
             SrtSenderOptions{address, options.ids, passphrase, options.link.latency_ms,
-                             options.max_bandwidth_mbit, options.link.mss, liveness},
+                             options.max_bandwidth_mbit, usable_mss(options.link.mss, output),
+                             liveness},
             [&output](const std::string& text) { output.event(text); });
     } catch (const std::runtime_error& error) {
         output.event("error: cannot listen on " + options.address +

@@ -101,18 +101,28 @@ void add_srt_link_options(CLI::App& command, SrtLinkOptions& options)
     command
         .add_option("--mss", options.mss,
                     "SRT's maximum segment size: the bytes of each IP packet, at most the "
-                    "link's MTU (both ends the same)")
+                    "link's MTU (the two ends use the smaller of theirs; the SRT library uses "
+                    "at most 1500)")
         ->check([](const std::string& text) -> std::string {
             int mss = 0;
             if (!CLI::detail::lexical_cast(text, mss) || mss < kMinMss || mss > kMaxMss)
                 return std::to_string(kMinMss) + " to " + std::to_string(kMaxMss) + " bytes, not " +
-                       text +
-                       ": the SRT library (libsrt 1.5) sends live packets of at most 1456 "
-                       "bytes and fails a connection of a larger MSS, so jumbo frames do not "
-                       "help it";
+                       text;
             return {};
         })
         ->capture_default_str();
+}
+
+int usable_mss(int mss, LinkOutput& output)
+{
+    if (mss <= kMaxSrtMss)
+        return mss;
+    output.warning("--mss " + std::to_string(mss) +
+                   ": the SRT library (libsrt 1.5) takes at most " + std::to_string(kMaxSrtMss) +
+                   " (it sends live packets of at most 1456 bytes and fails a connection of a "
+                   "larger MSS): using " +
+                   std::to_string(kMaxSrtMss));
+    return kMaxSrtMss;
 }
 
 std::string link_passphrase(const SrtLinkOptions& options, const char* command)

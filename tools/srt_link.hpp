@@ -34,12 +34,13 @@ inline constexpr int kDefaultSrtLatencyMs = 125;
 inline constexpr const char* kSrtBufferOptions = "sndbuf=67108864&rcvbuf=67108864&fc=51000";
 
 // SRT's maximum segment size (SRTO_MSS): the bytes of an IP packet, an Ethernet MTU by default.
-// libsrt 1.5 takes no more than 1500 (a larger one fails the connection: "MSS size exceeds MTU
-// size") and sends live-mode packets of at most 1456 bytes (SRT_LIVE_MAX_PLSIZE); a smaller one
-// fits links of a smaller MTU (tunnels, PPPoE). 576: the datagram every IPv4 host takes.
+// --mss takes 576 (the datagram every IPv4 host takes) to 65535 (the largest IPv4 datagram), but
+// libsrt 1.5 uses no more than 1500: a larger MSS fails the connection ("MSS size exceeds MTU
+// size"), and live-mode packets carry at most 1456 bytes (SRT_LIVE_MAX_PLSIZE) anyway.
 inline constexpr int kDefaultMss = 1500;
 inline constexpr int kMinMss = 576;
-inline constexpr int kMaxMss = 1500;
+inline constexpr int kMaxMss = 65535;
+inline constexpr int kMaxSrtMss = 1500;
 
 // The payload of one SRT packet for `mss` (SRTO_PAYLOADSIZE): what IPv4 (20 bytes), UDP (8) and
 // SRT's data header (16) leave; 1456 for 1500, the largest live-mode packet, 10% fewer packets
@@ -113,6 +114,10 @@ std::vector<GstElement*> add_chain(LinkPipeline& link,
 
 // The commands' lines on stderr.
 using LinkOutput = ConsoleOutput;
+
+// The MSS the link uses for --mss: at most kMaxSrtMss, with a warning saying why when less than
+// asked.
+int usable_mss(int mss, LinkOutput& output);
 
 struct LinkHooks
 {

@@ -944,61 +944,38 @@ def test_under_load_the_link_drops_whole_frames_and_keeps_its_connection(link, p
     assert status == 0 and "receiver connected from" not in output, output
 
 
-@pytest.mark.parametrize("serve_mss, mirror_mss", [(1200, 1200), (1500, 1200), (1200, 1500)])
-def test_a_link_of_a_smaller_mss_delivers_frames(link, pvshm_module, serve_mss, mirror_mss):
+@pytest.mark.parametrize("serve_mss, mirror_mss", [(1200, 1200), (1500, 1200), (1200, 1500),
+                                                  (9000, 9000)])
+def test_a_link_of_any_mss_delivers_frames(link, pvshm_module, serve_mss, mirror_mss):
     """--mss on either end: each receiver is sent packets of the smaller of the two (a mirror
-    with the smaller one once received nothing from a sender with the larger)."""
+    with the smaller one once received nothing from a sender with the larger). libsrt 1.5 fails
+    a connection of an MSS above 1500 ("MSS size exceeds MTU size") and sends live packets of at
+    most 1456 bytes: a jumbo MSS runs at 1500, and both commands say so."""
     sent, mirrored, port = link.id("a"), link.id("b"), free_udp_port()
     link.producer(sent)
-    link.serve(sent, port, "--insecure", "--mss", serve_mss)
-    link.mirror(port, mirrored, "--insecure", "--mss", mirror_mss)
+    serve = link.serve(sent, port, "--insecure", "--mss", serve_mss)
+    mirror = link.mirror(port, mirrored, "--insecure", "--mss", mirror_mss)
     _, metadata = newest(pvshm_module.Reader(mirrored))
     assert metadata["camera_id"] == "cam-A"
+    if serve_mss == 9000:
+        warning = ("warning: --mss 9000: the SRT library (libsrt 1.5) takes at most 1500 (it "
+                   "sends live packets of at most 1456 bytes and fails a connection of a larger "
+                   "MSS): using 1500")
+        # serve's came before its "serving" line, which link.serve read.
+        for child in (mirror, serve):
+            child.process.send_signal(signal.SIGINT)
+        assert warning in wait_for_exit(mirror)[1]
+        assert serve.process.wait(WAIT) == 0
 
 
 @pytest.mark.parametrize("command", ["serve", "mirror"])
-@pytest.mark.parametrize("mss", ["9000", "575", "large"])
+@pytest.mark.parametrize("mss", ["65536", "575", "large"])
 def test_an_mss_out_of_range_is_refused(pvshm, srt_env, command, mss):
-    """libsrt 1.5 fails a connection of an MSS above 1500 ("MSS size exceeds MTU size") and
-    sends live packets of at most 1456 bytes: jumbo frames are refused with the reason."""
     address = f"srt://127.0.0.1:{free_udp_port()}"
     args = ["cam", address] if command == "serve" else [address, "cam"]
     result = pvshm(command, *args, "--insecure", "--mss", mss, env=srt_env)
     assert result.returncode == 1
-    assert result.stderr.startswith(
-        f"--mss: 576 to 1500 bytes, not {mss}: the SRT library (libsrt 1.5) sends live packets "
-        "of at most 1456 bytes"), result.stderr
-
-
-def slow_producer(link, shared_mem_id):
-    """A writer of one frame every 3 s: slower than the 1.5 s a mirror waits for bytes."""
-    return link.start([
-        "gst-launch-1.0", "-q", "videotestsrc", "is-live=true", "pattern=ball", "!",
-        "video/x-raw,format=GRAY8,width=64,height=48,framerate=1/3", "!",
-        "pvshmsink", f"shared-mem-id={shared_mem_id}"])
-
-
-def test_a_slow_writer_is_alive_across_the_link_and_its_death_is_seen(link, pvshm_module):
-    """Heartbeats: a sender whose writer writes a frame every 3 s sends one every 0.5 s between
-    its frames, saying the writer is alive (readers of the mirrored id once saw it dead between
-    frames, after 1.5 s without bytes); when that writer dies, the heartbeats say so while serve
-    runs on, and a new writer's frames make it alive again."""
-    sent, mirrored, port = link.id("a"), link.id("b"), free_udp_port()
-    producer = slow_producer(link, sent)
-    link.serve(sent, port, "--insecure")
-    link.mirror(port, mirrored, "--insecure")
-    reader = pvshm_module.Reader(mirrored)
-    newest(reader)
-    wait_for_liveness(reader, True)
-    # Two frame intervals: alive all along (looked at every 50 ms).
-    deadline = time.monotonic() + 6
-    while time.monotonic() < deadline:
-        assert reader.writer_alive, "the slow writer was seen dead between its frames"
-        time.sleep(0.05)
-    producer.kill()
-    print(f"seen dead {wait_for_liveness(reader, False, 10):.2f} s after the writer was killed")
-    slow_producer(link, sent)
-    wait_for_liveness(reader, True, 60)
+    assert result.stderr.startswith(f"--mss: 576 to 65535 bytes, not {mss}"), result.stderr
 
 
 def test_an_id_given_twice_to_serve_is_refused(pvshm, srt_env):
