@@ -982,3 +982,34 @@ def test_an_id_given_twice_to_serve_is_refused(pvshm, srt_env):
     result = pvshm("serve", "cam", "other", "cam", f"srt://127.0.0.1:{free_udp_port()}",
                    "--insecure", env=srt_env)
     assert (result.returncode, result.stderr) == (1, "pvshm: the id 'cam' is given twice\n")
+
+
+def slow_producer(link, shared_mem_id):
+    """A writer of one frame every 3 s: slower than the 1.5 s a mirror waits for bytes."""
+    return link.start([
+        "gst-launch-1.0", "-q", "videotestsrc", "is-live=true", "pattern=ball", "!",
+        "video/x-raw,format=GRAY8,width=64,height=48,framerate=1/3", "!",
+        "pvshmsink", f"shared-mem-id={shared_mem_id}"])
+
+
+def test_a_slow_writer_is_alive_across_the_link_and_its_death_is_seen(link, pvshm_module):
+    """Heartbeats: a sender whose writer writes a frame every 3 s sends one every 0.5 s between
+    its frames, saying the writer is alive (readers of the mirrored id once saw it dead between
+    frames, after 1.5 s without bytes); when that writer dies, the heartbeats say so while serve
+    runs on, and a new writer's frames make it alive again."""
+    sent, mirrored, port = link.id("a"), link.id("b"), free_udp_port()
+    producer = slow_producer(link, sent)
+    link.serve(sent, port, "--insecure")
+    link.mirror(port, mirrored, "--insecure")
+    reader = pvshm_module.Reader(mirrored)
+    newest(reader)
+    wait_for_liveness(reader, True)
+    # Two frame intervals: alive all along (looked at every 50 ms).
+    deadline = time.monotonic() + 6
+    while time.monotonic() < deadline:
+        assert reader.writer_alive, "the slow writer was seen dead between its frames"
+        time.sleep(0.05)
+    producer.kill()
+    print(f"seen dead {wait_for_liveness(reader, False, 10):.2f} s after the writer was killed")
+    slow_producer(link, sent)
+    wait_for_liveness(reader, True, 60)
