@@ -2,6 +2,7 @@
 #include "srt_stream_id.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <string_view>
 
 namespace pvshm::cli {
@@ -59,7 +60,19 @@ std::optional<std::string> requested_id(const std::string& stream_id,
 
 std::string named_id(const std::string& stream_id)
 {
-    return parse(stream_id).id;
+    // A stream id comes from the network: no control character reaches a terminal.
+    std::string printable;
+    for (const char c : parse(stream_id).id) {
+        if (c >= 0x20 && c <= 0x7e) {
+            printable += c;
+        } else {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\x%02x",
+                          unsigned(static_cast<unsigned char>(c)));
+            printable += escaped;
+        }
+    }
+    return printable;
 }
 
 } // namespace pvshm::cli

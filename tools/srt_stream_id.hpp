@@ -19,7 +19,8 @@ std::string srt_stream_id(const std::string& remote, bool named);
 std::optional<std::string> requested_id(const std::string& stream_id,
                                         const std::vector<std::string>& served);
 
-// The id a stream id names, for messages ("" when it names none).
+// The id a stream id names, for messages ("" when it names none), printable: every byte outside
+// printable ASCII as \xNN.
 std::string named_id(const std::string& stream_id);
 
 } // namespace pvshm::cli
