@@ -42,7 +42,8 @@ std::string peer_text(const sockaddr* peer)
     if (getnameinfo(peer, length, host, sizeof host, port, sizeof port,
                     NI_NUMERICHOST | NI_NUMERICSERV) != 0)
         return "an unknown address";
-    return std::string(host) + ":" + port;
+    return peer->sa_family == AF_INET6 ? "[" + std::string(host) + "]:" + port
+                                       : std::string(host) + ":" + port;
 }
 
 // libsrt's last error, with the system's reason when there is one.

@@ -1013,3 +1013,18 @@ def test_a_slow_writer_is_alive_across_the_link_and_its_death_is_seen(link, pvsh
     print(f"seen dead {wait_for_liveness(reader, False, 10):.2f} s after the writer was killed")
     slow_producer(link, sent)
     wait_for_liveness(reader, True, 60)
+
+
+def test_serve_and_mirror_over_ipv6(link, pvshm_module):
+    """serve binds the family of the address it is given (libsrt binds one family)."""
+    sent, mirrored = link.id("a"), link.id("b")
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe:
+        probe.bind(("::1", 0))
+        port = probe.getsockname()[1]
+    link.producer(sent)
+    serve = link.start([link.cli, "serve", sent, f"srt://[::1]:{port}", "--insecure"])
+    wait_for_line(serve, "serving ")
+    link.start([link.cli, "mirror", f"srt://[::1]:{port}", mirrored, "--insecure"])
+    _, metadata = newest(pvshm_module.Reader(mirrored))
+    assert metadata["camera_id"] == "cam-A"
+    wait_for_line(serve, "receiver connected from [::1]:")
