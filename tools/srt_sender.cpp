@@ -296,7 +296,11 @@ void SrtSender::remove_broken()
         receivers_.erase(left, receivers_.end());
     }
     for (const auto& receiver : gone) {
-        srt_close(receiver->socket);
+        {
+            // Not while a frame's thread that took it before it left sends to it.
+            std::lock_guard<std::mutex> guard(receiver->lock);
+            srt_close(receiver->socket);
+        }
         event_("receiver from " + receiver->peer + " left (" +
                std::to_string(receiver->frames_sent.load()) + " frames sent, " +
                std::to_string(receiver->frames_skipped.load()) + " skipped)");
