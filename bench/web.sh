@@ -47,7 +47,7 @@ url="$(grep -o 'http://[^ ]*' "$work/web.out")"
 
 start="$(cpu_ticks "$web")"
 seen="$(timeout 300 /usr/bin/python3 bench/web_viewer.py "$url" "$id" "$frames")"
-row "pvshm web, Chromium (MJPEG in <img>)" "$seen" "$start" "$(cpu_ticks "$web")"
+row "pvshm web, Chromium (id page)" "$seen" "$start" "$(cpu_ticks "$web")"
 
 # The same stream to the RTSP row's viewer (FFmpeg reads multipart JPEG too): the server and
 # HTTP's share of the latency, apart from the browser's.

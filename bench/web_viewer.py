@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""The browser of bench/web.sh: headless Chromium (Selenium) shows ID's stream.mjpeg of the
-`pvshm web` at URL in an <img>, as the console's pages do, and a script reads the capture time
-painted into each picture (bench/stamp_blocks.hpp) from what the browser decoded, drawing the
-stamp's row into a canvas as often as it can (a timer of 1 ms). Prints one JSON line: wall
-seconds for FRAMES pictures and the glass-to-glass latency p50/p99 in ms (the browser's clock
-when it first shows a picture, minus the capture time), warm-up pictures left out.
+"""The browser of bench/web.sh: headless Chromium (Selenium) opens the console's page of ID at
+the `pvshm web` of URL, and a script reads the capture time painted into each picture
+(bench/stamp_blocks.hpp) from the page's live picture (its canvas) as often as it can (a timer
+of 1 ms). Prints one JSON line: wall seconds for FRAMES pictures and the glass-to-glass latency
+p50/p99 in ms (the browser's clock when the page first shows a picture, minus the capture
+time), warm-up pictures left out.
 
     bench/web_viewer.py URL ID FRAMES
 """
@@ -26,21 +26,15 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync")
 
 SCRIPT = """
-const [url, frames, bits, block, done] = arguments;
-const picture = new Image();
-picture.src = url;
-document.body.append(picture);
-const canvas = document.createElement("canvas");
-canvas.width = bits * block;
-canvas.height = 1;
-const context = canvas.getContext("2d", { willReadFrequently: true });
+const [frames, bits, block, done] = arguments;
+const picture = document.getElementById("picture");
+const context = picture.getContext("2d");
 const seen = [];
 let last = null;
 const started = performance.now();
 function look() {
-  if (picture.naturalWidth >= bits * block) {
-    context.drawImage(picture, 0, block / 2, bits * block, 1, 0, 0, bits * block, 1);
-    const data = context.getImageData(0, 0, bits * block, 1).data;
+  if (picture.width >= bits * block) {
+    const data = context.getImageData(0, block / 2, bits * block, 1).data;
     let stamp = 0n;
     for (let bit = 0; bit < bits; bit++) {
       const x = 4 * (bit * block + block / 2);
@@ -73,10 +67,8 @@ def main():
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
     try:
         driver.set_script_timeout(300)
-        driver.get(url + "api/ids")  # a page of the server's own origin, which runs nothing
-        result = driver.execute_async_script(
-            SCRIPT, f"/api/ids/{shared_mem_id}/stream.mjpeg", frames + WARM_UP, STAMP_BITS,
-            STAMP_BLOCK)
+        driver.get(f"{url}ids/{shared_mem_id}")  # the console's page of the id
+        result = driver.execute_async_script(SCRIPT, frames + WARM_UP, STAMP_BITS, STAMP_BLOCK)
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)

@@ -164,7 +164,7 @@ def test_id_page_facts_change_and_plots_draw(line, browser, request):
     assert fact("Camera id") == "line-4-camera"
     assert fact("Size") == "320×240"
     picture = browser.find_element("id", "picture")
-    wait_until(browser, lambda d: d.execute_script("return arguments[0].naturalWidth", picture)
+    wait_until(browser, lambda d: d.execute_script("return arguments[0].width", picture)
                == 320, "no live picture")
     assert close(picture_colour(picture), RED)
     assert browser.find_element("id", "snapshot").get_attribute("href").endswith(
@@ -213,6 +213,6 @@ def test_pages_work_behind_digest_authentication(line, browser, request, tmp_pat
     tile_showing(browser, camera, BLUE)
     browser.get(console.url.replace("http://", "http://operator:s3cret@") + f"ids/{camera}")
     picture = browser.find_element("id", "picture")
-    wait_until(browser, lambda d: d.execute_script("return arguments[0].naturalWidth", picture)
+    wait_until(browser, lambda d: d.execute_script("return arguments[0].width", picture)
                == 320, "no live picture on the id page")
     assert close(picture_colour(picture), BLUE)

@@ -2,6 +2,17 @@
 // What both pages of pvshm web share: reading the API, rates, the state of an id, formatting.
 "use strict";
 
+// The end of a part's headers in a multipart stream.
+const HEADER_END = [13, 10, 13, 10];
+
+function indexOf(bytes, pattern) {
+  outer: for (let i = 0; i + pattern.length <= bytes.length; i++) {
+    for (let j = 0; j < pattern.length; j++) if (bytes[i + j] !== pattern[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
 const pvshm = {
   // A path of this server as fetch() takes it: from the origin, which carries no user:password
   // even when the page's address does (fetch() refuses an address with credentials in it).
@@ -54,6 +65,40 @@ const pvshm = {
   // Path of an id's API (ids are [A-Za-z0-9._-], but the browser is told nothing else).
   api(id) {
     return `/api/ids/${encodeURIComponent(id)}`;
+  },
+
+  // The JPEG pictures of a multipart stream (an id's stream.mjpeg) as Blobs, as they arrive
+  // whole; of several that arrive at once, the newest only.
+  async *pictures(path, signal) {
+    const response = await fetch(pvshm.url(path), { signal, cache: "no-store" });
+    if (!response.ok) throw new Error(response.statusText);
+    const reader = response.body.getReader();
+    let buffer = new Uint8Array(0);
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        const joined = new Uint8Array(buffer.length + value.length);
+        joined.set(buffer);
+        joined.set(value, buffer.length);
+        buffer = joined;
+        let newest = null;
+        for (;;) {
+          const end = indexOf(buffer, HEADER_END);
+          if (end < 0) break;
+          const headers = new TextDecoder().decode(buffer.subarray(0, end));
+          const length = Number((/content-length:\s*(\d+)/i.exec(headers) || [])[1]);
+          if (!(length > 0)) throw new Error("a part without its length");
+          const start = end + HEADER_END.length;
+          if (buffer.length < start + length) break;
+          newest = buffer.slice(start, start + length);
+          buffer = buffer.slice(start + length);
+        }
+        if (newest) yield new Blob([newest], { type: "image/jpeg" });
+      }
+    } finally {
+      reader.cancel().catch(() => {});
+    }
   },
 
   element(tag, className, text) {

@@ -20,41 +20,15 @@ const onScreen = new IntersectionObserver((entries) => {
   }
 });
 
-function indexOf(bytes, pattern, from) {
-  outer: for (let i = from; i + pattern.length <= bytes.length; i++) {
-    for (let j = 0; j < pattern.length; j++) if (bytes[i + j] !== pattern[j]) continue outer;
-    return i;
-  }
-  return -1;
-}
-
-const HEADER_END = [13, 10, 13, 10];
-
-// The first JPEG of an id's multipart stream, then the stream is closed.
+// The first picture of an id's multipart stream, then the stream is closed.
 async function firstPicture(url, signal) {
-  const response = await fetch(pvshm.url(url), { signal, cache: "no-store" });
-  if (!response.ok) throw new Error(response.statusText);
-  const reader = response.body.getReader();
-  let buffer = new Uint8Array(0);
+  const pictures = pvshm.pictures(url, signal);
   try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("the stream ended");
-      const joined = new Uint8Array(buffer.length + value.length);
-      joined.set(buffer);
-      joined.set(value, buffer.length);
-      buffer = joined;
-      const end = indexOf(buffer, HEADER_END, 0);
-      if (end < 0) continue;
-      const headers = new TextDecoder().decode(buffer.subarray(0, end));
-      const length = Number((/content-length:\s*(\d+)/i.exec(headers) || [])[1]);
-      if (!(length > 0)) throw new Error("a part without its length");
-      const start = end + HEADER_END.length;
-      if (buffer.length >= start + length)
-        return new Blob([buffer.subarray(start, start + length)], { type: "image/jpeg" });
-    }
+    const { value, done } = await pictures.next();
+    if (done) throw new Error("the stream ended");
+    return value;
   } finally {
-    reader.cancel().catch(() => {});
+    await pictures.return();
   }
 }
 
