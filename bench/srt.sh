@@ -34,8 +34,8 @@ if [ "$format" = JPEG ]; then
 else
     produced=("video/x-raw,format=$format,width=$width,height=$height,framerate=$rate/1")
 fi
-# The SRT options pvshm serve and mirror use (tools/srt_link.hpp, kSrtBufferOptions, and
-# srt_rate_option()).
+# The SRT options of pvshm mirror's srtsrc (tools/srt_link.hpp, kSrtBufferOptions) and the rate
+# pvshm serve sends at (SRTO_MAXBW, in bytes/s).
 options="$(sed -n 's/.*"\(sndbuf=[^"]*\)".*/\1/p' tools/srt_link.hpp)&maxbw=$((max_bandwidth * 125000))"
 srt_latency="$(sed -n 's/.*kDefaultSrtLatencyMs = \([0-9]*\);.*/\1/p' tools/srt_link.hpp)"
 sent="bench-srt-a-$$"
