@@ -17,6 +17,10 @@ from test_srt import (WAIT, free_udp_port, link, newest, passphrase_file,  # noq
                       pvshm_module, srt_env, wait_for_exit, wait_for_line)
 
 WIDTH, HEIGHT = 320, 240
+# What JPEG of quality 85 keeps of picture(step): 29.1 to 37.3 dB depending on the step (its
+# wrapping gradients and the moving block), measured over steps 0-600 with OpenCV's encoder. The
+# step a test ends at depends on how soon the link flows.
+JPEG_PSNR = 28
 
 
 def picture(step):
@@ -81,12 +85,12 @@ def test_each_encoding_keeps_the_frame_and_its_facts(link, pvshm_module, tmp_pat
         assert facts["format"] == "jpeg"
         decoded = cv2.imdecode(np.frombuffer(payload, np.uint8), cv2.IMREAD_COLOR)
         assert decoded.shape == (HEIGHT, WIDTH, 3)
-        assert psnr(decoded, picture(step)) >= 32
+        assert psnr(decoded, picture(step)) >= JPEG_PSNR
         assert len(payload) < WIDTH * HEIGHT * 3 / 4
         # Read as any JPEG frame: the seed function decodes it.
         rgb = pvshm_module.read_image_from_shared_memory(mirrored,
                                                          {"width": WIDTH, "height": HEIGHT})
-        assert psnr(rgb[:, :, ::-1], picture(step)) >= 32
+        assert psnr(rgb[:, :, ::-1], picture(step)) >= JPEG_PSNR
     else:
         assert facts["format"] == "BGR"
         assert payload == picture(step).tobytes()
