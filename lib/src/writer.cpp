@@ -274,13 +274,7 @@ private:
                              "'" + id() + "': waiting for " + std::to_string(wanted) +
                                  " readers of every frame before the first frame (" +
                                  std::to_string(attached) + " attached)");
-            lock.unlock();
-            if (fruitless_wakes > kMaxFruitlessWakes)
-                std::this_thread::sleep_for(kFloodedLookInterval);
-            else
-                fruitless_wakes +=
-                    segment->wait_for_ack(seen, std::chrono::nanoseconds(kLosslessRecheck).count());
-            lock.lock();
+            sleep_for_ack(lock, *segment, seen, fruitless_wakes);
         }
         if (attached >= wanted) {
             readers_arrived_ = true;
@@ -410,15 +404,24 @@ private:
         bool needed = false;
         if (!free_slot_exists(needed) && needed) {
             // Asleep without the lock: stats() and other calls need not wait for our readers.
-            lock.unlock();
-            if (fruitless_wakes > kMaxFruitlessWakes)
-                std::this_thread::sleep_for(kFloodedLookInterval);
-            else
-                fruitless_wakes +=
-                    segment->wait_for_ack(seen, std::chrono::nanoseconds(kLosslessRecheck).count());
-            lock.lock();
+            sleep_for_ack(lock, *segment, seen, fruitless_wakes);
         }
         layout::store_seq_cst(header.writer_waiting, 0u);
+    }
+
+    // Sleeps, without the writer's lock, until a reader moves the ack word from `seen` or for
+    // kLosslessRecheck; after kMaxFruitlessWakes wakes that changed nothing (a flood), it looks
+    // every kFloodedLookInterval instead.
+    static void sleep_for_ack(std::unique_lock<std::mutex>& lock, Segment& segment, uint32_t seen,
+                              int& fruitless_wakes)
+    {
+        lock.unlock();
+        if (fruitless_wakes > kMaxFruitlessWakes)
+            std::this_thread::sleep_for(kFloodedLookInterval);
+        else
+            fruitless_wakes +=
+                segment.wait_for_ack(seen, std::chrono::nanoseconds(kLosslessRecheck).count());
+        lock.lock();
     }
 
     bool free_slot_exists(bool& needed)
